@@ -1,0 +1,3 @@
+from framemesh.cli.main import app
+
+app(prog_name="framemesh")

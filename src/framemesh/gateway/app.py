@@ -1,0 +1,245 @@
+"""The gateway's public HTTP service: take a video, answer with a job id at once,
+transcode it through the orchestrators in the background, serve the ladder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import shutil
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import UploadFile
+
+from framemesh import __version__
+from framemesh.gateway.config import GatewayConfig
+from framemesh.gateway.errors import JobNotFound, PeerFailed
+from framemesh.gateway.jobs import JobState, progress
+from framemesh.wire.gateway import JobAccepted, JobErrorOut, JobOutputs, JobStatus, SegmentCounts
+from framemesh.gateway.peer import OrchestratorClient
+from framemesh.gateway.pool import OrchestratorPool
+from framemesh.gateway.runner import JobRunner
+from framemesh.gateway.store import JobRecord, JobStore
+from framemesh.media.errors import MediaError, UnknownProfileError
+from framemesh.media.probe import probe
+from framemesh.media.profiles import parse_profiles
+from framemesh.net.api_errors import ApiError, install_error_handlers
+from framemesh.net.client import make_client
+
+log = logging.getLogger("framemesh.gateway")
+
+UPLOAD_TYPES = ("video/", "application/octet-stream")
+
+
+class Gateway:
+    """What the running service holds."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.store = JobStore(config.db_path)
+        self.pool = OrchestratorPool(base_avoid=config.avoid_seconds, max_avoid=config.max_avoid_seconds)
+        for url in config.orchestrators:
+            self.pool.add(url.rstrip("/"))
+        self.executor = ProcessPoolExecutor(
+            config.verify_workers, mp_context=multiprocessing.get_context("forkserver")
+        )
+        self.http = make_client(timeout=config.segment_timeout)
+        self.client = OrchestratorClient(self.http, segment_timeout=config.segment_timeout)
+        self.runner = JobRunner(config, self.store, self.pool, self.client, self.executor)
+        self._refresher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        for path in (self.config.outputs_dir, self.config.jobs_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        await self.refresh_orchestrators()
+        self._refresher = asyncio.create_task(self._refresh_loop())
+        self.runner.resume()
+
+    async def stop(self) -> None:
+        if self._refresher:
+            self._refresher.cancel()
+        await self.runner.shutdown()
+        await self.http.aclose()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.store.close()
+
+    async def refresh_orchestrators(self) -> None:
+        async def one(url: str) -> None:
+            try:
+                info = await self.client.info(url)
+            except PeerFailed as exc:
+                if not self.pool.members[url].known or self.pool.members[url].in_flight == 0:
+                    self.pool.failed(url, time.monotonic())
+                log.warning("orchestrator %s", exc)
+                return
+            self.pool.set_info(url, info.capacity)
+
+        await asyncio.gather(*(one(url) for url in list(self.pool.members)))
+        self.runner.pool_changed.set()
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.info_refresh_seconds)
+            await self.refresh_orchestrators()
+
+    def status(self, job: JobRecord) -> JobStatus:
+        done = self.store.count_done(job.id)
+        outputs = None
+        if job.state is JobState.COMPLETED and job.master:
+            out_dir = self.config.outputs_dir / job.id
+            files = sorted(
+                "/outputs/" + p.relative_to(self.config.outputs_dir).as_posix()
+                for p in out_dir.rglob("*")
+                if p.is_file()
+            )
+            outputs = JobOutputs(master=f"/outputs/{job.master}", files=files)
+        return JobStatus(
+            id=job.id,
+            state=job.state.value,
+            progress=1.0 if job.state is JobState.COMPLETED else progress(done, job.segments_total or 0),
+            segments=SegmentCounts(done=done, total=job.segments_total),
+            profiles=list(job.profiles),
+            source_name=job.source_name,
+            created=job.created,
+            updated=job.updated,
+            error=job.error,
+            errors=[JobErrorOut(**e.__dict__) for e in self.store.errors(job.id)],
+            orchestrators=self.store.work_by_orchestrator(job.id),
+            outputs=outputs,
+        )
+
+
+def create_app(config: GatewayConfig) -> FastAPI:
+    gateway = Gateway(config)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await gateway.start()
+        log.info("gateway ready: %s", config.describe())
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    app = FastAPI(title="framemesh gateway", version=__version__, lifespan=lifespan)
+    app.state.gateway = gateway
+    install_error_handlers(app)
+    config.outputs_dir.mkdir(parents=True, exist_ok=True)
+    app.mount("/outputs", StaticFiles(directory=config.outputs_dir), name="outputs")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> dict[str, object]:
+        usable = [m for m in gateway.pool.members.values() if m.known]
+        if not usable:
+            raise ApiError(503, "not_ready", "no orchestrator has answered yet")
+        return {"ready": True, "orchestrators": len(usable)}
+
+    @app.get("/orchestrators")
+    async def orchestrators() -> list[dict[str, object]]:
+        return gateway.pool.snapshot(time.monotonic())
+
+    @app.post(
+        "/jobs",
+        status_code=202,
+        response_model=JobAccepted,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"},
+                                "profiles": {"type": "string", "example": "720p,480p,360p"},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def submit(request: Request) -> JobAccepted:
+        """Upload a video to transcode into an HLS ladder; answers at once with the job's id."""
+        content_type = request.headers.get("content-type", "")
+        if not content_type.startswith("multipart/form-data"):
+            raise ApiError(415, "unsupported_media_type", "send the video as multipart/form-data with a 'file' field")
+        length = request.headers.get("content-length")
+        if length is None or not length.isdigit():
+            raise ApiError(411, "length_required", "the upload needs a Content-Length header")
+        if int(length) > config.max_upload_bytes + 64 * 1024:
+            raise ApiError(413, "too_large", f"the upload is larger than the {config.max_upload_bytes}-byte limit")
+        form = await request.form(max_files=1, max_fields=8)
+        try:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise ApiError(422, "missing_file", "the form has no 'file' field with the video")
+            part_type = upload.content_type or "application/octet-stream"
+            if not part_type.startswith(UPLOAD_TYPES):
+                raise ApiError(415, "unsupported_media_type", f"'file' must be a video, got {part_type}")
+            raw_profiles = form.get("profiles")
+            try:
+                profiles = parse_profiles(
+                    raw_profiles if isinstance(raw_profiles, str) and raw_profiles.strip() else list(config.default_profiles)
+                )
+            except UnknownProfileError as exc:
+                raise ApiError(422, "unknown_profile", str(exc)) from exc
+            job_id = uuid.uuid4().hex[:16]
+            job_dir = gateway.runner.job_dir(job_id)
+            job_dir.mkdir(parents=True)
+            name = Path(upload.filename or "source").name
+            source = job_dir / ("source" + (Path(name).suffix[:8] or ".bin"))
+            try:
+                size = await asyncio.to_thread(_save_upload, upload, source, config.max_upload_bytes)
+                if size == 0:
+                    raise ApiError(422, "invalid_media", "the uploaded file is empty")
+                try:
+                    await asyncio.get_running_loop().run_in_executor(gateway.executor, probe, source)
+                except MediaError as exc:
+                    raise ApiError(422, "invalid_media", str(exc)) from exc
+            except BaseException:
+                shutil.rmtree(job_dir, ignore_errors=True)
+                raise
+        finally:
+            await form.close()
+        gateway.store.add_job(job_id, tuple(p.name for p in profiles), source, name)
+        gateway.runner.submit(job_id)
+        return JobAccepted(id=job_id, state=JobState.QUEUED.value, status_url=f"/jobs/{job_id}")
+
+    @app.get("/jobs", response_model=list[JobStatus])
+    async def list_jobs() -> list[JobStatus]:
+        return [gateway.status(job) for job in gateway.store.jobs()]
+
+    @app.get("/jobs/{job_id}", response_model=JobStatus)
+    async def get_job(job_id: str) -> JobStatus:
+        try:
+            return gateway.status(gateway.store.job(job_id))
+        except JobNotFound as exc:
+            raise ApiError(404, "job_not_found", str(exc)) from exc
+
+    return app
+
+
+def _save_upload(upload: UploadFile, dest: Path, limit: int) -> int:
+    size = 0
+    upload.file.seek(0)
+    with dest.open("wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "too_large", f"the upload is larger than the {limit}-byte limit")
+            out.write(chunk)
+    return size

@@ -1,0 +1,66 @@
+"""The gateway's configuration: one frozen object, built once at the edge (CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from framemesh.media.profiles import PROFILES
+
+DEFAULT_PROFILES = ("720p", "480p", "360p")
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    data_dir: Path
+    orchestrators: tuple[str, ...] = ()
+    host: str = "127.0.0.1"
+    port: int = 8936
+    default_profiles: tuple[str, ...] = DEFAULT_PROFILES
+    max_upload_bytes: int = 1024 * 1024 * 1024
+    segment_duration: float = 2.0
+    segment_timeout: float = 120.0
+    max_attempts: int = 5
+    avoid_seconds: float = 5.0
+    max_avoid_seconds: float = 120.0
+    info_refresh_seconds: float = 10.0
+    verify_workers: int = 2
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for url in self.orchestrators:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"orchestrators: {url!r} is not an http(s) URL")
+        unknown = [p for p in self.default_profiles if p not in PROFILES]
+        if unknown:
+            raise ValueError(f"default_profiles: unknown {unknown}; known: {sorted(PROFILES)}")
+        if self.max_upload_bytes < 1:
+            raise ValueError("max_upload_bytes: must be positive")
+        if self.segment_duration <= 0:
+            raise ValueError("segment_duration: must be positive")
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts: must be at least 1")
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "gateway.sqlite"
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.data_dir / "outputs"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "listen": f"{self.host}:{self.port}",
+            "data_dir": str(self.data_dir),
+            "orchestrators": list(self.orchestrators),
+            "default_profiles": list(self.default_profiles),
+            "max_upload_bytes": self.max_upload_bytes,
+            "segment_duration": self.segment_duration,
+            "segment_timeout": self.segment_timeout,
+            "max_attempts": self.max_attempts,
+        }

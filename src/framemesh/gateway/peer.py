@@ -1,0 +1,94 @@
+"""The gateway's side of the conversation with an orchestrator, over HTTP.
+
+Every way a peer can let us down is turned into `PeerBusy` (come back later) or
+`PeerFailed` (give the work to someone else), so the runner has two cases to handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+from pydantic import ValidationError
+
+from framemesh.gateway.errors import PeerBusy, PeerFailed
+from framemesh.wire.bundle import BundleError, read_bundle
+from framemesh.wire.orchestrator import OrchestratorInfo, TranscodeResult
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        detail = body.get("detail")
+        if isinstance(detail, dict):
+            return str(detail.get("msg", detail))
+        return str(detail)
+    except (ValueError, AttributeError):
+        return response.text[:200] or response.reason_phrase
+
+
+class OrchestratorClient:
+    def __init__(self, http: httpx.AsyncClient, *, segment_timeout: float = 120.0) -> None:
+        self.http = http
+        self.segment_timeout = segment_timeout
+
+    async def info(self, url: str) -> OrchestratorInfo:
+        try:
+            response = await self.http.get(f"{url}/info", timeout=5.0)
+        except httpx.HTTPError as exc:
+            raise PeerFailed(url, "unreachable", str(exc) or type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise PeerFailed(url, "error", f"/info answered {response.status_code}: {_detail(response)}")
+        try:
+            return OrchestratorInfo.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise PeerFailed(url, "bad_result", f"/info is malformed: {exc.error_count()} errors") from exc
+
+    async def transcode(
+        self,
+        url: str,
+        segment: Path,
+        profiles: tuple[str, ...],
+        *,
+        job_id: str,
+        index: int,
+        dest_dir: Path,
+    ) -> tuple[TranscodeResult, dict[str, Path], float]:
+        """Send one segment; returns the result, its unpacked files and the seconds it took."""
+        started = time.perf_counter()
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        bundle = dest_dir / "bundle.tar"
+        try:
+            async with asyncio.timeout(self.segment_timeout):
+                async with self.http.stream(
+                    "POST",
+                    f"{url}/transcode",
+                    params={"profiles": ",".join(profiles), "job_id": job_id, "segment": index},
+                    content=segment.read_bytes(),
+                    headers={"content-type": "video/x-matroska"},
+                ) as response:
+                    if response.status_code == 503:
+                        await response.aread()
+                        retry = response.headers.get("retry-after", "1")
+                        raise PeerBusy(url, float(retry) if retry.replace(".", "", 1).isdigit() else 1.0)
+                    if response.status_code != 200:
+                        await response.aread()
+                        raise PeerFailed(url, "error", f"answered {response.status_code}: {_detail(response)}")
+                    with bundle.open("wb") as fh:
+                        async for chunk in response.aiter_bytes():
+                            fh.write(chunk)
+        except TimeoutError as exc:
+            raise PeerFailed(url, "timeout", f"no result within {self.segment_timeout:g} s") from exc
+        except httpx.HTTPError as exc:
+            raise PeerFailed(url, "unreachable", str(exc) or type(exc).__name__) from exc
+        try:
+            result, files = await asyncio.to_thread(read_bundle, bundle, dest_dir)
+        except BundleError as exc:
+            raise PeerFailed(url, "bad_result", str(exc)) from exc
+        finally:
+            bundle.unlink(missing_ok=True)
+        if result.segment != index or result.job_id != job_id:
+            raise PeerFailed(url, "bad_result", f"answered for job {result.job_id} segment {result.segment}")
+        return result, files, time.perf_counter() - started

@@ -1,0 +1,259 @@
+"""Drives transcoding jobs: segment the source, fan segments out to orchestrators,
+check what comes back, assemble the HLS ladder.
+
+Each step is recorded in the store before the next begins, so `resume()` after a
+restart carries every unfinished job on from where it stood. A segment whose
+orchestrator fails goes back to pending and to another orchestrator; it is marked
+done once, after its checked renditions are on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+from framemesh.gateway.config import GatewayConfig
+from framemesh.gateway.errors import JobFailed, PeerBusy, PeerFailed
+from framemesh.gateway.jobs import JobState, SegmentState
+from framemesh.gateway.peer import OrchestratorClient
+from framemesh.gateway.pool import OrchestratorPool
+from framemesh.gateway.store import JobRecord, JobStore, SegmentRecord
+from framemesh.media.check import check_rendition
+from framemesh.media.errors import MediaError
+from framemesh.media.hls import LadderSegment, write_ladder
+from framemesh.media.probe import probe
+from framemesh.media.profiles import RenditionSpec, parse_profiles, plan_renditions
+from framemesh.media.segment import split_segments
+
+log = logging.getLogger("framemesh.gateway")
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    index: int
+    url: str
+    ok: bool
+    busy: bool = False
+    error: str | None = None
+
+
+class JobRunner:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        store: JobStore,
+        pool: OrchestratorPool,
+        client: OrchestratorClient,
+        executor: Executor,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.pool = pool
+        self.client = client
+        self.executor = executor
+        self.pool_changed = asyncio.Event()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    # public face
+
+    def submit(self, job_id: str) -> None:
+        if job_id in self._tasks and not self._tasks[job_id].done():
+            return
+        task = asyncio.create_task(self.run(job_id), name=f"job-{job_id}")
+        self._tasks[job_id] = task
+
+    def resume(self) -> list[str]:
+        """Start every job a previous run of this gateway left unfinished."""
+        ids = [job.id for job in self.store.jobs(unfinished_only=True)]
+        for job_id in ids:
+            log.info("resuming job %s", job_id)
+            self.submit(job_id)
+        return ids
+
+    async def shutdown(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.config.jobs_dir / job_id
+
+    async def run(self, job_id: str) -> None:
+        try:
+            job = self.store.job(job_id)
+            plan = await self._plan(job)
+            if job.state in (JobState.QUEUED, JobState.SEGMENTING):
+                job = await self._segment(job)
+            if job.state is JobState.TRANSCODING:
+                job = await self._transcode(job, plan)
+            if job.state is JobState.ASSEMBLING:
+                await self._assemble(job, plan)
+        except JobFailed as exc:
+            log.warning("job %s failed: %s", job_id, exc)
+            self.store.add_error(job_id, str(exc))
+            self.store.set_job_state(job_id, JobState.FAILED, error=str(exc))
+        except Exception as exc:  # a bug must fail the job, not leave it hanging
+            log.exception("job %s crashed", job_id)
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self.store.add_error(job_id, message)
+            self.store.set_job_state(job_id, JobState.FAILED, error=message)
+
+    # steps
+
+    async def _in_executor(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, _call, fn, args, kwargs)
+
+    async def _plan(self, job: JobRecord) -> tuple[RenditionSpec, ...]:
+        try:
+            info = await self._in_executor(probe, job.source)
+        except MediaError as exc:
+            raise JobFailed(f"the source is not a usable video: {exc}") from exc
+        assert info.video is not None
+        return plan_renditions(info.video.width, info.video.height, parse_profiles(list(job.profiles)))
+
+    async def _segment(self, job: JobRecord) -> JobRecord:
+        self.store.set_job_state(job.id, JobState.SEGMENTING)
+        seg_dir = self.job_dir(job.id) / "segments"
+        shutil.rmtree(seg_dir, ignore_errors=True)
+        try:
+            segments = await self._in_executor(
+                split_segments, job.source, seg_dir, target_duration=self.config.segment_duration
+            )
+        except MediaError as exc:
+            raise JobFailed(f"could not cut the source into segments: {exc}") from exc
+        self.store.set_segments(job.id, [(s.index, s.path, s.start, s.duration) for s in segments])
+        log.info("job %s: %d segments", job.id, len(segments))
+        return self.store.set_job_state(job.id, JobState.TRANSCODING)
+
+    async def _transcode(self, job: JobRecord, plan: tuple[RenditionSpec, ...]) -> JobRecord:
+        self.store.requeue_running(job.id)
+        pending = [s.index for s in self.store.segments(job.id) if s.state is SegmentState.PENDING]
+        running: set[asyncio.Task[_Outcome]] = set()
+        if not self.pool.members:
+            raise JobFailed("the gateway knows no orchestrators; start it with --orchestrator URL")
+        while pending or running:
+            self.pool_changed.clear()
+            while pending:
+                url = self.pool.acquire(time.monotonic())
+                if url is None:
+                    break
+                index = pending.pop(0)
+                self.store.set_segment_state(job.id, index, SegmentState.RUNNING)
+                running.add(asyncio.create_task(self._run_segment(job, index, url, plan)))
+            waiter = asyncio.create_task(self.pool_changed.wait())
+            wake = self.pool.next_change(time.monotonic())
+            done, _ = await asyncio.wait(
+                running | {waiter}, timeout=wake if wake is not None else 1.0, return_when=asyncio.FIRST_COMPLETED
+            )
+            waiter.cancel()
+            for task in done - {waiter}:
+                running.discard(task)  # type: ignore[arg-type]
+                outcome: _Outcome = task.result()  # type: ignore[assignment]
+                if outcome.ok:
+                    continue
+                seg = self.store.segment(job.id, outcome.index)
+                if outcome.busy:
+                    self.store.set_segment_state(job.id, outcome.index, SegmentState.PENDING)
+                    pending.insert(0, outcome.index)
+                    continue
+                self.store.add_error(job.id, outcome.error or "failed", segment=outcome.index, orchestrator=outcome.url)
+                if seg.attempts >= self.config.max_attempts:
+                    for t in running:
+                        t.cancel()
+                    await asyncio.gather(*running, return_exceptions=True)
+                    self.store.set_segment_state(job.id, outcome.index, SegmentState.FAILED)
+                    raise JobFailed(
+                        f"segment {outcome.index} failed {seg.attempts} times; last: {outcome.error}"
+                    )
+                self.store.set_segment_state(job.id, outcome.index, SegmentState.PENDING)
+                pending.insert(0, outcome.index)
+        return self.store.set_job_state(job.id, JobState.ASSEMBLING)
+
+    async def _run_segment(
+        self, job: JobRecord, index: int, url: str, plan: tuple[RenditionSpec, ...]
+    ) -> _Outcome:
+        seg = self.store.segment(job.id, index)
+        work = self.job_dir(job.id) / "incoming" / f"{index:05d}-{os.urandom(4).hex()}"
+        try:
+            result, files, seconds = await self.client.transcode(
+                url, seg.path, tuple(s.name for s in plan), job_id=job.id, index=index, dest_dir=work
+            )
+            await self._verify(url, seg, plan, result.renditions, files)
+            self._commit(job.id, seg, files, {r.name: r.file for r in result.renditions}, url)
+            self.pool.succeeded(url, seconds)
+            return _Outcome(index, url, ok=True)
+        except PeerBusy as exc:
+            self.pool.busy(url, time.monotonic(), exc.retry_after)
+            return _Outcome(index, url, ok=False, busy=True)
+        except PeerFailed as exc:
+            until = self.pool.failed(url, time.monotonic())
+            log.warning("job %s segment %d: %s (avoided for %.0f s)", job.id, index, exc, until - time.monotonic())
+            self.store.bump_attempts(job.id, index)
+            return _Outcome(index, url, ok=False, error=str(exc))
+        finally:
+            self.pool.release(url)
+            self.pool_changed.set()
+            shutil.rmtree(work, ignore_errors=True)
+
+    async def _verify(self, url, seg: SegmentRecord, plan, renditions, files) -> None:  # type: ignore[no-untyped-def]
+        by_name = {r.name: r for r in renditions}
+        wanted = {s.name for s in plan}
+        if set(by_name) != wanted:
+            raise PeerFailed(url, "bad_result", f"returned renditions {sorted(by_name)}, asked for {sorted(wanted)}")
+        for spec in plan:
+            path = files[by_name[spec.name].file]
+            report = await self._in_executor(check_rendition, seg.path, path, spec)
+            if not report.ok:
+                raise PeerFailed(url, "bad_result", f"{spec.name} failed the check: {'; '.join(report.problems)}")
+
+    def _commit(self, job_id: str, seg: SegmentRecord, files: dict[str, Path], members: dict[str, str], url: str) -> None:
+        if self.store.segment(job_id, seg.index).state is not SegmentState.RUNNING:
+            return  # already delivered by someone else: never twice
+        for name, member in members.items():
+            target = self.rendition_path(job_id, name, seg.index)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(files[member], target)
+        self.store.set_segment_state(job_id, seg.index, SegmentState.DONE, orchestrator=url)
+
+    def rendition_path(self, job_id: str, name: str, index: int) -> Path:
+        return self.job_dir(job_id) / "renditions" / name / f"seg_{index:05d}.mp4"
+
+    async def _assemble(self, job: JobRecord, plan: tuple[RenditionSpec, ...]) -> None:
+        self.store.set_job_state(job.id, JobState.ASSEMBLING)
+        segments = self.store.segments(job.id)
+        missing = [s.index for s in segments if s.state is not SegmentState.DONE]
+        if missing:
+            raise JobFailed(f"segments {missing} were never transcoded")
+        ladder = {
+            spec.name: [
+                LadderSegment(
+                    path=self.rendition_path(job.id, spec.name, s.index),
+                    duration=s.duration,
+                    width=spec.width,
+                    height=spec.height,
+                    bandwidth=spec.video_bitrate + spec.audio_bitrate,
+                )
+                for s in segments
+            ]
+            for spec in plan
+        }
+        out_dir = self.config.outputs_dir / job.id
+        shutil.rmtree(out_dir, ignore_errors=True)
+        try:
+            master = await self._in_executor(write_ladder, out_dir, ladder)
+        except MediaError as exc:
+            raise JobFailed(f"could not write the HLS ladder: {exc}") from exc
+        rel = Path(master).relative_to(self.config.outputs_dir).as_posix()
+        self.store.set_job_state(job.id, JobState.COMPLETED, master=rel)
+        log.info("job %s completed: %s", job.id, rel)
+
+
+def _call(fn, args, kwargs):  # type: ignore[no-untyped-def]
+    return fn(*args, **kwargs)

@@ -1,0 +1,211 @@
+"""The orchestrator's HTTP service: info, health, and transcoding of one segment.
+
+A segment arrives as the raw request body (so the node can refuse it for capacity
+or size before reading it) with the wanted profiles in the query string; the
+answer is a tar bundle of renditions (see `framemesh.wire.bundle`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import shutil
+import tempfile
+import uuid
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import AsyncIterator
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from framemesh import __version__
+from framemesh.media.errors import InvalidMediaError, MediaError, UnknownProfileError
+from framemesh.media.profiles import parse_profiles
+from framemesh.net.api_errors import ApiError, install_error_handlers
+from framemesh.orchestrator.capacity import CapacityLimiter
+from framemesh.orchestrator.config import OrchestratorConfig
+from framemesh.orchestrator.work import transcode_to_bundle
+from framemesh.wire.bundle import MEDIA_TYPE
+from framemesh.wire.orchestrator import Capabilities, OrchestratorInfo, TranscodeCapability
+
+log = logging.getLogger("framemesh.orchestrator")
+
+SEGMENT_TYPES = ("video/", "application/octet-stream")
+
+
+def _make_executor(workers: int) -> Executor:
+    # forkserver: a worker must not inherit the server's threads and locks.
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
+class OrchestratorState:
+    """What the running service holds: its limiter, its worker pool, its counters."""
+
+    def __init__(self, config: OrchestratorConfig) -> None:
+        self.config = config
+        self.limiter = CapacityLimiter(config.capacity)
+        self.executor: Executor | None = None
+        self.segments_done = 0
+        self.pixels_done = 0
+        self.work_root = config.data_dir / "work"
+
+    async def run(self, fn: partial[tuple[Path, int]]) -> tuple[Path, int]:
+        assert self.executor is not None, "the service is not started"
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.executor, fn)
+        except BrokenProcessPool:
+            # A worker died (crash, OOM kill): replace the pool so the next job runs.
+            log.error("a transcoding worker died; restarting the worker pool")
+            self.executor = _make_executor(self.config.capacity)
+            raise
+
+
+async def _read_body(request: Request, limit: int, dest: Path) -> int:
+    size = 0
+    with dest.open("wb") as fh:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "too_large", f"segment is larger than the {limit}-byte limit")
+            fh.write(chunk)
+    return size
+
+
+def create_app(config: OrchestratorConfig) -> FastAPI:
+    state = OrchestratorState(config)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.work_root.mkdir(parents=True, exist_ok=True)
+        state.executor = _make_executor(config.capacity)
+        log.info("orchestrator %s ready: %s", config.name, config.describe())
+        try:
+            yield
+        finally:
+            state.executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="framemesh orchestrator", version=__version__, lifespan=lifespan)
+    app.state.orchestrator = state
+    install_error_handlers(app)
+
+    def info() -> OrchestratorInfo:
+        return OrchestratorInfo(
+            name=config.name,
+            version=__version__,
+            capabilities=Capabilities(
+                transcode=TranscodeCapability(
+                    profiles=list(config.profiles), price_per_pixel=config.price_per_pixel
+                )
+            ),
+            price_per_pixel=config.price_per_pixel,
+            capacity=config.capacity,
+            load=state.limiter.load,
+        )
+
+    @app.get("/info", response_model=OrchestratorInfo)
+    async def get_info() -> OrchestratorInfo:
+        return info()
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> dict[str, object]:
+        if state.executor is None:
+            raise ApiError(503, "not_ready", "worker pool not started")
+        return {"ready": True, "load": state.limiter.load, "capacity": config.capacity}
+
+    @app.get("/metrics")
+    async def metrics() -> dict[str, int]:
+        return {
+            "segments_done": state.segments_done,
+            "pixels_done": state.pixels_done,
+            "load": state.limiter.load,
+        }
+
+    @app.post(
+        "/transcode",
+        response_class=FileResponse,
+        responses={
+            200: {"content": {MEDIA_TYPE: {}}, "description": "A tar bundle: result.json, then one fMP4 per rendition."},
+            503: {"description": "At capacity; retry after the Retry-After header's seconds."},
+        },
+    )
+    async def transcode(
+        request: Request,
+        profiles: str = Query(description="Comma-separated profile names, e.g. 720p,360p"),
+        job_id: str = Query(default="", max_length=128),
+        segment: int = Query(default=0, ge=0),
+    ) -> FileResponse:
+        content_type = request.headers.get("content-type", "")
+        if not content_type.startswith(SEGMENT_TYPES):
+            raise ApiError(415, "unsupported_media_type", f"send the segment as video/* (got {content_type or 'none'})")
+        try:
+            wanted = parse_profiles(profiles)
+        except UnknownProfileError as exc:
+            raise ApiError(422, "unknown_profile", str(exc)) from exc
+        not_offered = [p.name for p in wanted if p.name not in config.profiles]
+        if not_offered:
+            raise ApiError(422, "profile_not_offered", f"this orchestrator does not offer {not_offered}")
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > config.max_segment_bytes:
+            raise ApiError(413, "too_large", f"segment is larger than the {config.max_segment_bytes}-byte limit")
+        if not state.limiter.try_acquire():
+            raise ApiError(
+                503,
+                "busy",
+                f"at capacity ({config.capacity} jobs); retry later",
+                headers={"Retry-After": str(config.retry_after_seconds)},
+            )
+        work_dir = Path(tempfile.mkdtemp(prefix=f"seg{segment}-", dir=state.work_root))
+        try:
+            src = work_dir / "segment.bin"
+            if await _read_body(request, config.max_segment_bytes, src) == 0:
+                raise ApiError(422, "invalid_media", "the segment is empty")
+            job = job_id or uuid.uuid4().hex
+            bundle, pixels = await state.run(
+                partial(
+                    transcode_to_bundle,
+                    src,
+                    tuple(p.name for p in wanted),
+                    work_dir,
+                    job_id=job,
+                    index=segment,
+                    orchestrator=config.name,
+                    preset=config.encoder_preset,
+                )
+            )
+        except InvalidMediaError as exc:
+            _cleanup(work_dir, state)
+            raise ApiError(422, "invalid_media", str(exc)) from exc
+        except MediaError as exc:
+            _cleanup(work_dir, state)
+            raise ApiError(500, "transcode_failed", str(exc)) from exc
+        except BrokenProcessPool as exc:
+            _cleanup(work_dir, state)
+            raise ApiError(500, "worker_died", "the transcoding worker died; retry") from exc
+        except BaseException:
+            _cleanup(work_dir, state)
+            raise
+        state.segments_done += 1
+        state.pixels_done += pixels
+        return FileResponse(
+            bundle,
+            media_type=MEDIA_TYPE,
+            background=BackgroundTask(_cleanup, work_dir, state),
+        )
+
+    return app
+
+
+def _cleanup(work_dir: Path, state: OrchestratorState) -> None:
+    shutil.rmtree(work_dir, ignore_errors=True)
+    state.limiter.release()

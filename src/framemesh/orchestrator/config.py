@@ -1,0 +1,50 @@
+"""The orchestrator's configuration: one frozen object, built once at the edge (CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from framemesh.media.profiles import PROFILES
+
+
+@dataclass(frozen=True)
+class OrchestratorConfig:
+    """What an orchestrator offers and how much it takes on.
+
+    `price_per_pixel` is in wei per output pixel, Livepeer's unit for transcoding.
+    """
+
+    data_dir: Path
+    name: str = "orchestrator"
+    host: str = "127.0.0.1"
+    port: int = 8935
+    capacity: int = 2
+    price_per_pixel: int = 1
+    profiles: tuple[str, ...] = field(default_factory=lambda: tuple(PROFILES))
+    max_segment_bytes: int = 64 * 1024 * 1024
+    retry_after_seconds: int = 1
+    encoder_preset: str = "veryfast"
+
+    def __post_init__(self) -> None:
+        if self.capacity < 1:
+            raise ValueError(f"capacity: must be at least 1, got {self.capacity}")
+        if self.price_per_pixel < 0:
+            raise ValueError(f"price_per_pixel: must not be negative, got {self.price_per_pixel}")
+        unknown = [p for p in self.profiles if p not in PROFILES]
+        if unknown:
+            raise ValueError(f"profiles: unknown {unknown}; known: {sorted(PROFILES)}")
+        if self.max_segment_bytes < 1:
+            raise ValueError("max_segment_bytes: must be positive")
+
+    def describe(self) -> dict[str, object]:
+        """The configuration as printed at start-up (no secrets here yet)."""
+        return {
+            "name": self.name,
+            "listen": f"{self.host}:{self.port}",
+            "data_dir": str(self.data_dir),
+            "capacity": self.capacity,
+            "price_per_pixel": self.price_per_pixel,
+            "profiles": list(self.profiles),
+            "max_segment_bytes": self.max_segment_bytes,
+        }

@@ -1,0 +1,65 @@
+"""The transcoding work itself, run in a worker process so encoding never blocks the
+event loop and a crash in FFmpeg takes down a worker, not the node.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from framemesh.media.probe import probe
+from framemesh.media.profiles import parse_profiles, plan_renditions
+from framemesh.media.transcode import transcode_segment
+from framemesh.wire.bundle import sha256_file, write_bundle
+from framemesh.wire.orchestrator import RenditionResult, TranscodeResult
+
+
+def transcode_to_bundle(
+    segment: Path,
+    profiles: tuple[str, ...],
+    work_dir: Path,
+    *,
+    job_id: str,
+    index: int,
+    orchestrator: str,
+    preset: str,
+) -> tuple[Path, int]:
+    """Transcode one segment to the wanted profiles and pack the result.
+
+    Returns the bundle's path and the output pixels (what the work is priced by).
+    Raises the media part's errors for input that is not a usable video.
+    """
+    started = time.perf_counter()
+    info = probe(segment)
+    assert info.video is not None  # probe() refuses files without video
+    specs = plan_renditions(info.video.width, info.video.height, parse_profiles(list(profiles)))
+    outputs = transcode_segment(segment, specs, work_dir / "out", preset=preset)
+    renditions = []
+    files: dict[str, Path] = {}
+    pixels = 0
+    for out in outputs:
+        member = f"{out.name}.mp4"
+        files[member] = out.path
+        pixels += out.width * out.height * out.frames
+        renditions.append(
+            RenditionResult(
+                name=out.name,
+                file=member,
+                width=out.width,
+                height=out.height,
+                duration=out.duration,
+                frames=out.frames,
+                bytes=out.path.stat().st_size,
+                sha256=sha256_file(out.path),
+            )
+        )
+    result = TranscodeResult(
+        job_id=job_id,
+        segment=index,
+        renditions=renditions,
+        pixels=pixels,
+        orchestrator=orchestrator,
+        elapsed=time.perf_counter() - started,
+    )
+    bundle = write_bundle(result, files, work_dir / "bundle.tar")
+    return bundle, pixels

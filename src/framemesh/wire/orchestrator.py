@@ -1,0 +1,48 @@
+"""Messages an orchestrator sends: its info and the manifest of a transcode result."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+TRANSCODE_CAPABILITY = "transcode"
+
+
+class TranscodeCapability(BaseModel):
+    profiles: list[str] = Field(description="Rendition profiles this orchestrator encodes, e.g. 720p.")
+    price_per_pixel: int = Field(ge=0, description="Wei per output pixel (width x height x frames).")
+
+
+class Capabilities(BaseModel):
+    transcode: TranscodeCapability | None = None
+
+
+class OrchestratorInfo(BaseModel):
+    name: str
+    version: str
+    address: str | None = Field(default=None, description="On-chain address, when the node runs with a chain.")
+    capabilities: Capabilities
+    price_per_pixel: int = Field(ge=0, description="Wei per output pixel for transcoding.")
+    capacity: int = Field(ge=1, description="Jobs it runs at once; past that it answers 503.")
+    load: int = Field(ge=0, description="Jobs running now.")
+
+
+class RenditionResult(BaseModel):
+    name: str
+    file: str = Field(description="Member name of the rendition's fragmented MP4 in the bundle.")
+    width: int
+    height: int
+    duration: float
+    frames: int
+    bytes: int
+    sha256: str
+
+
+class TranscodeResult(BaseModel):
+    """The first member of a transcode bundle: what the other members are."""
+
+    job_id: str
+    segment: int
+    renditions: list[RenditionResult]
+    pixels: int = Field(description="Output pixels, the unit the orchestrator prices by.")
+    orchestrator: str
+    elapsed: float = Field(description="Seconds the orchestrator spent transcoding.")
