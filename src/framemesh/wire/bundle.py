@@ -70,6 +70,8 @@ def read_bundle(source: Path, out_dir: Path) -> tuple[TranscodeResult, dict[str,
             expected = {r.file: r for r in result.renditions}
             files: dict[str, Path] = {}
             for member in tar:
+                if member.offset == first.offset:
+                    continue
                 name = _safe_member(member.name)
                 if name not in expected or not member.isfile():
                     raise BundleError(f"bundle holds {name!r}, which its manifest does not name")

@@ -1,0 +1,91 @@
+from hypothesis import given, strategies as st
+
+from framemesh.gateway.pool import OrchestratorPool
+
+
+def make_pool(*caps: int) -> OrchestratorPool:
+    pool = OrchestratorPool(base_avoid=5.0, max_avoid=60.0)
+    for i, cap in enumerate(caps):
+        pool.set_info(f"http://o{i}", cap)
+    return pool
+
+
+def test_acquire_fills_every_slot_then_says_none() -> None:
+    pool = make_pool(2, 1)
+    got = [pool.acquire(0.0) for _ in range(3)]
+    assert sorted(got) == ["http://o0", "http://o0", "http://o1"]  # type: ignore[type-var]
+    assert pool.acquire(0.0) is None
+
+
+def test_least_loaded_first() -> None:
+    pool = make_pool(4, 4)
+    first = pool.acquire(0.0)
+    second = pool.acquire(0.0)
+    assert first != second
+
+
+def test_release_frees_a_slot_and_double_release_is_an_error() -> None:
+    pool = make_pool(1)
+    url = pool.acquire(0.0)
+    assert url is not None and pool.acquire(0.0) is None
+    pool.release(url)
+    assert pool.acquire(0.0) == url
+    pool.release(url)
+    try:
+        pool.release(url)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("double release must raise")
+
+
+def test_failed_orchestrator_is_avoided_then_tried_again() -> None:
+    pool = make_pool(1, 1)
+    pool.failed("http://o0", now=100.0)
+    assert [pool.acquire(100.0), pool.acquire(100.0)] == ["http://o1", None]
+    assert pool.next_change(100.0) == 5.0
+    assert pool.acquire(105.0) == "http://o0"
+
+
+def test_avoidance_doubles_and_caps() -> None:
+    pool = make_pool(1)
+    waits = [pool.failed("http://o0", now=0.0) for _ in range(6)]
+    assert waits == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]
+    pool.succeeded("http://o0", 1.0)
+    pool.members["http://o0"].avoid_until = 0.0
+    assert pool.failed("http://o0", now=0.0) == 5.0
+
+
+def test_busy_is_not_a_failure() -> None:
+    pool = make_pool(1)
+    pool.busy("http://o0", now=0.0, retry_after=2.0)
+    assert pool.acquire(1.0) is None
+    assert pool.acquire(2.0) == "http://o0"
+    assert pool.members["http://o0"].failures == 0
+
+
+def test_faster_orchestrator_preferred_at_equal_load() -> None:
+    pool = make_pool(1, 1)
+    pool.succeeded("http://o0", 3.0)
+    pool.succeeded("http://o1", 1.0)
+    assert pool.acquire(0.0) == "http://o1"
+
+
+@given(st.lists(st.tuples(st.sampled_from(["acquire", "release", "fail"]), st.integers(0, 2)), max_size=60))
+def test_in_flight_never_exceeds_capacity(ops: list[tuple[str, int]]) -> None:
+    pool = make_pool(1, 2, 3)
+    held: list[str] = []
+    now = 0.0
+    for op, i in ops:
+        now += 1.0
+        if op == "acquire":
+            url = pool.acquire(now)
+            if url:
+                held.append(url)
+        elif op == "release" and held:
+            pool.release(held.pop(i % len(held)))
+        elif op == "fail":
+            pool.failed(f"http://o{i}", now)
+        for m in pool.members.values():
+            assert 0 <= m.in_flight <= m.capacity
+        assert sum(m.in_flight for m in pool.members.values()) == len(held)
