@@ -1,0 +1,26 @@
+from pathlib import Path
+
+import pytest
+
+from framemesh.gateway.config import GatewayConfig
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"orchestrators": ("localhost:8935",)}, "orchestrators"),
+        ({"default_profiles": ("720p", "4k")}, "default_profiles"),
+        ({"max_upload_bytes": 0}, "max_upload_bytes"),
+        ({"segment_duration": 0}, "segment_duration"),
+        ({"max_attempts": 0}, "max_attempts"),
+    ],
+)
+def test_gateway_config_names_the_bad_key(tmp_path: Path, kwargs: dict[str, object], words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        GatewayConfig(data_dir=tmp_path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_describe_is_printable(tmp_path: Path) -> None:
+    described = GatewayConfig(data_dir=tmp_path, orchestrators=("http://a:1",)).describe()
+    assert described["orchestrators"] == ["http://a:1"]
+    assert described["max_attempts"] == 5
