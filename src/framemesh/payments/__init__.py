@@ -1,0 +1,1 @@
+"""Probabilistic micropayments: tickets signed by gateways, checked, kept and redeemed by orchestrators."""
