@@ -370,5 +370,9 @@ def _revert_from_rpc(exc: ContractLogicError) -> ContractRevert:
 
 
 def _rpc_message(exc: Web3RPCError) -> str:
+    response = getattr(exc, "rpc_response", None)
+    error = response.get("error") if isinstance(response, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return error["message"]
     message = getattr(exc, "message", None)
     return message if isinstance(message, str) else str(exc)
