@@ -19,7 +19,9 @@ from framemesh.media.errors import InvalidMediaError, TranscodeError
 def reencode_with_keyframes(source: Path, dest: Path, interval: float, *, preset: str = "veryfast") -> Path:
     """Write `source` to `dest` with an IDR frame at least every `interval` seconds."""
     try:
-        with av.open(str(source)) as inp, av.open(str(dest), "w", format="matroska") as out:
+        with av.open(str(source)) as inp, av.open(
+            str(dest), "w", format="matroska", options={"avoid_negative_ts": "disabled"}
+        ) as out:
             vin = inp.streams.video[0]
             vin.thread_type = "AUTO"
             ain = inp.streams.audio[0] if inp.streams.audio else None
