@@ -134,6 +134,11 @@ class Chain:
         with self._guard(), self._translating():
             return int(self._w3.eth.get_balance(_address(who)))
 
+    def has_code(self, address: Address) -> bool:
+        """True if a contract is deployed at `address`."""
+        with self._guard(), self._translating():
+            return len(self._w3.eth.get_code(to_checksum_address(address))) > 0
+
     def call(self, fn: ContractFunction, *, sender: Address | Signer | None = None, block: int | str = "latest") -> Any:
         """Call a view (or simulate any function) without a transaction."""
         params = {"from": _address(sender)} if sender is not None else {}
