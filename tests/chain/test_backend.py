@@ -9,7 +9,7 @@ import pytest
 from framemesh.chain.backend import Chain
 from framemesh.chain.compile import Artifact
 from framemesh.chain.errors import ChainError, ContractRevert
-from framemesh.chain.keys import Signer
+from framemesh.chain.keys import Signer, create_keystore, load_keystore
 
 from .conftest import ZERO
 
@@ -149,6 +149,19 @@ def test_local_signing(chain: Chain, probe, funded_key: Signer) -> None:
     # a second transaction gets the next nonce
     chain.transact(probe.functions.set_value(100), funded_key)
     assert chain.w3.eth.get_transaction_count(funded_key.address) == 2
+
+
+def test_keystore_account_sends_transactions(chain: Chain, probe, deployer: Signer, tmp_path) -> None:
+    """A key created into an encrypted keystore, loaded back, and used to sign."""
+    path = tmp_path / "gateway.json"
+    created = create_keystore(path, "pw", kdf="pbkdf2", iterations=2)
+    signer = load_keystore(path, "pw")
+    assert signer == created and signer.is_local
+    chain.send_eth(signer, 10**18, deployer)
+    receipt = chain.transact(probe.functions.set_value(77), signer)
+    assert chain.w3.eth.get_transaction(receipt.tx_hash)["from"] == signer.address
+    assert chain.call(probe.functions.value()) == 77
+    assert chain.balance(signer) == 10**18 - receipt.gas_used * chain.w3.eth.get_transaction_receipt(receipt.tx_hash)["effectiveGasPrice"]
 
 
 def test_local_signer_deploys_and_reverts(chain: Chain, probe_artifact: Artifact, funded_key: Signer) -> None:

@@ -5,8 +5,9 @@ artifacts are cached as JSON files keyed by a sha256 over:
 
 - the compiler version, the EVM version asked for,
 - the source file itself, and every ``.vy``/``.vyi``/``.json`` file under the same
-  directory (anything a relative ``import`` could reach), so a change to an imported
-  module recompiles its importers.
+  directory tree (what an ``import`` of a sibling or a sub-package reaches; hidden
+  directories and the cache itself are skipped), so a change to an imported module
+  recompiles its importers.
 
 The cache lives in ``$FRAMEMESH_CACHE_DIR/vyper`` if that variable is set, else in
 ``~/.cache/framemesh/vyper``.  A corrupt cache entry is ignored and rewritten.
@@ -118,10 +119,16 @@ def _cache_key(source_path: Path, evm_version: str | None) -> str:
     digest = hashlib.sha256()
     digest.update(f"{compiler_version()}\0{evm_version or 'default'}\0".encode())
     digest.update(source_path.read_bytes())
-    for dep in sorted(source_path.parent.rglob("*")):
-        if dep.suffix in _IMPORTABLE and dep.is_file() and dep != source_path:
-            digest.update(b"\0" + dep.relative_to(source_path.parent).as_posix().encode() + b"\0")
-            digest.update(dep.read_bytes())
+    root = source_path.parent
+    cache = cache_dir().resolve()
+    for dep in sorted(root.rglob("*")):
+        if dep.suffix not in _IMPORTABLE or dep == source_path or not dep.is_file():
+            continue
+        relative = dep.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts) or dep.resolve().is_relative_to(cache):
+            continue
+        digest.update(b"\0" + relative.as_posix().encode() + b"\0")
+        digest.update(dep.read_bytes())
     return digest.hexdigest()
 
 

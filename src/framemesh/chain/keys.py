@@ -80,9 +80,13 @@ class Signer:
         signed = self._key().sign_message(encode_defunct(primitive=message))
         return bytes(signed.signature)
 
-    def encrypt(self, password: str) -> dict[str, Any]:
-        """The keystore JSON for this account, encrypted with `password`."""
-        return dict(Account.encrypt(self._key().key, password))
+    def encrypt(self, password: str, *, kdf: str | None = None, iterations: int | None = None) -> dict[str, Any]:
+        """The keystore JSON for this account, encrypted with `password`.
+
+        The default KDF is eth-account's (scrypt, about a second to open); `kdf` /
+        `iterations` weaken it for tests only.
+        """
+        return dict(Account.encrypt(self._key().key, password, kdf=kdf, iterations=iterations))
 
     def _key(self) -> LocalAccount:
         if self._local is None:
@@ -105,7 +109,14 @@ class Signer:
         raise TypeError("a Signer cannot be pickled (it may hold a private key)")
 
 
-def create_keystore(path: str | os.PathLike[str], password: str, *, overwrite: bool = False) -> Signer:
+def create_keystore(
+    path: str | os.PathLike[str],
+    password: str,
+    *,
+    overwrite: bool = False,
+    kdf: str | None = None,
+    iterations: int | None = None,
+) -> Signer:
     """Create a new random account and write its encrypted keystore to `path` (mode 0600)."""
     target = Path(path)
     if target.exists() and not overwrite:
@@ -113,7 +124,7 @@ def create_keystore(path: str | os.PathLike[str], password: str, *, overwrite: b
     if not password:
         raise KeystoreError("a keystore password must not be empty")
     signer = Signer.from_key(Account.create().key)
-    data = signer.encrypt(password)
+    data = signer.encrypt(password, kdf=kdf, iterations=iterations)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
     with os.fdopen(fd, "w") as f:
