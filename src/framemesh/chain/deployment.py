@@ -188,6 +188,8 @@ def deploy_all(
             contract = chain.deploy(compiled[spec.name], *args, sender=sender, value=spec.value)
         except ChainError as exc:
             raise DeploymentError(f"deploying {spec.name} failed: {exc}") from exc
+        except (TypeError, ValueError) as exc:  # web3's argument checks
+            raise DeploymentError(f"constructor args of {spec.name} do not fit its constructor: {exc}") from exc
         addresses[spec.name] = contract.address
         if first_block is None:
             first_block = chain.block_number
