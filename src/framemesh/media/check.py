@@ -1,0 +1,166 @@
+"""Check that a rendition really is the source segment at another size.
+
+A gateway cannot trust an orchestrator's output blindly: it may be truncated, the
+wrong size, from another segment, or not the source at all. `check_rendition`
+decodes the rendition and checks, naming every problem it finds:
+
+- it decodes, at the spec's width and height;
+- it covers the source segment's time: same start (timestamps are absolute) and
+  duration, and the frame count that `spec.fps` gives over it (+- 2 frames);
+- its pictures are the source's: a few frames evenly spread over the rendition are
+  compared, by luma PSNR, with the source frame shown at the same time, scaled
+  down to the rendition's size. Every sample must reach `PSNR_THRESHOLD`.
+
+Top-level and picklable: gateways run it in an executor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import av.error
+import numpy as np
+from av.video.reformatter import Interpolation
+
+from framemesh.media.errors import InvalidMediaError
+from framemesh.media.profiles import RenditionSpec
+from framemesh.media.psnr import psnr
+from framemesh.media.transcode import frame_slots
+
+# Lowest luma PSNR (dB) a sampled frame may have. Real renditions of our test clips,
+# even 240p at 250 kbit/s, score above 25; wrong or shifted pictures score below 16.
+PSNR_THRESHOLD = 20.0
+SAMPLES = 5
+FRAME_SLACK = 2
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `check_rendition` found. `psnr` is the worst sampled frame's, in dB."""
+
+    ok: bool
+    problems: tuple[str, ...]
+    psnr: float | None
+    width: int
+    height: int
+    duration: float
+    frames: int
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    times: list[float]
+    width: int
+    height: int
+    samples: dict[int, np.ndarray]  # frame index -> luma
+
+
+def check_rendition(source_segment: Path, rendition: Path, spec: RenditionSpec) -> CheckReport:
+    """Compare `rendition` with `source_segment` under `spec`; never raises for a bad
+    rendition (the report says why), raises InvalidMediaError for a bad source."""
+    source = _source_span(Path(source_segment))
+    try:
+        count = _count_frames(Path(rendition))
+        picks = sorted({round(i * (count - 1) / max(1, SAMPLES - 1)) for i in range(SAMPLES)}) if count else []
+        rend = _decode(Path(rendition), set(picks))
+    except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
+        return CheckReport(False, (f"the rendition does not decode: {exc}",), None, 0, 0, 0.0, 0)
+    if not rend.times:
+        return CheckReport(False, ("the rendition holds no video frame",), None, rend.width, rend.height, 0.0, 0)
+    frame_time = 1 / spec.fps
+    start, end = rend.times[0], rend.times[-1] + frame_time
+    problems: list[str] = []
+    if (rend.width, rend.height) != (spec.width, spec.height):
+        problems.append(f"size is {rend.width}x{rend.height}, expected {spec.width}x{spec.height}")
+    src_start, src_end = source
+    expected = len(frame_slots(src_start, src_end, spec.fps))
+    if abs(len(rend.times) - expected) > FRAME_SLACK:
+        problems.append(f"{len(rend.times)} frames, expected {expected} ({spec.fps} fps over {src_end - src_start:.2f} s)")
+    if abs((end - start) - (src_end - src_start)) > max(0.1, 2 * frame_time):
+        problems.append(f"lasts {end - start:.3f} s, the source segment {src_end - src_start:.3f} s")
+    if abs(start - src_start) > 1.5 * frame_time:
+        problems.append(f"starts at {start:.3f} s, the source segment at {src_start:.3f} s (another segment?)")
+    # compare pictures at the same offset into the segment, so a mistimed rendition is
+    # still judged on its pictures too
+    wanted = {i: src_start + (rend.times[i] - start) for i in rend.samples}
+    references = _source_lumas(Path(source_segment), wanted, rend.width, rend.height)
+    scores = [psnr(references[i], rend.samples[i]) for i in sorted(rend.samples) if i in references]
+    worst = min(scores) if scores else None
+    if worst is None:
+        problems.append("no frame could be compared with the source")
+    elif worst < PSNR_THRESHOLD:
+        problems.append(
+            f"picture differs from the source: worst sampled frame {worst:.1f} dB PSNR (need {PSNR_THRESHOLD:.0f})"
+        )
+    return CheckReport(
+        ok=not problems,
+        problems=tuple(problems),
+        psnr=worst,
+        width=rend.width,
+        height=rend.height,
+        duration=end - start,
+        frames=len(rend.times),
+    )
+
+
+def _luma(frame: av.VideoFrame) -> np.ndarray:
+    """The Y plane as a (height, width) uint8 array (line padding dropped)."""
+    if frame.format.name not in ("yuv420p", "yuvj420p", "gray"):
+        frame = frame.reformat(format="yuv420p")
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, dtype=np.uint8).reshape(frame.height, plane.line_size)
+    return rows[:, : frame.width].copy()
+
+
+def _count_frames(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for p in container.demux(container.streams.video[0]) if p.size)
+
+
+def _decode(path: Path, keep: set[int]) -> _Decoded:
+    times: list[float] = []
+    samples: dict[int, np.ndarray] = {}
+    width = height = 0
+    with av.open(str(path)) as container:
+        for frame in container.decode(container.streams.video[0]):
+            if len(times) in keep:
+                samples[len(times)] = _luma(frame)
+            width, height = frame.width, frame.height
+            times.append(float(frame.time) if frame.time is not None else len(times) / 30)
+    return _Decoded(times, width, height, samples)
+
+
+def _source_span(path: Path) -> tuple[float, float]:
+    """Start and end (seconds) of the source segment's video."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+            frame_time = 1 / float(rate) if rate else 1 / 30
+            times = [float(p.pts * p.time_base) for p in container.demux(stream) if p.size and p.pts is not None]
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise InvalidMediaError(f"{path.name}: the source segment does not open ({exc})") from exc
+    if not times:
+        raise InvalidMediaError(f"{path.name}: the source segment holds no video")
+    return min(times), max(times) + frame_time
+
+
+def _source_lumas(path: Path, wanted: dict[int, float], width: int, height: int) -> dict[int, np.ndarray]:
+    """For each wanted time, the source frame shown then, scaled to width x height."""
+    shown: dict[int, av.VideoFrame] = {}
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
+            if frame.time is None:
+                continue
+            t = float(frame.time)
+            for i, at in wanted.items():
+                if t <= at + 1e-3 or i not in shown:
+                    shown[i] = frame
+    return {
+        i: _luma(f.reformat(width=width, height=height, format="yuv420p", interpolation=Interpolation.BICUBIC))
+        for i, f in shown.items()
+    }
