@@ -211,8 +211,8 @@ def _wire(chain: Chain, call: Call, addresses: Mapping[str, str], sender: Signer
     args = _resolve(call.args, addresses, step)
     contract = chain.contract(call.contract)
     try:
-        fn = contract.get_function_by_name(call.function)(*args)
-    except (ValueError, TypeError) as exc:
+        fn = contract.functions[call.function](*args)  # resolves overloads by the args
+    except (ValueError, TypeError, AttributeError) as exc:
         raise DeploymentError(f"{step}: {exc}") from None
     try:
         chain.transact(fn, sender)
