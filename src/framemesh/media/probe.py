@@ -68,7 +68,8 @@ def probe(path: Path) -> MediaInfo:
         raise
     except (av.error.FFmpegError, EOFError, ValueError, UnicodeDecodeError) as exc:
         raise InvalidMediaError(
-            f"{path.name}: not a readable video ({exc}); send an MP4, MKV or TS file with H.264 or similar video"
+            f"{path.name}: not a readable video, or damaged or truncated ({exc});"
+            " send a whole MP4, MKV or TS file with H.264 or similar video"
         ) from exc
 
 
@@ -76,6 +77,8 @@ def _describe(path: Path, container: av.container.InputContainer) -> MediaInfo:
     if not container.streams.video:
         raise InvalidMediaError(f"{path.name}: the file has no video stream; send a video, not audio only")
     vstream = container.streams.video[0]
+    if container.format.name in _TEXT_FORMATS or vstream.codec_context.name in _TEXT_CODECS:
+        raise InvalidMediaError(f"{path.name}: this is a text file, not a video")
     if container.format.name in _IMAGE_FORMATS or vstream.codec_context.name in _IMAGE_CODECS:
         raise InvalidMediaError(f"{path.name}: this is a still image ({container.format.name}), not a video")
     first = next(iter(container.decode(vstream)), None)
@@ -143,4 +146,7 @@ def _scan_packets(
 
 
 _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "gif", "bmp_pipe", "tiff_pipe"}
+# FFmpeg renders text files as "video" (ANSI art); none of them is a video upload.
+_TEXT_FORMATS = {"tty", "bin", "xbin", "idf", "adf"}
+_TEXT_CODECS = {"ansi", "bintext", "xbin", "idf"}
 _IMAGE_CODECS = {"png", "mjpeg", "webp", "bmp", "tiff", "gif"}

@@ -98,8 +98,9 @@ class _Painter:
     def frame(self, i: int) -> np.ndarray:
         w, h = self.width, self.height
         x0, y0 = (i * 5) % w, (i * 3) % h
-        out = np.empty((h * 3 // 2, w), dtype=np.uint8)
-        luma = out[:h]
+        # PyAV reads a yuv420p array as one flat buffer: Y, then U, then V
+        flat = np.empty(w * h * 3 // 2, dtype=np.uint8)
+        luma = flat[: w * h].reshape(h, w)
         luma[:] = self.texture[y0 : y0 + h, x0 : x0 + w]
         side = h // 4
         bx = int((w - side) * (0.5 + 0.5 * np.sin(i / 15)))
@@ -109,9 +110,9 @@ class _Painter:
         for bit in range(_BITS):
             luma[b : 3 * b, b * (bit + 1) : b * (bit + 2)] = 235 if (i >> bit) & 1 else 16
         shift = (i * 2) % (w // 2)
-        out[h : h + h // 4] = np.roll(self.u, shift, axis=1).reshape(h // 4, w)
-        out[h + h // 4 :] = np.roll(self.v, -shift, axis=1).reshape(h // 4, w)
-        return out
+        flat[w * h : w * h * 5 // 4] = np.roll(self.u, shift, axis=1).ravel()
+        flat[w * h * 5 // 4 :] = np.roll(self.v, -shift, axis=1).ravel()
+        return flat.reshape(h * 3 // 2, w)
 
 
 def _tone_frame(start_sample: int) -> av.AudioFrame:
