@@ -38,9 +38,8 @@ def test_anvil_starts_answers_and_stops() -> None:
 
 def test_anvil_context_manager_stops_on_error() -> None:
     anvil_or_skip()
-    with pytest.raises(RuntimeError, match="boom"):
-        with Anvil.start() as node:
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), Anvil.start() as node:
+        raise RuntimeError("boom")
     assert not node.running
 
 

@@ -161,7 +161,10 @@ def test_keystore_account_sends_transactions(chain: Chain, probe, deployer: Sign
     receipt = chain.transact(probe.functions.set_value(77), signer)
     assert chain.w3.eth.get_transaction(receipt.tx_hash)["from"] == signer.address
     assert chain.call(probe.functions.value()) == 77
-    assert chain.balance(signer) == 10**18 - receipt.gas_used * chain.w3.eth.get_transaction_receipt(receipt.tx_hash)["effectiveGasPrice"]
+    assert (
+        chain.balance(signer)
+        == 10**18 - receipt.gas_used * chain.w3.eth.get_transaction_receipt(receipt.tx_hash)["effectiveGasPrice"]
+    )
 
 
 def test_local_signer_deploys_and_reverts(chain: Chain, probe_artifact: Artifact, funded_key: Signer) -> None:
@@ -222,7 +225,7 @@ def test_threads_share_one_chain(chain: Chain, probe, deployer: Signer) -> None:
         try:
             for i in range(4):
                 chain.transact(probe.functions.set_value(base + i), signer)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(s, 100 * (n + 1))) for n, s in enumerate(signers)]

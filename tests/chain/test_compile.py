@@ -14,23 +14,23 @@ from framemesh.chain.errors import CompileError
 
 from .conftest import PROBE
 
-LIB = '''# pragma version ~=0.4.3
+LIB = """# pragma version ~=0.4.3
 @internal
 @pure
 def twice(x: uint256) -> uint256:
     return FACTOR * x
 
 FACTOR: constant(uint256) = 2
-'''
+"""
 
-MAIN = '''# pragma version ~=0.4.3
+MAIN = """# pragma version ~=0.4.3
 import lib
 
 @external
 @pure
 def f(x: uint256) -> uint256:
     return lib.twice(x)
-'''
+"""
 
 
 @pytest.fixture
@@ -89,7 +89,9 @@ def test_changed_source_recompiles(tmp_path: Path, fresh_cache: Path, count_comp
     assert "extra" in {i.get("name") for i in b.abi}
 
 
-def test_imports_resolve_and_an_imported_change_recompiles(tmp_path: Path, fresh_cache: Path, count_compiles: list[str]) -> None:
+def test_imports_resolve_and_an_imported_change_recompiles(
+    tmp_path: Path, fresh_cache: Path, count_compiles: list[str]
+) -> None:
     (tmp_path / "lib.vy").write_text(LIB)
     (tmp_path / "Main.vy").write_text(MAIN)
     first = compile_source(tmp_path / "Main.vy")

@@ -66,12 +66,16 @@ def test_attach_refuses_what_does_not_match(chain: Chain, deployer: Signer, arti
     other_chain = dataclasses.replace(deployment, chain_id=deployment.chain_id + 1)
     with pytest.raises(DeploymentError, match="chain id"):
         other_chain.attach(chain, artifacts)
-    changed = Artifact("First", [*artifacts["First"].abi, {"type": "function", "name": "x", "inputs": [], "outputs": []}], "0x")
+    changed = Artifact(
+        "First", [*artifacts["First"].abi, {"type": "function", "name": "x", "inputs": [], "outputs": []}], "0x"
+    )
     with pytest.raises(DeploymentError, match="First's ABI differs"):
         deployment.attach(chain, {**artifacts, "First": changed})
     with pytest.raises(DeploymentError, match="no compiled artifact for 'Second'"):
         deployment.attach(chain, {"First": artifacts["First"]})
-    nowhere = dataclasses.replace(deployment, contracts={"First": dataclasses.replace(deployment.contracts["First"], address=ZERO)})
+    nowhere = dataclasses.replace(
+        deployment, contracts={"First": dataclasses.replace(deployment.contracts["First"], address=ZERO)}
+    )
     with pytest.raises(DeploymentError, match="no contract code"):
         nowhere.attach(chain, artifacts)
     with pytest.raises(DeploymentError, match="no contract 'Third'"):

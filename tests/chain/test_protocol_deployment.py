@@ -12,7 +12,13 @@ import pytest
 from framemesh.chain.backend import Chain
 from framemesh.chain.errors import DeploymentError
 from framemesh.chain.keys import Signer
-from framemesh.chain.protocol_deployment import CONTRACTS_DIR, PROTOCOL_CONTRACTS, ProtocolParams, _norm, deploy_protocol
+from framemesh.chain.protocol_deployment import (
+    CONTRACTS_DIR,
+    PROTOCOL_CONTRACTS,
+    ProtocolParams,
+    _norm,
+    deploy_protocol,
+)
 
 from .conftest import CONTRACTS
 
@@ -27,7 +33,14 @@ def test_deploys_wires_and_reorders(chain: Chain, deployer: Signer, tmp_path: Pa
     params = ProtocolParams(round_length=7, unbonding_period=3, num_active_transcoders=5, initial_supply=123)
     deployment = deploy_protocol(chain, params, sender=deployer, contracts_dir=LIKE)
     # BondingManager's constructor takes the Minter, so the Minter is deployed first
-    assert list(deployment.contracts) == ["Token", "RoundsManager", "Minter", "BondingManager", "TicketBroker", "ServiceRegistry"]
+    assert list(deployment.contracts) == [
+        "Token",
+        "RoundsManager",
+        "Minter",
+        "BondingManager",
+        "TicketBroker",
+        "ServiceRegistry",
+    ]
     c = {name: chain.contract(name) for name in deployment.contracts}
     a = deployment.addresses
     assert chain.call(c["Token"].functions.symbol()) == "FMT"
@@ -60,7 +73,9 @@ def test_overrides_and_unknown_parameters(chain: Chain, deployer: Signer, tmp_pa
     )
     with pytest.raises(DeploymentError, match="ServiceRegistry's constructor parameter '_mysteryFee'.*overrides"):
         deploy_protocol(chain, sender=deployer, contracts_dir=folder)
-    deployment = deploy_protocol(chain, sender=deployer, contracts_dir=folder, overrides={"ServiceRegistry": {"mystery_fee": 9}})
+    deployment = deploy_protocol(
+        chain, sender=deployer, contracts_dir=folder, overrides={"ServiceRegistry": {"mystery_fee": 9}}
+    )
     assert chain.call(chain.contract("ServiceRegistry").functions.fee()) == 9
     assert deployment.address("ServiceRegistry")
     with pytest.raises(DeploymentError, match="unknown contracts: Nope"):

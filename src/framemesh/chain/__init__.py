@@ -48,7 +48,36 @@ _EXPORTS = {
     "DeploymentError": "errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DEV_CHAIN_IDS",
+    "EMBEDDED",
+    "Anvil",
+    "Artifact",
+    "Call",
+    "Chain",
+    "ChainError",
+    "ChainUnavailable",
+    "CompileError",
+    "ContractRevert",
+    "ContractSpec",
+    "DeployedContract",
+    "Deployment",
+    "DeploymentError",
+    "DevChainOnly",
+    "KeystoreError",
+    "ProtocolParams",
+    "Receipt",
+    "Signer",
+    "compile_all",
+    "compile_source",
+    "create_keystore",
+    "deploy_all",
+    "deploy_protocol",
+    "find_anvil",
+    "format_amount",
+    "load_keystore",
+    "parse_amount",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -65,7 +94,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .backend import EMBEDDED, Chain, Receipt
     from .compile import Artifact, compile_all, compile_source
     from .deployment import Call, ContractSpec, DeployedContract, Deployment, deploy_all
-    from .errors import ChainError, ChainUnavailable, CompileError, ContractRevert, DeploymentError, DevChainOnly, KeystoreError
+    from .errors import (
+        ChainError,
+        ChainUnavailable,
+        CompileError,
+        ContractRevert,
+        DeploymentError,
+        DevChainOnly,
+        KeystoreError,
+    )
     from .keys import DEV_CHAIN_IDS, Signer, create_keystore, load_keystore
     from .protocol_deployment import ProtocolParams, deploy_protocol
     from .units import format_amount, parse_amount

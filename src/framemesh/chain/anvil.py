@@ -94,7 +94,9 @@ class Anvil:
             if block_time is not None:
                 args += ["--block-time", f"{block_time:g}"]
             args += extra_args or []
-            process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            process = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
             anvil = cls(process, f"http://127.0.0.1:{port}", chain_id)
             try:
                 anvil._wait_ready(timeout)
@@ -144,7 +146,9 @@ class Anvil:
     def __enter__(self) -> Anvil:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def __repr__(self) -> str:

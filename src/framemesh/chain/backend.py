@@ -22,18 +22,19 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import requests
-from eth_abi import decode as abi_decode
-from eth_utils import to_checksum_address
+from eth_abi.abi import decode as abi_decode
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
 from eth_utils.exceptions import ValidationError as EthValidationError
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractEvent, ContractFunction
 from web3.exceptions import ContractLogicError, ProviderConnectionError, TimeExhausted, Web3RPCError
 from web3.logs import DISCARD
-from web3.types import EventData, TxReceipt
+from web3.types import BlockIdentifier, EventData, TxParams, TxReceipt
 
 from .compile import Artifact
 from .errors import ChainError, ChainUnavailable, ContractRevert, DevChainOnly
@@ -42,7 +43,7 @@ from .keys import DEV_CHAIN_IDS, Signer
 try:  # eth-tester comes with web3[tester]; without it only JSON-RPC works
     from eth_tester.exceptions import TransactionFailed
 except ImportError:  # pragma: no cover
-    TransactionFailed = type("TransactionFailed", (Exception,), {})  # type: ignore[assignment,misc]
+    TransactionFailed = type("TransactionFailed", (Exception,), {})
 
 EMBEDDED = "embedded"
 
@@ -139,13 +140,17 @@ class Chain:
         with self._guard(), self._translating():
             return len(self._w3.eth.get_code(to_checksum_address(address))) > 0
 
-    def call(self, fn: ContractFunction, *, sender: Address | Signer | None = None, block: int | str = "latest") -> Any:
+    def call(
+        self, fn: ContractFunction, *, sender: Address | Signer | None = None, block: BlockIdentifier = "latest"
+    ) -> Any:
         """Call a view (or simulate any function) without a transaction."""
-        params = {"from": _address(sender)} if sender is not None else {}
+        params: TxParams = {"from": _address(sender)} if sender is not None else {}
         with self._guard(), self._translating():
             return fn.call(params, block_identifier=block)
 
-    def events(self, event: ContractEvent, from_block: int = 0, to_block: int | str = "latest", **filters: Any) -> list[EventData]:
+    def events(
+        self, event: ContractEvent, from_block: int = 0, to_block: int | str = "latest", **filters: Any
+    ) -> list[EventData]:
         """Logs of `event` (e.g. ``probe.events.ValueSet``) in a block range, filtered
         by indexed arguments given as keywords."""
         with self._guard(), self._translating():
@@ -158,7 +163,7 @@ class Chain:
         reachable afterwards as ``chain.contract(artifact.name)``."""
         factory = self._w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         with self._guard(), self._translating():
-            tx = factory.constructor(*args).build_transaction(self._params(sender, value))
+            tx = factory.constructor(*args).build_transaction(cast(TxParams, self._params(sender, value)))
         receipt = self._send(tx, sender)
         if not receipt.contract_address:
             raise ChainError(f"deploying {artifact.name} gave no contract address (transaction {receipt.tx_hash})")
@@ -178,7 +183,9 @@ class Chain:
             return self._named[name_or_address]
         except KeyError:
             known = ", ".join(sorted(self._named)) or "none"
-            raise ChainError(f"no contract named {name_or_address!r} on this chain (known: {known}); pass an ABI to use an address") from None
+            raise ChainError(
+                f"no contract named {name_or_address!r} on this chain (known: {known}); pass an ABI to use an address"
+            ) from None
 
     def transact(self, fn: ContractFunction, sender: Signer, *, value: int = 0, gas: int | None = None) -> Receipt:
         """Send `fn` (e.g. ``probe.functions.set_value(5)``) as a transaction from
@@ -187,7 +194,7 @@ class Chain:
         if gas is not None:
             params["gas"] = gas
         with self._guard(), self._translating():
-            tx = fn.build_transaction(params)
+            tx = fn.build_transaction(cast(TxParams, params))
         return self._send(tx, sender)
 
     def send_eth(self, to: Address | Signer, value: int, sender: Signer) -> Receipt:
@@ -204,7 +211,7 @@ class Chain:
         with self._guard(), self._translating():
             if self._embedded:
                 if blocks:
-                    self._w3.testing.mine(blocks)
+                    self._testing.mine(blocks)
             elif blocks:
                 try:
                     self._rpc("anvil_mine", [hex(blocks)])
@@ -218,7 +225,7 @@ class Chain:
         self._require_dev("snapshots")
         with self._guard(), self._translating():
             if self._embedded:
-                return str(self._w3.testing.snapshot())
+                return str(self._testing.snapshot())
             return str(self._rpc("evm_snapshot", []))
 
     def revert(self, snapshot_id: str) -> None:
@@ -227,7 +234,7 @@ class Chain:
         self._require_dev("snapshots")
         with self._guard(), self._translating():
             if self._embedded:
-                self._w3.testing.revert(snapshot_id)
+                self._testing.revert(snapshot_id)
             elif self._rpc("evm_revert", [snapshot_id]) is not True:
                 raise ChainError(f"no snapshot {snapshot_id} on {self.url}")
 
@@ -241,13 +248,14 @@ class Chain:
             params["chainId"] = self.chain_id
         return params
 
-    def _send(self, tx: dict[str, Any], sender: Signer) -> Receipt:
+    def _send(self, tx: TxParams | dict[str, Any], sender: Signer) -> Receipt:
+        tx = dict(tx)
         with self._send_lock, self._translating():
             if sender.is_local:
                 tx = self._fill(tx, sender.address)
                 tx_hash = self._w3.eth.send_raw_transaction(sender.sign_transaction(tx))
             else:
-                tx_hash = self._w3.eth.send_transaction(tx)  # type: ignore[arg-type]
+                tx_hash = self._w3.eth.send_transaction(cast(TxParams, tx))
         with self._guard(), self._translating():
             raw = self._w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout, poll_latency=0.05)
         if raw["status"] != 1:
@@ -300,6 +308,11 @@ class Chain:
             raise ChainError(f"{method} failed on {self.url}: {message}")
         return response.get("result")
 
+    @property
+    def _testing(self) -> Any:
+        """eth-tester's controls (mine, snapshot, revert) that web3 attaches as ``w3.testing``."""
+        return cast(Any, self._w3).testing
+
     def _require_dev(self, what: str) -> None:
         if not self.is_dev:
             raise DevChainOnly(what, self.chain_id)
@@ -328,10 +341,10 @@ class Chain:
             raise ChainError(f"transaction refused: {exc}") from exc
 
 
-def _address(who: Address | Signer | None) -> str:
+def _address(who: Address | Signer) -> ChecksumAddress:
     if isinstance(who, Signer):
         return who.address
-    return to_checksum_address(who)  # type: ignore[arg-type]
+    return to_checksum_address(who)
 
 
 def _decode_reason(data: bytes) -> str | None:
@@ -378,6 +391,6 @@ def _rpc_message(exc: Web3RPCError) -> str:
     response = getattr(exc, "rpc_response", None)
     error = response.get("error") if isinstance(response, dict) else None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return error["message"]
+        return str(error["message"])
     message = getattr(exc, "message", None)
-    return message if isinstance(message, str) else str(exc)
+    return str(message) if isinstance(message, str) else str(exc)

@@ -142,11 +142,15 @@ def _compile(source_path: Path, name: str, evm_version: str | None, key: str) ->
     settings = Settings(evm_version=evm_version) if evm_version else None
     try:
         file_input = bundle.load_file(source_path)
-        out = compile_from_file_input(file_input, input_bundle=bundle, settings=settings, output_formats=["abi", "bytecode"])
+        out = compile_from_file_input(
+            file_input, input_bundle=bundle, settings=settings, output_formats=["abi", "bytecode"]
+        )
     except VyperException as exc:
         raise CompileError(f"{source_path.name} does not compile: {exc}") from exc
     source_sha = hashlib.sha256(source_path.read_bytes()).hexdigest()
-    return Artifact(name=name, abi=out["abi"], bytecode=out["bytecode"], source_sha256=source_sha, compiler=compiler_version())
+    return Artifact(
+        name=name, abi=out["abi"], bytecode=out["bytecode"], source_sha256=source_sha, compiler=compiler_version()
+    )
 
 
 def _read_cache(entry: Path) -> Artifact | None:

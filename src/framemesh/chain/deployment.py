@@ -77,7 +77,9 @@ class Deployment:
         try:
             return self.contracts[name].address
         except KeyError:
-            raise DeploymentError(f"no contract {name!r} in this deployment (has: {', '.join(self.contracts)})") from None
+            raise DeploymentError(
+                f"no contract {name!r} in this deployment (has: {', '.join(self.contracts)})"
+            ) from None
 
     @property
     def addresses(self) -> dict[str, str]:
@@ -102,7 +104,9 @@ class Deployment:
                     f" {deployed.abi_hash[:12]}): redeploy, or use the framemesh version that deployed it"
                 )
             if not chain.has_code(deployed.address):
-                raise DeploymentError(f"no contract code at {name}'s address {deployed.address} on chain {chain.chain_id}")
+                raise DeploymentError(
+                    f"no contract code at {name}'s address {deployed.address} on chain {chain.chain_id}"
+                )
             bound[name] = chain.register(name, deployed.address, artifact.abi)
         return bound
 

@@ -67,8 +67,7 @@ class DevChainOnly(ChainError):
         self.what = what
         self.chain_id = chain_id
         super().__init__(
-            f"{what} is only available on a dev chain (embedded, or chain id 31337/1337);"
-            f" this chain has id {chain_id}"
+            f"{what} is only available on a dev chain (embedded, or chain id 31337/1337); this chain has id {chain_id}"
         )
 
 

@@ -21,12 +21,13 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
 
 from .errors import KeystoreError
 
@@ -43,10 +44,10 @@ class Signer:
     pickling is refused; use `sign_transaction` / `sign_message`.
     """
 
-    __slots__ = ("address", "_local")
+    __slots__ = ("_local", "address")
 
     def __init__(self, address: str, local: LocalAccount | None = None) -> None:
-        self.address = to_checksum_address(address)
+        self.address: ChecksumAddress = to_checksum_address(address)
         self._local = local
 
     @classmethod
@@ -80,7 +81,9 @@ class Signer:
         signed = self._key().sign_message(encode_defunct(primitive=message))
         return bytes(signed.signature)
 
-    def encrypt(self, password: str, *, kdf: str | None = None, iterations: int | None = None) -> dict[str, Any]:
+    def encrypt(
+        self, password: str, *, kdf: Literal["pbkdf2", "scrypt"] | None = None, iterations: int | None = None
+    ) -> dict[str, Any]:
         """The keystore JSON for this account, encrypted with `password`.
 
         The default KDF is eth-account's (scrypt, about a second to open); `kdf` /
@@ -114,7 +117,7 @@ def create_keystore(
     password: str,
     *,
     overwrite: bool = False,
-    kdf: str | None = None,
+    kdf: Literal["pbkdf2", "scrypt"] | None = None,
     iterations: int | None = None,
 ) -> Signer:
     """Create a new random account and write its encrypted keystore to `path` (mode 0600)."""

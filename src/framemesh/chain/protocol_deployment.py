@@ -123,7 +123,13 @@ def deploy_protocol(
 class _ConstructorPlan:
     """Which constructor parameter gets which value, and the deploy order that follows."""
 
-    def __init__(self, artifacts: Mapping[str, Artifact], params: ProtocolParams, sender: Signer, overrides: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(
+        self,
+        artifacts: Mapping[str, Artifact],
+        params: ProtocolParams,
+        sender: Signer,
+        overrides: Mapping[str, Mapping[str, Any]],
+    ) -> None:
         self.artifacts = artifacts
         self.values = params.values()
         self.sender = sender
@@ -151,7 +157,9 @@ class _ConstructorPlan:
             ready = next((n for n in pending if all(d in done for d in self.needs(n))), None)
             if ready is None:
                 cycle = ", ".join(f"{n} needs {'/'.join(self.needs(n))}" for n in pending)
-                raise DeploymentError(f"constructors depend on each other in a cycle ({cycle}): pass one of them through a setter")
+                raise DeploymentError(
+                    f"constructors depend on each other in a cycle ({cycle}): pass one of them through a setter"
+                )
             done.append(ready)
             pending.remove(ready)
         return done
@@ -203,7 +211,7 @@ def _setter_wiring(artifacts: Mapping[str, Artifact], plan: _ConstructorPlan) ->
             if not key.startswith("set"):
                 continue
             target = _CONTRACT_ALIASES.get(key[3:])
-            if target in artifacts and target != owner and target not in given:
+            if target is not None and target in artifacts and target != owner and target not in given:
                 calls.append(Call(owner, item["name"], _address_of(target)))
     return calls
 

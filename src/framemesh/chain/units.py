@@ -46,14 +46,15 @@ def parse_amount(text: str | int, *, unit: str | None = None) -> int:
     match = _AMOUNT.match(text)
     if match is None:
         raise ValueError(
-            f"not an amount: {text!r} (write a number and a unit, e.g. '10 FMT', '0.5 ETH',"
-            " or a whole number of wei)"
+            f"not an amount: {text!r} (write a number and a unit, e.g. '10 FMT', '0.5 ETH', or a whole number of wei)"
         )
     number = match["number"].replace("_", "")
     written_unit = (match["unit"] or "").upper()
     if not written_unit:
         if "." in number:
-            raise ValueError(f"{text!r}: a plain number is a count of wei and must be whole; add a unit ('{number} FMT')")
+            raise ValueError(
+                f"{text!r}: a plain number is a count of wei and must be whole; add a unit ('{number} FMT')"
+            )
         return int(number)
     if written_unit not in UNITS:
         known = ", ".join(sorted(UNITS))
