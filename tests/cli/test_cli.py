@@ -54,5 +54,5 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "orchestrator-1" in result.stdout and "orchestrator-2" in result.stdout
     master = tmp_path / "out" / "master.m3u8"
     assert master.is_file()
-    assert str(master.resolve()) in result.stdout.replace("\n", "")
+    assert str(master.resolve()) in result.stdout
     assert (tmp_path / "out" / "360p" / "index.m3u8").is_file()

@@ -82,4 +82,4 @@ def demo(
             table.add_row(name, url, str(status.orchestrators.get(url, 0)), f"{metrics['pixels_done']:,}")
         console.print(table)
         console.print(f"{status.segments.total} segments, renditions {', '.join(status.profiles)}")
-        console.print(f"master playlist: [bold]{master.resolve()}[/]")
+        console.print(f"master playlist: [bold]{master.resolve()}[/]", soft_wrap=True)

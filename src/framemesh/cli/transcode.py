@@ -66,4 +66,4 @@ def transcode(
         fail(str(exc))
     if master is None:
         fail(f"job {status.id} {status.state}: {status.error or 'unknown error'}")
-    console.print(f"master playlist: [bold]{master}[/]")
+    console.print(f"master playlist: [bold]{master}[/]", soft_wrap=True)
