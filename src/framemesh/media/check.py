@@ -29,9 +29,10 @@ from framemesh.media.profiles import RenditionSpec
 from framemesh.media.psnr import psnr
 from framemesh.media.transcode import frame_slots
 
-# Lowest luma PSNR (dB) a sampled frame may have. Real renditions of our test clips,
-# even 240p at 250 kbit/s, score above 25; wrong or shifted pictures score below 16.
-PSNR_THRESHOLD = 20.0
+# Lowest luma PSNR (dB) a sampled frame may have. Renditions of our (deliberately hard
+# to encode) test clips score 23-39 dB, the worst being 240p at 250 kbit/s with the
+# ultrafast preset; another clip, another segment, black or shifted frames 5-13 dB.
+PSNR_THRESHOLD = 18.0
 SAMPLES = 5
 FRAME_SLACK = 2
 
@@ -92,7 +93,7 @@ def check_rendition(source_segment: Path, rendition: Path, spec: RenditionSpec) 
         problems.append("no frame could be compared with the source")
     elif worst < PSNR_THRESHOLD:
         problems.append(
-            f"picture differs from the source: worst sampled frame {worst:.1f} dB PSNR (need {PSNR_THRESHOLD:.0f})"
+            f"picture differs from the source: worst sampled frame {worst:.1f} dB PSNR (need {PSNR_THRESHOLD:.0f} dB)"
         )
     return CheckReport(
         ok=not problems,

@@ -86,7 +86,7 @@ class _Painter:
         rng = np.random.default_rng(seed)
         self.width, self.height = width, height
         coarse = rng.integers(40, 216, size=(height * 2 // 16 + 1, width * 2 // 16 + 1), dtype=np.uint8)
-        fine = rng.integers(-24, 25, size=(height * 2 // 2 + 1, width * 2 // 2 + 1), dtype=np.int16)
+        fine = rng.integers(-12, 13, size=(height * 2 // 2 + 1, width * 2 // 2 + 1), dtype=np.int16)
         texture = np.kron(coarse, np.ones((16, 16), dtype=np.uint8))[: height * 2, : width * 2].astype(np.int16)
         texture += np.kron(fine, np.ones((2, 2), dtype=np.int16))[: height * 2, : width * 2]
         self.texture = np.clip(texture, 16, 235).astype(np.uint8)
