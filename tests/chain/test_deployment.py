@@ -128,3 +128,12 @@ def test_loading_bad_deployment_files(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"format": 1, "chain_id": 1, "deployer": ZERO, "block": 1}))
     with pytest.raises(DeploymentError, match="malformed deployment.*contracts"):
         Deployment.load(bad)
+
+
+def test_deploy_for_an_older_evm(chain: Chain, deployer: Signer) -> None:
+    """A chain without the compiler's default fork (here: before PUSH0) gets code compiled for its own."""
+    deployment = deploy_all(chain, SPECS, deployer, wiring=WIRING, evm_version="paris")
+    paris = compile_source(PROBE, name="Second", evm_version="paris")
+    assert paris.bytecode != compile_source(PROBE, name="Second").bytecode
+    assert chain.call(chain.contract("Second").functions.peer_value()) == 1
+    assert deployment.contracts["Second"].abi_hash == paris.abi_hash

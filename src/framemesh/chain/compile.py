@@ -103,7 +103,7 @@ def compile_source(
         cached = _read_cache(entry)
         if cached is not None:
             return cached
-    artifact = _compile(source_path, contract_name, evm_version, key)
+    artifact = _compile(source_path, contract_name, evm_version)
     if use_cache:
         _write_cache(entry, artifact)
     return artifact
@@ -132,7 +132,7 @@ def _cache_key(source_path: Path, evm_version: str | None) -> str:
     return digest.hexdigest()
 
 
-def _compile(source_path: Path, name: str, evm_version: str | None, key: str) -> Artifact:
+def _compile(source_path: Path, name: str, evm_version: str | None) -> Artifact:
     from vyper.compiler import compile_from_file_input
     from vyper.compiler.input_bundle import FilesystemInputBundle
     from vyper.compiler.settings import Settings

@@ -173,17 +173,22 @@ def deploy_all(
     *,
     wiring: Sequence[Call] = (),
     artifacts: Mapping[str, Artifact] | None = None,
+    evm_version: str | None = None,
 ) -> Deployment:
     """Compile (cached) and deploy `specs` in order, then send the `wiring` calls.
 
     A spec's ``args`` may be a function of the addresses deployed before it.
-    `artifacts` (name -> artifact) skips compiling those.  Any failure raises
+    `artifacts` (name -> artifact) skips compiling those; `evm_version` (e.g.
+    ``"cancun"`` for a chain without Prague) is passed to the compiler.  Any failure raises
     `DeploymentError` naming the step; a revert keeps its reason in the message.
     """
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise DeploymentError(f"contract names must be unique: {names}")
-    compiled = {s.name: (artifacts or {}).get(s.name) or compile_source(s.source, name=s.name) for s in specs}
+    given = artifacts or {}
+    compiled = {
+        s.name: given.get(s.name) or compile_source(s.source, name=s.name, evm_version=evm_version) for s in specs
+    }
     addresses: dict[str, str] = {}
     first_block: int | None = None
     for spec in specs:

@@ -101,6 +101,7 @@ def deploy_protocol(
     contracts_dir: str | os.PathLike[str] | None = None,
     names: tuple[str, ...] = PROTOCOL_CONTRACTS,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    evm_version: str | None = None,
 ) -> Deployment:
     """Compile, deploy and wire the protocol; returns its `Deployment`.
 
@@ -113,7 +114,7 @@ def deploy_protocol(
     missing = [n for n in names if not (folder / f"{n}.vy").is_file()]
     if missing:
         raise DeploymentError(f"protocol sources missing in {folder}: {', '.join(f'{n}.vy' for n in missing)}")
-    artifacts = {n: compile_source(folder / f"{n}.vy") for n in names}
+    artifacts = {n: compile_source(folder / f"{n}.vy", evm_version=evm_version) for n in names}
     plan = _ConstructorPlan(artifacts, params, sender, overrides or {})
     specs = [ContractSpec(n, folder / f"{n}.vy", args=plan.args_for(n)) for n in plan.order()]
     wiring = _setter_wiring(artifacts, plan)
