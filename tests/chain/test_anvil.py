@@ -131,3 +131,20 @@ def test_anvil_block_time_mines_on_a_timer() -> None:
 @pytest.mark.skipif(not os.environ.get("FRAMEMESH_REQUIRE_ANVIL"), reason="CI check only")
 def test_anvil_is_installed_when_required() -> None:
     assert find_anvil() is not None
+
+
+def test_both_backends_spend_the_same_gas(probe_artifact: Artifact) -> None:
+    """Gas measured on the embedded chain holds on anvil (same EVM rules)."""
+    anvil_or_skip()
+    with Anvil.start() as node:
+        used = []
+        for chain in (Chain.embedded(), Chain.connect(node.url)):
+            me = chain.accounts[0]
+            probe = chain.deploy(probe_artifact, 1, ZERO, sender=me)
+            used.append(
+                [
+                    chain.transact(probe.functions.set_value(5), me).gas_used,
+                    chain.transact(probe.functions.deposit(), me, value=10).gas_used,
+                ]
+            )
+        assert used[0] == used[1]
