@@ -11,7 +11,12 @@ import pytest
 from framemesh.chain.anvil import Anvil, AnvilNotFound, find_anvil
 from framemesh.chain.backend import Chain
 from framemesh.chain.compile import Artifact
-from framemesh.chain.errors import ChainError, ChainUnavailable, ContractRevert, DevChainOnly
+from framemesh.chain.errors import (
+    ChainError,
+    ChainUnavailable,
+    ContractRevert,
+    DevChainOnly,
+)
 from framemesh.chain.keys import Signer
 
 from .conftest import ZERO, anvil_or_skip

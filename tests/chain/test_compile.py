@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from framemesh.chain import compile as compile_mod
-from framemesh.chain.compile import Artifact, abi_hash, cache_dir, compile_all, compile_source, compiler_version
+from framemesh.chain.compile import (
+    Artifact,
+    abi_hash,
+    cache_dir,
+    compile_all,
+    compile_source,
+    compiler_version,
+)
 from framemesh.chain.errors import CompileError
 
 from .conftest import PROBE

@@ -11,7 +11,12 @@ from eth_tester.exceptions import TransactionFailed
 from web3.exceptions import ContractLogicError
 
 from framemesh.chain.backend import _revert_from_rpc, _revert_from_tester
-from framemesh.chain.errors import ChainError, ChainUnavailable, ContractRevert, DevChainOnly
+from framemesh.chain.errors import (
+    ChainError,
+    ChainUnavailable,
+    ContractRevert,
+    DevChainOnly,
+)
 
 ERROR_STRING = bytes.fromhex("08c379a0")
 
