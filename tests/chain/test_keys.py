@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import stat
 from pathlib import Path
@@ -11,6 +10,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from framemesh.chain.errors import KeystoreError
 from framemesh.chain.keys import Signer, create_keystore, load_keystore
@@ -111,12 +112,22 @@ def test_errors_never_carry_the_password(tmp_path: Path) -> None:
     assert "s3cret" not in str(info.value)
 
 
-def test_sign_message_recovers_to_the_signer() -> None:
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+@given(st.binary(min_size=32, max_size=32))
+@settings(max_examples=50)
+def test_sign_digest_is_a_personal_message_signature(digest: bytes) -> None:
     signer = Signer.from_key(KEY)
-    digest = os.urandom(32)
-    sig = signer.sign_message(digest)
-    assert len(sig) == 65
+    sig = signer.sign_digest(digest)
+    assert len(sig) == 65 and sig[64] in (27, 28)
+    assert int.from_bytes(sig[32:64], "big") <= SECP256K1_N // 2  # low s, as the contracts demand
     assert Account.recover_message(encode_defunct(primitive=digest), signature=sig) == signer.address
+
+
+def test_sign_digest_takes_only_digests() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        Signer.from_key(KEY).sign_digest(b"short")
 
 
 def test_dev_signer_cannot_sign() -> None:
@@ -124,7 +135,7 @@ def test_dev_signer_cannot_sign() -> None:
     assert dev.address == "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"  # checksummed
     assert not dev.is_local and "dev account" in repr(dev)
     with pytest.raises(KeystoreError, match="no local key"):
-        dev.sign_message(b"x")
+        dev.sign_digest(b"x" * 32)
     assert dev == Signer.from_key(b"\x00" * 31 + b"\x01")  # same address, same account
     assert len({dev, Signer.dev(dev.address)}) == 1
 

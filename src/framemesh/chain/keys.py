@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
-from eth_typing import ChecksumAddress
+from eth_typing import ChecksumAddress, Hash32
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from .errors import KeystoreError
 
@@ -36,12 +36,14 @@ DEV_CHAIN_IDS = frozenset({31337, 1337})
 
 PASSWORD_ENV = "FRAMEMESH_KEYSTORE_PASSWORD"
 
+_PERSONAL_PREFIX = b"\x19Ethereum Signed Message:\n32"
+
 
 class Signer:
     """An account that can send transactions: `address`, and a key if it is local.
 
     The private key stays in a private slot: repr and str show the address only and
-    pickling is refused; use `sign_transaction` / `sign_message`.
+    pickling is refused; use `sign_transaction` / `sign_digest`.
     """
 
     __slots__ = ("_local", "address")
@@ -73,13 +75,14 @@ class Signer:
         """Sign a filled transaction dict; returns the raw signed transaction."""
         return self._key().sign_transaction(tx).raw_transaction
 
-    def sign_message(self, message: bytes) -> bytes:
-        """EIP-191 personal-message signature (65 bytes: r, s, v) of `message`.
-
-        This is what Livepeer's ticket sender does over a ticket hash.
-        """
-        signed = self._key().sign_message(encode_defunct(primitive=message))
-        return bytes(signed.signature)
+    def sign_digest(self, digest: bytes) -> bytes:
+        """Sign a 32-byte digest as an Ethereum personal message (EIP-191), as
+        Livepeer's ticket sender does over a ticket hash: 65 bytes ``r ++ s ++ v``,
+        ``v`` in {27, 28}, low ``s`` (what ``ecrecover`` in the contracts accepts)."""
+        if len(digest) != 32:
+            raise ValueError(f"a digest is 32 bytes, got {len(digest)}")
+        signed = self._key().unsafe_sign_hash(Hash32(keccak(_PERSONAL_PREFIX + digest)))
+        return int(signed.r).to_bytes(32, "big") + int(signed.s).to_bytes(32, "big") + bytes([int(signed.v)])
 
     def encrypt(
         self, password: str, *, kdf: Literal["pbkdf2", "scrypt"] | None = None, iterations: int | None = None
