@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from framemesh.media.errors import MediaError, UnknownProfileError
-from framemesh.media.profiles import PROFILES, Profile, RenditionSpec, parse_profiles, plan_renditions
+from framemesh.media.profiles import (
+    PROFILES,
+    Profile,
+    RenditionSpec,
+    parse_profiles,
+    plan_renditions,
+)
 
 
 def test_profiles_cover_the_standard_ladder() -> None:

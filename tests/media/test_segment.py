@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import av
@@ -45,9 +46,9 @@ def test_plan_cuts_invariants(keyframes: list[float], target: float) -> None:
     cuts = plan_cuts(keyframes, target)
     assert cuts[0] == keyframes[0]
     assert set(cuts) <= set(keyframes)
-    assert all(b - a >= target - 0.01 for a, b in zip(cuts, cuts[1:]))
+    assert all(b - a >= target - 0.01 for a, b in itertools.pairwise(cuts))
     # no cut skipped a keyframe that was already far enough
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in itertools.pairwise(cuts):
         assert not [k for k in keyframes if a + target - 0.01 <= k < b]
 
 
@@ -55,7 +56,7 @@ def test_segments_are_two_seconds_and_contiguous(segments: list[SegmentInfo]) ->
     assert [s.index for s in segments] == [0, 1, 2]
     assert [s.start for s in segments] == pytest.approx([0.0, 2.0, 4.0])
     assert [s.duration for s in segments] == pytest.approx([2.0, 2.0, 2.0])
-    for a, b in zip(segments, segments[1:]):
+    for a, b in itertools.pairwise(segments):
         assert a.start + a.duration == pytest.approx(b.start)
     assert sum(s.duration for s in segments) == pytest.approx(CLIP_SECONDS, abs=0.05)
     assert all(s.path.suffix == ".mkv" and s.path.name == f"seg_{s.index:05d}.mkv" for s in segments)

@@ -24,8 +24,8 @@ def test_clip_has_the_asked_shape_and_sound(clip: Path) -> None:
         assert (v.codec_context.name, v.width, v.height) == ("h264", CLIP_W, CLIP_H)
         assert v.average_rate == 30
         assert c.streams.audio[0].codec_context.name == "aac"
-        assert abs(c.duration / 1e6 - CLIP_SECONDS) < 0.05
-        keys = [float(p.pts * p.time_base) for p in c.demux(v) if p.size and p.is_keyframe]
+        assert c.duration is not None and abs(c.duration / 1e6 - CLIP_SECONDS) < 0.05
+        keys = [float(p.pts * p.time_base) for p in c.demux(v) if p.size and p.is_keyframe and p.pts is not None and p.time_base]
     assert keys == [0.0, 2.0, 4.0]
 
 

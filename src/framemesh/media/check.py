@@ -111,7 +111,7 @@ def _luma(frame: av.VideoFrame) -> np.ndarray:
     if frame.format.name not in ("yuv420p", "yuvj420p", "gray"):
         frame = frame.reformat(format="yuv420p")
     plane = frame.planes[0]
-    rows = np.frombuffer(plane, dtype=np.uint8).reshape(frame.height, plane.line_size)
+    rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(frame.height, plane.line_size)
     return rows[:, : frame.width].copy()
 
 

@@ -13,6 +13,7 @@ one from segment k-1 even when two machines made them.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.error
 import numpy as np
 from av.video.frame import PictureType
 from av.video.reformatter import Interpolation, VideoReformatter
@@ -123,10 +125,9 @@ class RenditionEncoder:
         )
 
     def abort(self) -> None:
-        try:
+        # already failing: the first error is the one to report
+        with contextlib.suppress(av.error.FFmpegError, OSError):
             self.container.close()
-        except Exception:  # noqa: BLE001 - already failing; the first error is the one to report
-            pass
 
 
 class EncoderThread(threading.Thread):
@@ -137,7 +138,7 @@ class EncoderThread(threading.Thread):
     keeps the error for `result()` to raise.
     """
 
-    def __init__(self, make_encoder: "EncoderFactory") -> None:
+    def __init__(self, make_encoder: EncoderFactory) -> None:
         super().__init__(daemon=True)
         self.inbox: queue.Queue[tuple[str, object, object] | None] = queue.Queue(maxsize=16)
         self._make = make_encoder

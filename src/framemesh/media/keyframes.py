@@ -7,6 +7,7 @@ is copied as is. The result is Matroska, like the segments cut from it.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -25,10 +26,10 @@ def reencode_with_keyframes(source: Path, dest: Path, interval: float, *, preset
             vin = inp.streams.video[0]
             vin.thread_type = "AUTO"
             ain = inp.streams.audio[0] if inp.streams.audio else None
-            rate = vin.average_rate or vin.guessed_rate or 30
+            rate = vin.average_rate or vin.guessed_rate or Fraction(30)
             vout = out.add_stream("libx264", rate=rate)
             vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
-            vout.codec_context.time_base = vin.time_base
+            vout.codec_context.time_base = vin.time_base or Fraction(1, 90_000)
             vout.options = {
                 "preset": preset,
                 "crf": "18",
@@ -44,6 +45,8 @@ def reencode_with_keyframes(source: Path, dest: Path, interval: float, *, preset
                         out.mux(packet)
                     continue
                 for frame in packet.decode():
+                    if not isinstance(frame, av.VideoFrame) or frame.time is None:
+                        continue
                     t = float(frame.time)
                     if frame.format.name != "yuv420p":
                         frame = frame.reformat(format="yuv420p")

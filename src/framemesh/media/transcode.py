@@ -21,7 +21,12 @@ from pathlib import Path
 import av
 import av.error
 
-from framemesh.media.encoder import AudioFormat, EncoderFactory, EncoderThread, RenditionOutput
+from framemesh.media.encoder import (
+    AudioFormat,
+    EncoderFactory,
+    EncoderThread,
+    RenditionOutput,
+)
 from framemesh.media.errors import InvalidMediaError, MediaError, TranscodeError
 from framemesh.media.profiles import RenditionSpec
 
@@ -133,7 +138,7 @@ def _pump(
         for packet in container.demux([s for s in (vin, ain) if s is not None]):
             if packet.stream is vin:
                 for frame in packet.decode():
-                    if frame.time is None:
+                    if not isinstance(frame, av.VideoFrame) or frame.time is None:
                         continue
                     t = float(frame.time)
                     if pending is not None:
@@ -142,7 +147,8 @@ def _pump(
                     pending = (frame, t)
             elif resampler is not None:
                 for frame in packet.decode():
-                    send_audio(resampler.resample(frame))
+                    if isinstance(frame, av.AudioFrame):
+                        send_audio(resampler.resample(frame))
         if resampler is not None:
             send_audio(resampler.resample(None))
     except av.error.InvalidDataError as exc:
