@@ -103,6 +103,25 @@ def test_revert_during_protocol_deployment_names_the_contract(chain: Chain, depl
         deploy_protocol(chain, ProtocolParams(round_length=0), sender=deployer, contracts_dir=LIKE)
 
 
+STANDALONE = ("Token", "RoundsManager", "ServiceRegistry")  # constructors that take no other contract
+
+
+@pytest.mark.skipif(
+    not all((CONTRACTS_DIR / f"{n}.vy").is_file() for n in STANDALONE),
+    reason="the protocol's Token, RoundsManager and ServiceRegistry are not written yet",
+)
+def test_real_standalone_contracts_deploy(chain: Chain, deployer: Signer) -> None:
+    params = ProtocolParams(round_length=5, initial_supply=10**24)
+    deployment = deploy_protocol(chain, params, sender=deployer, names=STANDALONE)
+    assert list(deployment.contracts) == list(STANDALONE)
+    token, rounds = chain.contract("Token"), chain.contract("RoundsManager")
+    assert chain.call(token.functions.symbol()) == "FMT"
+    assert chain.call(token.functions.decimals()) == 18
+    assert chain.call(token.functions.balanceOf(deployer.address)) == 10**24
+    assert chain.call(rounds.functions.roundLength()) == 5
+    assert chain.call(rounds.functions.roundLockAmount()) == params.round_lock_amount
+
+
 @pytest.mark.skipif(
     not all((CONTRACTS_DIR / f"{n}.vy").is_file() for n in PROTOCOL_CONTRACTS),
     reason="the protocol contracts are not in src/framemesh/protocol/contracts yet",
