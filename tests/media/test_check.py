@@ -88,7 +88,7 @@ def test_rendition_of_another_clip_fails(
 
 
 def _black_rendition(path: Path, spec: RenditionSpec, frames: int, start: int) -> Path:
-    with av.open(str(path), "w", format="mp4", options=dict(MP4_OPTIONS)) as out:
+    with av.open(str(path), "w", format="mp4", container_options=dict(MP4_OPTIONS)) as out:
         stream = out.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
         stream.codec_context.time_base = Fraction(1, 30)
@@ -129,3 +129,26 @@ def test_bad_source_segment_raises(transcoded: list[dict[str, RenditionOutput]],
     bad.write_bytes(b"nothing")
     with pytest.raises(InvalidMediaError):
         check_rendition(bad, transcoded[0]["240p"].path, specs[1])
+
+
+def test_rendition_without_source_timestamps_fails_on_timing_only(
+    segments: list[SegmentInfo], specs: tuple[RenditionSpec, ...], tmp_path: Path
+) -> None:
+    """The right pictures restamped to start at zero: a player would put them in the wrong place."""
+    shifted = tmp_path / "shifted.mkv"
+    with av.open(str(segments[1].path)) as inp, av.open(str(shifted), "w", format="matroska") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for packet in inp.demux():
+            if packet.pts is None or packet.time_base is None:
+                continue
+            offset = int(2 / packet.time_base)
+            packet.pts -= offset
+            if packet.dts is not None:
+                packet.dts -= offset
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    (out_,) = transcode_segment(shifted, [specs[1]], tmp_path / "out", preset="ultrafast")
+    report = check_rendition(segments[1].path, out_.path, specs[1])
+    _problems(report, "starts at 0.000 s, the source segment at 2.000 s")
+    assert len(report.problems) == 1
+    assert report.psnr is not None and report.psnr > PSNR_THRESHOLD

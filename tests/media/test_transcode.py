@@ -124,7 +124,7 @@ def test_duplicate_names_are_an_error(segments: list[SegmentInfo], tmp_path: Pat
 
 def test_unknown_preset_is_a_transcode_error(segments: list[SegmentInfo], tmp_path: Path) -> None:
     spec = RenditionSpec("x", 160, 90, 200_000, 64_000)
-    with pytest.raises(TranscodeError, match="preset"):
+    with pytest.raises(TranscodeError, match="unknown preset 'warp-speed'; use one of ultrafast"):
         transcode_segment(segments[0].path, [spec], tmp_path, preset="warp-speed")
 
 
@@ -134,3 +134,60 @@ def test_bad_segment_is_invalid_media(tmp_path: Path, content: bytes) -> None:
     bad.write_bytes(content)
     with pytest.raises(InvalidMediaError):
         transcode_segment(bad, [RenditionSpec("x", 160, 90, 200_000, 64_000)], tmp_path / "out")
+
+
+def test_portrait_source_keeps_its_shape(tmp_path: Path) -> None:
+    from framemesh.media.profiles import parse_profiles, plan_renditions
+
+    src = make_test_clip(tmp_path / "tall.mp4", duration=1, width=180, height=320, audio=False)
+    specs = plan_renditions(180, 320, parse_profiles("240p,360p"))
+    assert [(s.width, s.height) for s in specs] == [(180, 320)]  # 240p is taller than 180: source size
+    (out,) = transcode_segment(src, specs, tmp_path / "out", preset="ultrafast")
+    with av.open(str(out.path)) as c:
+        frame = next(c.decode(video=0))
+    assert (frame.width, frame.height) == (180, 320)
+
+
+def test_odd_sized_source_is_scaled_to_even(tmp_path: Path) -> None:
+    src = tmp_path / "odd.mkv"
+    with av.open(str(src), "w", format="matroska") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 161, 91, "yuv444p"
+        stream.options = {"preset": "ultrafast"}
+        for i in range(15):
+            frame = av.VideoFrame(161, 91, "yuv444p")
+            for plane in frame.planes:
+                plane.update(bytes((i * 9 + j) % 256 for j in range(plane.buffer_size)))
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    spec = RenditionSpec("90p", 160, 90, 200_000, 64_000)
+    (out_,) = transcode_segment(src, [spec], tmp_path / "out", preset="ultrafast")
+    assert out_.frames == 15
+    with av.open(str(out_.path)) as c:
+        v = c.streams.video[0]
+        assert (v.width, v.height, v.codec_context.pix_fmt) == (160, 90, "yuv420p")
+
+
+def test_60_fps_source_drops_every_other_frame(tmp_path: Path) -> None:
+    src = make_test_clip(tmp_path / "60.mp4", duration=1, width=160, height=90, fps=60, audio=False)
+    spec = RenditionSpec("90p", 160, 90, 200_000, 64_000)
+    (out,) = transcode_segment(src, [spec], tmp_path / "out", preset="ultrafast")
+    assert out.frames == 30
+    assert _video_times(out.path) == pytest.approx([n / 30 for n in range(30)], abs=1e-6)
+
+
+def test_failing_encoder_does_not_hang_and_leaves_no_thread(segments: list[SegmentInfo], tmp_path: Path) -> None:
+    import threading
+
+    before = threading.active_count()
+    good = RenditionSpec("ok", 160, 90, 200_000, 64_000)
+    bad = RenditionSpec("bad", 161, 91, 200_000, 64_000)  # x264 refuses odd sizes in yuv420p
+    with pytest.raises(TranscodeError, match=r"encoding failed: bad \(161x91\)"):
+        transcode_segment(segments[0].path, [good, bad], tmp_path)
+    assert threading.active_count() == before
+
+
+def test_nonsense_spec_is_refused_up_front(segments: list[SegmentInfo], tmp_path: Path) -> None:
+    with pytest.raises(TranscodeError, match="positive fps"):
+        transcode_segment(segments[0].path, [RenditionSpec("x", 160, 90, 200_000, 64_000, fps=0)], tmp_path)

@@ -62,7 +62,7 @@ class RenditionEncoder:
         self, spec: RenditionSpec, path: Path, audio: AudioFormat | None, *, preset: str, threads: int
     ) -> None:
         self.spec, self.path = spec, path
-        self.container = av.open(str(path), "w", format="mp4", options=dict(MP4_OPTIONS))
+        self.container = av.open(str(path), "w", format="mp4", container_options=dict(MP4_OPTIONS))
         self.video = self.container.add_stream("libx264", rate=spec.fps)
         ctx = self.video.codec_context
         ctx.width, ctx.height, ctx.pix_fmt = spec.width, spec.height, "yuv420p"

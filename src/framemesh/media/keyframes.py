@@ -21,7 +21,7 @@ def reencode_with_keyframes(source: Path, dest: Path, interval: float, *, preset
     """Write `source` to `dest` with an IDR frame at least every `interval` seconds."""
     try:
         with av.open(str(source)) as inp, av.open(
-            str(dest), "w", format="matroska", options={"avoid_negative_ts": "disabled"}
+            str(dest), "w", format="matroska", container_options={"avoid_negative_ts": "disabled"}
         ) as out:
             vin = inp.streams.video[0]
             vin.thread_type = "AUTO"

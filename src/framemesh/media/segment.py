@@ -117,7 +117,7 @@ class _Writer:
     def __init__(self, path: Path, inputs: Sequence[av.stream.Stream]) -> None:
         self.path = path
         # keep source timestamps as they are: no shift to make them start at zero
-        self.container = av.open(str(path), "w", format="matroska", options={"avoid_negative_ts": "disabled"})
+        self.container = av.open(str(path), "w", format="matroska", container_options={"avoid_negative_ts": "disabled"})
         self.streams = {s.index: self.container.add_stream_from_template(s) for s in inputs}
 
     def mux(self, packet: av.Packet) -> None:

@@ -33,6 +33,9 @@ from framemesh.media.profiles import RenditionSpec
 __all__ = ["RenditionOutput", "frame_slots", "transcode_segment"]
 
 _AAC_FRAME = 1024
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo",
+)
 
 
 def frame_slots(start: float, end: float, fps: int) -> range:
@@ -60,6 +63,11 @@ def transcode_segment(
     specs = tuple(renditions)
     if not specs:
         raise TranscodeError("no renditions asked for; plan some with plan_renditions()")
+    for s in specs:
+        if s.fps <= 0 or s.width < 2 or s.height < 2 or s.video_bitrate <= 0:
+            raise TranscodeError(f"rendition {s.name!r} needs a positive fps, size and bitrate (got {s})")
+    if preset not in X264_PRESETS:
+        raise TranscodeError(f"unknown preset {preset!r}; use one of {', '.join(X264_PRESETS)}")
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise TranscodeError(f"rendition names must be unique (got {names}): each names an output file")
@@ -87,7 +95,7 @@ def transcode_segment(
                 worker.inbox.put(None)
             for worker in workers:
                 worker.join()  # nothing writes to out_dir after we return or raise
-        return _collect(workers)
+        return _collect(workers, specs)
 
 
 def _audio_format(container: av.container.InputContainer) -> AudioFormat | None:
@@ -162,16 +170,18 @@ def _pump(
     send_video(last, t, t + length)
 
 
-def _collect(workers: list[EncoderThread]) -> list[RenditionOutput]:
+def _collect(workers: list[EncoderThread], specs: tuple[RenditionSpec, ...]) -> list[RenditionOutput]:
     outputs: list[RenditionOutput] = []
     failures: list[str] = []
-    for worker in workers:
+    for worker, spec in zip(workers, specs):
         try:
             outputs.append(worker.result())
         except MediaError:
             raise
-        except (av.error.FFmpegError, ValueError, OSError) as exc:
-            failures.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - any encoder failure becomes a TranscodeError
+            failures.append(f"{spec.name} ({spec.width}x{spec.height}): {type(exc).__name__}: {exc}")
     if failures:
-        raise TranscodeError(f"encoding failed: {'; '.join(failures)}; check the preset and free disk space")
+        raise TranscodeError(
+            f"encoding failed: {'; '.join(failures)}; check the rendition specs (even sizes) and free disk space"
+        )
     return outputs
