@@ -114,3 +114,30 @@ def test_bad_source_is_refused_before_writing(tmp_path: Path) -> None:
     with pytest.raises(InvalidMediaError):
         split_segments(bad, tmp_path / "segs")
     assert not (tmp_path / "segs").exists()
+
+
+def test_frames_before_the_first_keyframe_are_dropped(clip: Path, tmp_path: Path) -> None:
+    """A stream cut mid-GOP: nobody can decode its head, so no segment carries it."""
+    headless = tmp_path / "headless.mkv"
+    with av.open(str(clip)) as inp, av.open(
+        str(headless), "w", format="matroska", container_options={"avoid_negative_ts": "disabled"}
+    ) as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        skipped = 0
+        for packet in inp.demux():
+            if packet.dts is None:
+                continue
+            if packet.stream.type == "video" and skipped < 5:
+                skipped += 1  # the first keyframe and a few frames after it
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    segments = split_segments(headless, tmp_path / "segs")
+    assert [s.start for s in segments] == pytest.approx([2.0, 4.0])
+    frames = 0
+    for seg in segments:
+        with av.open(str(seg.path)) as c:
+            packets = [p for p in c.demux(c.streams.video[0]) if p.size]
+        assert packets[0].is_keyframe
+        frames += len(packets)
+    assert frames == 120

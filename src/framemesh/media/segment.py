@@ -129,16 +129,33 @@ class _Writer:
 
 
 def _copy_segments(source: Path, out_dir: Path, cuts: list[float], end: float) -> list[SegmentInfo]:
+    """Route every packet to its segment and write them.
+
+    Video goes by decode order: a packet belongs to the segment of the last cut
+    keyframe demuxed before it, so frames that depend on a keyframe stay with it even
+    when they display earlier (open GOPs). Packets before the first keyframe cannot
+    be decoded by anyone and are dropped. Audio goes by its timestamp.
+    """
     writers: dict[int, _Writer] = {}
     closed: set[int] = set()
+    starts = {t: i for i, t in enumerate(cuts)}
+    video_segment = -1
     try:
         with av.open(str(source)) as container:
-            inputs = [container.streams.video[0], *container.streams.audio[:1]]
+            vstream = container.streams.video[0]
+            inputs = [vstream, *container.streams.audio[:1]]
             for packet in container.demux(inputs):
                 t = _time(packet)
                 if t is None:
                     continue
-                k = max(0, bisect.bisect_right(cuts, t) - 1)
+                if packet.stream is vstream:
+                    if packet.is_keyframe and t in starts:
+                        video_segment = starts[t]
+                    if video_segment < 0:
+                        continue
+                    k = video_segment
+                else:
+                    k = max(0, bisect.bisect_right(cuts, t) - 1)
                 while k in closed and k + 1 < len(cuts):
                     k += 1  # a straggler whose segment is already closed: the next takes it
                 if k not in writers:
