@@ -8,8 +8,11 @@ command line is needed. Modules, each with one job:
 - `profiles`  rendition profiles and ladder planning (pure, no I/O)
 - `probe`     what a file holds; refuses anything that is not a decodable video
 - `segment`   cut a source into keyframe-aligned segments by stream copy
-- `transcode` one segment -> one fragmented MP4 per rendition
+- `keyframes` re-encode a source whose keyframes are too sparse to cut
+- `transcode` one segment -> one fragmented MP4 per rendition (decode once)
+- `encoder`   one rendition's encoder thread (scale, H.264 + AAC, fMP4 mux)
 - `hls`       assemble rendition segments into an HLS (fMP4) ladder
+- `mp4`       the few MP4 box facts HLS needs (box offsets, codec strings)
 - `check`     verify that a rendition is the source segment at another size
 - `psnr`      the picture-comparison maths behind `check` (pure)
 - `testclip`  synthesise test clips with motion, detail and sound
