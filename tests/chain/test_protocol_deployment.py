@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from framemesh.chain.backend import Chain
+from framemesh.chain.compile import compile_source
+from framemesh.chain.deployment import Deployment
 from framemesh.chain.errors import DeploymentError
 from framemesh.chain.keys import Signer
 from framemesh.chain.protocol_deployment import (
@@ -126,7 +129,38 @@ def test_real_standalone_contracts_deploy(chain: Chain, deployer: Signer) -> Non
     not all((CONTRACTS_DIR / f"{n}.vy").is_file() for n in PROTOCOL_CONTRACTS),
     reason="the protocol contracts are not in src/framemesh/protocol/contracts yet",
 )
-def test_real_protocol_deploys(chain: Chain, deployer: Signer) -> None:
-    deployment = deploy_protocol(chain, sender=deployer)
+def test_real_protocol_deploys(chain: Chain, deployer: Signer, tmp_path: Path) -> None:
+    """The protocol's own contracts deploy, wire together and start a round."""
+    params = ProtocolParams(round_length=5)
+    deployment = deploy_protocol(chain, params, sender=deployer)
     assert set(deployment.contracts) == set(PROTOCOL_CONTRACTS)
     assert all(chain.has_code(address) for address in deployment.addresses.values())
+    c = {name: chain.contract(name) for name in deployment.contracts}
+    a = deployment.addresses
+    # constructor arguments
+    if "token" in _functions(c["Minter"]):
+        assert chain.call(c["Minter"].functions.token()) == a["Token"]
+    assert chain.call(c["RoundsManager"].functions.roundLength()) == 5
+    # setters called by the wiring
+    assert chain.call(c["Token"].functions.minter()) == a["Minter"]
+    for owner, getter, target in (
+        ("RoundsManager", "bondingManager", "BondingManager"),
+        ("RoundsManager", "minter", "Minter"),
+        ("BondingManager", "minter", "Minter"),
+        ("BondingManager", "ticketBroker", "TicketBroker"),
+    ):
+        if getter in _functions(c[owner]):
+            assert chain.call(c[owner].functions[getter]()) == a[target], f"{owner}.{getter}"
+    # time moves on a dev chain, and the wired contracts start the next round together
+    chain.mine(params.round_length)
+    receipt = chain.transact(c["RoundsManager"].functions.initializeRound(), deployer)
+    assert receipt.gas_used > 21_000
+    assert chain.call(c["RoundsManager"].functions.currentRoundInitialized())
+    # nodes load the file and attach with their own compiled artifacts
+    loaded = Deployment.load(deployment.save(tmp_path / "deployment.json"))
+    artifacts = {n: compile_source(CONTRACTS_DIR / f"{n}.vy") for n in PROTOCOL_CONTRACTS}
+    assert set(loaded.attach(chain, artifacts)) == set(PROTOCOL_CONTRACTS)
+
+
+def _functions(contract: Any) -> set[str]:
+    return {item["name"] for item in contract.abi if item.get("type") == "function"}
