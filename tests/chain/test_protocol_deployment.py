@@ -12,7 +12,7 @@ import pytest
 
 from framemesh.chain.backend import Chain
 from framemesh.chain.compile import compile_source
-from framemesh.chain.deployment import Deployment
+from framemesh.chain.deployment import Call, Deployment
 from framemesh.chain.errors import DeploymentError
 from framemesh.chain.keys import Signer
 from framemesh.chain.protocol_deployment import (
@@ -34,7 +34,8 @@ def test_parameter_names_normalise() -> None:
 
 def test_deploys_wires_and_reorders(chain: Chain, deployer: Signer, tmp_path: Path) -> None:
     params = ProtocolParams(round_length=7, unbonding_period=3, num_active_transcoders=5, initial_supply=123)
-    deployment = deploy_protocol(chain, params, sender=deployer, contracts_dir=LIKE)
+    extra = [Call("ServiceRegistry", "setServiceURI", ("https://orch.example:8935",))]
+    deployment = deploy_protocol(chain, params, sender=deployer, contracts_dir=LIKE, calls=extra)
     # BondingManager's constructor takes the Minter, so the Minter is deployed first
     assert list(deployment.contracts) == [
         "Token",
@@ -63,6 +64,9 @@ def test_deploys_wires_and_reorders(chain: Chain, deployer: Signer, tmp_path: Pa
     # setters named after a contract were called after deployment
     assert chain.call(c["Token"].functions.minter()) == a["Minter"]
     assert chain.call(c["Minter"].functions.bondingManager()) == a["BondingManager"]
+    # extra calls ran after the wiring, from the deployer
+    uri = c["ServiceRegistry"].functions.getServiceURI(deployer.address)
+    assert chain.call(uri) == "https://orch.example:8935"
     # and the deployment file round-trips for nodes
     path = deployment.save(tmp_path / "deployment.json")
     assert deployment.__class__.load(path) == deployment

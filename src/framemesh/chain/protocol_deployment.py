@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,7 @@ def deploy_protocol(
     names: tuple[str, ...] = PROTOCOL_CONTRACTS,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     evm_version: str | None = None,
+    calls: Sequence[Call] = (),
 ) -> Deployment:
     """Compile, deploy and wire the protocol; returns its `Deployment`.
 
@@ -117,7 +118,7 @@ def deploy_protocol(
     artifacts = {n: compile_source(folder / f"{n}.vy", evm_version=evm_version) for n in names}
     plan = _ConstructorPlan(artifacts, params, sender, overrides or {})
     specs = [ContractSpec(n, folder / f"{n}.vy", args=plan.args_for(n)) for n in plan.order()]
-    wiring = _setter_wiring(artifacts, plan)
+    wiring = [*_setter_wiring(artifacts, plan), *calls]
     return deploy_all(chain, specs, sender, wiring=wiring, artifacts=artifacts)
 
 
