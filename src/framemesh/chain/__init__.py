@@ -46,9 +46,11 @@ _EXPORTS = {
     "KeystoreError": "errors",
     "CompileError": "errors",
     "DeploymentError": "errors",
+    "AnvilNotFound": "errors",
 }
 
 __all__ = [
+    "AnvilNotFound",
     "DEV_CHAIN_IDS",
     "EMBEDDED",
     "Anvil",
@@ -95,6 +97,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .compile import Artifact, compile_all, compile_source
     from .deployment import Call, ContractSpec, DeployedContract, Deployment, deploy_all
     from .errors import (
+        AnvilNotFound,
         ChainError,
         ChainUnavailable,
         CompileError,

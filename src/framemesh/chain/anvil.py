@@ -24,21 +24,13 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-from .errors import ChainError, ChainUnavailable
+from .errors import AnvilNotFound, ChainError, ChainUnavailable
 
-ANVIL_ENV = "FRAMEMESH_ANVIL"
+ANVIL_ENV = "FRAMEMESH_ANVIL"  # also named in errors.AnvilNotFound
 _NPM_BIN = Path("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 _REPO_ROOT = Path(__file__).resolve().parents[3]  # src/framemesh/chain/anvil.py -> repo
 
-
-class AnvilNotFound(ChainError):
-    """No anvil binary could be found."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            f"no anvil binary: run scripts/install-anvil, set ${ANVIL_ENV} to an anvil binary,"
-            " or put anvil on PATH (or use the embedded chain, which needs nothing)"
-        )
+__all__ = ["ANVIL_ENV", "Anvil", "AnvilNotFound", "find_anvil", "free_port"]
 
 
 def find_anvil() -> Path | None:

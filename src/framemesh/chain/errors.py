@@ -6,6 +6,7 @@ whole part with one clause and the CLI can map it to one line and an exit code::
     ChainError                    anything that went wrong reaching or using a chain
     ├── ContractRevert            a contract refused a call/transaction (carries .reason)
     ├── ChainUnavailable          the JSON-RPC endpoint did not answer (carries .url)
+    ├── AnvilNotFound             no anvil binary to start a local dev chain with
     ├── DevChainOnly              a dev-chain feature (mine, snapshot, dev accounts)
     │                             was used on a chain that is not a dev chain
     ├── KeystoreError             a keystore file is missing, malformed or the password
@@ -58,6 +59,16 @@ class ChainUnavailable(ChainError):
             " or use the embedded chain)"
         )
         super().__init__(text)
+
+
+class AnvilNotFound(ChainError):
+    """No anvil binary could be found."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no anvil binary: run scripts/install-anvil, set $FRAMEMESH_ANVIL to an anvil binary,"
+            " or put anvil on PATH (or use the embedded chain, which needs nothing)"
+        )
 
 
 class DevChainOnly(ChainError):
