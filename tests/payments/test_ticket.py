@@ -5,7 +5,8 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from hypothesis import given, settings, strategies as st
 
-from framemesh.payments.signer import BadSignature, SECP256K1_N, Signer, recover
+from framemesh.chain.keys import Signer as ChainSigner
+from framemesh.payments.signatures import BadSignature, SECP256K1_N, recover
 from framemesh.payments.ticket import (
     MAX_WIN_PROB,
     Ticket,
@@ -17,6 +18,10 @@ from framemesh.payments.ticket import (
 )
 
 KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
+
+
+def Signer(key: bytes) -> ChainSigner:
+    return ChainSigner.from_key(key)
 
 
 def ticket(**kw: object) -> Ticket:
@@ -79,10 +84,6 @@ def test_forged_and_malformed_signatures() -> None:
     high = sig[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - sig[64]])
     with pytest.raises(BadSignature, match="lower half"):
         recover(t.hash(), high)
-
-
-def test_signer_never_shows_its_key() -> None:
-    assert KEY.hex() not in repr(Signer(KEY)) and "redacted" in repr(Signer(KEY))
 
 
 def test_win_rule_extremes() -> None:

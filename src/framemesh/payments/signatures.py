@@ -1,9 +1,10 @@
-"""The one place that signs and recovers ticket signatures.
+"""Recovering who signed a ticket.
 
-Tickets are signed as Ethereum personal messages over their 32-byte hash (what the
-contract's `ecrecover` checks), with libsecp256k1 through coincurve: about ten times
-faster than going through eth-account for every ticket. Signatures are 65 bytes,
-`r ++ s ++ v` with `v` in {27, 28} and a low `s`, as the contract demands.
+Tickets are signed (by `framemesh.chain.keys.Signer.sign_digest`, the one place that
+signs) as Ethereum personal messages over their 32-byte hash, what the contract's
+`ecrecover` checks. A valid signature is 65 bytes, `r ++ s ++ v` with `v` in {27, 28}
+and a low `s`; anything else is refused here before the contract would refuse it.
+Recovery uses libsecp256k1 through coincurve: orchestrators check every ticket.
 """
 
 from __future__ import annotations
@@ -25,24 +26,6 @@ def personal_hash(digest: bytes) -> bytes:
 
 def address_of_public_key(public: coincurve.PublicKey) -> str:
     return to_checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
-
-
-class Signer:
-    """Holds a private key and signs with it. The key is never printed."""
-
-    def __init__(self, private_key: bytes) -> None:
-        if len(private_key) != 32:
-            raise ValueError("a private key is 32 bytes")
-        self._key = coincurve.PrivateKey(private_key)
-        self.address = address_of_public_key(self._key.public_key)
-
-    def __repr__(self) -> str:
-        return f"Signer(address={self.address}, key=<redacted>)"
-
-    def sign_digest(self, digest: bytes) -> bytes:
-        """Sign a 32-byte digest as a personal message: 65 bytes, v in {27, 28}."""
-        raw = self._key.sign_recoverable(personal_hash(digest), hasher=None)
-        return raw[:64] + bytes([raw[64] + 27])
 
 
 def recover(digest: bytes, signature: bytes) -> str:
