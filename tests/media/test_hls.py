@@ -157,3 +157,23 @@ def test_missing_file_and_bad_name_are_refused(tmp_path: Path) -> None:
         write_ladder(tmp_path / "out", {"240p": [seg]})
     with pytest.raises(TranscodeError, match="directory name"):
         write_ladder(tmp_path / "out", {"../evil": [seg]})
+
+
+def test_media_playlist_target_duration_rounds_up() -> None:
+    from framemesh.media.hls import _Placed, media_playlist
+
+    text = media_playlist([_Placed("seg_00000.mp4", 4.0, 900, 5000), _Placed("seg_00001.mp4", 2.02, 900, 3000)])
+    assert "#EXT-X-TARGETDURATION:4\n" in text
+    assert "#EXTINF:2.020000,\n#EXT-X-BYTERANGE:3000@900\nseg_00001.mp4\n" in text
+    assert media_playlist([_Placed("a.mp4", 2.5, 1, 1)]).count("#EXT-X-TARGETDURATION:3\n") == 1
+
+
+def test_rewriting_a_ladder_replaces_it(master: Path, transcoded: list[dict[str, RenditionOutput]]) -> None:
+    seg = LadderSegment(path=transcoded[0]["240p"].path, duration=2.0, width=426, height=240, bandwidth=1)
+    again = write_ladder(master.parent.parent / "again", {"240p": [seg]})
+    assert again.read_text().count("#EXT-X-STREAM-INF") == 1
+    again = write_ladder(again.parent, {"240p": [seg, seg]})
+    assert (again.parent / "240p" / "index.m3u8").read_text().count("#EXTINF") == 2
+    # linked or copied, never moved: the gateway's own copy stays
+    assert transcoded[0]["240p"].path.is_file()
+    assert (again.parent / "240p" / "seg_00001.mp4").read_bytes() == transcoded[0]["240p"].path.read_bytes()

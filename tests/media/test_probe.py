@@ -118,3 +118,14 @@ def test_garbage_after_a_valid_header(clip: Path, tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(InvalidMediaError):
         probe(path)
+
+
+def test_probe_of_a_rendition_keeps_its_absolute_start(segments: list[SegmentInfo], tmp_path: Path) -> None:
+    from framemesh.media.profiles import RenditionSpec
+    from framemesh.media.transcode import transcode_segment
+
+    (out,) = transcode_segment(segments[2].path, [RenditionSpec("x", 160, 90, 100_000, 64_000)], tmp_path, preset="ultrafast")
+    info = probe(out.path)
+    assert info.video is not None and info.video.frames == 60 and info.video.fps == 30.0
+    assert info.start == pytest.approx(4.0)
+    assert info.duration == pytest.approx(2.0, abs=0.05)
