@@ -54,3 +54,23 @@ def test_single_keyframe_clip(tmp_path: Path) -> None:
 def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         make_test_clip(tmp_path / "x.mp4", **kwargs)  # type: ignore[arg-type]
+
+
+def test_tone_is_440_hz_left_and_660_hz_right(clip: Path) -> None:
+    with av.open(str(clip)) as c:
+        chunks = [f.to_ndarray() for f in c.decode(audio=0)]
+    samples = np.concatenate(chunks, axis=1)[:, 4800:52800]  # one second, past the priming
+    assert samples.shape == (2, 48_000)
+    peaks = [int(np.argmax(np.abs(np.fft.rfft(ch)))) for ch in samples]  # 1 Hz bins
+    assert peaks == [440, 660]
+    assert 0.15 < float(np.abs(samples).max()) < 0.5
+
+
+def test_frame_counter_is_drawn(tmp_path: Path) -> None:
+    """The binary counter changes every frame, so no two frames are alike even where the texture repeats."""
+    path = make_test_clip(tmp_path / "c.mp4", duration=0.2, width=320, height=180, audio=False)
+    frames = _lumas(path, 6)
+    block = max(2, 320 // 40) & ~1
+    bar = [f[block : 3 * block, block : block * 13] for f in frames]
+    bits = [[int(b[:, i * block : (i + 1) * block].mean() > 128) for i in range(12)] for b in bar]
+    assert [sum(bit << i for i, bit in enumerate(row)) for row in bits] == [0, 1, 2, 3, 4, 5]
