@@ -1,0 +1,74 @@
+"""The gateway's side: turning a price into signed tickets.
+
+Per orchestrator the gateway keeps its current ticket parameters, the next sender
+nonce for them, and a balance mirroring the orchestrator's view of it (expected
+value sent minus prices paid), so it sends just enough tickets for each job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Protocol
+
+from framemesh.payments.balance import Balances
+from framemesh.payments.params import TicketParams
+from framemesh.payments.ticket import Ticket, expected_value, tickets_needed
+
+
+class DigestSigner(Protocol):
+    address: str
+
+    def sign_digest(self, digest: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class SignedTicket:
+    ticket: Ticket
+    signature: bytes
+    seed: bytes
+    expiration_block: int
+
+
+@dataclass(frozen=True)
+class Payment:
+    """The tickets that pay for one job, and the price they pay."""
+
+    recipient: str
+    price: int
+    tickets: tuple[SignedTicket, ...]
+
+    @property
+    def expected_value(self) -> Fraction:
+        return sum((t.ticket.expected_value for t in self.tickets), Fraction(0))
+
+
+@dataclass
+class TicketSender:
+    signer: DigestSigner
+    balances: Balances = field(default_factory=Balances)
+    _nonces: dict[bytes, int] = field(default_factory=dict)
+
+    def pay(self, params: TicketParams, price: int) -> Payment:
+        """Sign enough tickets on `params` for the balance to cover `price`, then debit it."""
+        shortfall = self.balances.shortfall(params.recipient, price)
+        count = tickets_needed(_ceil(shortfall), params.face_value, params.win_prob) if shortfall > 0 else 0
+        tickets = []
+        for _ in range(count):
+            nonce = self._nonces.get(params.recipient_rand_hash, 0) + 1
+            self._nonces[params.recipient_rand_hash] = nonce
+            ticket = params.ticket(self.signer.address, nonce)
+            tickets.append(SignedTicket(ticket, self.signer.sign_digest(ticket.hash()), params.seed, params.expiration_block))
+            self.balances.credit(params.recipient, expected_value(params.face_value, params.win_prob))
+        if not self.balances.debit(params.recipient, price):
+            raise AssertionError("tickets_needed() fell short")  # a bug, not an input error
+        return Payment(params.recipient, price, tuple(tickets))
+
+    def refund(self, recipient: str, price: int) -> None:
+        """The job failed: the orchestrator credited the tickets but debits a price only
+        for work it delivers, so the gateway's mirror takes the price back too."""
+        self.balances.credit(recipient, price)
+
+
+def _ceil(x: Fraction) -> int:
+    return -(-x.numerator // x.denominator)
