@@ -177,3 +177,13 @@ def test_rewriting_a_ladder_replaces_it(master: Path, transcoded: list[dict[str,
     # linked or copied, never moved: the gateway's own copy stays
     assert transcoded[0]["240p"].path.is_file()
     assert (again.parent / "240p" / "seg_00001.mp4").read_bytes() == transcoded[0]["240p"].path.read_bytes()
+
+
+def test_audio_timestamps_never_step_back_between_segments(master: Path) -> None:
+    with av.open(str(master.parent / "240p" / "index.m3u8")) as c:
+        stream = c.streams.audio[0]
+        times = [float(p.pts * p.time_base) for p in c.demux(stream) if p.size and p.pts is not None and p.time_base]
+    assert len(times) > 270
+    assert all(b > a for a, b in itertools.pairwise(times))
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert max(gaps) < 0.05  # no hole either (one AAC frame is 21.3 ms)

@@ -74,6 +74,7 @@ class RenditionEncoder:
         # made apart would no longer meet exactly. Costs a few % of bitrate efficiency.
         self.video.options = {"preset": preset, "forced-idr": "1", "bf": "0"}
         self.audio = None
+        self.audio_start: int | None = None  # pts of the first audio sample given
         if audio is not None:
             self.audio = self.container.add_stream("aac", rate=audio.rate, layout=audio.layout)
             self.audio.codec_context.bit_rate = spec.audio_bitrate
@@ -111,12 +112,27 @@ class RenditionEncoder:
         frame.sample_rate = self.audio.rate
         frame.pts = pts
         frame.time_base = Fraction(1, self.audio.rate)
-        self.container.mux(self.audio.encode(frame))
+        if self.audio_start is None:
+            self.audio_start = pts
+        self._mux_audio(self.audio.encode(frame))
+
+    def _mux_audio(self, packets: list[av.Packet]) -> None:
+        """Mux AAC packets, minus the encoder's priming packet.
+
+        AAC starts one frame (1024 samples) early with "priming" output; in a segment
+        that overlaps the end of the previous segment's audio, so joined renditions
+        would have audio timestamps that step back at every boundary. Dropping it
+        makes each rendition's audio start exactly at its source audio time; the
+        decoder's first output then fades in over that frame, as it would after
+        priming anyway.
+        """
+        assert self.audio_start is not None
+        self.container.mux([p for p in packets if p.pts is None or p.pts >= self.audio_start])
 
     def finish(self) -> RenditionOutput:
         self.container.mux(self.video.encode(None))
-        if self.audio is not None:
-            self.container.mux(self.audio.encode(None))
+        if self.audio is not None and self.audio_start is not None:
+            self._mux_audio(self.audio.encode(None))
         self.container.close()
         return RenditionOutput(
             name=self.spec.name,
