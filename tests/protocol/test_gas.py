@@ -47,28 +47,31 @@ def scenario(deployers: dict[str, Any], governor: str, n_orch: int) -> dict[str,
     delegators = [boa.env.generate_address(f"gas-d{i}") for i in range(DELEGATORS)]
     for i, d in enumerate(delegators):
         proto.bond(d, E18, orchs[i % n_orch])
-    proto.next_round()
-    for o in orchs:
-        proto.reward(o)
-    proto.next_round()
-
     gateway = Account.create("gas-gateway")
     with boa.env.prank(gateway.address):
         boa.env.set_balance(gateway.address, 10**24)
         proto.broker.fundDepositAndReserve(10**20, 10**20, value=2 * 10**20)
-
-    out: dict[str, int] = {}
     o = orchs[n_orch // 2]
-    prev, nxt = proto.hints(o, b.transcoderTotalStake(o) + 1)  # reward moves stake a little
-    out["reward"] = tx_gas(b, "reward", sender=o)
-    # redeem: the first ticket of the round for this orchestrator, then another
-    rnd = proto.round()
-    aux = tk.aux_data(rnd, bytes(proto.rounds.blockHashForRound(rnd)))
-    for label, nonce in (("redeemWinningTicket (first in round)", 1), ("redeemWinningTicket", 2)):
+
+    def redeem(nonce: int) -> int:
+        rnd = proto.round()
+        aux = tk.aux_data(rnd, bytes(proto.rounds.blockHashForRound(rnd)))
         rand = 1000 + nonce
         t = tk.Ticket(o, gateway.address, 10**15, 2**256 - 1, nonce, tk.rand_hash(rand), aux)
-        sig = tk.sign(gateway.key, t)
-        out[label] = tx_gas(proto.broker, "redeemWinningTicket", t.as_tuple(), sig, rand, sender=o)
+        return tx_gas(proto.broker, "redeemWinningTicket", t.as_tuple(), tk.sign(gateway.key, t), rand, sender=o)
+
+    # two rounds of rewards and fees first: the steady state of an orchestrator at work
+    for _ in range(2):
+        proto.next_round()
+        for x in orchs:
+            proto.reward(x)
+        redeem(proto.round())
+    proto.next_round()
+
+    out: dict[str, int] = {}
+    out["reward"] = tx_gas(b, "reward", sender=o)
+    out["redeemWinningTicket (first in round)"] = redeem(100)
+    out["redeemWinningTicket"] = redeem(101)
     # a new delegator bonds to o, with hints computed off-chain
     d = boa.env.generate_address("gas-new")
     proto.fund(d, 5 * E18)

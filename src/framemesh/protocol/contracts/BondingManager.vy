@@ -38,7 +38,9 @@ interface ITicketBroker:
 
 PERC_DIVISOR: constant(uint256) = 10**6
 PRECISE_PERC_DIVISOR: constant(uint256) = 10**27
-MAX_ROUND: constant(uint256) = max_value(uint256)
+MAX_ROUND: constant(uint256) = 2**48 - 1
+MASK48: constant(uint256) = 2**48 - 1
+MASK32: constant(uint256) = 2**32 - 1
 MAX_POOL: constant(uint256) = 1000
 MASK64: constant(uint256) = 2**64 - 1
 MASK128: constant(uint256) = 2**128 - 1
@@ -49,6 +51,7 @@ BONDED: constant(uint256) = 1
 UNBONDED: constant(uint256) = 2
 
 
+# Livepeer's Transcoder, as `getTranscoder` returns it
 struct Transcoder:
     lastRewardRound: uint256
     rewardCut: uint256
@@ -60,8 +63,26 @@ struct Transcoder:
     cumulativeRewards: uint256
     cumulativeFees: uint256
     lastFeeRound: uint256
-    # total stake in rounds before lastActiveStakeUpdateRound; from then on: delegatedAmount
-    stakeBefore: uint256
+
+# the round numbers and terms of an orchestrator, stored packed in one slot
+struct Info:
+    lastRewardRound: uint256
+    lastFeeRound: uint256
+    activationRound: uint256
+    deactivationRound: uint256
+    rewardCut: uint256
+    feeShare: uint256
+
+# an orchestrator in storage: 4 slots
+struct TranscoderSlots:
+    # Info: 48 bits per round (lastReward, lastFee, activation, deactivation), 32 per term
+    info: uint256
+    # cumulativeRewards | activeCumulativeRewards << 128
+    rewards: uint256
+    cumulativeFees: uint256
+    # stake in rounds before lastActiveStakeUpdateRound (from it on: delegatedAmount)
+    # | lastActiveStakeUpdateRound << 192
+    stake: uint256
 
 struct EarningsPool:
     cumulativeRewardFactor: uint256
@@ -170,19 +191,15 @@ verifier: public(address)
 unbondingPeriod: public(uint256)
 numActiveTranscoders: public(uint256)
 
-transcoders: HashMap[address, Transcoder]
+transcoders: HashMap[address, TranscoderSlots]
 earningsPools: HashMap[address, HashMap[uint256, EarningsPool]]
 delegators: HashMap[address, Delegator]
 unbondingLocks: HashMap[address, HashMap[uint256, UnbondingLock]]
 
-totalBonded: uint256
+# totalBonded | nextRoundTotalActiveStake << 128
+_packedTotals: uint256
 currentRoundTotalActiveStake: public(uint256)
 currentRoundActiveSetSize: public(uint256)
-nextRoundTotalActiveStake: public(uint256)
-# the pool totals as they stood before the first change in round _totalsUpdateRound - 1
-_totalActiveStakeBefore: uint256
-_poolSizeBefore: uint256
-_totalsUpdateRound: uint256
 
 # the pool: a doubly linked list sorted by delegatedAmount, descending
 poolHead: address
@@ -249,14 +266,48 @@ def _pack(_d: address, _bonded: uint256, _start: uint256, _lastClaim: uint256):
 
 @internal
 @view
+def _info(_t: address) -> Info:
+    p: uint256 = self.transcoders[_t].info
+    return Info(
+        lastRewardRound=p & MASK48,
+        lastFeeRound=(p >> 48) & MASK48,
+        activationRound=(p >> 96) & MASK48,
+        deactivationRound=(p >> 144) & MASK48,
+        rewardCut=(p >> 192) & MASK32,
+        feeShare=p >> 224,
+    )
+
+
+@internal
+def _set_info(_t: address, _i: Info):
+    assert _i.lastRewardRound <= MASK48 and _i.lastFeeRound <= MASK48 and _i.activationRound <= MASK48 and _i.deactivationRound <= MASK48, "round too large"
+    self.transcoders[_t].info = _i.lastRewardRound | (_i.lastFeeRound << 48) | (_i.activationRound << 96) | (_i.deactivationRound << 144) | (_i.rewardCut << 192) | (_i.feeShare << 224)
+
+
+@internal
+@view
+def _totals() -> (uint256, uint256):
+    p: uint256 = self._packedTotals
+    return p & MASK128, p >> 128
+
+
+@internal
+def _set_totals(_bonded: uint256, _nextActive: uint256):
+    assert _bonded <= MASK128 and _nextActive <= MASK128, "total too large"
+    self._packedTotals = _bonded | (_nextActive << 128)
+
+
+@internal
+@view
 def _in_pool(_t: address) -> bool:
-    return self.transcoders[_t].deactivationRound == MAX_ROUND
+    return (self.transcoders[_t].info >> 144) & MASK48 == MAX_ROUND
 
 
 @internal
 @view
 def _is_active(_t: address, _round: uint256) -> bool:
-    return self.transcoders[_t].activationRound <= _round and _round < self.transcoders[_t].deactivationRound
+    i: Info = self._info(_t)
+    return i.activationRound <= _round and _round < i.deactivationRound
 
 
 @internal
@@ -283,9 +334,10 @@ def _status(_d: address, _round: uint256) -> uint256:
 @internal
 @view
 def _active_stake(_t: address, _round: uint256) -> uint256:
-    if _round >= self.transcoders[_t].lastActiveStakeUpdateRound:
+    p: uint256 = self.transcoders[_t].stake
+    if _round >= p >> 192:
         return self.delegators[_t].delegatedAmount
-    return self.transcoders[_t].stakeBefore
+    return p & MASK128
 
 
 # ---------------------------------------------------------------- the sorted pool
@@ -387,12 +439,19 @@ def _pool_remove(_t: address):
 
 
 @internal
-def _pool_reposition(_t: address, _key: uint256, _prevHint: address, _nextHint: address):
+def _pool_reposition(_t: address, _key: uint256, _up: bool, _prevHint: address, _nextHint: address):
     """_key is already the node's delegatedAmount"""
     prev: address = self.poolPrev[_t]
-    nxt: address = self.poolNext[_t]
-    if (prev == empty(address) or self.delegators[prev].delegatedAmount >= _key) and (nxt == empty(address) or _key >= self.delegators[nxt].delegatedAmount):
-        return
+    nxt: address = empty(address)
+    if _up:
+        # the key grew: it can only have passed its predecessor
+        if prev == empty(address) or self.delegators[prev].delegatedAmount >= _key:
+            return
+        nxt = self.poolNext[_t]
+    else:
+        nxt = self.poolNext[_t]
+        if nxt == empty(address) or _key >= self.delegators[nxt].delegatedAmount:
+            return
     self._pool_remove(_t)
     if _prevHint == empty(address) and _nextHint == empty(address):
         self._pool_insert(_t, _key, prev, nxt)
@@ -400,45 +459,43 @@ def _pool_reposition(_t: address, _key: uint256, _prevHint: address, _nextHint: 
         self._pool_insert(_t, _key, _prevHint, _nextHint)
 
 
-@internal
-def _touch_totals(_round: uint256):
-    """Before the pool's totals change in `_round`, keep their value for `_round`."""
-    if self._totalsUpdateRound <= _round:
-        self._totalActiveStakeBefore = self.nextRoundTotalActiveStake
-        self._poolSizeBefore = self.poolSize
-        self._totalsUpdateRound = _round + 1
-
-
 # ---------------------------------------------------------------- stake bookkeeping
 
 @internal
 def _set_delegated(_t: address, _new: uint256, _round: uint256):
-    if self.transcoders[_t].lastActiveStakeUpdateRound <= _round:
-        self.transcoders[_t].stakeBefore = self.delegators[_t].delegatedAmount
-        self.transcoders[_t].lastActiveStakeUpdateRound = _round + 1
+    """Change `_t`'s total stake from the next round on; the current round keeps its stake."""
+    if (self.transcoders[_t].stake >> 192) <= _round:
+        old: uint256 = self.delegators[_t].delegatedAmount
+        assert old <= MASK128, "stake too large"
+        self.transcoders[_t].stake = old | ((_round + 1) << 192)
     self.delegators[_t].delegatedAmount = _new
 
 
 @internal
 def _try_to_join(_t: address, _stake: uint256, _round: uint256, _prevHint: address, _nextHint: address):
     next_round: uint256 = _round + 1
+    bonded: uint256 = 0
+    active: uint256 = 0
+    bonded, active = self._totals()
     if self.poolSize >= self.numActiveTranscoders:
         last: address = self.poolTail
         last_stake: uint256 = self.delegators[last].delegatedAmount
         if _stake <= last_stake:
             return
-        self._touch_totals(_round)
         self._pool_remove(last)
-        self.transcoders[last].deactivationRound = next_round
-        self.nextRoundTotalActiveStake -= last_stake
+        li: Info = self._info(last)
+        li.deactivationRound = next_round
+        self._set_info(last, li)
+        active -= last_stake
         log TranscoderDeactivated(transcoder=last, deactivationRound=next_round)
-    self._touch_totals(_round)
     self._pool_insert(_t, _stake, _prevHint, _nextHint)
-    self.nextRoundTotalActiveStake += _stake
+    self._set_totals(bonded, active + _stake)
+    i: Info = self._info(_t)
     # an orchestrator evicted earlier this round is still active in it
-    if not (self.transcoders[_t].activationRound <= _round and self.transcoders[_t].deactivationRound == next_round):
-        self.transcoders[_t].activationRound = next_round
-    self.transcoders[_t].deactivationRound = MAX_ROUND
+    if not (i.activationRound <= _round and i.deactivationRound == next_round):
+        i.activationRound = next_round
+    i.deactivationRound = MAX_ROUND
+    self._set_info(_t, i)
     log TranscoderActivated(transcoder=_t, activationRound=next_round)
 
 
@@ -446,32 +503,42 @@ def _try_to_join(_t: address, _stake: uint256, _round: uint256, _prevHint: addre
 def _increase_total_stake(_t: address, _amount: uint256, _round: uint256, _prevHint: address, _nextHint: address):
     new_stake: uint256 = self.delegators[_t].delegatedAmount + _amount
     self._set_delegated(_t, new_stake, _round)
-    self.totalBonded += _amount
+    bonded: uint256 = 0
+    active: uint256 = 0
+    bonded, active = self._totals()
     if self._in_pool(_t):
-        self._pool_reposition(_t, new_stake, _prevHint, _nextHint)
-        self._touch_totals(_round)
-        self.nextRoundTotalActiveStake += _amount
-    elif self._is_registered(_t):
-        self._try_to_join(_t, new_stake, _round, _prevHint, _nextHint)
+        self._pool_reposition(_t, new_stake, True, _prevHint, _nextHint)
+        self._set_totals(bonded + _amount, active + _amount)
+    else:
+        self._set_totals(bonded + _amount, active)
+        if self._is_registered(_t):
+            self._try_to_join(_t, new_stake, _round, _prevHint, _nextHint)
 
 
 @internal
 def _decrease_total_stake(_t: address, _amount: uint256, _round: uint256, _prevHint: address, _nextHint: address):
     new_stake: uint256 = self.delegators[_t].delegatedAmount - _amount
     self._set_delegated(_t, new_stake, _round)
-    self.totalBonded -= _amount
+    bonded: uint256 = 0
+    active: uint256 = 0
+    bonded, active = self._totals()
     if self._in_pool(_t):
-        self._pool_reposition(_t, new_stake, _prevHint, _nextHint)
-        self._touch_totals(_round)
-        self.nextRoundTotalActiveStake -= _amount
+        self._pool_reposition(_t, new_stake, False, _prevHint, _nextHint)
+        self._set_totals(bonded - _amount, active - _amount)
+    else:
+        self._set_totals(bonded - _amount, active)
 
 
 @internal
 def _resign(_t: address, _round: uint256):
-    self._touch_totals(_round)
     self._pool_remove(_t)
-    self.nextRoundTotalActiveStake -= self.delegators[_t].delegatedAmount
-    self.transcoders[_t].deactivationRound = _round + 1
+    bonded: uint256 = 0
+    active: uint256 = 0
+    bonded, active = self._totals()
+    self._set_totals(bonded, active - self.delegators[_t].delegatedAmount)
+    i: Info = self._info(_t)
+    i.deactivationRound = _round + 1
+    self._set_info(_t, i)
     log TranscoderDeactivated(transcoder=_t, deactivationRound=_round + 1)
 
 
@@ -480,16 +547,13 @@ def _resign(_t: address, _round: uint256):
 @internal
 @view
 def _latest_factors(_t: address, _round: uint256) -> (uint256, uint256):
+    i: Info = self._info(_t)
     crf: uint256 = self.earningsPools[_t][_round].cumulativeRewardFactor
-    if crf == 0:
-        last_reward: uint256 = self.transcoders[_t].lastRewardRound
-        if last_reward < _round:
-            crf = self.earningsPools[_t][last_reward].cumulativeRewardFactor
+    if crf == 0 and i.lastRewardRound < _round:
+        crf = self.earningsPools[_t][i.lastRewardRound].cumulativeRewardFactor
     cff: uint256 = self.earningsPools[_t][_round].cumulativeFeeFactor
-    if cff == 0:
-        last_fee: uint256 = self.transcoders[_t].lastFeeRound
-        if last_fee < _round:
-            cff = self.earningsPools[_t][last_fee].cumulativeFeeFactor
+    if cff == 0 and i.lastFeeRound < _round:
+        cff = self.earningsPools[_t][i.lastFeeRound].cumulativeFeeFactor
     return crf, cff
 
 
@@ -517,7 +581,7 @@ def _pending(_d: address, _round: uint256) -> (uint256, uint256):
         fees += self._precise_perc_of(stake, end_cff - start_cff, start_crf)
         stake = self._precise_perc_of(stake, end_crf, start_crf)
     if t == _d:
-        stake += self.transcoders[t].cumulativeRewards
+        stake += self.transcoders[t].rewards & MASK128
         fees += self.transcoders[t].cumulativeFees
     return stake, fees
 
@@ -526,18 +590,15 @@ def _pending(_d: address, _round: uint256) -> (uint256, uint256):
 def _pin_factors(_t: address, _round: uint256):
     """Store `_t`'s latest factors for `_round` if none are stored: they are the start
     factors of a delegator whose last claim round is `_round`."""
-    if self.earningsPools[_t][_round].cumulativeRewardFactor == 0:
-        last_reward: uint256 = self.transcoders[_t].lastRewardRound
-        if last_reward < _round:
-            crf: uint256 = self.earningsPools[_t][last_reward].cumulativeRewardFactor
-            if crf != 0:
-                self.earningsPools[_t][_round].cumulativeRewardFactor = crf
-    if self.earningsPools[_t][_round].cumulativeFeeFactor == 0:
-        last_fee: uint256 = self.transcoders[_t].lastFeeRound
-        if last_fee < _round:
-            cff: uint256 = self.earningsPools[_t][last_fee].cumulativeFeeFactor
-            if cff != 0:
-                self.earningsPools[_t][_round].cumulativeFeeFactor = cff
+    i: Info = self._info(_t)
+    if self.earningsPools[_t][_round].cumulativeRewardFactor == 0 and i.lastRewardRound < _round:
+        crf: uint256 = self.earningsPools[_t][i.lastRewardRound].cumulativeRewardFactor
+        if crf != 0:
+            self.earningsPools[_t][_round].cumulativeRewardFactor = crf
+    if self.earningsPools[_t][_round].cumulativeFeeFactor == 0 and i.lastFeeRound < _round:
+        cff: uint256 = self.earningsPools[_t][i.lastFeeRound].cumulativeFeeFactor
+        if cff != 0:
+            self.earningsPools[_t][_round].cumulativeFeeFactor = cff
 
 
 @internal
@@ -557,7 +618,8 @@ def _claim(_d: address, _round: uint256):
         # the end factors are the start factors of the next claim
         self._pin_factors(t, _round)
         if t == _d:
-            self.transcoders[t].cumulativeRewards = 0
+            # keep activeCumulativeRewards: the next reward() replaces it
+            self.transcoders[t].rewards = self.transcoders[t].rewards & (MASK128 << 128)
             self.transcoders[t].cumulativeFees = 0
     self._pack(_d, stake, start, _round)
     if fees != old_fees:
@@ -586,9 +648,11 @@ def _transcoder(_rewardCut: uint256, _feeShare: uint256, _prev: address, _next: 
     assert _feeShare <= PERC_DIVISOR, "invalid feeShare percentage"
     assert self._is_registered(msg.sender), "transcoder must be registered"
     cur: uint256 = self._round()
-    assert not self._is_active(msg.sender, cur) or self.transcoders[msg.sender].lastRewardRound == cur, "caller can't be active or must have already called reward for the current round"
-    self.transcoders[msg.sender].rewardCut = _rewardCut
-    self.transcoders[msg.sender].feeShare = _feeShare
+    i: Info = self._info(msg.sender)
+    assert not (i.activationRound <= cur and cur < i.deactivationRound) or i.lastRewardRound == cur, "caller can't be active or must have already called reward for the current round"
+    i.rewardCut = _rewardCut
+    i.feeShare = _feeShare
+    self._set_info(msg.sender, i)
     if not self._in_pool(msg.sender):
         self._try_to_join(msg.sender, self.delegators[msg.sender].delegatedAmount, cur, _prev, _next)
     log TranscoderUpdate(transcoder=msg.sender, rewardCut=_rewardCut, feeShare=_feeShare)
@@ -609,22 +673,25 @@ def _reward(_prev: address, _next: address):
     self._require_initialized()
     cur: uint256 = self._round()
     t: address = msg.sender
-    assert self._is_active(t, cur), "caller must be an active transcoder"
-    last_reward: uint256 = self.transcoders[t].lastRewardRound
-    assert last_reward != cur, "caller has already called reward for the current round"
+    i: Info = self._info(t)
+    assert i.activationRound <= cur and cur < i.deactivationRound, "caller must be an active transcoder"
+    assert i.lastRewardRound != cur, "caller has already called reward for the current round"
     stake: uint256 = self._active_stake(t, cur)
-    active_cr: uint256 = self.transcoders[t].cumulativeRewards
-    self.transcoders[t].activeCumulativeRewards = active_cr
+    # activeCumulativeRewards := cumulativeRewards (its rewards earned before this round)
+    active_cr: uint256 = self.transcoders[t].rewards & MASK128
     minted: uint256 = extcall IMinter(self.minter).createReward(stake, self.currentRoundTotalActiveStake)
-    commission: uint256 = self._perc_of(minted, self.transcoders[t].rewardCut)
+    commission: uint256 = self._perc_of(minted, i.rewardCut)
     delegators_rewards: uint256 = minted - commission
-    self.transcoders[t].cumulativeRewards = active_cr + self._precise_perc_of(delegators_rewards, active_cr, stake) + commission
-    prev_crf: uint256 = self.earningsPools[t][last_reward].cumulativeRewardFactor
+    cr: uint256 = active_cr + self._precise_perc_of(delegators_rewards, active_cr, stake) + commission
+    assert cr <= MASK128, "rewards too large"
+    self.transcoders[t].rewards = cr | (active_cr << 128)
+    prev_crf: uint256 = self.earningsPools[t][i.lastRewardRound].cumulativeRewardFactor
     if prev_crf == 0:
         prev_crf = PRECISE_PERC_DIVISOR
     self.earningsPools[t][cur].cumulativeRewardFactor = prev_crf + self._precise_perc_of(prev_crf, delegators_rewards, stake)
+    i.lastRewardRound = cur
+    self._set_info(t, i)
     self._increase_total_stake(t, minted, cur, _prev, _next)
-    self.transcoders[t].lastRewardRound = cur
     log Reward(transcoder=t, amount=minted)
 
 
@@ -637,30 +704,39 @@ def updateTranscoderWithFees(_transcoder: address, _fees: uint256, _round: uint2
     assert msg.sender == self.ticketBroker, "caller must be the TicketBroker"
     t: address = _transcoder
     cur: uint256 = _round
-    active_cr: uint256 = self.transcoders[t].activeCumulativeRewards
-    if cur > self.transcoders[t].lastRewardRound:
-        active_cr = self.transcoders[t].cumulativeRewards
+    i: Info = self._info(t)
+    rewards: uint256 = self.transcoders[t].rewards
+    # before reward() this round, cumulativeRewards is what activeCumulativeRewards will be
+    active_cr: uint256 = rewards >> 128
+    if cur > i.lastRewardRound:
+        active_cr = rewards & MASK128
     stake: uint256 = self._active_stake(t, cur)
     assert stake > 0, "transcoder has no stake"
-    delegators_fees: uint256 = self._perc_of(_fees, self.transcoders[t].feeShare)
+    delegators_fees: uint256 = self._perc_of(_fees, i.feeShare)
     commission: uint256 = _fees - delegators_fees
     self.transcoders[t].cumulativeFees += self._precise_perc_of(delegators_fees, active_cr, stake) + commission
-    prev_crf: uint256 = 0
-    prev_cff: uint256 = 0
-    prev_crf, prev_cff = self._latest_factors(t, cur - 1)
+    # latest factors at cur - 1
+    prev_crf: uint256 = self.earningsPools[t][cur - 1].cumulativeRewardFactor
+    if prev_crf == 0 and i.lastRewardRound < cur - 1:
+        prev_crf = self.earningsPools[t][i.lastRewardRound].cumulativeRewardFactor
     if prev_crf == 0:
         prev_crf = PRECISE_PERC_DIVISOR
     cff: uint256 = self.earningsPools[t][cur].cumulativeFeeFactor
     if cff == 0:
-        cff = prev_cff
+        cff = self.earningsPools[t][cur - 1].cumulativeFeeFactor
+        if cff == 0 and i.lastFeeRound < cur - 1:
+            cff = self.earningsPools[t][i.lastFeeRound].cumulativeFeeFactor
     self.earningsPools[t][cur].cumulativeFeeFactor = cff + self._precise_perc_of(prev_crf, delegators_fees, stake)
-    self.transcoders[t].lastFeeRound = cur
+    if i.lastFeeRound != cur:
+        i.lastFeeRound = cur
+        self._set_info(t, i)
     log FeesCredited(transcoder=t, fees=_fees, round=cur)
 
 
 @external
 def slashTranscoder(_transcoder: address, _finder: address, _slashAmount: uint256, _finderFee: uint256):
     assert msg.sender == self.verifier, "caller must be the verifier"
+    self._require_initialized()
     assert _slashAmount <= PERC_DIVISOR, "invalid slashAmount percentage"
     assert _finderFee <= PERC_DIVISOR, "invalid finderFee percentage"
     cur: uint256 = self._round()
@@ -864,12 +940,13 @@ def claimEarnings(_endRound: uint256):
 @external
 def setCurrentRoundTotalActiveStake():
     assert msg.sender == roundsManager, "caller must be the RoundsManager"
+    # every change to the pool needs an initialized round, so the pool and its total
+    # are exactly as the previous round left them
     cur: uint256 = self._round()
-    total: uint256 = self.nextRoundTotalActiveStake
+    bonded: uint256 = 0
+    total: uint256 = 0
+    bonded, total = self._totals()
     size: uint256 = self.poolSize
-    if cur < self._totalsUpdateRound:
-        total = self._totalActiveStakeBefore
-        size = self._poolSizeBefore
     self.currentRoundTotalActiveStake = total
     self.currentRoundActiveSetSize = size
     log SetCurrentRoundTotalActiveStake(round=cur, totalActiveStake=total, activeSetSize=size)
@@ -920,7 +997,13 @@ def setNumActiveTranscoders(_numActiveTranscoders: uint256):
 @view
 @external
 def getTotalBonded() -> uint256:
-    return self.totalBonded
+    return self._packedTotals & MASK128
+
+
+@view
+@external
+def nextRoundTotalActiveStake() -> uint256:
+    return self._packedTotals >> 128
 
 
 @view
@@ -985,7 +1068,20 @@ def pendingFees(_delegator: address, _endRound: uint256) -> uint256:
 @view
 @external
 def getTranscoder(_transcoder: address) -> Transcoder:
-    return self.transcoders[_transcoder]
+    i: Info = self._info(_transcoder)
+    slots: TranscoderSlots = self.transcoders[_transcoder]
+    return Transcoder(
+        lastRewardRound=i.lastRewardRound,
+        rewardCut=i.rewardCut,
+        feeShare=i.feeShare,
+        lastActiveStakeUpdateRound=slots.stake >> 192,
+        activationRound=i.activationRound,
+        deactivationRound=max_value(uint256) if i.deactivationRound == MAX_ROUND else i.deactivationRound,
+        activeCumulativeRewards=slots.rewards >> 128,
+        cumulativeRewards=slots.rewards & MASK128,
+        cumulativeFees=slots.cumulativeFees,
+        lastFeeRound=i.lastFeeRound,
+    )
 
 
 @view
