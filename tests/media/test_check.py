@@ -152,3 +152,20 @@ def test_rendition_without_source_timestamps_fails_on_timing_only(
     _problems(report, "starts at 0.000 s, the source segment at 2.000 s")
     assert len(report.problems) == 1
     assert report.psnr is not None and report.psnr > PSNR_THRESHOLD
+
+
+def test_batch_check_matches_single_checks(
+    transcoded: list[dict[str, RenditionOutput]], segments: list[SegmentInfo], specs: tuple[RenditionSpec, ...]
+) -> None:
+    from framemesh.media.check import check_renditions
+
+    items = [
+        (transcoded[1]["360p"].path, specs[0]),
+        (transcoded[1]["240p"].path, specs[1]),
+        (transcoded[2]["240p"].path, specs[1]),  # another segment's
+        (transcoded[1]["240p"].path.with_name("missing.mp4"), specs[1]),
+    ]
+    reports = check_renditions(segments[1].path, items)
+    assert [r.ok for r in reports] == [True, True, False, False]
+    assert reports[:3] == [check_rendition(segments[1].path, path, spec) for path, spec in items[:3]]
+    assert "does not decode" in reports[3].problems[0]

@@ -16,6 +16,7 @@ Top-level and picklable: gateways run it in an executor.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,21 +62,48 @@ class _Decoded:
 def check_rendition(source_segment: Path, rendition: Path, spec: RenditionSpec) -> CheckReport:
     """Compare `rendition` with `source_segment` under `spec`; never raises for a bad
     rendition (the report says why), raises InvalidMediaError for a bad source."""
-    source = _source_span(Path(source_segment))
+    return check_renditions(source_segment, [(rendition, spec)])[0]
+
+
+def check_renditions(
+    source_segment: Path, renditions: Sequence[tuple[Path, RenditionSpec]]
+) -> list[CheckReport]:
+    """`check_rendition` for several renditions of one segment, decoding the source
+    only once (the costly part at 1080p). One report per rendition, in order."""
+    source = Path(source_segment)
+    span = _source_span(source)
+    parts = [_inspect(Path(path), spec, span) for path, spec in renditions]
+    times = {t for part in parts if isinstance(part, _Partial) for t in part.wanted.values()}
+    shown = _source_frames(source, times)
+    return [part if isinstance(part, CheckReport) else _judge(part, shown) for part in parts]
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """A rendition that decoded: its timing problems so far, and the source times
+    (frame index -> seconds) its sampled pictures must be compared with."""
+
+    decoded: _Decoded
+    problems: tuple[str, ...]
+    duration: float
+    wanted: dict[int, float]
+
+
+def _inspect(rendition: Path, spec: RenditionSpec, span: tuple[float, float]) -> _Partial | CheckReport:
     try:
-        count = _count_frames(Path(rendition))
-        picks = sorted({round(i * (count - 1) / max(1, SAMPLES - 1)) for i in range(SAMPLES)}) if count else []
-        rend = _decode(Path(rendition), set(picks))
+        count = _count_frames(rendition)
+        picks = {round(i * (count - 1) / max(1, SAMPLES - 1)) for i in range(SAMPLES)} if count else set()
+        rend = _decode(rendition, picks)
     except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
         return CheckReport(False, (f"the rendition does not decode: {exc}",), None, 0, 0, 0.0, 0)
     if not rend.times:
         return CheckReport(False, ("the rendition holds no video frame",), None, rend.width, rend.height, 0.0, 0)
     frame_time = 1 / spec.fps
     start, end = rend.times[0], rend.times[-1] + frame_time
+    src_start, src_end = span
     problems: list[str] = []
     if (rend.width, rend.height) != (spec.width, spec.height):
         problems.append(f"size is {rend.width}x{rend.height}, expected {spec.width}x{spec.height}")
-    src_start, src_end = source
     expected = len(frame_slots(src_start, src_end, spec.fps))
     if abs(len(rend.times) - expected) > FRAME_SLACK:
         problems.append(f"{len(rend.times)} frames, expected {expected} ({spec.fps} fps over {src_end - src_start:.2f} s)")
@@ -86,9 +114,18 @@ def check_rendition(source_segment: Path, rendition: Path, spec: RenditionSpec) 
     # compare pictures at the same offset into the segment, so a mistimed rendition is
     # still judged on its pictures too
     wanted = {i: src_start + (rend.times[i] - start) for i in rend.samples}
-    references = _source_lumas(Path(source_segment), wanted, rend.width, rend.height)
-    scores = [psnr(references[i], rend.samples[i]) for i in sorted(rend.samples) if i in references]
+    return _Partial(rend, tuple(problems), end - start, wanted)
+
+
+def _judge(part: _Partial, shown: dict[float, av.VideoFrame]) -> CheckReport:
+    rend = part.decoded
+    scores = [
+        psnr(_scaled_luma(shown[t], rend.width, rend.height), rend.samples[i])
+        for i, t in sorted(part.wanted.items())
+        if t in shown
+    ]
     worst = min(scores) if scores else None
+    problems = list(part.problems)
     if worst is None:
         problems.append("no frame could be compared with the source")
     elif worst < PSNR_THRESHOLD:
@@ -101,7 +138,7 @@ def check_rendition(source_segment: Path, rendition: Path, spec: RenditionSpec) 
         psnr=worst,
         width=rend.width,
         height=rend.height,
-        duration=end - start,
+        duration=part.duration,
         frames=len(rend.times),
     )
 
@@ -148,9 +185,11 @@ def _source_span(path: Path) -> tuple[float, float]:
     return min(times), max(times) + frame_time
 
 
-def _source_lumas(path: Path, wanted: dict[int, float], width: int, height: int) -> dict[int, np.ndarray]:
-    """For each wanted time, the source frame shown then, scaled to width x height."""
-    shown: dict[int, av.VideoFrame] = {}
+def _source_frames(path: Path, times: set[float]) -> dict[float, av.VideoFrame]:
+    """For each time, the source frame shown then (the first frame for earlier times)."""
+    shown: dict[float, av.VideoFrame] = {}
+    if not times:
+        return shown
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -158,10 +197,13 @@ def _source_lumas(path: Path, wanted: dict[int, float], width: int, height: int)
             if frame.time is None:
                 continue
             t = float(frame.time)
-            for i, at in wanted.items():
-                if t <= at + 1e-3 or i not in shown:
-                    shown[i] = frame
-    return {
-        i: _luma(f.reformat(width=width, height=height, format="yuv420p", interpolation=Interpolation.BICUBIC))
-        for i, f in shown.items()
-    }
+            for at in times:
+                if t <= at + 1e-3 or at not in shown:
+                    shown[at] = frame
+    return shown
+
+
+def _scaled_luma(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
+    """The source picture at the rendition's size, as x264 input would have been."""
+    scaled = frame.reformat(width=width, height=height, format="yuv420p", interpolation=Interpolation.BICUBIC)
+    return _luma(scaled)
