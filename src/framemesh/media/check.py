@@ -11,7 +11,8 @@ decodes the rendition and checks, naming every problem it finds:
   compared, by luma PSNR, with the source frame shown at the same time, scaled
   down to the rendition's size. Every sample must reach `PSNR_THRESHOLD`.
 
-Top-level and picklable: gateways run it in an executor.
+`check_renditions` checks a whole ladder of one segment and decodes the source
+only once. Both are top-level and picklable: gateways run them in an executor.
 """
 
 from __future__ import annotations
