@@ -24,7 +24,7 @@ from framemesh.gateway.jobs import JobState, SegmentState
 from framemesh.gateway.peer import OrchestratorClient
 from framemesh.gateway.pool import OrchestratorPool
 from framemesh.gateway.store import JobRecord, JobStore, SegmentRecord
-from framemesh.media.check import check_rendition
+from framemesh.media.check import check_renditions
 from framemesh.media.errors import MediaError
 from framemesh.media.hls import LadderSegment, write_ladder
 from framemesh.media.probe import probe
@@ -207,9 +207,9 @@ class JobRunner:
         wanted = {s.name for s in plan}
         if set(by_name) != wanted:
             raise PeerFailed(url, "bad_result", f"returned renditions {sorted(by_name)}, asked for {sorted(wanted)}")
-        for spec in plan:
-            path = files[by_name[spec.name].file]
-            report = await self._in_executor(check_rendition, seg.path, path, spec)
+        pairs = [(files[by_name[spec.name].file], spec) for spec in plan]
+        reports = await self._in_executor(check_renditions, seg.path, pairs)
+        for spec, report in zip(plan, reports):
             if not report.ok:
                 raise PeerFailed(url, "bad_result", f"{spec.name} failed the check: {'; '.join(report.problems)}")
 
