@@ -1,0 +1,231 @@
+"""Sign an output: embed a C2PA manifest that says who made it, how, and from what.
+
+`sign_file(src, dest, identity, facts)` writes `dest`, a copy of `src` carrying a
+manifest signed by `identity` (ES256). The manifest holds:
+
+- ``c2pa.actions.v2``: for generated media, ``c2pa.created`` with the IPTC digital
+  source type ``trainedAlgorithmicMedia``; for a transcode, ``c2pa.opened`` (on the
+  source, the ``parentOf`` ingredient) then ``c2pa.transcoded`` (and ``c2pa.resized``
+  when the picture size changed). Each action names the pipeline/model as its
+  software agent and carries the time.
+- ``framemesh.orchestrator`` (see `binding`): orchestrator address, job id, pipeline,
+  model, time, the signing certificate, and optionally the chain key's signature.
+- the ingredients (the source segment, the input image, ...). An ingredient that
+  already carries a manifest (a previous stage's signed output) keeps it: the new
+  manifest store holds both, so the chain of custody reads stage by stage.
+
+**Sign after the last mux.** Any remux (even a stream copy) drops the manifest, and
+any change to the bytes afterwards reads as tampered. For fragmented MP4 the whole
+file (``ftyp moov [uuid:c2pa] moof mdat ... mfra``) is signed; see docs/provenance.md
+for HLS.
+
+Signing is CPU work in the c2pa library (hashing the file): an orchestrator runs it in
+its worker process next to the encoder, not on the event loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import c2pa
+from cryptography.x509.oid import NameOID
+
+from framemesh import __version__
+
+from . import binding
+from .errors import IdentityError, InvalidFacts, SigningError
+from .formats import mime_type
+from .identity import Identity, normalize_address
+
+__all__ = ["TRAINED_ALGORITHMIC_MEDIA", "Facts", "Ingredient", "sign_file"]
+
+TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+Kind = Literal["generated", "transcoded"]
+Relationship = Literal["parentOf", "inputTo", "componentOf"]
+
+_SIGNING_SETTINGS: dict[str, Any] = {
+    "version": 1,
+    # We check what we sign in tests and at the gateway, with the trust anchors that
+    # matter there; verifying here against c2pa's defaults would only slow signing.
+    "verify": {"verify_after_sign": False},
+    # No thumbnail: it costs an image encode per output and adds nothing a viewer
+    # of the output itself lacks.
+    "builder": {"thumbnail": {"enabled": False}},
+}
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    """An input of the output: a file (possibly signed by an earlier stage).
+
+    ``parentOf``: the output is this file, changed (the source segment of a
+    transcode). ``inputTo``: the file went into making the output (the input image of
+    image-to-video, a previous stage's output).
+    """
+
+    path: Path
+    relationship: Relationship = "inputTo"
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the manifest states. `created` defaults to now (UTC)."""
+
+    kind: Kind
+    address: str
+    job_id: str
+    pipeline: str
+    model: str | None = None
+    software_agent: str = f"framemesh/{__version__}"
+    created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    ingredients: Sequence[Ingredient | tuple[Path | str, Relationship]] = ()
+    resized: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("generated", "transcoded"):
+            raise InvalidFacts(f"kind must be 'generated' or 'transcoded', not {self.kind!r}")
+        try:
+            object.__setattr__(self, "address", normalize_address(self.address))
+        except IdentityError as exc:
+            raise InvalidFacts(str(exc)) from None
+        if not self.job_id or not self.pipeline:
+            raise InvalidFacts("facts need a job_id and a pipeline")
+        if self.created.tzinfo is None:
+            raise InvalidFacts("created must be timezone-aware (UTC)")
+        items = tuple(i if isinstance(i, Ingredient) else Ingredient(Path(i[0]), i[1]) for i in self.ingredients)
+        object.__setattr__(self, "ingredients", items)
+        for item in items:
+            if item.relationship not in ("parentOf", "inputTo", "componentOf"):
+                raise InvalidFacts(f"ingredient relationship must be parentOf, inputTo or componentOf, not {item.relationship!r}")
+        parents = [i for i in items if i.relationship == "parentOf"]
+        if self.kind == "transcoded" and len(parents) != 1:
+            raise InvalidFacts(f"a transcode names exactly one parentOf ingredient (its source), got {len(parents)}")
+        if self.kind == "generated" and parents:
+            raise InvalidFacts("generated media has no parentOf ingredient; name inputs as inputTo")
+
+    @property
+    def when(self) -> str:
+        return self.created.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def sign_file(
+    src: Path,
+    dest: Path,
+    identity: Identity,
+    facts: Facts,
+    *,
+    chain_key: binding.ChainKey | None = None,
+) -> Path:
+    """Write `dest`: `src` with a manifest signed by `identity` stating `facts`.
+
+    `dest` may be `src` (signed in place, atomically). With `chain_key` (the
+    orchestrator's `framemesh.chain.keys.Signer`), the assertion also carries its
+    signature; its address must be `facts.address`. Raises UnsupportedFormat,
+    InvalidFacts (ingredients missing, an address that is not the certificate's or the
+    chain key's) or SigningError.
+    """
+    src, dest = Path(src), Path(dest)
+    mime = mime_type(src)
+    if mime_type(dest) != mime:
+        raise InvalidFacts(f"{dest.name} must keep the type of {src.name} ({mime}); signing does not convert")
+    if not src.is_file():
+        raise SigningError(f"{src}: no such file to sign")
+    bound = identity.address
+    if bound is not None and bound != facts.address:
+        raise InvalidFacts(f"the facts name orchestrator {facts.address} but the certificate binds {bound}")
+    if chain_key is not None and normalize_address(chain_key.address) != facts.address:
+        raise InvalidFacts(f"the chain key is {chain_key.address}, not the orchestrator {facts.address}")
+    for item in facts.ingredients:
+        if not Path(item.path).is_file():
+            raise InvalidFacts(f"ingredient {item.path} is missing")
+        mime_type(Path(item.path))
+
+    definition = _definition(dest, mime, identity, facts, chain_key)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.signing")
+    try:
+        with ExitStack() as stack:
+            context = stack.enter_context(c2pa.Context.from_dict(_SIGNING_SETTINGS))
+            builder = stack.enter_context(c2pa.Builder(definition, context=context))
+            for n, item in enumerate(facts.ingredients):
+                path = Path(item.path)
+                meta = {"title": item.title or path.name, "relationship": item.relationship, "label": _label(n)}
+                builder.add_ingredient(meta, mime_type(path), stack.enter_context(path.open("rb")))
+            signer = stack.enter_context(c2pa.Signer.from_info(_signer_info(identity)))
+            source = stack.enter_context(src.open("rb"))
+            target = stack.enter_context(tmp.open("w+b"))
+            builder.sign(signer, mime, source, target)
+        os.replace(tmp, dest)
+    except c2pa.C2paError as exc:
+        raise SigningError(f"cannot sign {src.name}: {_reason(exc)}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def _definition(
+    dest: Path, mime: str, identity: Identity, facts: Facts, chain_key: binding.ChainKey | None
+) -> dict[str, Any]:
+    agent = {"name": facts.software_agent}
+    common = {"softwareAgent": agent, "when": facts.when}
+    parents = [_label(n) for n, i in enumerate(facts.ingredients) if i.relationship == "parentOf"]
+    if facts.kind == "generated":
+        actions: list[dict[str, Any]] = [
+            {"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA, **common},
+        ]
+    else:
+        actions = [
+            {"action": "c2pa.opened", "parameters": {"ingredientIds": parents}, **common},
+            {"action": "c2pa.transcoded", **common},
+        ]
+        if facts.resized:
+            actions.append({"action": "c2pa.resized", **common})
+    for action in actions:
+        action.setdefault("parameters", {})
+        action["parameters"].update({"pipeline": facts.pipeline, **({"model": facts.model} if facts.model else {})})
+    issuer = identity.certificate.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
+    fields: dict[str, Any] = {
+        "address": facts.address,
+        "job_id": facts.job_id,
+        "kind": facts.kind,
+        "pipeline": facts.pipeline,
+        "model": facts.model,
+        "software_agent": facts.software_agent,
+        "created": facts.when,
+        "certificate": {
+            "issuer": str(issuer[0].value) if issuer else None,
+            "serial": format(identity.serial, "x"),
+        },
+    }
+    if chain_key is not None:
+        fields = binding.sign(fields, chain_key)
+    return {
+        "claim_generator_info": [{"name": "framemesh", "version": __version__}],
+        "title": dest.name,
+        "format": mime,
+        "assertions": [
+            {"label": "c2pa.actions.v2", "data": {"actions": actions}},
+            {"label": binding.LABEL, "data": fields},
+        ],
+    }
+
+
+def _signer_info(identity: Identity) -> c2pa.C2paSignerInfo:
+    return c2pa.C2paSignerInfo(
+        c2pa.C2paSigningAlg.ES256, identity.chain_pem.encode(), identity.key_pem.encode(), None
+    )
+
+
+def _label(n: int) -> str:
+    return f"ingredient-{n}"
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]

@@ -1,0 +1,354 @@
+"""Read and check the provenance of a file: `read_provenance(path) -> Verdict`.
+
+Never raises for bad input: whatever the file is, the verdict says so.
+
+Statuses, worst first (a verdict takes the worst that applies):
+
+- ``unreadable``  no such file, empty, or bytes c2pa cannot parse as the format;
+- ``unsupported`` a file type that cannot carry a manifest here;
+- ``unsigned``    a readable file with no manifest;
+- ``tampered``    a manifest whose hashes no longer match: the media or the manifest
+  changed after signing (c2pa codes ``*.mismatch``);
+- ``invalid``     a manifest that is well formed but must not be believed: expired,
+  revoked or unfit certificate, a signature that does not check, an orchestrator
+  address that the certificate or the chain key contradicts;
+- ``untrusted``   intact and well signed, but by a certificate that does not chain to
+  one of `trust_anchors` (or no anchors were given);
+- ``valid``       intact, well signed, trusted.
+
+Trust concerns the active manifest (the one that signed this file). An ingredient's
+manifest (an earlier stage, or a user's input) that is untrusted is listed in
+`problems` without making the output untrusted; one that is tampered or invalid does
+count.
+
+The manifests come active first, then the ingredients' manifests, depth first, in
+ingredient order: for a two-stage job (text-to-image, then image-to-video) that is the
+video's manifest, then the image's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import c2pa
+
+from . import binding
+from .errors import UnsupportedFormat
+from .formats import mime_type
+from .identity import address_from_text
+
+__all__ = ["ManifestInfo", "Status", "Verdict", "read_provenance"]
+
+Status = Literal["valid", "untrusted", "invalid", "tampered", "unsigned", "unsupported", "unreadable"]
+_RANK: dict[str, int] = {"valid": 0, "untrusted": 1, "invalid": 2, "tampered": 3}
+
+#: extended key usages accepted on a signing certificate, besides c2pa's defaults
+#: (emailProtection, timeStamping): C2PA claim signing and documentSigning
+ALLOWED_EKUS = (
+    "1.3.6.1.4.1.62558.2.1",
+    "1.3.6.1.5.5.7.3.36",
+    "1.3.6.1.5.5.7.3.4",
+    "1.3.6.1.5.5.7.3.8",
+)
+UNTRUSTED = "signingCredential.untrusted"
+
+
+@dataclass(frozen=True)
+class ManifestInfo:
+    """One manifest of the chain, in words."""
+
+    label: str
+    title: str | None = None
+    signer: str | None = None
+    organization: str | None = None
+    issuer: str | None = None
+    certificate_serial: str | None = None
+    address: str | None = None
+    address_bound_by: tuple[str, ...] = ()
+    time: str | None = None
+    claim_generator: str | None = None
+    software_agent: str | None = None
+    actions: tuple[str, ...] = ()
+    digital_source_type: str | None = None
+    pipeline: str | None = None
+    model: str | None = None
+    job_id: str | None = None
+    ingredients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a file's provenance says and whether to believe it."""
+
+    path: str
+    status: Status
+    problems: tuple[str, ...] = ()
+    manifests: tuple[ManifestInfo, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "valid"
+
+    @property
+    def active(self) -> ManifestInfo | None:
+        return self.manifests[0] if self.manifests else None
+
+    @property
+    def address(self) -> str | None:
+        """The orchestrator address of the manifest that signed this file."""
+        return self.manifests[0].address if self.manifests else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "status": self.status,
+            "ok": self.ok,
+            "address": self.address,
+            "problems": list(self.problems),
+            "manifests": [
+                {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(m).items()} for m in self.manifests
+            ],
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+
+def read_provenance(
+    path: Path | str,
+    *,
+    trust_anchors: Sequence[str | bytes] | None = None,
+    revoked_serials: Collection[int | str] = (),
+) -> Verdict:
+    """Read `path`'s manifests and check them; never raises for bad input.
+
+    `trust_anchors`: root certificates (PEM text, one or several per item) that make a
+    signer trusted; None or empty trusts nobody (every signed file is at best
+    ``untrusted``). `revoked_serials`: certificate serial numbers (int, or hex
+    string) to refuse, a local revocation list (c2pa does no OCSP here: it is offline).
+    """
+    where = str(path)
+    file = Path(path)
+    try:
+        mime = mime_type(file)
+    except UnsupportedFormat as exc:
+        return Verdict(where, "unsupported", (str(exc),))
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        return Verdict(where, "unreadable", (f"cannot read {file.name}: {exc.strerror}",))
+    if not file.is_file() or size == 0:
+        return Verdict(where, "unreadable", (f"{file.name} is empty" if size == 0 else f"{file.name} is not a file",))
+    try:
+        with c2pa.Context.from_dict(_settings(trust_anchors)) as context, file.open("rb") as stream:
+            with c2pa.Reader(mime, stream, context=context) as reader:
+                store = json.loads(reader.json())
+                certs = _certificates(json.loads(reader.crjson()))
+    except c2pa.C2paError.ManifestNotFound:
+        return Verdict(where, "unsigned", (f"{file.name} carries no C2PA manifest",))
+    except c2pa.C2paError as exc:
+        return _unreadable(where, file, exc)
+    except (OSError, ValueError) as exc:
+        return Verdict(where, "unreadable", (f"cannot read {file.name}: {exc}",))
+    return _judge(where, store, certs, {_serial(s) for s in revoked_serials})
+
+
+def _settings(trust_anchors: Sequence[str | bytes] | None) -> dict[str, Any]:
+    trust: dict[str, Any] = {"trust_config": "\n".join(ALLOWED_EKUS) + "\n"}
+    anchors = [a.decode() if isinstance(a, bytes) else a for a in (trust_anchors or ())]
+    if anchors:
+        trust["user_anchors"] = "\n".join(a.strip() for a in anchors) + "\n"
+    return {
+        "version": 1,
+        "trust": trust,
+        "verify": {
+            "verify_trust": True,
+            "verify_after_reading": True,
+            "remote_manifest_fetch": False,
+            "ocsp_fetch": False,
+        },
+    }
+
+
+def _unreadable(where: str, file: Path, exc: Exception) -> Verdict:
+    text = (str(exc).strip() or type(exc).__name__).splitlines()[0][:300]
+    if isinstance(exc, c2pa.C2paError.NotSupported):
+        return Verdict(where, "unsupported", (f"{file.name}: {text}",))
+    # c2pa found a manifest it cannot parse (a damaged manifest box) or no valid
+    # container at all (truncated, garbage)
+    if "jumbf" in text.lower() or "claim" in text.lower() or "manifest" in text.lower():
+        return Verdict(where, "tampered", (f"{file.name}: the manifest is damaged ({text})",))
+    return Verdict(where, "unreadable", (f"{file.name} is not a readable {file.suffix.lstrip('.')} file ({text})",))
+
+
+def _judge(where: str, store: dict[str, Any], certs: dict[str, dict[str, Any]], revoked: set[str]) -> Verdict:
+    manifests: dict[str, Any] = store.get("manifests") or {}
+    active = store.get("active_manifest")
+    if not active or active not in manifests:
+        return Verdict(where, "invalid", ("the manifest store names no active manifest",))
+    problems: list[str] = []
+    status = "valid"
+    results = store.get("validation_results") or {}
+    failures = _failures((results.get("activeManifest") or {}).get("failure"))
+    if not results:  # older stores: a flat status list
+        failures = _failures(store.get("validation_status"))
+    for code, text in failures:
+        status = _worse(status, _class_of(code))
+        problems.append(f"{code}: {text}")
+    for delta in results.get("ingredientDeltas") or ():
+        for code, text in _failures((delta.get("validationDeltas") or {}).get("failure")):
+            problems.append(f"ingredient {delta.get('ingredientAssertionURI', '?')}: {code}: {text}")
+            if code != UNTRUSTED:
+                status = _worse(status, _class_of(code))
+    chain = [_describe(label, manifests[label], certs.get(label, {})) for label in _order(active, manifests)]
+    infos: list[ManifestInfo] = []
+    for n, (info, checks) in enumerate(chain):
+        for check in checks:
+            problems.append(f"{'' if n == 0 else f'ingredient manifest {info.label}: '}{check}")
+            status = _worse(status, "invalid")
+        if info.certificate_serial and _serial(info.certificate_serial) in revoked:
+            problems.append(f"certificate {info.certificate_serial} of {info.signer} is revoked")
+            status = _worse(status, "invalid")
+        infos.append(info)
+    return Verdict(where, status, tuple(problems), tuple(infos))  # type: ignore[arg-type]
+
+
+def _failures(items: Iterable[dict[str, Any]] | None) -> list[tuple[str, str]]:
+    return [(str(i.get("code", "?")), str(i.get("explanation", ""))) for i in items or ()]
+
+
+def _class_of(code: str) -> str:
+    if code == UNTRUSTED:
+        return "untrusted"
+    if code.endswith(".mismatch") or "mismatch" in code or code.endswith(".missing"):
+        return "tampered"
+    return "invalid"
+
+
+def _worse(a: str, b: str) -> str:
+    return a if _RANK[a] >= _RANK[b] else b
+
+
+def _order(active: str, manifests: dict[str, Any]) -> list[str]:
+    """Active first, then ingredients' manifests depth first; each label once."""
+    seen: list[str] = []
+
+    def visit(label: str) -> None:
+        if label in seen or label not in manifests:
+            return
+        seen.append(label)
+        for ingredient in manifests[label].get("ingredients") or ():
+            child = ingredient.get("active_manifest")
+            if child:
+                visit(child)
+
+    visit(active)
+    return seen
+
+
+def _describe(label: str, manifest: dict[str, Any], cert: dict[str, Any]) -> tuple[ManifestInfo, list[str]]:
+    """The manifest in words, and what its own framemesh facts contradict."""
+    info: dict[str, Any] = {"label": label, "title": manifest.get("title")}
+    generators = manifest.get("claim_generator_info") or []
+    if generators:
+        g = generators[0]
+        info["claim_generator"] = " ".join(str(x) for x in (g.get("name"), g.get("version")) if x)
+    else:
+        info["claim_generator"] = manifest.get("claim_generator")
+    signature = manifest.get("signature_info") or {}
+    subject, issuer = cert.get("subject") or {}, cert.get("issuer") or {}
+    info["signer"] = subject.get("CN") or signature.get("common_name")
+    info["organization"] = subject.get("O")
+    info["issuer"] = issuer.get("CN") or signature.get("issuer")
+    serial = cert.get("serialNumber") or signature.get("cert_serial_number")
+    if serial and "serialNumber" not in cert:
+        serial = format(int(serial), "x")
+    info["certificate_serial"] = serial
+    info["time"] = signature.get("time")
+    actions: list[str] = []
+    for assertion in manifest.get("assertions") or ():
+        if str(assertion.get("label", "")).startswith("c2pa.actions"):
+            for action in (assertion.get("data") or {}).get("actions") or ():
+                actions.append(str(action.get("action")))
+                agent = action.get("softwareAgent")
+                agent = agent.get("name") if isinstance(agent, dict) else agent
+                info.setdefault("software_agent", agent)
+                info.setdefault("digital_source_type", action.get("digitalSourceType"))
+                if not info["time"] and action.get("when"):
+                    info["time"] = action.get("when")
+    info["actions"] = tuple(actions)
+    info["ingredients"] = tuple(str(i.get("title")) for i in manifest.get("ingredients") or ())
+    facts = _assertion(manifest, binding.LABEL)
+    cert_address = next((a for a in map(address_from_text, subject.get("OU", "").split(",")) if a), None)
+    if isinstance(subject.get("OU"), list):
+        cert_address = next((a for a in map(address_from_text, subject["OU"]) if a), None)
+    checks: list[str] = []
+    bound_by: list[str] = []
+    address = cert_address
+    if cert_address:
+        bound_by.append("certificate")
+    if facts is not None:
+        info["pipeline"], info["model"], info["job_id"] = facts.get("pipeline"), facts.get("model"), facts.get("job_id")
+        info["time"] = facts.get("created") or info["time"]
+        claimed = address_from_text(f"eth:{facts.get('address')}")
+        if claimed is None:
+            checks.append(f"{binding.LABEL} names no valid address ({facts.get('address')!r})")
+        elif cert_address and claimed != cert_address:
+            checks.append(f"{binding.LABEL} names {claimed} but the certificate binds {cert_address}")
+        address = address or claimed
+        if binding.SIGNATURE in facts:
+            checks += _check_chain_key(facts, claimed, info)
+            if not checks and claimed:
+                bound_by.append("chain-key")
+    info["address"] = address
+    info["address_bound_by"] = tuple(bound_by)
+    return ManifestInfo(**info), checks
+
+
+def _check_chain_key(facts: dict[str, Any], claimed: str | None, info: dict[str, Any]) -> list[str]:
+    try:
+        signer = binding.recover(facts)
+    except ImportError:
+        return ["cannot check the chain-key signature: install framemesh[chain]"]
+    except ValueError as exc:
+        return [f"the chain-key signature does not check ({exc})"]
+    if signer != claimed:
+        return [f"the chain-key signature is by {signer}, not by {claimed}"]
+    named = facts.get("certificate") or {}
+    serial = info.get("certificate_serial")
+    if not serial or _serial(str(named.get("serial", ""))) != _serial(serial):
+        return [f"the chain key vouches for certificate {named.get('serial')}, but {serial} signed"]
+    if named.get("issuer") != info.get("issuer"):
+        return [f"the chain key vouches for a certificate of {named.get('issuer')}, but {info.get('issuer')} issued the signer's"]
+    return []
+
+
+def _assertion(manifest: dict[str, Any], label: str) -> dict[str, Any] | None:
+    for assertion in manifest.get("assertions") or ():
+        if assertion.get("label") == label and isinstance(assertion.get("data"), dict):
+            return dict(assertion["data"])
+    return None
+
+
+def _certificates(crjson: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Signing certificate facts per manifest label (c2pa reports them only here)."""
+    out: dict[str, dict[str, Any]] = {}
+    for manifest in crjson.get("manifests") or ():
+        info = (manifest.get("signature") or {}).get("certificateInfo")
+        if isinstance(info, dict) and manifest.get("label"):
+            out[manifest["label"]] = info
+    return out
+
+
+def _serial(value: int | str) -> str:
+    if isinstance(value, int):
+        return format(value, "x")
+    text = value.strip().lower().removeprefix("0x").replace(":", "")
+    try:
+        return format(int(text, 16), "x")
+    except ValueError:
+        return text
