@@ -1,0 +1,109 @@
+"""Decoding and encoding the media that requests carry: images and audio.
+
+Both nodes use these (the gateway to check and price a request before it is sent,
+the orchestrator's workers to run it), so a malformed file is refused the same way
+on both sides, with an `InvalidRequest` that says what was wrong. No model imports.
+"""
+
+from __future__ import annotations
+
+import io
+import wave
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from framemesh.ai.errors import InvalidRequest
+
+SPEECH_RATE = 16_000  # Hz: what VAD and PocketSphinx take
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono float32 samples in [-1, 1] at `rate` Hz."""
+
+    samples: np.ndarray
+    rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.rate
+
+
+def image_size(data: bytes, field: str = "image") -> tuple[int, int]:
+    """(width, height) of an encoded image, reading only its header."""
+    with _open_image(data, field) as img:
+        return img.size
+
+
+def decode_image(data: bytes, field: str = "image", max_pixels: int = 4096 * 4096) -> Image.Image:
+    """An RGB image from PNG/JPEG/WebP/... bytes; InvalidRequest if it is not one."""
+    img = _open_image(data, field)
+    width, height = img.size
+    if width * height > max_pixels:
+        raise InvalidRequest(
+            f"{field} is {width}x{height} = {width * height} pixels; the limit is {max_pixels}"
+        )
+    try:
+        img.load()
+    except (OSError, ValueError) as exc:
+        raise InvalidRequest(f"{field} is a truncated or corrupt image ({exc})") from None
+    return img.convert("RGB")
+
+
+def encode_png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def decode_audio(data: bytes, field: str = "audio", rate: int = SPEECH_RATE) -> Audio:
+    """Mono samples at `rate` Hz from any audio file FFmpeg reads (WAV, MP3, FLAC, ...)."""
+    import av  # PyAV: a core dependency, imported here to keep image-only users light
+
+    if not data:
+        raise InvalidRequest(f"{field} is empty: send an audio file (WAV, MP3, FLAC, OGG, ...)")
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.audio:
+                raise InvalidRequest(f"{field} has no audio stream")
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+            parts = []
+            for frame in container.decode(audio=0):
+                for out in resampler.resample(frame):
+                    parts.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                parts.append(out.to_ndarray().reshape(-1))
+    except InvalidRequest:
+        raise
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        raise InvalidRequest(
+            f"{field} is not a decodable audio file ({type(exc).__name__}: {exc}); "
+            "send WAV, MP3, FLAC, OGG or another common format"
+        ) from None
+    samples = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+    if len(samples) == 0:
+        raise InvalidRequest(f"{field} decodes to no samples: it holds no audio")
+    return Audio(samples=samples, rate=rate)
+
+
+def encode_wav(samples_int16: np.ndarray, rate: int) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(np.asarray(samples_int16, dtype=np.int16).tobytes())
+    return buf.getvalue()
+
+
+def _open_image(data: bytes, field: str) -> Image.Image:
+    if not data:
+        raise InvalidRequest(f"{field} is empty: send a PNG, JPEG or WebP file")
+    try:
+        return Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InvalidRequest(
+            f"{field} is not an image ({exc.__class__.__name__}); send a PNG, JPEG or WebP file"
+        ) from None

@@ -1,0 +1,96 @@
+"""The shape every pipeline has, and the registry that builds one from a ModelSpec.
+
+    pipe = create_pipeline(spec)   # cheap: nothing loaded yet
+    pipe.load()                    # read the model from its directory / package
+    pipe.warmup()                  # one small run, so the first job is not slow
+    result = pipe.run(request)     # request.check(), then the model
+    pipe.unload()
+
+A pipeline is synchronous and CPU/GPU bound: it runs inside a worker process
+(`framemesh.ai.worker`), never on the orchestrator's event loop.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from framemesh.ai import requests as rq
+from framemesh.ai.config import ModelSpec
+from framemesh.ai.errors import InvalidRequest, ModelLoadError
+
+REQUEST_TYPES: dict[str, type] = {
+    "text-to-image": rq.TextToImageRequest,
+    "image-to-image": rq.ImageToImageRequest,
+    "image-to-video": rq.ImageToVideoRequest,
+    "upscale": rq.UpscaleRequest,
+    "audio-to-text": rq.AudioToTextRequest,
+    "text-to-speech": rq.TextToSpeechRequest,
+}
+
+_CLASSES: dict[str, str] = {
+    "text-to-image": "framemesh.ai.text_to_image:TextToImage",
+    "image-to-image": "framemesh.ai.image_to_image:ImageToImage",
+    "image-to-video": "framemesh.ai.image_to_video:ImageToVideo",
+    "upscale": "framemesh.ai.upscale:Upscale",
+    "audio-to-text": "framemesh.ai.audio_to_text:AudioToText",
+    "text-to-speech": "framemesh.ai.text_to_speech:TextToSpeech",
+}
+
+
+class Pipeline(ABC):
+    """One model of one pipeline. Subclasses set `name` and implement load/_run."""
+
+    name: ClassVar[str]
+
+    def __init__(self, spec: ModelSpec, limits: rq.Limits = rq.DEFAULT_LIMITS) -> None:
+        self.spec = spec
+        self.limits = limits
+        self.loaded = False
+
+    @property
+    def request_type(self) -> type:
+        return REQUEST_TYPES[self.name]
+
+    @abstractmethod
+    def load(self) -> None:
+        """Load the model; raise ModelLoadError if it is missing or broken."""
+
+    def warmup(self) -> None:
+        """Run once on a small input; subclasses override with a real small request."""
+
+    def run(self, request: Any) -> Any:
+        if not isinstance(request, self.request_type):
+            raise InvalidRequest(
+                f"{self.name} takes a {self.request_type.__name__}, got {type(request).__name__}"
+            )
+        request.check(self.limits)
+        if not self.loaded:
+            self.load()
+        return self._run(request)
+
+    @abstractmethod
+    def _run(self, request: Any) -> Any: ...
+
+    def unload(self) -> None:
+        """Drop the model's memory; `load()` can be called again."""
+        for attr in list(vars(self)):
+            if attr.startswith("_m_"):
+                setattr(self, attr, None)
+        self.loaded = False
+        gc.collect()
+
+
+def create_pipeline(spec: ModelSpec, limits: rq.Limits = rq.DEFAULT_LIMITS) -> Pipeline:
+    """The pipeline object for a spec (imports the model code; loads nothing yet)."""
+    module_name, _, class_name = _CLASSES[spec.pipeline].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"{spec.pipeline} needs the 'ai' extra (pip install 'framemesh[ai]'): {exc}"
+        ) from None
+    cls = getattr(module, class_name)
+    return cls(spec, limits)

@@ -1,0 +1,292 @@
+"""Request and result types of every pipeline, with their input checks and units.
+
+Field names and defaults follow the Livepeer AI API, so the gateway maps a Livepeer
+request onto these one to one. `check()` refuses what cannot run, with a message that
+says what is wrong and what is allowed; it is pure apart from reading the headers of
+the images and audio a request carries, so the gateway runs it before sending a job
+and the worker runs it again before touching a model. `units()` is the work to bill.
+
+framemesh extras: `num_inference_steps=None` lets the network choose the steps from
+the prompt's complexity; `num_frames=None` takes the model's default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from framemesh.ai import media, units
+from framemesh.ai.errors import InvalidRequest
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one node accepts. Sizes are multiples of 8 because latents are 1/8 size."""
+
+    max_side: int = 2048
+    max_pixels: int = 2048 * 2048
+    max_prompt_chars: int = 2000
+    max_images: int = 8
+    max_steps: int = 200
+    max_frames: int = 64
+    max_input_pixels: int = 4096 * 4096
+    max_audio_seconds: float = 3600.0
+    max_speech_chars: int = 10_000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class TextToImageRequest:
+    prompt: str
+    model_id: str = ""
+    height: int = 576
+    width: int = 1024
+    guidance_scale: float = 7.5
+    negative_prompt: str = ""
+    safety_check: bool = True
+    seed: int | None = None
+    num_inference_steps: int | None = 50
+    num_images_per_prompt: int = 1
+
+    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        _check_prompt(self.prompt, limits, "prompt", required=True)
+        _check_prompt(self.negative_prompt, limits, "negative_prompt")
+        _check_size(self.width, self.height, limits)
+        _check_common(self, limits)
+
+    def units(self) -> int:
+        return units.image_units(self.width, self.height, self.num_images_per_prompt)
+
+
+@dataclass(frozen=True)
+class ImageToImageRequest:
+    prompt: str
+    image: bytes = field(repr=False)
+    model_id: str = ""
+    strength: float = 0.8
+    guidance_scale: float = 7.5
+    image_guidance_scale: float = 1.5
+    negative_prompt: str = ""
+    safety_check: bool = True
+    seed: int | None = None
+    num_inference_steps: int | None = 100
+    num_images_per_prompt: int = 1
+
+    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        _check_prompt(self.prompt, limits, "prompt", required=True)
+        _check_prompt(self.negative_prompt, limits, "negative_prompt")
+        if not 0.0 < self.strength <= 1.0:
+            raise InvalidRequest(f"strength must be in (0, 1], got {self.strength}")
+        width, height = output_size(self.image)
+        _check_size(width, height, limits, what="image (rounded down to multiples of 8)")
+        _check_common(self, limits)
+
+    def units(self) -> int:
+        width, height = output_size(self.image)
+        return units.image_units(width, height, self.num_images_per_prompt)
+
+
+@dataclass(frozen=True)
+class ImageToVideoRequest:
+    image: bytes = field(repr=False)
+    model_id: str = ""
+    height: int = 576
+    width: int = 1024
+    fps: int = 6
+    motion_bucket_id: int = 127
+    noise_aug_strength: float = 0.02
+    safety_check: bool = True
+    seed: int | None = None
+    num_inference_steps: int | None = 25
+    num_frames: int | None = None
+    num_videos: int = 1
+
+    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        _check_size(self.width, self.height, limits)
+        media.image_size(self.image)
+        if not 1 <= self.fps <= 60:
+            raise InvalidRequest(f"fps must be 1..60, got {self.fps}")
+        if self.num_frames is not None and not 2 <= self.num_frames <= limits.max_frames:
+            raise InvalidRequest(f"num_frames must be 2..{limits.max_frames}, got {self.num_frames}")
+        if not 1 <= self.num_videos <= limits.max_images:
+            raise InvalidRequest(f"num_videos must be 1..{limits.max_images}, got {self.num_videos}")
+        _check_steps_seed(self, limits)
+
+    def units(self, default_frames: int = 14) -> int:
+        frames = self.num_frames or default_frames
+        return units.video_units(self.width, self.height, frames, self.num_videos)
+
+
+@dataclass(frozen=True)
+class UpscaleRequest:
+    image: bytes = field(repr=False)
+    prompt: str = ""
+    model_id: str = ""
+    safety_check: bool = True
+    seed: int | None = None
+    num_inference_steps: int | None = 75
+
+    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        _check_prompt(self.prompt, limits, "prompt")
+        width, height = media.image_size(self.image)
+        if width * height > limits.max_input_pixels // 16:
+            raise InvalidRequest(
+                f"image is {width}x{height}; upscale takes at most "
+                f"{limits.max_input_pixels // 16} input pixels (the output is up to 16x that)"
+            )
+
+    def units(self) -> int:
+        return units.upscale_units(*media.image_size(self.image))
+
+
+@dataclass(frozen=True)
+class AudioToTextRequest:
+    audio: bytes = field(repr=False)
+    model_id: str = ""
+    return_timestamps: str = "true"
+
+    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        if self.return_timestamps not in ("true", "false", "word"):
+            raise InvalidRequest(
+                f"return_timestamps must be 'true', 'false' or 'word', got {self.return_timestamps!r}"
+            )
+        duration = media.decode_audio(self.audio).duration
+        if duration > limits.max_audio_seconds:
+            raise InvalidRequest(
+                f"audio is {duration:.0f} s long; the limit is {limits.max_audio_seconds:.0f} s"
+            )
+
+    def units(self) -> int:
+        return units.audio_units(media.decode_audio(self.audio).duration)
+
+
+@dataclass(frozen=True)
+class TextToSpeechRequest:
+    text: str
+    model_id: str = ""
+    description: str = ""
+
+    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        if not self.text.strip():
+            raise InvalidRequest("text is empty: send the text to speak")
+        if len(self.text) > limits.max_speech_chars:
+            raise InvalidRequest(
+                f"text is {len(self.text)} characters; the limit is {limits.max_speech_chars}"
+            )
+
+    def units(self) -> int:
+        return units.speech_units(self.text)
+
+
+# Results -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageOutput:
+    png: bytes = field(repr=False)
+    seed: int
+    nsfw: bool
+
+
+@dataclass(frozen=True)
+class ImagesResult:
+    """text-to-image, image-to-image and upscale. `info` says which cost savers ran."""
+
+    images: list[ImageOutput]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VideoOutput:
+    frames: list[bytes] = field(repr=False)  # PNG per frame
+    fps: int
+    seed: int
+    nsfw: bool
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    videos: list[VideoOutput]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    timestamp: tuple[float, float]
+    text: str
+
+
+@dataclass(frozen=True)
+class TextResult:
+    text: str
+    chunks: list[TextChunk]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The Livepeer response body: {"text", "chunks": [{"timestamp", "text"}]}."""
+        return {
+            "text": self.text,
+            "chunks": [{"timestamp": list(c.timestamp), "text": c.text} for c in self.chunks],
+        }
+
+
+@dataclass(frozen=True)
+class AudioResult:
+    wav: bytes = field(repr=False)
+    sample_rate: int
+    duration: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def output_size(image: bytes) -> tuple[int, int]:
+    """Output (width, height) of image-to-image: the input rounded down to multiples of 8."""
+    width, height = media.image_size(image)
+    return width - width % 8, height - height % 8
+
+
+def _check_prompt(text: str, limits: Limits, name: str, required: bool = False) -> None:
+    if required and not text.strip():
+        raise InvalidRequest(f"{name} is empty: describe what to generate")
+    if len(text) > limits.max_prompt_chars:
+        raise InvalidRequest(
+            f"{name} is {len(text)} characters; the limit is {limits.max_prompt_chars} "
+            "(the text encoder reads only the first 77 tokens anyway)"
+        )
+
+
+def _check_size(width: int, height: int, limits: Limits, what: str = "width and height") -> None:
+    for name, value in (("width", width), ("height", height)):
+        if value < 8 or value > limits.max_side:
+            raise InvalidRequest(f"{name} must be 8..{limits.max_side} pixels, got {value} ({what})")
+        if value % 8:
+            raise InvalidRequest(
+                f"{name} must be a multiple of 8 (latents are 1/8 of the image), got {value}; "
+                f"try {value - value % 8 or 8} or {value - value % 8 + 8}"
+            )
+    if width * height > limits.max_pixels:
+        raise InvalidRequest(
+            f"{width}x{height} is {width * height} pixels; the limit is {limits.max_pixels}"
+        )
+
+
+def _check_common(request: Any, limits: Limits) -> None:
+    if not 1 <= request.num_images_per_prompt <= limits.max_images:
+        raise InvalidRequest(
+            f"num_images_per_prompt must be 1..{limits.max_images}, got {request.num_images_per_prompt}"
+        )
+    if not 0.0 <= request.guidance_scale <= 50.0:
+        raise InvalidRequest(f"guidance_scale must be 0..50, got {request.guidance_scale}")
+    _check_steps_seed(request, limits)
+
+
+def _check_steps_seed(request: Any, limits: Limits) -> None:
+    steps = request.num_inference_steps
+    if steps is not None and not 1 <= steps <= limits.max_steps:
+        raise InvalidRequest(
+            f"num_inference_steps must be 1..{limits.max_steps} (or null to let the network "
+            f"choose), got {steps}"
+        )
+    if request.seed is not None and not 0 <= request.seed < 2**32:
+        raise InvalidRequest(f"seed must be 0..2**32-1, got {request.seed}")
