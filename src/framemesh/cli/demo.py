@@ -18,14 +18,7 @@ import typer
 from rich.table import Table
 
 from framemesh.cli.output import console, fail, setup_logging
-from framemesh.cli.transcode import transcode_via_gateway
-from framemesh.gateway.app import create_app as create_gateway
-from framemesh.gateway.config import DEFAULT_PROFILES, GatewayConfig
-from framemesh.media.testclip import make_test_clip
-from framemesh.net.server import ServerThread
-from framemesh.orchestrator.app import create_app as create_orchestrator
-from framemesh.orchestrator.config import OrchestratorConfig
-from framemesh.sdk.client import GatewayRequestError
+from framemesh.gateway.config import DEFAULT_PROFILES
 
 
 def _get_json(url: str) -> dict[str, object]:
@@ -44,6 +37,14 @@ def demo(
     setup_logging(log_level)
     if input is not None and not input.is_file():
         fail(f"--input {input}: no such file")
+    from framemesh.cli.transcode import transcode_via_gateway
+    from framemesh.gateway.app import create_app as create_gateway
+    from framemesh.gateway.config import GatewayConfig
+    from framemesh.media.testclip import make_test_clip
+    from framemesh.net.server import ServerThread
+    from framemesh.orchestrator.app import create_app as create_orchestrator
+    from framemesh.orchestrator.config import OrchestratorConfig
+    from framemesh.sdk.client import GatewayRequestError
     with tempfile.TemporaryDirectory(prefix="framemesh-demo-") as tmp, ExitStack() as nodes:
         root = Path(tmp)
         source = input

@@ -7,6 +7,14 @@ import typer
 from framemesh import __version__
 from framemesh.cli.demo import demo
 from framemesh.cli.nodes import gateway_app, orchestrator_app
+from framemesh.cli.protocol_cmds import (
+    chain_app,
+    deposit_app,
+    orchestrator_register,
+    protocol_app,
+    round_app,
+    stake_app,
+)
 from framemesh.cli.transcode import transcode
 
 app = typer.Typer(
@@ -16,8 +24,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+orchestrator_app.command("register")(orchestrator_register)
 app.add_typer(orchestrator_app, name="orchestrator")
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(chain_app, name="chain")
+app.add_typer(protocol_app, name="protocol")
+app.add_typer(round_app, name="round")
+app.add_typer(stake_app, name="stake")
+app.add_typer(deposit_app, name="deposit")
 app.command()(transcode)
 app.command()(demo)
 

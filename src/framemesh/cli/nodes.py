@@ -9,11 +9,8 @@ import typer
 from rich.table import Table
 
 from framemesh.cli.output import console, fail, setup_logging
-from framemesh.gateway.app import create_app as create_gateway
 from framemesh.gateway.config import GatewayConfig
 from framemesh.media.profiles import PROFILES
-from framemesh.net.server import serve_forever
-from framemesh.orchestrator.app import create_app as create_orchestrator
 from framemesh.orchestrator.config import OrchestratorConfig
 
 orchestrator_app = typer.Typer(help="Run an orchestrator: the node that sells transcoding work.", no_args_is_help=True)
@@ -55,7 +52,10 @@ def orchestrator_start(
     except ValueError as exc:
         fail(str(exc), 2)
     _print_config("orchestrator", config.describe())
-    serve_forever(create_orchestrator(config), host=host, port=port, log_level=log_level)
+    from framemesh.net.server import serve_forever
+    from framemesh.orchestrator.app import create_app
+
+    serve_forever(create_app(config), host=host, port=port, log_level=log_level)
 
 
 @gateway_app.command("start")
@@ -86,4 +86,7 @@ def gateway_start(
     except ValueError as exc:
         fail(str(exc), 2)
     _print_config("gateway", config.describe())
-    serve_forever(create_gateway(config), host=host, port=port, log_level=log_level)
+    from framemesh.gateway.app import create_app
+    from framemesh.net.server import serve_forever
+
+    serve_forever(create_app(config), host=host, port=port, log_level=log_level)

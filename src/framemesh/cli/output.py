@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (logs, tests) gets a wide fixed width, so addresses and URLs are never cut.
+console = Console() if sys.stdout.isatty() else Console(width=160)
+err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
