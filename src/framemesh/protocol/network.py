@@ -89,6 +89,10 @@ class Protocol:
     def load(cls, chain: Chain, path: Path) -> "Protocol":
         return cls.attach(chain, Deployment.load(path))
 
+    @property
+    def block_number(self) -> int:
+        return self.chain.block_number
+
     def _tx(self, fn: Any, sender: Signer, value: int = 0) -> Receipt:
         return self.chain.transact(fn, sender, value=value)
 

@@ -1,0 +1,181 @@
+"""The orchestrator's side of payments: hand out ticket parameters, take tickets,
+keep winners, keep each gateway's balance.
+
+Chain facts are read through a `TicketChain` and cached for `refresh_seconds`
+(tickets arrive much faster than blocks). Winning tickets are written to the
+`WinningTicketStore` before `receive` returns, so the job's answer never leaves
+before the money is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from framemesh.payments.balance import Balances
+from framemesh.payments.params import TicketParams, make_params
+from framemesh.payments.ports import TicketChain
+from framemesh.payments.ticket import Ticket, win_prob_for
+from framemesh.payments.ticket_store import WinningTicketStore
+from framemesh.payments.validation import (
+    ChainView,
+    NonceRegistry,
+    Reason,
+    SenderFunds,
+    TicketRejected,
+    TicketValidator,
+)
+
+log = logging.getLogger("framemesh.payments")
+
+
+@dataclass(frozen=True)
+class RecipientTerms:
+    face_value: int
+    win_prob: int
+
+    @classmethod
+    def for_probability(cls, face_value: int, probability: Fraction) -> "RecipientTerms":
+        return cls(face_value, win_prob_for(probability))
+
+
+@dataclass
+class ReceiveResult:
+    credited: Fraction = Fraction(0)
+    accepted: int = 0
+    winners: int = 0
+    rejected: list[TicketRejected] = field(default_factory=list)
+
+
+class TicketRecipient:
+    def __init__(
+        self,
+        chain: TicketChain,
+        address: str,
+        secret: bytes,
+        store: WinningTicketStore,
+        terms: RecipientTerms,
+        *,
+        refresh_seconds: float = 1.0,
+    ) -> None:
+        self.chain = chain
+        self.address = address
+        self.store = store
+        self.terms = terms
+        self.balances = Balances()
+        # A fresh prefix per start: parameters handed out before a restart are refused,
+        # so nonces seen before the restart (kept in memory only) can't be replayed.
+        self._validator = TicketValidator(address, secret, os.urandom(8), NonceRegistry())
+        self._secret = secret
+        self._refresh = refresh_seconds
+        self._view: tuple[float, ChainView] | None = None
+        self._funds: dict[str, tuple[float, SenderFunds]] = {}
+        self._lock = threading.RLock()
+        self.tickets_received = 0
+        self.tickets_won = 0
+
+    def __repr__(self) -> str:
+        return f"TicketRecipient({self.address}, secret=<redacted>)"
+
+    # chain facts, cached
+
+    def chain_view(self) -> ChainView:
+        with self._lock:
+            now = time.monotonic()
+            if self._view and now - self._view[0] < self._refresh:
+                return self._view[1]
+            current = self.chain.current_round()
+            hashes = {r: self.chain.block_hash_for_round(r) for r in (current - 1, current) if r >= 0}
+            view = ChainView(current_round=current, current_block=self.chain.block_number, round_block_hashes=hashes)
+            self._view = (now, view)
+            return view
+
+    def funds(self, sender: str) -> SenderFunds:
+        with self._lock:
+            now = time.monotonic()
+            cached = self._funds.get(sender)
+            if cached and now - cached[0] < self._refresh:
+                return cached[1]
+            info = self.chain.sender_info(sender)
+            funds = SenderFunds(
+                deposit=info.deposit,
+                reserve_allocation=self.chain.claimable_reserve(sender, self.address),
+                unlocking=info.withdraw_round != 0,
+            )
+            self._funds[sender] = (now, funds)
+            return funds
+
+    # parameters
+
+    def params_for(self, sender: str) -> TicketParams:
+        """Fresh parameters for `sender`, valid until the middle of the next round
+        (tickets are redeemable in their creation round and the next; the rest of
+        that round is the margin to redeem the last winners)."""
+        view = self.chain_view()
+        start = self.chain.current_round_start_block()
+        length = self.chain.round_length()
+        return make_params(
+            self._secret,
+            recipient=self.address,
+            sender=sender,
+            seed=self._validator.seed_prefix + os.urandom(24),
+            face_value=self.terms.face_value,
+            win_prob=self.terms.win_prob,
+            expiration_block=start + length + length // 2,
+            creation_round=view.current_round,
+            creation_round_block_hash=view.round_block_hashes[view.current_round],
+        )
+
+    # tickets
+
+    def receive(self, tickets: list[tuple[Ticket, bytes]], *, seed: bytes, expiration_block: int) -> ReceiveResult:
+        """Check each ticket; credit the valid ones to their sender; keep the winners."""
+        result = ReceiveResult()
+        with self._lock:
+            for ticket, signature in tickets:
+                try:
+                    accepted = self._validator.validate(
+                        ticket,
+                        signature,
+                        seed=seed,
+                        expiration_block=expiration_block,
+                        chain=self.chain_view(),
+                        funds=self.funds(ticket.sender),
+                        pending_face_value=self.store.pending_face_value(ticket.sender),
+                    )
+                except TicketRejected as exc:
+                    result.rejected.append(exc)
+                    continue
+                if accepted.wins:
+                    self.store.add(ticket, signature, accepted.recipient_rand)
+                    result.winners += 1
+                    self.tickets_won += 1
+                self.tickets_received += 1
+                result.accepted += 1
+                result.credited += ticket.expected_value
+                self.balances.credit(ticket.sender, ticket.expected_value)
+        if result.winners:
+            log.info("kept %d winning ticket(s)", result.winners)
+        return result
+
+    def charge(self, sender: str, price: int) -> bool:
+        with self._lock:
+            return self.balances.debit(sender, price)
+
+    def balance(self, sender: str) -> Fraction:
+        return self.balances.get(sender)
+
+
+def rejection_summary(rejected: list[TicketRejected]) -> tuple[str, str]:
+    """(code, words) for a 402 body: the first reason, and how many tickets had it."""
+    first = rejected[0]
+    same = sum(1 for r in rejected if r.reason is first.reason)
+    suffix = f" ({same} tickets)" if same > 1 else ""
+    return first.reason.value, f"{first}{suffix}"
+
+
+__all__ = ["ReceiveResult", "RecipientTerms", "Reason", "TicketRecipient", "rejection_summary"]

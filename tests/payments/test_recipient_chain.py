@@ -1,0 +1,95 @@
+"""Tickets from a gateway to an orchestrator and on to the chain, on the embedded chain."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from pathlib import Path
+
+from framemesh.payments.recipient import RecipientTerms, TicketRecipient, rejection_summary
+from framemesh.payments.redeemer import Redeemer
+from framemesh.payments.sender import TicketSender
+from framemesh.payments.ticket_store import TicketState, WinningTicketStore
+from framemesh.payments.validation import Reason
+from tests.payments.conftest import ETH, World, make_world
+
+
+def recipient(world: World, db: Path, face: int = ETH // 100, prob: Fraction = Fraction(1, 100)) -> TicketRecipient:
+    return TicketRecipient(
+        world.protocol, world.orchestrator.address, b"orchestrator-secret-000000000000", WinningTicketStore(db),
+        RecipientTerms.for_probability(face, prob), refresh_seconds=60.0,
+    )
+
+
+def test_expected_value_over_ten_thousand_tickets(tmp_path: Path) -> None:
+    world = make_world(round_length=1000)  # all tickets in one round
+    face, prob, n = ETH // 1000, Fraction(1, 100), 10_000
+    r = recipient(world, tmp_path / "w.sqlite", face, prob)
+    sender = TicketSender(world.gateway)
+    params = r.params_for(world.gateway.address)
+    ev = Fraction(face) * prob
+    price = int(ev)  # one ticket per job
+    for _ in range(n // 50):
+        payment = sender.pay(params, 50 * price)
+        got = r.receive([(t.ticket, t.signature) for t in payment.tickets], seed=params.seed, expiration_block=params.expiration_block)
+        assert not got.rejected and got.accepted == len(payment.tickets)
+        assert r.charge(world.gateway.address, 50 * price)
+    assert r.tickets_received >= n
+    fees_before = world.protocol.pending_fees(world.orchestrator.address)
+    redeemer = Redeemer(world.protocol, r.store, world.orchestrator)
+    while r.store.pending():
+        redeemer.redeem_pending()
+    won = r.tickets_won
+    redeemed = r.store.total_face_value(TicketState.REDEEMED)
+    assert redeemed == won * face
+    expected = r.tickets_received * float(ev)
+    sigma = face * math.sqrt(r.tickets_received * float(prob) * (1 - float(prob)))
+    assert abs(redeemed - expected) < 4 * sigma, (redeemed, expected, sigma)
+    assert world.protocol.pending_fees(world.orchestrator.address) - fees_before == redeemed  # self-bonded: all its own
+
+
+def test_winners_survive_a_crash_and_are_redeemed_once(world: World, tmp_path: Path) -> None:
+    db = tmp_path / "w.sqlite"
+    r = recipient(world, db, face=ETH // 10, prob=Fraction(1, 2))
+    params = r.params_for(world.gateway.address)
+    payment = TicketSender(world.gateway).pay(params, 2 * ETH)
+    got = r.receive([(t.ticket, t.signature) for t in payment.tickets], seed=params.seed, expiration_block=params.expiration_block)
+    assert got.winners > 0
+    r.store.close()  # the orchestrator dies before redeeming anything
+
+    reopened = WinningTicketStore(db)
+    assert len(reopened.pending()) == got.winners
+    deposit = world.protocol.sender_info(world.gateway.address).deposit
+    first = Redeemer(world.protocol, reopened, world.orchestrator).redeem_pending()
+    assert first.redeemed == got.winners and first.face_value == got.winners * ETH // 10
+    second = Redeemer(world.protocol, reopened, world.orchestrator).redeem_pending()
+    assert second.redeemed == 0 and reopened.pending() == []
+    assert world.protocol.sender_info(world.gateway.address).deposit == deposit - got.winners * ETH // 10
+
+
+def test_bad_payments_are_refused_with_reasons(world: World, tmp_path: Path) -> None:
+    r = recipient(world, tmp_path / "w.sqlite")
+    params = r.params_for(world.gateway.address)
+    payment = TicketSender(world.gateway).pay(params, ETH // 100)
+    signed = [(t.ticket, t.signature) for t in payment.tickets]
+    assert r.receive(signed, seed=params.seed, expiration_block=params.expiration_block).accepted == len(signed)
+    replay = r.receive(signed, seed=params.seed, expiration_block=params.expiration_block)
+    assert replay.accepted == 0
+    code, words = rejection_summary(replay.rejected)
+    assert code == Reason.REPLAYED.value and "already used" in words
+    # a restarted orchestrator refuses parameters it handed out before
+    fresh = recipient(world, tmp_path / "w2.sqlite")
+    stale = fresh.receive(signed, seed=params.seed, expiration_block=params.expiration_block)
+    assert stale.rejected[0].reason is Reason.UNKNOWN_PARAMS
+
+
+def test_unfunded_sender_is_refused(world: World, tmp_path: Path) -> None:
+    from framemesh.chain.keys import Signer
+
+    broke = Signer.from_key(b"\x43" * 32)
+    r = recipient(world, tmp_path / "w.sqlite")
+    params = r.params_for(broke.address)
+    payment = TicketSender(broke).pay(params, ETH // 100)
+    got = r.receive([(t.ticket, t.signature) for t in payment.tickets], seed=params.seed, expiration_block=params.expiration_block)
+    assert got.accepted == 0 and got.rejected[0].reason is Reason.INSUFFICIENT_FUNDS
+    assert not r.charge(broke.address, 1)
