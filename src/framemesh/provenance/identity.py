@@ -123,6 +123,9 @@ class Identity:
     def __post_init__(self) -> None:
         _check_pair(self.key_pem, self.chain_pem)
 
+    def __repr__(self) -> str:
+        return f"Identity(name={self.name!r}, address={self.address}, serial={self.serial:x})"
+
 
 def address_from_certificate(cert: x509.Certificate) -> str | None:
     """The Ethereum address a certificate binds (subject OU or UID ``eth:0x...``, or a
@@ -313,6 +316,8 @@ def _check_pair(key_pem: str, chain_pem: str) -> None:
         raise IdentityError(f"the signing key is not an unencrypted PEM private key ({exc})") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise IdentityError("the signing key is not a P-256 (ES256) key")
+    if "-----BEGIN CERTIFICATE-----" not in chain_pem:
+        raise IdentityError("the certificate chain is empty: give PEM certificates, end-entity first")
     try:
         certs = x509.load_pem_x509_certificates(chain_pem.encode())
     except ValueError as exc:

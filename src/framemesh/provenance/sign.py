@@ -34,11 +34,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import c2pa
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from framemesh import __version__
 
-from . import binding
+from . import binding, trust
 from .errors import IdentityError, InvalidFacts, SigningError
 from .formats import mime_type
 from .identity import Identity, normalize_address
@@ -49,15 +50,17 @@ TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trai
 Kind = Literal["generated", "transcoded"]
 Relationship = Literal["parentOf", "inputTo", "componentOf"]
 
-_SIGNING_SETTINGS: dict[str, Any] = {
-    "version": 1,
-    # We check what we sign in tests and at the gateway, with the trust anchors that
-    # matter there; verifying here against c2pa's defaults would only slow signing.
-    "verify": {"verify_after_sign": False},
-    # No thumbnail: it costs an image encode per output and adds nothing a viewer
-    # of the output itself lacks.
-    "builder": {"thumbnail": {"enabled": False}},
-}
+
+
+def _signing_settings(identity: Identity, anchors: Sequence[str]) -> dict[str, Any]:
+    """Trust the identity's own root (and `anchors`) when c2pa validates ingredients'
+    manifests; the result is recorded in each ingredient. No verify-after-sign: the
+    gateway checks what it receives, with its anchors. No thumbnail: an image encode
+    per output, and nothing a viewer of the output itself lacks."""
+    root = identity.certificates[-1].public_bytes(Encoding.PEM).decode()
+    document = trust.settings([root, *anchors], verify={"verify_after_sign": False})
+    document["builder"] = {"thumbnail": {"enabled": False}}
+    return document
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class Facts:
     job_id: str
     pipeline: str
     model: str | None = None
-    software_agent: str = f"framemesh/{__version__}"
+    software_agent: str | None = None
     created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     ingredients: Sequence[Ingredient | tuple[Path | str, Relationship]] = ()
     resized: bool = False
@@ -111,6 +114,13 @@ class Facts:
             raise InvalidFacts("generated media has no parentOf ingredient; name inputs as inputTo")
 
     @property
+    def agent(self) -> str:
+        """The software agent named in the actions: given, or framemesh, pipeline and model."""
+        if self.software_agent:
+            return self.software_agent
+        return " ".join(x for x in (f"framemesh/{__version__}", self.pipeline, self.model) if x)
+
+    @property
     def when(self) -> str:
         return self.created.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
@@ -122,12 +132,14 @@ def sign_file(
     facts: Facts,
     *,
     chain_key: binding.ChainKey | None = None,
+    trust_anchors: Sequence[str] = (),
 ) -> Path:
     """Write `dest`: `src` with a manifest signed by `identity` stating `facts`.
 
     `dest` may be `src` (signed in place, atomically). With `chain_key` (the
     orchestrator's `framemesh.chain.keys.Signer`), the assertion also carries its
-    signature; its address must be `facts.address`. Raises UnsupportedFormat,
+    signature; its address must be `facts.address`. `trust_anchors` (PEM roots) add to
+    the identity's own root when c2pa judges ingredients' manifests. Raises UnsupportedFormat,
     InvalidFacts (ingredients missing, an address that is not the certificate's or the
     chain key's) or SigningError.
     """
@@ -151,7 +163,7 @@ def sign_file(
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.signing")
     try:
         with ExitStack() as stack:
-            context = stack.enter_context(c2pa.Context.from_dict(_SIGNING_SETTINGS))
+            context = stack.enter_context(c2pa.Context.from_dict(_signing_settings(identity, trust_anchors)))
             builder = stack.enter_context(c2pa.Builder(definition, context=context))
             for n, item in enumerate(facts.ingredients):
                 path = Path(item.path)
@@ -172,7 +184,7 @@ def sign_file(
 def _definition(
     dest: Path, mime: str, identity: Identity, facts: Facts, chain_key: binding.ChainKey | None
 ) -> dict[str, Any]:
-    agent = {"name": facts.software_agent}
+    agent = {"name": facts.agent}
     common = {"softwareAgent": agent, "when": facts.when}
     parents = [_label(n) for n, i in enumerate(facts.ingredients) if i.relationship == "parentOf"]
     if facts.kind == "generated":
@@ -196,7 +208,7 @@ def _definition(
         "kind": facts.kind,
         "pipeline": facts.pipeline,
         "model": facts.model,
-        "software_agent": facts.software_agent,
+        "software_agent": facts.agent,
         "created": facts.when,
         "certificate": {
             "issuer": str(issuer[0].value) if issuer else None,

@@ -16,10 +16,11 @@ Statuses, worst first (a verdict takes the worst that applies):
   one of `trust_anchors` (or no anchors were given);
 - ``valid``       intact, well signed, trusted.
 
-Trust concerns the active manifest (the one that signed this file). An ingredient's
-manifest (an earlier stage, or a user's input) that is untrusted is listed in
-`problems` without making the output untrusted; one that is tampered or invalid does
-count.
+Trust concerns the active manifest (the one that signed this file). c2pa re-checks an
+ingredient's manifest against its recorded hash when reading (a failure there counts),
+but judges its signer's trust only once, when the ingredient was signed in (the
+orchestrator trusts its own root); those recorded findings (e.g. a user's input signed
+by an unknown camera vendor) are listed in `problems` without changing the status.
 
 The manifests come active first, then the ingredients' manifests, depth first, in
 ingredient order: for a two-stage job (text-to-image, then image-to-video) that is the
@@ -36,7 +37,7 @@ from typing import Any, Literal
 
 import c2pa
 
-from . import binding
+from . import binding, trust
 from .errors import UnsupportedFormat
 from .formats import mime_type
 from .identity import address_from_text
@@ -46,14 +47,6 @@ __all__ = ["ManifestInfo", "Status", "Verdict", "read_provenance"]
 Status = Literal["valid", "untrusted", "invalid", "tampered", "unsigned", "unsupported", "unreadable"]
 _RANK: dict[str, int] = {"valid": 0, "untrusted": 1, "invalid": 2, "tampered": 3}
 
-#: extended key usages accepted on a signing certificate, besides c2pa's defaults
-#: (emailProtection, timeStamping): C2PA claim signing and documentSigning
-ALLOWED_EKUS = (
-    "1.3.6.1.4.1.62558.2.1",
-    "1.3.6.1.5.5.7.3.36",
-    "1.3.6.1.5.5.7.3.4",
-    "1.3.6.1.5.5.7.3.8",
-)
 UNTRUSTED = "signingCredential.untrusted"
 
 
@@ -144,7 +137,7 @@ def read_provenance(
     if not file.is_file() or size == 0:
         return Verdict(where, "unreadable", (f"{file.name} is empty" if size == 0 else f"{file.name} is not a file",))
     try:
-        with c2pa.Context.from_dict(_settings(trust_anchors)) as context, file.open("rb") as stream:
+        with c2pa.Context.from_dict(trust.settings(trust_anchors or ())) as context, file.open("rb") as stream:
             with c2pa.Reader(mime, stream, context=context) as reader:
                 store = json.loads(reader.json())
                 certs = _certificates(json.loads(reader.crjson()))
@@ -157,32 +150,28 @@ def read_provenance(
     return _judge(where, store, certs, {_serial(s) for s in revoked_serials})
 
 
-def _settings(trust_anchors: Sequence[str | bytes] | None) -> dict[str, Any]:
-    trust: dict[str, Any] = {"trust_config": "\n".join(ALLOWED_EKUS) + "\n"}
-    anchors = [a.decode() if isinstance(a, bytes) else a for a in (trust_anchors or ())]
-    if anchors:
-        trust["user_anchors"] = "\n".join(a.strip() for a in anchors) + "\n"
-    return {
-        "version": 1,
-        "trust": trust,
-        "verify": {
-            "verify_trust": True,
-            "verify_after_reading": True,
-            "remote_manifest_fetch": False,
-            "ocsp_fetch": False,
-        },
-    }
-
-
 def _unreadable(where: str, file: Path, exc: Exception) -> Verdict:
     text = (str(exc).strip() or type(exc).__name__).splitlines()[0][:300]
     if isinstance(exc, c2pa.C2paError.NotSupported):
         return Verdict(where, "unsupported", (f"{file.name}: {text}",))
-    # c2pa found a manifest it cannot parse (a damaged manifest box) or no valid
-    # container at all (truncated, garbage)
-    if "jumbf" in text.lower() or "claim" in text.lower() or "manifest" in text.lower():
-        return Verdict(where, "tampered", (f"{file.name}: the manifest is damaged ({text})",))
+    if _has_manifest_store(file):
+        # a manifest store is there but c2pa cannot parse it: altered or badly written
+        return Verdict(where, "invalid", (f"{file.name}: its C2PA manifest is damaged and cannot be read ({text})",))
     return Verdict(where, "unreadable", (f"{file.name} is not a readable {file.suffix.lstrip('.')} file ({text})",))
+
+
+def _has_manifest_store(file: Path) -> bool:
+    """True if the bytes hold a JUMBF box labelled c2pa (a manifest store)."""
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return False
+    at = data.find(b"jumb")
+    while at != -1:
+        if b"c2pa" in data[at : at + 64]:
+            return True
+        at = data.find(b"jumb", at + 4)
+    return False
 
 
 def _judge(where: str, store: dict[str, Any], certs: dict[str, dict[str, Any]], revoked: set[str]) -> Verdict:
@@ -204,7 +193,13 @@ def _judge(where: str, store: dict[str, Any], certs: dict[str, dict[str, Any]], 
             problems.append(f"ingredient {delta.get('ingredientAssertionURI', '?')}: {code}: {text}")
             if code != UNTRUSTED:
                 status = _worse(status, _class_of(code))
-    chain = [_describe(label, manifests[label], certs.get(label, {})) for label in _order(active, manifests)]
+    labels = _order(active, manifests)
+    for label in labels:
+        for ingredient in manifests[label].get("ingredients") or ():
+            recorded = (ingredient.get("validation_results") or {}).get("activeManifest") or {}
+            for code, text in _failures(recorded.get("failure")):
+                problems.append(f"input {ingredient.get('title')} (judged when signed in): {code}: {text}")
+    chain = [_describe(label, manifests[label], certs.get(label, {})) for label in labels]
     infos: list[ManifestInfo] = []
     for n, (info, checks) in enumerate(chain):
         for check in checks:
