@@ -62,7 +62,7 @@ class ModelOptions:
     similar_strength: float = 0.35  # image-to-image strength when reusing
     auto_steps_min: int = 4  # steps range when the request leaves steps to the network
     auto_steps_max: int = 30
-    feature_cache: float = 0.0  # > 0: First Block Cache threshold (transformer denoisers)
+    feature_cache: int = 1  # N > 1: deep features reused for N-1 of every N steps
 
     def validate(self, where: str) -> None:
         if self.layered_scale not in (1, 2, 4):
@@ -76,8 +76,10 @@ class ModelOptions:
                 f"{where}.auto_steps_min/auto_steps_max: need 1 <= min <= max, "
                 f"got {self.auto_steps_min}, {self.auto_steps_max}"
             )
-        if self.prompt_embeds_cache < 0 or self.refine_steps < 1:
-            raise ConfigError(f"{where}: prompt_embeds_cache must be >= 0 and refine_steps >= 1")
+        if self.prompt_embeds_cache < 0 or self.refine_steps < 1 or self.feature_cache < 1:
+            raise ConfigError(
+                f"{where}: prompt_embeds_cache must be >= 0, refine_steps and feature_cache >= 1"
+            )
 
 
 @dataclass(frozen=True)
