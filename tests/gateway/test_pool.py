@@ -17,11 +17,29 @@ def test_acquire_fills_every_slot_then_says_none() -> None:
     assert pool.acquire(0.0) is None
 
 
-def test_least_loaded_first() -> None:
+def test_work_spreads_over_orchestrators() -> None:
     pool = make_pool(4, 4)
-    first = pool.acquire(0.0)
-    second = pool.acquire(0.0)
-    assert first != second
+    got = [pool.acquire(0.0) for _ in range(8)]
+    assert sorted(got) == ["http://o0"] * 4 + ["http://o1"] * 4  # type: ignore[operator]
+
+
+def test_orchestrator_over_max_price_is_refused() -> None:
+    pool = OrchestratorPool()
+    pool.set_info("http://cheap", 1, price_per_pixel=100, max_price=500)
+    pool.set_info("http://dear", 1, price_per_pixel=900, max_price=500)
+    assert pool.acquire(0.0) == "http://cheap"
+    assert pool.acquire(0.0) is None
+    assert "max price" in (pool.members["http://dear"].refused or "")
+
+
+def test_removed_orchestrator_gets_no_more_work() -> None:
+    pool = make_pool(2, 1)
+    url = pool.acquire(0.0)
+    pool.remove("http://o0")
+    pool.remove("http://o1")
+    assert pool.acquire(0.0) is None
+    if url == "http://o0":
+        assert "http://o0" in pool.members  # still finishing its segment
 
 
 def test_release_frees_a_slot_and_double_release_is_an_error() -> None:
@@ -65,10 +83,14 @@ def test_busy_is_not_a_failure() -> None:
 
 
 def test_faster_orchestrator_preferred_at_equal_load() -> None:
-    pool = make_pool(1, 1)
-    pool.succeeded("http://o0", 3.0)
-    pool.succeeded("http://o1", 1.0)
-    assert pool.acquire(0.0) == "http://o1"
+    picks = []
+    for seed in range(200):
+        pool = make_pool(1, 1)
+        pool.rng.seed(seed)
+        pool.succeeded("http://o0", 3.0)
+        pool.succeeded("http://o1", 1.0)
+        picks.append(pool.acquire(0.0))
+    assert picks.count("http://o1") > 2 * picks.count("http://o0") > 0
 
 
 @given(st.lists(st.tuples(st.sampled_from(["acquire", "release", "fail"]), st.integers(0, 2)), max_size=60))

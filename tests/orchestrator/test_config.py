@@ -22,4 +22,4 @@ def test_orchestrator_config_names_the_bad_key(tmp_path: Path, kwargs: dict[str,
 
 def test_describe_is_printable(tmp_path: Path) -> None:
     described = OrchestratorConfig(data_dir=tmp_path).describe()
-    assert described["capacity"] == 2 and described["price_per_pixel"] == 1
+    assert described["capacity"] == 2 and described["price_per_pixel"] == 1000

@@ -7,7 +7,10 @@ so a dead node costs one failed request per back-off period, not one per segment
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
+
+from framemesh.gateway.selection import Candidate, choose
 
 
 @dataclass
@@ -21,18 +24,29 @@ class Member:
     failures: int = 0
     latency: float | None = None  # smoothed seconds per segment
     known: bool = False  # /info answered at least once
+    stake: int = 0  # on-chain total stake, when discovered from the chain
+    address: str | None = None  # on-chain address
+    price_per_pixel: int = 0
+    refused: str | None = None  # why this gateway won't use it (e.g. over --max-price)
 
     def available(self, now: float) -> bool:
-        return self.avoid_until <= now and self.in_flight < self.capacity
+        return self.refused is None and self.avoid_until <= now and self.in_flight < self.capacity
+
+    def candidate(self) -> Candidate:
+        return Candidate(
+            url=self.url, stake=self.stake, price_per_pixel=self.price_per_pixel, successes=self.successes,
+            failures=self.failures, latency=self.latency, in_flight=self.in_flight, capacity=self.capacity,
+        )
 
 
 @dataclass
 class OrchestratorPool:
-    """Picks an orchestrator with a free slot, least loaded first, fastest among equals."""
+    """Picks an orchestrator with a free slot, drawn by `selection.weights`."""
 
     base_avoid: float = 5.0
     max_avoid: float = 120.0
     members: dict[str, Member] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.Random)
 
     def add(self, url: str, capacity: int = 1) -> Member:
         member = self.members.get(url)
@@ -41,21 +55,32 @@ class OrchestratorPool:
         member.capacity = max(1, capacity)
         return member
 
-    def set_info(self, url: str, capacity: int) -> None:
+    def set_info(
+        self, url: str, capacity: int, *, price_per_pixel: int = 0, address: str | None = None, max_price: int | None = None
+    ) -> None:
         member = self.add(url, capacity)
         member.known = True
+        member.price_per_pixel = price_per_pixel
+        member.address = address or member.address
+        over = max_price is not None and price_per_pixel > max_price
+        member.refused = f"price {price_per_pixel} wei/pixel is over the max price {max_price}" if over else None
+
+    def remove(self, url: str) -> None:
+        """Forget an orchestrator (it left the active set); work in flight finishes."""
+        member = self.members.get(url)
+        if member is not None and member.in_flight == 0:
+            del self.members[url]
+        elif member is not None:
+            member.refused = "no longer in the active set"
 
     def acquire(self, now: float) -> str | None:
         """Reserve a slot; returns the orchestrator's URL, or None when none is free."""
         free = [m for m in self.members.values() if m.available(now)]
-        if not free:
+        url = choose([m.candidate() for m in free], self.rng)
+        if url is None:
             return None
-        best = min(
-            free,
-            key=lambda m: (m.in_flight / m.capacity, m.latency if m.latency is not None else 0.0, m.url),
-        )
-        best.in_flight += 1
-        return best.url
+        self.members[url].in_flight += 1
+        return url
 
     def release(self, url: str) -> None:
         member = self.members[url]
@@ -99,6 +124,10 @@ class OrchestratorPool:
                 "failures": m.failures,
                 "latency": m.latency,
                 "known": m.known,
+                "stake": str(m.stake),
+                "address": m.address,
+                "price_per_pixel": m.price_per_pixel,
+                "refused": m.refused,
             }
             for m in self.members.values()
         ]

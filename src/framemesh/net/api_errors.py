@@ -18,13 +18,20 @@ class ApiError(Exception):
     """An error a handler raises to answer the client with `status` and a message."""
 
     def __init__(
-        self, status: int, code: str, msg: str, *, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        msg: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(msg)
         self.status = status
         self.code = code
         self.msg = msg
         self.headers = headers or {}
+        self.extra = extra or {}
 
 
 def error_body(code: str, msg: str, **extra: Any) -> dict[str, Any]:
@@ -44,7 +51,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.msg), status_code=exc.status, headers=exc.headers)
+        return JSONResponse(error_body(exc.code, exc.msg, **exc.extra), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse
@@ -28,11 +28,17 @@ from framemesh import __version__
 from framemesh.media.errors import InvalidMediaError, MediaError, UnknownProfileError
 from framemesh.media.profiles import parse_profiles
 from framemesh.net.api_errors import ApiError, install_error_handlers
+from framemesh.orchestrator.billing import Billing
 from framemesh.orchestrator.capacity import CapacityLimiter
 from framemesh.orchestrator.config import OrchestratorConfig
+from framemesh.orchestrator.duties import RoundDuties
+from framemesh.orchestrator.planning import plan_segment
 from framemesh.orchestrator.work import transcode_to_bundle
+from framemesh.payments.pricing import transcode_price
+from framemesh.payments.recipient import RecipientTerms
 from framemesh.wire.bundle import MEDIA_TYPE
 from framemesh.wire.orchestrator import Capabilities, OrchestratorInfo, TranscodeCapability
+from framemesh.wire.payment import PAYMENT_HEADER, TicketParamsWire
 
 log = logging.getLogger("framemesh.orchestrator")
 
@@ -45,17 +51,21 @@ def _make_executor(workers: int) -> Executor:
 
 
 class OrchestratorState:
-    """What the running service holds: its limiter, its worker pool, its counters."""
+    """What the running service holds: its limiter, its worker pool, its counters,
+    and (with a chain) its billing and round duties."""
 
-    def __init__(self, config: OrchestratorConfig) -> None:
+    def __init__(self, config: OrchestratorConfig, billing: Billing | None, duties: RoundDuties | None) -> None:
         self.config = config
         self.limiter = CapacityLimiter(config.capacity)
         self.executor: Executor | None = None
         self.segments_done = 0
         self.pixels_done = 0
+        self.fees_charged = 0
         self.work_root = config.data_dir / "work"
+        self.billing = billing
+        self.duties = duties
 
-    async def run(self, fn: partial[tuple[Path, int]]) -> tuple[Path, int]:
+    async def run(self, fn: partial[Any]) -> Any:
         assert self.executor is not None, "the service is not started"
         loop = asyncio.get_running_loop()
         try:
@@ -78,18 +88,36 @@ async def _read_body(request: Request, limit: int, dest: Path) -> int:
     return size
 
 
-def create_app(config: OrchestratorConfig) -> FastAPI:
-    state = OrchestratorState(config)
+def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any = None) -> FastAPI:
+    """The orchestrator service; with `protocol` (a `framemesh.protocol.network.Protocol`)
+    and `signer` it charges for work in tickets, redeems winners and does its round duties."""
+    billing = duties = None
+    if protocol is not None:
+        if signer is None:
+            raise ValueError("an orchestrator on a chain needs a signer (its account)")
+        terms = RecipientTerms(config.ticket_face_value, _win_prob(config))
+        billing = Billing(protocol, signer, config.data_dir, terms, config.price_per_pixel)
+        duties = RoundDuties(protocol, signer)
+    state = OrchestratorState(config, billing, duties)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.work_root.mkdir(parents=True, exist_ok=True)
         state.executor = _make_executor(config.capacity)
+        background = []
+        if billing is not None and duties is not None:
+            background.append(asyncio.create_task(duties.run(config.duties_interval), name="round-duties"))
+            background.append(asyncio.create_task(billing.redeemer.run(config.redeem_interval), name="redeemer"))
         log.info("orchestrator %s ready: %s", config.name, config.describe())
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             state.executor.shutdown(wait=False, cancel_futures=True)
+            if billing is not None:
+                billing.close()
 
     app = FastAPI(title="framemesh orchestrator", version=__version__, lifespan=lifespan)
     app.state.orchestrator = state
@@ -99,6 +127,7 @@ def create_app(config: OrchestratorConfig) -> FastAPI:
         return OrchestratorInfo(
             name=config.name,
             version=__version__,
+            address=billing.address if billing else None,
             capabilities=Capabilities(
                 transcode=TranscodeCapability(
                     profiles=list(config.profiles), price_per_pixel=config.price_per_pixel
@@ -124,12 +153,25 @@ def create_app(config: OrchestratorConfig) -> FastAPI:
         return {"ready": True, "load": state.limiter.load, "capacity": config.capacity}
 
     @app.get("/metrics")
-    async def metrics() -> dict[str, int]:
-        return {
+    async def metrics() -> dict[str, object]:
+        out: dict[str, object] = {
             "segments_done": state.segments_done,
             "pixels_done": state.pixels_done,
+            "fees_charged_wei": str(state.fees_charged),
             "load": state.limiter.load,
         }
+        if billing is not None:
+            out["payments"] = billing.stats()
+        if duties is not None:
+            out["rewards"] = {str(k): str(v) for k, v in duties.rewards.items()}
+        return out
+
+    @app.get("/ticket-params", response_model=TicketParamsWire)
+    async def ticket_params(sender: str = Query(pattern="^0x[0-9a-fA-F]{40}$")) -> TicketParamsWire:
+        """Fresh ticket parameters for `sender` (a gateway's address); 404 off-chain."""
+        if billing is None:
+            raise ApiError(404, "no_payments", "this orchestrator runs without a chain: its work is free")
+        return await billing.params(sender)
 
     @app.post(
         "/transcode",
@@ -144,6 +186,7 @@ def create_app(config: OrchestratorConfig) -> FastAPI:
         profiles: str = Query(description="Comma-separated profile names, e.g. 720p,360p"),
         job_id: str = Query(default="", max_length=128),
         segment: int = Query(default=0, ge=0),
+        duration: float | None = Query(default=None, gt=0, le=3600, description="The segment's duration, seconds (the job is priced by it)."),
     ) -> FileResponse:
         content_type = request.headers.get("content-type", "")
         if not content_type.startswith(SEGMENT_TYPES):
@@ -171,6 +214,15 @@ def create_app(config: OrchestratorConfig) -> FastAPI:
             if await _read_body(request, config.max_segment_bytes, src) == 0:
                 raise ApiError(422, "invalid_media", "the segment is empty")
             job = job_id or uuid.uuid4().hex
+            sender, price = None, 0
+            if billing is not None:
+                specs, probed = await state.run(partial(plan_segment, src, tuple(p.name for p in wanted)))
+                if duration is None:
+                    raise ApiError(422, "duration_required", "give the segment's duration (the job is priced by it)")
+                if abs(probed - duration) > 0.25:
+                    raise ApiError(422, "wrong_duration", f"the segment lasts {probed:.3f} s, not {duration} s")
+                price = transcode_price(config.price_per_pixel, specs, duration)
+                sender = await billing.take_payment(request.headers.get(PAYMENT_HEADER), price)
             bundle, pixels = await state.run(
                 partial(
                     transcode_to_bundle,
@@ -197,6 +249,9 @@ def create_app(config: OrchestratorConfig) -> FastAPI:
             raise
         state.segments_done += 1
         state.pixels_done += pixels
+        if billing is not None and sender is not None:
+            billing.charge(sender, price)
+            state.fees_charged += price
         return FileResponse(
             bundle,
             media_type=MEDIA_TYPE,
@@ -204,6 +259,12 @@ def create_app(config: OrchestratorConfig) -> FastAPI:
         )
 
     return app
+
+
+def _win_prob(config: OrchestratorConfig) -> int:
+    from framemesh.payments.ticket import win_prob_for
+
+    return win_prob_for(config.ticket_win_prob)
 
 
 def _cleanup(work_dir: Path, state: OrchestratorState) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from framemesh.media.profiles import PROFILES
@@ -20,11 +21,17 @@ class OrchestratorConfig:
     host: str = "127.0.0.1"
     port: int = 8935
     capacity: int = 2
-    price_per_pixel: int = 1
+    price_per_pixel: int = 1000
     profiles: tuple[str, ...] = field(default_factory=lambda: tuple(PROFILES))
     max_segment_bytes: int = 64 * 1024 * 1024
     retry_after_seconds: int = 1
     encoder_preset: str = "veryfast"
+    # Payments (used when the node runs with a chain): each ticket is worth
+    # face value x win probability on average; winners are redeemed on-chain.
+    ticket_face_value: int = 10**16
+    ticket_win_prob: Fraction = Fraction(1, 100_000)
+    duties_interval: float = 2.0
+    redeem_interval: float = 2.0
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
@@ -36,6 +43,10 @@ class OrchestratorConfig:
             raise ValueError(f"profiles: unknown {unknown}; known: {sorted(PROFILES)}")
         if self.max_segment_bytes < 1:
             raise ValueError("max_segment_bytes: must be positive")
+        if self.ticket_face_value < 1:
+            raise ValueError("ticket_face_value: must be positive")
+        if not 0 < self.ticket_win_prob <= 1:
+            raise ValueError(f"ticket_win_prob: must be in (0, 1], got {self.ticket_win_prob}")
 
     def describe(self) -> dict[str, object]:
         """The configuration as printed at start-up (no secrets here yet)."""
@@ -47,4 +58,6 @@ class OrchestratorConfig:
             "price_per_pixel": self.price_per_pixel,
             "profiles": list(self.profiles),
             "max_segment_bytes": self.max_segment_bytes,
+            "ticket_face_value": self.ticket_face_value,
+            "ticket_win_prob": str(self.ticket_win_prob),
         }

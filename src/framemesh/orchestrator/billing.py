@@ -1,0 +1,105 @@
+"""Getting paid: the orchestrator's payments, between its HTTP edge and `payments/`.
+
+Off-chain (no chain configured) every job is free. On-chain, each job must come with
+tickets (the `Framemesh-Payment` header) whose expected value, added to what the
+gateway already has in credit here, covers the job's price; otherwise 402 with what
+is missing. The price is charged only when the work is delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from framemesh.net.api_errors import ApiError
+from framemesh.payments.recipient import RecipientTerms, TicketRecipient, rejection_summary
+from framemesh.payments.redeemer import Redeemer
+from framemesh.payments.ticket_store import WinningTicketStore
+from framemesh.wire.payment import PaymentWire, TicketParamsWire
+
+log = logging.getLogger("framemesh.orchestrator")
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """The secret behind every recipient_rand: it must outlive restarts, since the
+    winning tickets kept in the store are redeemed with values derived from it."""
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = os.urandom(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret.hex())
+    return secret
+
+
+class Billing:
+    def __init__(self, protocol: Any, signer: Any, data_dir: Path, terms: RecipientTerms, price_per_pixel: int) -> None:
+        self.protocol = protocol
+        self.signer = signer
+        self.price_per_pixel = price_per_pixel
+        self.store = WinningTicketStore(data_dir / "winning-tickets.sqlite")
+        self.recipient = TicketRecipient(
+            protocol, signer.address, load_or_create_secret(data_dir / "ticket-secret"), self.store, terms
+        )
+        self.redeemer = Redeemer(protocol, self.store, signer)
+        self.paid_jobs = 0
+
+    @property
+    def address(self) -> str:
+        return str(self.signer.address)
+
+    async def params(self, sender: str) -> TicketParamsWire:
+        params = await asyncio.to_thread(self.recipient.params_for, sender)
+        return TicketParamsWire.of(params, self.price_per_pixel)
+
+    async def take_payment(self, header: str | None, price: int) -> str:
+        """Credit the tickets in `header`; returns the sender once its balance covers `price`."""
+        if not header:
+            raise ApiError(402, "payment_required", f"this job costs {price} wei: send tickets in the Framemesh-Payment header",)
+        try:
+            payment = PaymentWire.from_header(header)
+        except ValueError as exc:
+            raise ApiError(400, "bad_payment", str(exc)) from exc
+        params = payment.params
+        result = await asyncio.to_thread(
+            self.recipient.receive,
+            payment.signed(),
+            seed=bytes.fromhex(params.seed.removeprefix("0x")),
+            expiration_block=params.expiration_block,
+        )
+        balance = self.recipient.balance(payment.sender)
+        if balance < price:
+            code, words = rejection_summary(result.rejected) if result.rejected else ("insufficient_payment", "the tickets do not cover the price")
+            raise ApiError(
+                402,
+                code,
+                f"{words}; price {price} wei, balance {float(balance):.0f} wei",
+                extra={"price": str(price), "balance": _fraction(balance)},
+            )
+        return payment.sender
+
+    def charge(self, sender: str, price: int) -> None:
+        if not self.recipient.charge(sender, price):
+            log.error("charging %s %d wei failed although the balance was checked", sender, price)
+        self.paid_jobs += 1
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "tickets_received": self.recipient.tickets_received,
+            "tickets_won": self.recipient.tickets_won,
+            "tickets": self.store.counts(),
+            "redeemed_wei": str(self.redeemer.total.face_value),
+            "paid_jobs": self.paid_jobs,
+        }
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _fraction(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}" if value.denominator != 1 else str(value.numerator)

@@ -1,0 +1,59 @@
+"""An orchestrator's duties each round: initialize the round if no one has, and call
+`reward()` once while it is active, logging what it earned."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from framemesh.chain.errors import ChainError, ContractRevert
+
+log = logging.getLogger("framemesh.orchestrator")
+
+
+@dataclass
+class RoundDuties:
+    protocol: Any
+    signer: Any
+    rewards: dict[int, int] = field(default_factory=dict)  # round -> tokens minted to our pool
+    initialized: list[int] = field(default_factory=list)
+
+    def once(self) -> None:
+        """Do whatever this round still needs; safe to call any number of times."""
+        proto, me = self.protocol, self.signer
+        current = proto.current_round()
+        if not proto.round_initialized():
+            try:
+                proto.initialize_round(me)
+                self.initialized.append(current)
+                log.info("initialized round %d", current)
+            except ContractRevert as exc:
+                log.debug("round %d not initialized by us: %s", current, exc.reason)
+                return
+        if current in self.rewards or not proto.is_active(me.address):
+            return
+        _, _, last_reward_round = proto.terms(me.address)
+        if last_reward_round >= current:
+            self.rewards.setdefault(current, 0)
+            return
+        before = proto.total_supply()
+        try:
+            proto.reward(me)
+        except ContractRevert as exc:
+            log.warning("reward() in round %d refused: %s", current, exc.reason)
+            return
+        minted = proto.total_supply() - before
+        self.rewards[current] = minted
+        log.info("round %d: reward() minted %d wei of stake for this orchestrator's pool", current, minted)
+
+    async def run(self, interval: float = 2.0) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.once)
+            except ChainError as exc:
+                log.warning("round duties: %s", exc)
+            except Exception:
+                log.exception("round duties failed; retrying")
+            await asyncio.sleep(interval)
