@@ -121,8 +121,10 @@ def _print(verdict: Verdict, *, trusted: int) -> None:
         if m.organization:
             who += f" ({escape(m.organization)})"
         address = f", orchestrator {m.address}" if m.address else ""
-        bound = f" [bound by {', '.join(m.address_bound_by)}]" if m.address_bound_by else " [not bound]" if m.address else ""
-        console.print(f"  {n}. {who}{address}{bound} {role}", highlight=False)
+        bound = f" (bound by {', '.join(m.address_bound_by)})" if m.address_bound_by else " (claimed, not bound)" if m.address else ""
+        if m.trusted is False:
+            bound += " — untrusted signer"
+        console.print(f"  {n}. {who}{address}{escape(bound)} {role}", highlight=False)
         if m.time:
             console.print(f"     when: {escape(m.time)}", highlight=False)
         what = ", ".join(a.removeprefix("c2pa.") for a in m.actions) or "no actions"

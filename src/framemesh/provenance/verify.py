@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,6 +71,10 @@ class ManifestInfo:
     model: str | None = None
     job_id: str | None = None
     ingredients: tuple[str, ...] = ()
+    #: whether the signer chains to a trusted root: for the active manifest, per the
+    #: reader's anchors; for an ingredient's, as judged when it was signed in; None
+    #: when unknown
+    trusted: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -194,11 +198,17 @@ def _judge(where: str, store: dict[str, Any], certs: dict[str, dict[str, Any]], 
             if code != UNTRUSTED:
                 status = _worse(status, _class_of(code))
     labels = _order(active, manifests)
+    trusted: dict[str, bool | None] = {active: not any(code == UNTRUSTED for code, _ in failures)}
     for label in labels:
         for ingredient in manifests[label].get("ingredients") or ():
             recorded = (ingredient.get("validation_results") or {}).get("activeManifest") or {}
+            codes = [str(i.get("code")) for i in recorded.get("success") or ()]
             for code, text in _failures(recorded.get("failure")):
                 problems.append(f"input {ingredient.get('title')} (judged when signed in): {code}: {text}")
+                codes.append(code)
+            if ingredient.get("active_manifest"):
+                judged = UNTRUSTED in codes or "signingCredential.trusted" in codes
+                trusted.setdefault(ingredient["active_manifest"], "signingCredential.trusted" in codes if judged else None)
     chain = [_describe(label, manifests[label], certs.get(label, {})) for label in labels]
     infos: list[ManifestInfo] = []
     for n, (info, checks) in enumerate(chain):
@@ -208,7 +218,7 @@ def _judge(where: str, store: dict[str, Any], certs: dict[str, dict[str, Any]], 
         if info.certificate_serial and _serial(info.certificate_serial) in revoked:
             problems.append(f"certificate {info.certificate_serial} of {info.signer} is revoked")
             status = _worse(status, "invalid")
-        infos.append(info)
+        infos.append(replace(info, trusted=trusted.get(info.label)))
     return Verdict(where, status, tuple(problems), tuple(infos))  # type: ignore[arg-type]
 
 
