@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from framemesh.chain.keys import Signer
-from framemesh.provenance import Facts, Identity, InvalidFacts, binding, read_provenance, sign_file
+from framemesh.provenance import (
+    Facts,
+    Identity,
+    InvalidFacts,
+    binding,
+    read_provenance,
+    sign_file,
+)
 
 from .test_sign import generated
 
@@ -50,7 +57,9 @@ def test_chain_key_must_be_the_orchestrators(media, staked, tmp_path) -> None:
         sign_file(media["png"], tmp_path / "a.png", staked, facts(), chain_key=OTHER_KEY)
 
 
-def test_assertion_copied_under_another_certificate_is_invalid(media, staked, dev_ca, ca_pem, tmp_path, monkeypatch) -> None:
+def test_assertion_copied_under_another_certificate_is_invalid(
+    media, staked, dev_ca, ca_pem, tmp_path, monkeypatch
+) -> None:
     """A thief with its own trusted certificate copies a real chain-key endorsement."""
     first = sign_file(media["png"], tmp_path / "first.png", staked, facts(), chain_key=CHAIN_KEY)
     assert read_provenance(first, trust_anchors=[ca_pem]).status == "valid"
@@ -99,7 +108,9 @@ def test_assertion_naming_another_address_than_the_certificate_is_invalid(media,
 
 def test_forged_signature_bytes_are_invalid(media, staked, ca_pem, tmp_path, monkeypatch) -> None:
     real_sign = binding.sign
-    monkeypatch.setattr(binding, "sign", lambda fields, key: {**real_sign(fields, key), binding.SIGNATURE: "0x" + "00" * 65})
+    monkeypatch.setattr(
+        binding, "sign", lambda fields, key: {**real_sign(fields, key), binding.SIGNATURE: "0x" + "00" * 65}
+    )
     out = sign_file(media["png"], tmp_path / "a.png", staked, facts(), chain_key=CHAIN_KEY)
     verdict = read_provenance(out, trust_anchors=[ca_pem])
     assert verdict.status == "invalid"

@@ -34,11 +34,16 @@ def no_ambient_trust(monkeypatch, tmp_path) -> None:
 
 
 def test_keys_init_makes_an_identity_verifiers_can_trust(tmp_path, media) -> None:
-    result = runner.invoke(app, ["keys", "init", "--dir", str(tmp_path / "k"), "--address", ADDRESS.lower(), "--name", "orch-9"])
+    result = runner.invoke(
+        app, ["keys", "init", "--dir", str(tmp_path / "k"), "--address", ADDRESS.lower(), "--name", "orch-9"]
+    )
     assert result.exit_code == 0, result.output
     assert "orch-9" in result.output and "ca.pem" in result.output
     files = sorted(p.name for p in (tmp_path / "k").iterdir())
-    assert files[:2] == ["0xA1A1a1a1A1A1A1A1A1a1a1a1a1a1A1A1a1A1a1a1.chain.pem", "0xA1A1a1a1A1A1A1A1A1a1a1a1a1a1A1A1a1A1a1a1.key.pem"]
+    assert files[:2] == [
+        "0xA1A1a1a1A1A1A1A1A1a1a1a1a1a1A1A1a1A1a1a1.chain.pem",
+        "0xA1A1a1a1A1A1A1A1A1a1a1a1a1a1A1A1a1A1a1a1.key.pem",
+    ]
     assert "ca.pem" in files
 
 

@@ -11,7 +11,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from framemesh.provenance import IdentityError, address_from_certificate, init_dev_identity, load_identity
+from framemesh.provenance import (
+    IdentityError,
+    address_from_certificate,
+    init_dev_identity,
+    load_identity,
+)
 from framemesh.provenance.identity import C2PA_CLAIM_SIGNING, DevCA, normalize_address
 
 from .conftest import ADDRESS, OTHER_ADDRESS
@@ -102,7 +107,11 @@ def test_load_identity_says_what_is_wrong(identity, tmp_path: Path, key: str, ch
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ),
     }
-    chains = {"good": identity.chain_pem, "garbage": "-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----\n", "empty": ""}
+    chains = {
+        "good": identity.chain_pem,
+        "garbage": "-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----\n",
+        "empty": "",
+    }
     if key != "missing":
         (tmp_path / "k.pem").write_bytes(keys[key])
     (tmp_path / "c.pem").write_text(chains[chain])

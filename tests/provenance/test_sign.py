@@ -8,23 +8,45 @@ from pathlib import Path
 
 import pytest
 
-from framemesh.provenance import Facts, Ingredient, InvalidFacts, SigningError, UnsupportedFormat, read_provenance, sign_file
+from framemesh.provenance import (
+    Facts,
+    Ingredient,
+    InvalidFacts,
+    SigningError,
+    UnsupportedFormat,
+    read_provenance,
+    sign_file,
+)
 from framemesh.provenance.sign import TRAINED_ALGORITHMIC_MEDIA
 
 from .conftest import ADDRESS, OTHER_ADDRESS
 from .media import count_frames
 
-WHEN = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 
 
 def generated(**extra: object) -> Facts:
-    values: dict = {"kind": "generated", "address": ADDRESS, "job_id": "job-7", "pipeline": "text-to-image", "model": "tiny-sd", "created": WHEN}
+    values: dict = {
+        "kind": "generated",
+        "address": ADDRESS,
+        "job_id": "job-7",
+        "pipeline": "text-to-image",
+        "model": "tiny-sd",
+        "created": WHEN,
+    }
     values.update(extra)
     return Facts(**values)
 
 
 def transcoded(source: Path, **extra: object) -> Facts:
-    values: dict = {"kind": "transcoded", "address": ADDRESS, "job_id": "job-8", "pipeline": "transcode", "ingredients": [(source, "parentOf")], "created": WHEN}
+    values: dict = {
+        "kind": "transcoded",
+        "address": ADDRESS,
+        "job_id": "job-8",
+        "pipeline": "transcode",
+        "ingredients": [(source, "parentOf")],
+        "created": WHEN,
+    }
     values.update(extra)
     return Facts(**values)
 
@@ -72,7 +94,9 @@ def test_sign_in_place(media, identity, ca_pem, tmp_path) -> None:
 
 def test_signing_twice_keeps_the_first_manifest_as_history(media, identity, ca_pem, tmp_path) -> None:
     once = sign_file(media["png"], tmp_path / "once.png", identity, generated(job_id="first"))
-    twice = sign_file(once, tmp_path / "twice.png", identity, generated(job_id="second", ingredients=[Ingredient(once, "inputTo")]))
+    twice = sign_file(
+        once, tmp_path / "twice.png", identity, generated(job_id="second", ingredients=[Ingredient(once, "inputTo")])
+    )
     verdict = read_provenance(twice, trust_anchors=[ca_pem])
     assert verdict.status == "valid", verdict.problems
     assert [m.job_id for m in verdict.manifests] == ["second", "first"]
@@ -94,7 +118,9 @@ def test_missing_source_and_ingredient(media, identity, tmp_path) -> None:
     with pytest.raises(SigningError, match="no such file"):
         sign_file(tmp_path / "nope.png", tmp_path / "out.png", identity, generated())
     with pytest.raises(InvalidFacts, match="ingredient .* is missing"):
-        sign_file(media["png"], tmp_path / "out.png", identity, generated(ingredients=[(tmp_path / "gone.png", "inputTo")]))
+        sign_file(
+            media["png"], tmp_path / "out.png", identity, generated(ingredients=[(tmp_path / "gone.png", "inputTo")])
+        )
 
 
 def test_corrupt_media_is_a_signing_error(identity, tmp_path) -> None:

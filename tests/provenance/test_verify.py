@@ -11,7 +11,14 @@ import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from framemesh.media.mp4 import read_boxes
-from framemesh.provenance import DevCA, Facts, Ingredient, SigningError, read_provenance, sign_file
+from framemesh.provenance import (
+    DevCA,
+    Facts,
+    Ingredient,
+    SigningError,
+    read_provenance,
+    sign_file,
+)
 
 from .conftest import ADDRESS, OTHER_ADDRESS
 from .media import flip
@@ -21,7 +28,9 @@ from .test_sign import generated, transcoded
 @pytest.fixture(scope="module")
 def signed(media, identity, tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("signed")
-    out = {fmt: sign_file(media[fmt], d / f"signed.{fmt}", identity, generated()) for fmt in ("png", "jpg", "wav", "mp3")}
+    out = {
+        fmt: sign_file(media[fmt], d / f"signed.{fmt}", identity, generated()) for fmt in ("png", "jpg", "wav", "mp3")
+    }
     out["mp4"] = sign_file(media["mp4"], d / "signed.mp4", identity, transcoded(media["mp4"]))
     out["fmp4"] = sign_file(media["fmp4"], d / "signed-f.mp4", identity, transcoded(media["mp4"]))
     return out
@@ -118,22 +127,28 @@ def test_file_signed_by_another_orchestrator_names_that_orchestrator(media, dev_
     out = sign_file(media["png"], tmp_path / "b.png", other, generated(address=OTHER_ADDRESS))
     verdict = read_provenance(out, trust_anchors=[ca_pem])
     assert verdict.status == "valid"  # a real signature, just not by the one we paid:
-    assert verdict.address == other.address != Facts(kind="generated", address=ADDRESS, job_id="j", pipeline="p").address
+    assert (
+        verdict.address == other.address != Facts(kind="generated", address=ADDRESS, job_id="j", pipeline="p").address
+    )
     assert verdict.active is not None and verdict.active.signer == "orchestrator-b"
 
 
 def test_expired_certificate_cannot_sign(media, dev_ca, tmp_path) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
-    expired = dev_ca.issue(address=ADDRESS, name="old", not_before=now - dt.timedelta(days=30), not_after=now - dt.timedelta(days=1))
+    now = dt.datetime.now(dt.UTC)
+    expired = dev_ca.issue(
+        address=ADDRESS, name="old", not_before=now - dt.timedelta(days=30), not_after=now - dt.timedelta(days=1)
+    )
     with pytest.raises(SigningError, match="not valid at time of signing"):
         sign_file(media["png"], tmp_path / "old.png", expired, generated())
 
 
 def test_certificate_that_expired_after_signing(media, dev_ca, ca_pem, tmp_path) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
-    brief = dev_ca.issue(address=ADDRESS, name="brief", not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(seconds=2))
+    now = dt.datetime.now(dt.UTC)
+    brief = dev_ca.issue(
+        address=ADDRESS, name="brief", not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(seconds=2)
+    )
     out = sign_file(media["png"], tmp_path / "brief.png", brief, generated())
-    time.sleep(max(0.0, (brief.certificate.not_valid_after_utc - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 1.1)
+    time.sleep(max(0.0, (brief.certificate.not_valid_after_utc - dt.datetime.now(dt.UTC)).total_seconds()) + 1.1)
     verdict = read_provenance(out, trust_anchors=[ca_pem])
     # no time-stamp authority: c2pa judges the certificate at reading time
     assert verdict.status == "invalid"
@@ -155,14 +170,20 @@ def test_revoked_certificate_is_invalid(signed, identity, ca_pem) -> None:
 
 
 def test_two_stage_job_shows_both_manifests_in_order(media, identity, dev_ca, ca_pem, tmp_path) -> None:
-    image = sign_file(media["png"], tmp_path / "stage1.png", identity, generated(job_id="job-1", pipeline="text-to-image"))
+    image = sign_file(
+        media["png"], tmp_path / "stage1.png", identity, generated(job_id="job-1", pipeline="text-to-image")
+    )
     other = dev_ca.issue(address=OTHER_ADDRESS, name="orchestrator-b")
     video = sign_file(
         media["fmp4"],
         tmp_path / "stage2.mp4",
         other,
         Facts(
-            kind="generated", address=OTHER_ADDRESS, job_id="job-2", pipeline="image-to-video", model="tiny-svd",
+            kind="generated",
+            address=OTHER_ADDRESS,
+            job_id="job-2",
+            pipeline="image-to-video",
+            model="tiny-svd",
             ingredients=[Ingredient(image, "inputTo")],
         ),
     )
@@ -177,10 +198,17 @@ def test_two_stage_job_shows_both_manifests_in_order(media, identity, dev_ca, ca
     assert verdict.address == other.address and verdict.manifests[1].address == identity.address
 
 
-def test_an_untrusted_earlier_stage_is_reported_but_does_not_spoil_the_output(media, identity, ca_pem, tmp_path) -> None:
+def test_an_untrusted_earlier_stage_is_reported_but_does_not_spoil_the_output(
+    media, identity, ca_pem, tmp_path
+) -> None:
     outsider = DevCA.create("camera vendor").issue(address=OTHER_ADDRESS, name="camera")
     photo = sign_file(media["png"], tmp_path / "photo.png", outsider, generated(address=OTHER_ADDRESS, job_id="cam"))
-    video = sign_file(media["fmp4"], tmp_path / "v.mp4", identity, generated(pipeline="image-to-video", ingredients=[(photo, "inputTo")]))
+    video = sign_file(
+        media["fmp4"],
+        tmp_path / "v.mp4",
+        identity,
+        generated(pipeline="image-to-video", ingredients=[(photo, "inputTo")]),
+    )
     verdict = read_provenance(video, trust_anchors=[ca_pem])
     assert verdict.status == "valid"
     assert [m.signer for m in verdict.manifests] == ["orchestrator-a", "camera"]

@@ -21,7 +21,12 @@ import typer
 from rich.markup import escape
 
 from framemesh.cli.output import console, fail
-from framemesh.provenance import ProvenanceError, Verdict, init_dev_identity, read_provenance
+from framemesh.provenance import (
+    ProvenanceError,
+    Verdict,
+    init_dev_identity,
+    read_provenance,
+)
 from framemesh.provenance.identity import CA_CERT
 
 DEFAULT_KEYS_DIR = Path("framemesh-data/keys")
@@ -76,7 +81,10 @@ def verify(
     json_out: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
     trust: Annotated[
         list[Path] | None,
-        typer.Option("--trust", help=f"PEM file of a trusted root (repeatable). Default: ${TRUST_ENV}, else {DEFAULT_KEYS_DIR / CA_CERT}."),
+        typer.Option(
+            "--trust",
+            help=f"PEM file of a trusted root (repeatable). Default: ${TRUST_ENV}, else {DEFAULT_KEYS_DIR / CA_CERT}.",
+        ),
     ] = None,
 ) -> None:
     """Print FILE's provenance chain: who made it, when, with what pipeline and model,
@@ -121,14 +129,22 @@ def _print(verdict: Verdict, *, trusted: int) -> None:
         if m.organization:
             who += f" ({escape(m.organization)})"
         address = f", orchestrator {m.address}" if m.address else ""
-        bound = f" (bound by {', '.join(m.address_bound_by)})" if m.address_bound_by else " (claimed, not bound)" if m.address else ""
+        bound = (
+            f" (bound by {', '.join(m.address_bound_by)})"
+            if m.address_bound_by
+            else " (claimed, not bound)"
+            if m.address
+            else ""
+        )
         if m.trusted is False:
             bound += " — untrusted signer"
         console.print(f"  {n}. {who}{address}{escape(bound)} {role}", highlight=False)
         if m.time:
             console.print(f"     when: {escape(m.time)}", highlight=False)
         what = ", ".join(a.removeprefix("c2pa.") for a in m.actions) or "no actions"
-        how = " ".join(x for x in (f"pipeline {m.pipeline}" if m.pipeline else "", f"model {m.model}" if m.model else "") if x)
+        how = " ".join(
+            x for x in (f"pipeline {m.pipeline}" if m.pipeline else "", f"model {m.model}" if m.model else "") if x
+        )
         console.print(f"     what: {escape(what)}" + (f" — {escape(how)}" if how else ""), highlight=False)
         if m.software_agent or m.claim_generator:
             console.print(f"     with: {escape(m.software_agent or m.claim_generator or '')}", highlight=False)

@@ -8,8 +8,20 @@
 - `errors`: the exception hierarchy.
 """
 
-from .errors import IdentityError, InvalidFacts, ProvenanceError, SigningError, UnsupportedFormat
-from .identity import DevCA, Identity, address_from_certificate, init_dev_identity, load_identity
+from .errors import (
+    IdentityError,
+    InvalidFacts,
+    ProvenanceError,
+    SigningError,
+    UnsupportedFormat,
+)
+from .identity import (
+    DevCA,
+    Identity,
+    address_from_certificate,
+    init_dev_identity,
+    load_identity,
+)
 from .sign import Facts, Ingredient, sign_file
 from .verify import ManifestInfo, Verdict, read_provenance
 

@@ -37,4 +37,6 @@ def mime_type(path: Path) -> str:
         return MIME_TYPES[suffix]
     except KeyError:
         what = f"{suffix!r} files" if suffix else "files without an extension"
-        raise UnsupportedFormat(f"{Path(path).name}: {what} cannot carry a C2PA manifest here; supported: {supported()}") from None
+        raise UnsupportedFormat(
+            f"{Path(path).name}: {what} cannot carry a C2PA manifest here; supported: {supported()}"
+        ) from None

@@ -196,12 +196,16 @@ class DevCA:
                 key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
                 cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
             except (OSError, ValueError, TypeError) as exc:
-                raise IdentityError(f"cannot read the dev CA in {directory} ({exc}); remove ca*.pem to make a new one") from exc
+                raise IdentityError(
+                    f"cannot read the dev CA in {directory} ({exc}); remove ca*.pem to make a new one"
+                ) from exc
             if not isinstance(key, ec.EllipticCurvePrivateKey):
                 raise IdentityError(f"{key_path} is not an EC key; remove ca*.pem to make a new CA")
             return cls(key, cert)
         if key_path.exists() or cert_path.exists():
-            raise IdentityError(f"{directory} holds only half a CA ({CA_KEY} / {CA_CERT}); remove it or restore the other")
+            raise IdentityError(
+                f"{directory} holds only half a CA ({CA_KEY} / {CA_CERT}); remove it or restore the other"
+            )
         directory.mkdir(parents=True, exist_ok=True)
         ca = cls.create()
         _write_secret(key_path, _pkcs8(ca.key))
@@ -325,7 +329,9 @@ def _check_pair(key_pem: str, chain_pem: str) -> None:
     if not certs:
         raise IdentityError("the certificate chain is empty")
     if certs[0].public_key() != key.public_key():
-        raise IdentityError("the chain's first certificate is not the signing key's; put the end-entity certificate first")
+        raise IdentityError(
+            "the chain's first certificate is not the signing key's; put the end-entity certificate first"
+        )
 
 
 def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
@@ -361,4 +367,4 @@ def _write_secret(path: Path, text: str) -> None:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)

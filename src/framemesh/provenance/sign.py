@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-import c2pa
+import c2pa  # type: ignore[import-untyped]
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
@@ -49,7 +49,6 @@ __all__ = ["TRAINED_ALGORITHMIC_MEDIA", "Facts", "Ingredient", "sign_file"]
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 Kind = Literal["generated", "transcoded"]
 Relationship = Literal["parentOf", "inputTo", "componentOf"]
-
 
 
 def _signing_settings(identity: Identity, anchors: Sequence[str]) -> dict[str, Any]:
@@ -87,7 +86,7 @@ class Facts:
     pipeline: str
     model: str | None = None
     software_agent: str | None = None
-    created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     ingredients: Sequence[Ingredient | tuple[Path | str, Relationship]] = ()
     resized: bool = False
 
@@ -106,12 +105,19 @@ class Facts:
         object.__setattr__(self, "ingredients", items)
         for item in items:
             if item.relationship not in ("parentOf", "inputTo", "componentOf"):
-                raise InvalidFacts(f"ingredient relationship must be parentOf, inputTo or componentOf, not {item.relationship!r}")
+                raise InvalidFacts(
+                    f"ingredient relationship must be parentOf, inputTo or componentOf, not {item.relationship!r}"
+                )
         parents = [i for i in items if i.relationship == "parentOf"]
         if self.kind == "transcoded" and len(parents) != 1:
             raise InvalidFacts(f"a transcode names exactly one parentOf ingredient (its source), got {len(parents)}")
         if self.kind == "generated" and parents:
             raise InvalidFacts("generated media has no parentOf ingredient; name inputs as inputTo")
+
+    @property
+    def inputs(self) -> tuple[Ingredient, ...]:
+        """The ingredients, as `Ingredient`s (tuples given are converted on creation)."""
+        return cast(tuple[Ingredient, ...], self.ingredients)
 
     @property
     def agent(self) -> str:
@@ -122,7 +128,7 @@ class Facts:
 
     @property
     def when(self) -> str:
-        return self.created.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        return self.created.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def sign_file(
@@ -154,7 +160,7 @@ def sign_file(
         raise InvalidFacts(f"the facts name orchestrator {facts.address} but the certificate binds {bound}")
     if chain_key is not None and normalize_address(chain_key.address) != facts.address:
         raise InvalidFacts(f"the chain key is {chain_key.address}, not the orchestrator {facts.address}")
-    for item in facts.ingredients:
+    for item in facts.inputs:
         if not Path(item.path).is_file():
             raise InvalidFacts(f"ingredient {item.path} is missing")
         mime_type(Path(item.path))
@@ -165,7 +171,7 @@ def sign_file(
         with ExitStack() as stack:
             context = stack.enter_context(c2pa.Context.from_dict(_signing_settings(identity, trust_anchors)))
             builder = stack.enter_context(c2pa.Builder(definition, context=context))
-            for n, item in enumerate(facts.ingredients):
+            for n, item in enumerate(facts.inputs):
                 path = Path(item.path)
                 meta = {"title": item.title or path.name, "relationship": item.relationship, "label": _label(n)}
                 builder.add_ingredient(meta, mime_type(path), stack.enter_context(path.open("rb")))
@@ -186,7 +192,7 @@ def _definition(
 ) -> dict[str, Any]:
     agent = {"name": facts.agent}
     common = {"softwareAgent": agent, "when": facts.when}
-    parents = [_label(n) for n, i in enumerate(facts.ingredients) if i.relationship == "parentOf"]
+    parents = [_label(n) for n, i in enumerate(facts.inputs) if i.relationship == "parentOf"]
     if facts.kind == "generated":
         actions: list[dict[str, Any]] = [
             {"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA, **common},
@@ -229,9 +235,7 @@ def _definition(
 
 
 def _signer_info(identity: Identity) -> c2pa.C2paSignerInfo:
-    return c2pa.C2paSignerInfo(
-        c2pa.C2paSigningAlg.ES256, identity.chain_pem.encode(), identity.key_pem.encode(), None
-    )
+    return c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, identity.chain_pem.encode(), identity.key_pem.encode(), None)
 
 
 def _label(n: int) -> str:

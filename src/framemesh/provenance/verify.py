@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import c2pa
+import c2pa  # type: ignore[import-untyped]
 
 from . import binding, trust
 from .errors import UnsupportedFormat
@@ -141,10 +141,13 @@ def read_provenance(
     if not file.is_file() or size == 0:
         return Verdict(where, "unreadable", (f"{file.name} is empty" if size == 0 else f"{file.name} is not a file",))
     try:
-        with c2pa.Context.from_dict(trust.settings(trust_anchors or ())) as context, file.open("rb") as stream:
-            with c2pa.Reader(mime, stream, context=context) as reader:
-                store = json.loads(reader.json())
-                certs = _certificates(json.loads(reader.crjson()))
+        with (
+            c2pa.Context.from_dict(trust.settings(trust_anchors or ())) as context,
+            file.open("rb") as stream,
+            c2pa.Reader(mime, stream, context=context) as reader,
+        ):
+            store = json.loads(reader.json())
+            certs = _certificates(json.loads(reader.crjson()))
     except c2pa.C2paError.ManifestNotFound:
         return Verdict(where, "unsigned", (f"{file.name} carries no C2PA manifest",))
     except c2pa.C2paError as exc:
@@ -208,7 +211,9 @@ def _judge(where: str, store: dict[str, Any], certs: dict[str, dict[str, Any]], 
                 codes.append(code)
             if ingredient.get("active_manifest"):
                 judged = UNTRUSTED in codes or "signingCredential.trusted" in codes
-                trusted.setdefault(ingredient["active_manifest"], "signingCredential.trusted" in codes if judged else None)
+                trusted.setdefault(
+                    ingredient["active_manifest"], "signingCredential.trusted" in codes if judged else None
+                )
     chain = [_describe(label, manifests[label], certs.get(label, {})) for label in labels]
     infos: list[ManifestInfo] = []
     for n, (info, checks) in enumerate(chain):
@@ -229,7 +234,7 @@ def _failures(items: Iterable[dict[str, Any]] | None) -> list[tuple[str, str]]:
 def _class_of(code: str) -> str:
     if code == UNTRUSTED:
         return "untrusted"
-    if code.endswith(".mismatch") or "mismatch" in code or code.endswith(".missing"):
+    if "mismatch" in code or code.endswith(".missing"):
         return "tampered"
     return "invalid"
 
@@ -328,7 +333,9 @@ def _check_chain_key(facts: dict[str, Any], claimed: str | None, info: dict[str,
     if not serial or _serial(str(named.get("serial", ""))) != _serial(serial):
         return [f"the chain key vouches for certificate {named.get('serial')}, but {serial} signed"]
     if named.get("issuer") != info.get("issuer"):
-        return [f"the chain key vouches for a certificate of {named.get('issuer')}, but {info.get('issuer')} issued the signer's"]
+        return [
+            f"the chain key vouches for a certificate of {named.get('issuer')}, but {info.get('issuer')} issued the signer's"
+        ]
     return []
 
 
