@@ -74,7 +74,8 @@ def chain_deploy(
     params = ProtocolParams(round_length=round_length, unbonding_period=unbonding_period, num_active_transcoders=num_active)
     with chain_errors(), console.status("compiling and deploying the contracts"):
         protocol = Protocol.deploy(ctx.chain, params, sender=ctx.need_signer())
-        protocol.initialize_round(ctx.need_signer())
+        if not protocol.round_initialized():
+            protocol.initialize_round(ctx.need_signer())
     out.parent.mkdir(parents=True, exist_ok=True)
     protocol.deployment.save(out)
     table = Table(title=f"deployed on chain {ctx.chain.chain_id}", title_justify="left")

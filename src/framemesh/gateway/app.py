@@ -13,7 +13,7 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
@@ -21,9 +21,11 @@ from starlette.datastructures import UploadFile
 
 from framemesh import __version__
 from framemesh.gateway.config import GatewayConfig
+from framemesh.gateway.discovery import discover_async
 from framemesh.gateway.errors import JobNotFound, PeerFailed
 from framemesh.gateway.jobs import JobState, progress
 from framemesh.wire.gateway import JobAccepted, JobErrorOut, JobOutputs, JobStatus, SegmentCounts
+from framemesh.gateway.payer import GatewayPayer
 from framemesh.gateway.peer import OrchestratorClient
 from framemesh.gateway.pool import OrchestratorPool
 from framemesh.gateway.runner import JobRunner
@@ -40,10 +42,12 @@ UPLOAD_TYPES = ("video/", "application/octet-stream")
 
 
 class Gateway:
-    """What the running service holds."""
+    """What the running service holds. With `protocol` and `signer` it finds
+    orchestrators on the chain and pays them with tickets."""
 
-    def __init__(self, config: GatewayConfig) -> None:
+    def __init__(self, config: GatewayConfig, protocol: Any = None, signer: Any = None) -> None:
         self.config = config
+        self.protocol = protocol
         self.store = JobStore(config.db_path)
         self.pool = OrchestratorPool(base_avoid=config.avoid_seconds, max_avoid=config.max_avoid_seconds)
         for url in config.orchestrators:
@@ -53,8 +57,14 @@ class Gateway:
         )
         self.http = make_client(timeout=config.segment_timeout)
         self.client = OrchestratorClient(self.http, segment_timeout=config.segment_timeout)
-        self.runner = JobRunner(config, self.store, self.pool, self.client, self.executor)
+        self.payer: GatewayPayer | None = None
+        if protocol is not None:
+            if signer is None:
+                raise ValueError("a gateway on a chain needs a signer (its account) to sign tickets")
+            self.payer = GatewayPayer(protocol, signer, self.client.ticket_params)
+        self.runner = JobRunner(config, self.store, self.pool, self.client, self.executor, self.payer)
         self._refresher: asyncio.Task[None] | None = None
+        self._last_discovery = 0.0
 
     async def start(self) -> None:
         for path in (self.config.outputs_dir, self.config.jobs_dir):
@@ -71,16 +81,42 @@ class Gateway:
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.store.close()
 
+    async def discover(self) -> None:
+        """Read the active set and service URIs from the chain into the pool."""
+        if self.protocol is None:
+            return
+        try:
+            found = await discover_async(self.protocol)
+        except Exception as exc:  # the chain may be down for a moment; keep the pool we have
+            log.warning("discovery from the chain failed: %s", exc)
+            return
+        urls = {d.url for d in found}
+        for d in found:
+            member = self.pool.add(d.url, self.pool.members[d.url].capacity if d.url in self.pool.members else 1)
+            member.stake, member.address = d.stake, d.address
+        for url in list(self.pool.members):
+            if url not in urls and url not in self.config.orchestrators:
+                self.pool.remove(url)
+        self._last_discovery = time.monotonic()
+
     async def refresh_orchestrators(self) -> None:
+        if self.protocol is not None and time.monotonic() - self._last_discovery >= self.config.discovery_interval:
+            await self.discover()
+
         async def one(url: str) -> None:
             try:
                 info = await self.client.info(url)
             except PeerFailed as exc:
-                if not self.pool.members[url].known or self.pool.members[url].in_flight == 0:
+                member = self.pool.members.get(url)
+                if member is not None and (not member.known or member.in_flight == 0):
                     self.pool.failed(url, time.monotonic())
                 log.warning("orchestrator %s", exc)
                 return
-            self.pool.set_info(url, info.capacity)
+            if url in self.pool.members:
+                self.pool.set_info(
+                    url, info.capacity, price_per_pixel=info.price_per_pixel, address=info.address,
+                    max_price=self.config.max_price_per_pixel,
+                )
 
         await asyncio.gather(*(one(url) for url in list(self.pool.members)))
         self.runner.pool_changed.set()
@@ -117,8 +153,8 @@ class Gateway:
         )
 
 
-def create_app(config: GatewayConfig) -> FastAPI:
-    gateway = Gateway(config)
+def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = None) -> FastAPI:
+    gateway = Gateway(config, protocol, signer)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -149,6 +185,13 @@ def create_app(config: GatewayConfig) -> FastAPI:
     @app.get("/orchestrators")
     async def orchestrators() -> list[dict[str, object]]:
         return gateway.pool.snapshot(time.monotonic())
+
+    @app.get("/payments")
+    async def payments() -> dict[str, object]:
+        """What this gateway has paid in tickets (empty off-chain)."""
+        if gateway.payer is None:
+            return {"enabled": False}
+        return {"enabled": True, "address": gateway.payer.address, **gateway.payer.stats()}
 
     @app.post(
         "/jobs",

@@ -25,6 +25,8 @@ class GatewayConfig:
     max_avoid_seconds: float = 120.0
     info_refresh_seconds: float = 10.0
     verify_workers: int = 2
+    max_price_per_pixel: int | None = None  # wei; orchestrators asking more get no work
+    discovery_interval: float = 10.0  # seconds between reads of the active set (on a chain)
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -40,6 +42,8 @@ class GatewayConfig:
             raise ValueError("segment_duration: must be positive")
         if self.max_attempts < 1:
             raise ValueError("max_attempts: must be at least 1")
+        if self.max_price_per_pixel is not None and self.max_price_per_pixel < 0:
+            raise ValueError("max_price_per_pixel: must not be negative")
 
     @property
     def db_path(self) -> Path:
@@ -63,4 +67,5 @@ class GatewayConfig:
             "segment_duration": self.segment_duration,
             "segment_timeout": self.segment_timeout,
             "max_attempts": self.max_attempts,
+            "max_price_per_pixel": self.max_price_per_pixel,
         }

@@ -5,6 +5,7 @@
     ├── JobFailed            a job could not be completed (the reason says why)
     └── PeerError            an orchestrator did not do what was asked
         ├── PeerBusy         it is at capacity: try again after `retry_after` seconds
+        ├── PeerUnpaid       it wants (more, or fresher) payment: 402
         └── PeerFailed       it failed, timed out, broke the protocol or cheated
 """
 
@@ -36,6 +37,16 @@ class PeerBusy(PeerError):
     def __init__(self, url: str, retry_after: float) -> None:
         super().__init__(url, f"busy, retry after {retry_after:g} s")
         self.retry_after = retry_after
+
+
+class PeerUnpaid(PeerError):
+    """402: `code` says why (stale parameters, insufficient payment, ...); `balance` is
+    the orchestrator's view of our credit with it, when it says."""
+
+    def __init__(self, url: str, code: str, reason: str, balance: str | None) -> None:
+        super().__init__(url, f"payment refused ({code}): {reason}")
+        self.code = code
+        self.balance = balance
 
 
 class PeerFailed(PeerError):

@@ -13,9 +13,10 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
-from framemesh.gateway.errors import PeerBusy, PeerFailed
+from framemesh.gateway.errors import PeerBusy, PeerFailed, PeerUnpaid
 from framemesh.wire.bundle import BundleError, read_bundle
 from framemesh.wire.orchestrator import OrchestratorInfo, TranscodeResult
+from framemesh.wire.payment import PAYMENT_HEADER, TicketParamsWire
 
 
 def _detail(response: httpx.Response) -> str:
@@ -27,6 +28,16 @@ def _detail(response: httpx.Response) -> str:
         return str(detail)
     except (ValueError, AttributeError):
         return response.text[:200] or response.reason_phrase
+
+
+def _unpaid(url: str, response: httpx.Response) -> PeerUnpaid:
+    try:
+        detail = response.json().get("detail", {})
+    except ValueError:
+        detail = {}
+    if not isinstance(detail, dict):
+        detail = {"msg": str(detail)}
+    return PeerUnpaid(url, str(detail.get("code", "payment_required")), str(detail.get("msg", "")), detail.get("balance"))
 
 
 class OrchestratorClient:
@@ -46,6 +57,18 @@ class OrchestratorClient:
         except ValidationError as exc:
             raise PeerFailed(url, "bad_result", f"/info is malformed: {exc.error_count()} errors") from exc
 
+    async def ticket_params(self, url: str, sender: str) -> TicketParamsWire:
+        try:
+            response = await self.http.get(f"{url}/ticket-params", params={"sender": sender}, timeout=10.0)
+        except httpx.HTTPError as exc:
+            raise PeerFailed(url, "unreachable", str(exc) or type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise PeerFailed(url, "error", f"/ticket-params answered {response.status_code}: {_detail(response)}")
+        try:
+            return TicketParamsWire.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise PeerFailed(url, "bad_result", f"/ticket-params is malformed: {exc.error_count()} errors") from exc
+
     async def transcode(
         self,
         url: str,
@@ -55,20 +78,27 @@ class OrchestratorClient:
         job_id: str,
         index: int,
         dest_dir: Path,
+        duration: float | None = None,
+        payment: str | None = None,
     ) -> tuple[TranscodeResult, dict[str, Path], float]:
         """Send one segment; returns the result, its unpacked files and the seconds it took."""
         started = time.perf_counter()
         dest_dir.mkdir(parents=True, exist_ok=True)
         bundle = dest_dir / "bundle.tar"
+        params: dict[str, str | int | float] = {"profiles": ",".join(profiles), "job_id": job_id, "segment": index}
+        if duration is not None:
+            params["duration"] = round(duration, 6)
+        headers = {"content-type": "video/x-matroska"}
+        if payment is not None:
+            headers[PAYMENT_HEADER] = payment
         try:
             async with asyncio.timeout(self.segment_timeout):
                 async with self.http.stream(
-                    "POST",
-                    f"{url}/transcode",
-                    params={"profiles": ",".join(profiles), "job_id": job_id, "segment": index},
-                    content=segment.read_bytes(),
-                    headers={"content-type": "video/x-matroska"},
+                    "POST", f"{url}/transcode", params=params, content=segment.read_bytes(), headers=headers
                 ) as response:
+                    if response.status_code == 402:
+                        await response.aread()
+                        raise _unpaid(url, response)
                     if response.status_code == 503:
                         await response.aread()
                         retry = response.headers.get("retry-after", "1")

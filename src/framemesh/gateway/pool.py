@@ -103,6 +103,14 @@ class OrchestratorPool:
         member.avoid_until = max(member.avoid_until, now + wait)
         return member.avoid_until
 
+    def ban(self, url: str, now: float) -> float:
+        """It cheated: count a failure and avoid it for the longest time."""
+        member = self.members[url]
+        member.failures += 1
+        member.consecutive_failures += 1
+        member.avoid_until = max(member.avoid_until, now + self.max_avoid)
+        return member.avoid_until
+
     def busy(self, url: str, now: float, retry_after: float) -> None:
         """It said it is full: not a failure, but don't send it more for `retry_after` s."""
         member = self.members[url]

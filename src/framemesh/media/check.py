@@ -17,7 +17,8 @@ only once. Both are top-level and picklable: gateways run them in an executor.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,13 +70,20 @@ def check_rendition(source_segment: Path, rendition: Path, spec: RenditionSpec) 
 def check_renditions(
     source_segment: Path, renditions: Sequence[tuple[Path, RenditionSpec]]
 ) -> list[CheckReport]:
-    """`check_rendition` for several renditions of one segment, decoding the source
-    only once (the costly part at 1080p). One report per rendition, in order."""
+    """`check_rendition` for several renditions of one segment, reading the source
+    only once and decoding only the source frames the samples need (the costly part
+    at 1080p). One report per rendition, in order."""
     source = Path(source_segment)
-    span = _source_span(source)
-    parts = [_inspect(Path(path), spec, span) for path, spec in renditions]
-    times = {t for part in parts if isinstance(part, _Partial) for t in part.wanted.values()}
-    shown = _source_frames(source, times)
+    try:
+        container = av.open(str(source))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise InvalidMediaError(f"{source.name}: the source segment does not open ({exc})") from exc
+    with container:
+        stream, packets = _source_packets(source, container)
+        span = _source_span(source, stream, packets)
+        parts = [_inspect(Path(path), spec, span) for path, spec in renditions]
+        times = {t for part in parts if isinstance(part, _Partial) for t in part.wanted.values()}
+        shown = _source_frames(source, stream, packets, times)
     return [part if isinstance(part, CheckReport) else _judge(part, shown) for part in parts]
 
 
@@ -92,9 +100,7 @@ class _Partial:
 
 def _inspect(rendition: Path, spec: RenditionSpec, span: tuple[float, float]) -> _Partial | CheckReport:
     try:
-        count = _count_frames(rendition)
-        picks = {round(i * (count - 1) / max(1, SAMPLES - 1)) for i in range(SAMPLES)} if count else set()
-        rend = _decode(rendition, picks)
+        rend = _decode(rendition)
     except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
         return CheckReport(False, (f"the rendition does not decode: {exc}",), None, 0, 0, 0.0, 0)
     if not rend.times:
@@ -153,17 +159,18 @@ def _luma(frame: av.VideoFrame) -> np.ndarray:
     return rows[:, : frame.width].copy()
 
 
-def _count_frames(path: Path) -> int:
-    with av.open(str(path)) as container:
-        return sum(1 for p in container.demux(container.streams.video[0]) if p.size)
-
-
-def _decode(path: Path, keep: set[int]) -> _Decoded:
+def _decode(path: Path) -> _Decoded:
+    """Decode every frame (the last sample is the last frame, and each frame needs the
+    ones before it), keeping the luma of `SAMPLES` frames spread over the rendition."""
     times: list[float] = []
     samples: dict[int, np.ndarray] = {}
     width = height = 0
     with av.open(str(path)) as container:
-        for frame in container.decode(container.streams.video[0]):
+        stream = container.streams.video[0]
+        packets = [p for p in container.demux(stream) if p.size]  # one read: count, then decode
+        count = len(packets)
+        keep = {round(i * (count - 1) / max(1, SAMPLES - 1)) for i in range(SAMPLES)} if count else set()
+        for frame in _frames(stream.codec_context, packets):
             if len(times) in keep:
                 samples[len(times)] = _luma(frame)
             width, height = frame.width, frame.height
@@ -171,37 +178,61 @@ def _decode(path: Path, keep: set[int]) -> _Decoded:
     return _Decoded(times, width, height, samples)
 
 
-def _source_span(path: Path) -> tuple[float, float]:
-    """Start and end (seconds) of the source segment's video."""
+def _frames(ctx: av.VideoCodecContext, packets: list[av.Packet]) -> Iterator[av.VideoFrame]:
+    for packet in [*packets, None]:
+        for frame in ctx.decode(packet):
+            if isinstance(frame, av.VideoFrame):
+                yield frame
+
+
+def _source_packets(path: Path, container: av.container.InputContainer) -> tuple[av.VideoStream, list[av.Packet]]:
+    """The source's video stream and its timestamped packets, in decode order."""
     try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            rate = stream.average_rate or stream.guessed_rate
-            frame_time = 1 / float(rate) if rate else 1 / 30
-            times = [float(p.pts * p.time_base) for p in container.demux(stream) if p.size and p.pts is not None]
+        stream = container.streams.video[0]
+        return stream, [p for p in container.demux(stream) if p.size and p.pts is not None]
     except (av.error.FFmpegError, IndexError) as exc:
         raise InvalidMediaError(f"{path.name}: the source segment does not open ({exc})") from exc
-    if not times:
+
+
+def _source_span(path: Path, stream: av.VideoStream, packets: list[av.Packet]) -> tuple[float, float]:
+    """Start and end (seconds) of the source segment's video."""
+    if not packets:
         raise InvalidMediaError(f"{path.name}: the source segment holds no video")
+    rate = stream.average_rate or stream.guessed_rate
+    frame_time = 1 / float(rate) if rate else 1 / 30
+    times = [float(p.pts * p.time_base) for p in packets]
     return min(times), max(times) + frame_time
 
 
-def _source_frames(path: Path, times: set[float]) -> dict[float, av.VideoFrame]:
-    """For each time, the source frame shown then (the first frame for earlier times)."""
-    shown: dict[float, av.VideoFrame] = {}
+def _source_frames(
+    path: Path, stream: av.VideoStream, packets: list[av.Packet], times: set[float]
+) -> dict[float, av.VideoFrame]:
+    """For each time, the source frame shown then (the first frame for earlier times).
+
+    The packets' timestamps say which frames those are, so only they are decoded in
+    full: any other frame is decoded only if later frames refer to it (FFmpeg's
+    `skip_frame=NONREF` for its packet), and decoding stops once all were seen.
+    """
     if not times:
-        return shown
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for frame in container.decode(stream):
-            if frame.time is None:
-                continue
-            t = float(frame.time)
-            for at in times:
-                if t <= at + 1e-3 or at not in shown:
-                    shown[at] = frame
-    return shown
+        return {}
+    pts = sorted({int(p.pts) for p in packets})
+    base = packets[0].time_base
+    at_pts = {at: pts[max(0, bisect.bisect_right([float(x * base) for x in pts], at + 1e-3) - 1)] for at in times}
+    wanted = set(at_pts.values())
+    found: dict[int, av.VideoFrame] = {}
+    ctx = stream.codec_context
+    ctx.thread_type = "AUTO"
+    try:
+        for packet in [*packets, None]:
+            ctx.skip_frame = "DEFAULT" if packet is None or packet.pts in wanted else "NONREF"
+            for frame in ctx.decode(packet):
+                if isinstance(frame, av.VideoFrame) and frame.pts in wanted:
+                    found[int(frame.pts)] = frame
+            if len(found) == len(wanted):
+                break
+    except av.error.FFmpegError as exc:
+        raise InvalidMediaError(f"{path.name}: the source segment does not decode ({exc})") from exc
+    return {at: found[p] for at, p in at_pts.items() if p in found}
 
 
 def _scaled_luma(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:

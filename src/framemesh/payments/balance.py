@@ -34,5 +34,9 @@ class Balances:
         self._balance[who] = self.get(who) - amount
         return True
 
+    def set(self, who: str, amount: Fraction | int) -> None:
+        """Take the counterparty's figure (to re-align after a lost message)."""
+        self._balance[who] = Fraction(amount)
+
     def shortfall(self, who: str, amount: Fraction | int) -> Fraction:
         return max(Fraction(0), Fraction(amount) - self.get(who))

@@ -10,9 +10,13 @@ manifest signed by `identity` (ES256). The manifest holds:
   software agent and carries the time.
 - ``framemesh.orchestrator`` (see `binding`): orchestrator address, job id, pipeline,
   model, time, the signing certificate, and optionally the chain key's signature.
-- the ingredients (the source segment, the input image, ...). An ingredient that
-  already carries a manifest (a previous stage's signed output) keeps it: the new
-  manifest store holds both, so the chain of custody reads stage by stage.
+- the ingredients (the source segment, the input image, ...), each with the SHA-256 of
+  its file in its metadata (``framemesh.sha256``), so a gateway can check that a
+  transcode's parent is the segment it sent. An ingredient of a type c2pa reads
+  (`formats.MIME_TYPES`) is read in, and one that already carries a manifest (a
+  previous stage's signed output) keeps it: the new manifest store holds both, so the
+  chain of custody reads stage by stage. Others (the Matroska source segments the
+  gateway cuts) are described: title, format, relationship and hash.
 
 **Sign after the last mux.** Any remux (even a stream copy) drops the manifest, and
 any change to the bytes afterwards reads as tampered. For fragmented MP4 the whole
@@ -26,6 +30,8 @@ its worker process next to the encoder, not on the event loop.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import mimetypes
 import os
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -41,12 +47,15 @@ from framemesh import __version__
 
 from . import binding, trust
 from .errors import IdentityError, InvalidFacts, SigningError
-from .formats import mime_type
+from .formats import MIME_TYPES, mime_type
 from .identity import Identity, normalize_address
 
 __all__ = ["TRAINED_ALGORITHMIC_MEDIA", "Facts", "Ingredient", "sign_file"]
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+#: key, in an ingredient's metadata, of the SHA-256 (hex) of the ingredient file
+INGREDIENT_SHA256 = "framemesh.sha256"
+_OTHER_FORMATS = {".mkv": "video/x-matroska", ".webm": "video/webm", ".ts": "video/mp2t", ".txt": "text/plain"}
 Kind = Literal["generated", "transcoded"]
 Relationship = Literal["parentOf", "inputTo", "componentOf"]
 
@@ -163,18 +172,30 @@ def sign_file(
     for item in facts.inputs:
         if not Path(item.path).is_file():
             raise InvalidFacts(f"ingredient {item.path} is missing")
-        mime_type(Path(item.path))
 
     definition = _definition(dest, mime, identity, facts, chain_key)
+    read_in: list[tuple[dict[str, Any], str, Path]] = []
+    for n, item in enumerate(facts.inputs):
+        path = Path(item.path)
+        digest = _sha256(path)
+        meta = {
+            "title": item.title or path.name,
+            "relationship": item.relationship,
+            "label": _label(n),
+            "metadata": {INGREDIENT_SHA256: digest},
+        }
+        if path.suffix.lower() in MIME_TYPES:  # c2pa reads it, and keeps any manifest it carries
+            read_in.append((meta, MIME_TYPES[path.suffix.lower()], path))
+        else:  # e.g. a Matroska source segment: described, and identified by its hash
+            described = {**meta, "format": _other_format(path), "instance_id": f"sha256:{digest}"}
+            definition.setdefault("ingredients", []).append(described)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.signing")
     try:
         with ExitStack() as stack:
             context = stack.enter_context(c2pa.Context.from_dict(_signing_settings(identity, trust_anchors)))
             builder = stack.enter_context(c2pa.Builder(definition, context=context))
-            for n, item in enumerate(facts.inputs):
-                path = Path(item.path)
-                meta = {"title": item.title or path.name, "relationship": item.relationship, "label": _label(n)}
-                builder.add_ingredient(meta, mime_type(path), stack.enter_context(path.open("rb")))
+            for meta, format_, path in read_in:
+                builder.add_ingredient(meta, format_, stack.enter_context(path.open("rb")))
             signer = stack.enter_context(c2pa.Signer.from_info(_signer_info(identity)))
             source = stack.enter_context(src.open("rb"))
             target = stack.enter_context(tmp.open("w+b"))
@@ -236,6 +257,19 @@ def _definition(
 
 def _signer_info(identity: Identity) -> c2pa.C2paSignerInfo:
     return c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, identity.chain_pem.encode(), identity.key_pem.encode(), None)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _other_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return _OTHER_FORMATS.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
 def _label(n: int) -> str:

@@ -48,6 +48,7 @@ Status = Literal["valid", "untrusted", "invalid", "tampered", "unsigned", "unsup
 _RANK: dict[str, int] = {"valid": 0, "untrusted": 1, "invalid": 2, "tampered": 3}
 
 UNTRUSTED = "signingCredential.untrusted"
+INGREDIENT_SHA256 = "framemesh.sha256"  # as sign.INGREDIENT_SHA256 (sign imports c2pa's writer side)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class ManifestInfo:
     model: str | None = None
     job_id: str | None = None
     ingredients: tuple[str, ...] = ()
+    #: SHA-256 (hex) of each ingredient file, as the signer recorded it (None if not)
+    ingredient_sha256: tuple[str | None, ...] = ()
     #: whether the signer chains to a trusted root: for the active manifest, per the
     #: reader's anchors; for an ingredient's, as judged when it was signed in; None
     #: when unknown
@@ -291,7 +294,9 @@ def _describe(label: str, manifest: dict[str, Any], cert: dict[str, Any]) -> tup
                 if not info["time"] and action.get("when"):
                     info["time"] = action.get("when")
     info["actions"] = tuple(actions)
-    info["ingredients"] = tuple(str(i.get("title")) for i in manifest.get("ingredients") or ())
+    ingredients = manifest.get("ingredients") or ()
+    info["ingredients"] = tuple(str(i.get("title")) for i in ingredients)
+    info["ingredient_sha256"] = tuple((i.get("metadata") or {}).get(INGREDIENT_SHA256) for i in ingredients)
     facts = _assertion(manifest, binding.LABEL)
     cert_address = next((a for a in map(address_from_text, subject.get("OU", "").split(",")) if a), None)
     if isinstance(subject.get("OU"), list):

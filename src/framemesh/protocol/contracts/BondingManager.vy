@@ -921,7 +921,9 @@ def withdrawFees(_recipient: address, _amount: uint256):
     fees: uint256 = self.delegators[msg.sender].fees
     assert fees >= _amount, "insufficient fees to withdraw"
     self.delegators[msg.sender].fees = fees - _amount
-    extcall ITicketBroker(self.ticketBroker).withdrawFeesTo(_recipient, _amount)
+    broker: address = self.ticketBroker
+    assert broker != empty(address), "TicketBroker not set"
+    extcall ITicketBroker(broker).withdrawFeesTo(_recipient, _amount)
     log WithdrawFees(delegator=msg.sender, recipient=_recipient, amount=_amount)
 
 

@@ -157,8 +157,11 @@ def initializeRound():
         start: uint256 = self._current_round_start_block()
         self._params = pending | (current << 64) | (start << 128)
         self.nextRoundLength = 0
-    extcall IBondingManager(self.bondingManager).setCurrentRoundTotalActiveStake()
-    extcall IMinter(self.minter).setCurrentRewardTokens()
+    bonding: address = self.bondingManager
+    minter: address = self.minter
+    assert bonding != empty(address) and minter != empty(address), "BondingManager and Minter must be set"
+    extcall IBondingManager(bonding).setCurrentRoundTotalActiveStake()
+    extcall IMinter(minter).setCurrentRewardTokens()
     log NewRound(round=current, blockHash=h)
 
 

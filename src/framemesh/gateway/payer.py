@@ -1,0 +1,91 @@
+"""The gateway pays: ticket parameters per orchestrator, kept fresh, and tickets per job.
+
+Parameters are fetched from an orchestrator when first needed and again before
+they expire (a margin of blocks ahead of their expiration block), or when the
+orchestrator says they are stale, so no job fails on expired parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Awaitable, Callable
+
+from framemesh.payments.params import TicketParams
+from framemesh.payments.sender import TicketSender
+from framemesh.wire.payment import PaymentWire, TicketParamsWire
+
+log = logging.getLogger("framemesh.gateway")
+
+FetchParams = Callable[[str, str], Awaitable[TicketParamsWire]]
+
+
+@dataclass
+class _Session:
+    params: TicketParams
+    price_per_pixel: int
+
+
+class GatewayPayer:
+    def __init__(self, protocol: Any, signer: Any, fetch: FetchParams, *, refresh_margin_blocks: int = 5) -> None:
+        self.protocol = protocol
+        self.signer = signer
+        self.sender = TicketSender(signer)
+        self._fetch = fetch
+        self._sessions: dict[str, _Session] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.margin = refresh_margin_blocks
+        self.tickets_sent = 0
+        self.face_value_sent = 0
+        self.expected_value_sent = Fraction(0)
+
+    @property
+    def address(self) -> str:
+        return str(self.signer.address)
+
+    async def _session(self, url: str) -> _Session:
+        lock = self._locks.setdefault(url, asyncio.Lock())
+        async with lock:
+            session = self._sessions.get(url)
+            block = await asyncio.to_thread(lambda: self.protocol.block_number)
+            if session is None or block + self.margin >= session.params.expiration_block:
+                wire = await self._fetch(url, self.address)
+                session = _Session(wire.params(), int(wire.price_per_pixel))
+                self._sessions[url] = session
+                log.debug("new ticket parameters from %s (expire at block %d)", url, session.params.expiration_block)
+            return session
+
+    def forget(self, url: str) -> None:
+        """The orchestrator refused our parameters: fetch new ones next time."""
+        self._sessions.pop(url, None)
+
+    async def payment_header(self, url: str, price: int) -> str:
+        session = await self._session(url)
+        params = session.params
+        payment = self.sender.pay(params, price)
+        self.tickets_sent += len(payment.tickets)
+        self.face_value_sent += params.face_value * len(payment.tickets)
+        self.expected_value_sent += payment.expected_value
+        return PaymentWire.of(payment, params, self.address).header()
+
+    def refund(self, url: str, price: int) -> None:
+        """The job failed before the orchestrator charged for it."""
+        session = self._sessions.get(url)
+        if session is not None:
+            self.sender.refund(session.params.recipient, price)
+
+    def resync(self, url: str, balance: Fraction) -> None:
+        """Take the orchestrator's word for our balance with it (after a lost answer)."""
+        session = self._sessions.get(url)
+        if session is not None:
+            recipient = session.params.recipient
+            self.sender.balances.set(recipient, balance)
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "tickets_sent": self.tickets_sent,
+            "face_value_sent": str(self.face_value_sent),
+            "expected_value_sent": str(round(self.expected_value_sent)),
+        }

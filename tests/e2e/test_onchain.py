@@ -1,0 +1,58 @@
+"""The network on the embedded chain: found on-chain, paid in tickets, fees and rewards shared."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from framemesh.devnet import Devnet, DevnetConfig
+from framemesh.payments.ticket_store import TicketState
+from framemesh.sdk.client import GatewayClient
+from tests.e2e.clips import PROFILES
+
+
+def test_paid_transcode_fees_and_rewards(tmp_path: Path, clip: Path) -> None:
+    with Devnet(DevnetConfig(root=tmp_path)) as net:
+        async def go():  # type: ignore[no-untyped-def]
+            async with GatewayClient(net.gateway.url) as client:
+                job = await client.submit(clip, PROFILES)
+                return await client.wait(job.id, timeout=180)
+
+        status = asyncio.run(go())
+        assert status.state == "completed", (status.error, status.errors)
+        urls = {n.url for n in net.orchestrators}
+        assert set(status.orchestrators) <= urls and sum(status.orchestrators.values()) == 3
+
+        paid = httpx.get(f"{net.gateway.url}/payments").json()
+        assert paid["enabled"] and paid["tickets_sent"] > 0
+        received = won = 0
+        for node in net.orchestrators:
+            m = httpx.get(f"{node.url}/metrics").json()
+            received += m["payments"]["tickets_received"]
+            won += m["payments"]["tickets_won"]
+            if status.orchestrators.get(node.url):
+                assert int(m["fees_charged_wei"]) > 0
+        assert received == paid["tickets_sent"], "every ticket sent was accepted"
+        assert won > 0  # about half of the dozen or so tickets
+
+        net.wait_redeemed()
+        proto = net.protocol
+        o1, o2 = (n.signer.address for n in net.orchestrators)
+        redeemed = 0
+        for node in net.orchestrators:
+            store = node.server.app.state.orchestrator.billing.store
+            assert store.counts()["pending"] == 0
+            redeemed += store.total_face_value(TicketState.REDEEMED)
+        assert redeemed == won * net.config.ticket_face_value
+        # fees went to the pools; the delegator of orchestrator 1 shares by its fee share (50%)
+        fees = proto.pending_fees(o1) + proto.pending_fees(o2) + proto.pending_fees(net.delegator.address)
+        assert fees == redeemed
+        if proto.pending_fees(net.delegator.address):
+            assert proto.pending_fees(o1) > proto.pending_fees(net.delegator.address)
+
+        before = proto.total_supply()
+        net.advance_rounds(2)
+        assert proto.total_supply() > before, "active orchestrators called reward() in the new rounds"
+        assert proto.pending_stake(net.delegator.address) > net.config.delegation
