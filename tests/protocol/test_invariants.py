@@ -54,8 +54,10 @@ class Books(RuleBasedStateMachine):
             with boa.env.prank(who):
                 fn(*args, **kwargs)
             return True
-        except BoaError:
-            return False  # a refused move changes nothing; the books must still balance
+        except BoaError as e:
+            # a refused move changes nothing (the books must still balance) and says why
+            assert "user revert with reason" in str(e), str(e)[-2000:]
+            return False
 
     @initialize()
     def setup(self) -> None:
