@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import shutil
 from pathlib import Path
 
+import av
 import pytest
 
 from framemesh.provenance import (
@@ -159,3 +161,28 @@ def test_a_transcode_needs_exactly_one_source() -> None:
 
 def test_facts_checksum_the_address() -> None:
     assert generated(address=ADDRESS.lower()).address == generated(address=ADDRESS.upper().replace("0X", "0x")).address
+
+
+def test_matroska_source_segment_is_described_with_its_hash(media, identity, ca_pem, tmp_path) -> None:
+    """The gateway's source segments are Matroska, which c2pa cannot read: the
+    transcode names them by title, format and SHA-256."""
+    segment = tmp_path / "seg_00003.mkv"
+    with av.open(str(media["mp4"])) as src, av.open(str(segment), "w") as dst:
+        streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                dst.mux(packet)
+    out = sign_file(media["fmp4"], tmp_path / "out.mp4", identity, transcoded(segment))
+    verdict = read_provenance(out, trust_anchors=[ca_pem])
+    assert verdict.status == "valid", verdict.problems
+    m = verdict.active
+    assert m is not None and m.ingredients == ("seg_00003.mkv",)
+    assert m.ingredient_sha256 == (hashlib.sha256(segment.read_bytes()).hexdigest(),)
+    assert m.actions == ("c2pa.opened", "c2pa.transcoded")
+
+
+def test_read_in_ingredients_carry_their_hash_too(media, identity, ca_pem, tmp_path) -> None:
+    out = sign_file(media["fmp4"], tmp_path / "out.mp4", identity, transcoded(media["mp4"]))
+    m = read_provenance(out, trust_anchors=[ca_pem]).active
+    assert m is not None and m.ingredient_sha256 == (hashlib.sha256(media["mp4"].read_bytes()).hexdigest(),)

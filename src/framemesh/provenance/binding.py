@@ -25,6 +25,8 @@ from typing import Any, Protocol
 LABEL = "framemesh.orchestrator"
 DOMAIN = b"framemesh.orchestrator/v1\n"
 SIGNATURE = "chain_signature"
+#: key, in an ingredient's metadata, of the SHA-256 (hex) of the ingredient file
+INGREDIENT_SHA256 = "framemesh.sha256"
 
 
 class ChainKey(Protocol):

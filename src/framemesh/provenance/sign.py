@@ -53,8 +53,6 @@ from .identity import Identity, normalize_address
 __all__ = ["TRAINED_ALGORITHMIC_MEDIA", "Facts", "Ingredient", "sign_file"]
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-#: key, in an ingredient's metadata, of the SHA-256 (hex) of the ingredient file
-INGREDIENT_SHA256 = "framemesh.sha256"
 _OTHER_FORMATS = {".mkv": "video/x-matroska", ".webm": "video/webm", ".ts": "video/mp2t", ".txt": "text/plain"}
 Kind = Literal["generated", "transcoded"]
 Relationship = Literal["parentOf", "inputTo", "componentOf"]
@@ -178,11 +176,11 @@ def sign_file(
     for n, item in enumerate(facts.inputs):
         path = Path(item.path)
         digest = _sha256(path)
-        meta = {
+        meta: dict[str, Any] = {
             "title": item.title or path.name,
             "relationship": item.relationship,
             "label": _label(n),
-            "metadata": {INGREDIENT_SHA256: digest},
+            "metadata": {binding.INGREDIENT_SHA256: digest},
         }
         if path.suffix.lower() in MIME_TYPES:  # c2pa reads it, and keeps any manifest it carries
             read_in.append((meta, MIME_TYPES[path.suffix.lower()], path))

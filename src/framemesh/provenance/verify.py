@@ -48,7 +48,6 @@ Status = Literal["valid", "untrusted", "invalid", "tampered", "unsigned", "unsup
 _RANK: dict[str, int] = {"valid": 0, "untrusted": 1, "invalid": 2, "tampered": 3}
 
 UNTRUSTED = "signingCredential.untrusted"
-INGREDIENT_SHA256 = "framemesh.sha256"  # as sign.INGREDIENT_SHA256 (sign imports c2pa's writer side)
 
 
 @dataclass(frozen=True)
@@ -296,7 +295,7 @@ def _describe(label: str, manifest: dict[str, Any], cert: dict[str, Any]) -> tup
     info["actions"] = tuple(actions)
     ingredients = manifest.get("ingredients") or ()
     info["ingredients"] = tuple(str(i.get("title")) for i in ingredients)
-    info["ingredient_sha256"] = tuple((i.get("metadata") or {}).get(INGREDIENT_SHA256) for i in ingredients)
+    info["ingredient_sha256"] = tuple((i.get("metadata") or {}).get(binding.INGREDIENT_SHA256) for i in ingredients)
     facts = _assertion(manifest, binding.LABEL)
     cert_address = next((a for a in map(address_from_text, subject.get("OU", "").split(",")) if a), None)
     if isinstance(subject.get("OU"), list):
