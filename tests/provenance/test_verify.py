@@ -259,3 +259,27 @@ def test_verdict_json_has_the_facts(signed, ca_pem, identity) -> None:
     assert m["job_id"] == "job-8" and m["pipeline"] == "transcode"
     assert m["ingredients"] == ["source.mp4"]
     assert m["signer"] == "orchestrator-a" and m["address_bound_by"] == ["certificate"]
+
+
+@pytest.mark.parametrize("fmt", MEDIA_FORMATS)
+def test_cut_anywhere_never_raises(fmt, signed, ca_pem, tmp_path) -> None:
+    data = signed[fmt].read_bytes()
+    path = tmp_path / signed[fmt].name
+    statuses = set()
+    for n in range(1, 24):
+        path.write_bytes(data[: len(data) * n // 24])
+        verdict = read_provenance(path, trust_anchors=[ca_pem])
+        assert verdict.status in ("tampered", "invalid", "unreadable", "unsigned"), (n, verdict)
+        assert verdict.problems
+        statuses.add(verdict.status)
+    assert statuses  # every cut got a verdict, none "valid"
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".mp4", ".wav", ".mp3", ".webp", ".mov", ".m4a"])
+def test_garbage_of_every_supported_type_never_raises(suffix, tmp_path) -> None:
+    for size in (1, 7, 100, 5000):
+        path = tmp_path / f"noise{size}{suffix}"
+        path.write_bytes(bytes((i * 7 + size) % 256 for i in range(size)))
+        verdict = read_provenance(path)
+        assert verdict.status in ("unreadable", "unsigned", "unsupported"), verdict
+        assert verdict.problems

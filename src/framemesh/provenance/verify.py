@@ -156,7 +156,10 @@ def read_provenance(
         return _unreadable(where, file, exc)
     except (OSError, ValueError) as exc:
         return Verdict(where, "unreadable", (f"cannot read {file.name}: {exc}",))
-    return _judge(where, store, certs, {_serial(s) for s in revoked_serials})
+    try:
+        return _judge(where, store, certs, {_serial(s) for s in revoked_serials})
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a store shaped unlike any c2pa writes
+        return Verdict(where, "invalid", (f"{file.name}: cannot interpret its manifest store ({exc!r})",))
 
 
 def _unreadable(where: str, file: Path, exc: Exception) -> Verdict:
