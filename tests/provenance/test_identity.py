@@ -70,6 +70,15 @@ def test_ca_is_made_once_and_identity_reused(tmp_path: Path) -> None:
     assert renamed.serial != first.serial and renamed.name == "a2"
 
 
+def test_a_new_ca_reissues_identities(tmp_path: Path) -> None:
+    first = init_dev_identity(tmp_path, address=ADDRESS, name="a")
+    (tmp_path / "ca.pem").unlink()
+    (tmp_path / "ca.key.pem").unlink()
+    again = init_dev_identity(tmp_path, address=ADDRESS, name="a")  # same CA name, new key
+    assert again.serial != first.serial
+    assert again.certificates[-1].public_bytes(serialization.Encoding.PEM).decode() == (tmp_path / "ca.pem").read_text()
+
+
 def test_load_identity_round_trip(identity, keys_dir: Path) -> None:
     loaded = load_identity(keys_dir / f"{identity.address}.key.pem", keys_dir / f"{identity.address}.chain.pem")
     assert loaded.serial == identity.serial and loaded.address == identity.address

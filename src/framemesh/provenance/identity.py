@@ -288,7 +288,7 @@ def init_dev_identity(directory: Path, *, address: str, name: str) -> Identity:
             existing is not None
             and existing.name == name.strip()
             and existing.address == address
-            and existing.certificate.issuer == ca.cert.subject
+            and existing.certificates[-1] == ca.cert
             and existing.certificate.not_valid_after_utc > _now() + dt.timedelta(days=1)
         ):
             return existing
