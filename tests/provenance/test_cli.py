@@ -96,8 +96,13 @@ def test_verify_tampered_exits_non_zero(signed, keys_dir, tmp_path) -> None:
 def test_verify_unsigned_and_unreadable(media, tmp_path) -> None:
     assert runner.invoke(app, ["verify", str(media["wav"])]).exit_code == 1
     result = runner.invoke(app, ["verify", str(tmp_path / "nope.mp4")])
-    assert result.exit_code == 2 and "UNREADABLE" in result.output
-    assert runner.invoke(app, ["verify", "notes.txt"]).exit_code == 2
+    assert result.exit_code == 2
+    assert "error:" in result.output and "cannot read nope.mp4" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    result = runner.invoke(app, ["verify", "notes.txt"])
+    assert result.exit_code == 2 and "cannot carry a C2PA manifest" in result.output
+    json_result = runner.invoke(app, ["verify", "notes.txt", "--json"])
+    assert json_result.exit_code == 2 and json.loads(json_result.output)["status"] == "unsupported"
 
 
 def test_verify_json(signed, keys_dir) -> None:

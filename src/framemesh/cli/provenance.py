@@ -93,6 +93,8 @@ def verify(
     verdict = read_provenance(file, trust_anchors=anchors)
     if json_out:
         console.print_json(verdict.to_json())
+    elif verdict.status in ("unreadable", "unsupported"):
+        fail("; ".join(verdict.problems) or f"{file}: {verdict.status}", _EXIT[verdict.status])
     else:
         _print(verdict, trusted=len(anchors))
     if _EXIT[verdict.status]:
