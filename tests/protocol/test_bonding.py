@@ -369,3 +369,37 @@ def test_governor_setters_emit_events(proto: Protocol, accounts: list[str]) -> N
     assert proto.bonding.unbondingPeriod() == 9 and proto.bonding.numActiveTranscoders() == 7
     assert type(logs[0]).__name__ == "ParameterUpdate" and (logs[0].param, logs[0].value) == ("unbondingPeriod", 9)
     assert (logs2[0].param, logs2[0].value) == ("numActiveTranscoders", 7)
+
+
+def test_reward_uses_the_rounds_stake_not_the_next(proto: Protocol, accounts: list[str]) -> None:
+    o, o2, d = accounts[0], accounts[1], accounts[2]
+    proto.register(o, 100 * E18)
+    proto.register(o2, 300 * E18)
+    proto.next_round()
+    proto.bond(d, 500 * E18, o)  # counts from the next round only
+    mintable = proto.minter.currentMintableTokens()
+    before = proto.token.balanceOf(proto.bonding.address)
+    proto.reward(o)
+    minted = proto.token.balanceOf(proto.bonding.address) - before
+    assert minted == minter_perc_of(mintable, 100 * E18, 400 * E18)
+    # the reward itself is stake from the next round on
+    assert proto.bonding.transcoderActiveStake(o) == 100 * E18
+    assert proto.bonding.transcoderTotalStake(o) == 600 * E18 + minted
+
+
+def test_pool_positions_follow_unbonds_without_hints(proto: Protocol, accounts: list[str]) -> None:
+    orchs = accounts[:4]
+    for i, o in enumerate(orchs):
+        proto.register(o, (i + 1) * 10 * E18)
+    proto.next_round()
+    with boa.env.prank(orchs[3]):
+        proto.bonding.unbond(35 * E18)  # 40 -> 5: from first to last
+    assert proto.pool() == [orchs[2], orchs[1], orchs[0], orchs[3]]
+    with boa.env.prank(orchs[2]):
+        proto.bonding.unbond(30 * E18)  # everything: resigns
+    assert proto.pool() == [orchs[1], orchs[0], orchs[3]]
+    assert proto.bonding.nextRoundTotalActiveStake() == 35 * E18
+    assert proto.bonding.isActiveTranscoder(orchs[2])  # until the round ends
+    proto.next_round()
+    assert not proto.bonding.isActiveTranscoder(orchs[2])
+    assert proto.bonding.currentRoundTotalActiveStake() == 35 * E18
