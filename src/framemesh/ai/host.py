@@ -154,7 +154,9 @@ class ModelHost:
         async def restart() -> None:
             try:
                 await self._blocking(worker.restart)
-            finally:  # a failed restart is retried by the next job's start()
+            except Exception:  # noqa: BLE001 - the next job's start() tries again and reports
+                pass
+            finally:
                 model.idle.put_nowait(worker)
 
         task = asyncio.get_running_loop().create_task(restart())
