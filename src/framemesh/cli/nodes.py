@@ -8,6 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from framemesh.cli.chain_context import (
+    DEFAULT_DEPLOYMENT,
+    DeploymentOption,
+    DevAccountOption,
+    KeystoreOption,
+    PasswordFileOption,
+    amount,
+    chain_errors,
+    connect,
+    percent,
+)
 from framemesh.cli.output import console, fail, setup_logging
 from framemesh.gateway.config import GatewayConfig
 from framemesh.media.profiles import PROFILES
@@ -30,14 +41,33 @@ def orchestrator_start(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     name: Annotated[str, typer.Option(help="Name shown to gateways (defaults to orchestrator-PORT).")] = "",
     capacity: Annotated[int, typer.Option(min=1, help="Segments transcoded at once; past that, 503.")] = 2,
-    price_per_pixel: Annotated[int, typer.Option(min=0, help="Price in wei per output pixel.")] = 1,
+    price_per_pixel: Annotated[int, typer.Option(min=0, help="Price in wei per output pixel.")] = 1000,
     profiles: Annotated[str, typer.Option(help="Profiles offered, comma-separated.")] = ",".join(PROFILES),
     data_dir: Annotated[Path, typer.Option(help="Where work files go.")] = Path("framemesh-data/orchestrator"),
     max_segment_mb: Annotated[int, typer.Option(min=1, help="Largest segment accepted, in MiB.")] = 64,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    rpc: Annotated[str | None, typer.Option(envvar="FRAMEMESH_RPC", help="Run on this chain: charge in tickets, redeem them, call reward() each round.")] = None,
+    deployment: DeploymentOption = DEFAULT_DEPLOYMENT,
+    keystore: KeystoreOption = None,
+    password_file: PasswordFileOption = None,
+    dev_account: DevAccountOption = None,
+    register: Annotated[bool, typer.Option(help="Register on start: self-bond --stake, set terms, publish --service-uri.")] = False,
+    stake: Annotated[str, typer.Option(help="Self-bond to add when registering, e.g. '1000 FMT'.")] = "0",
+    reward_cut: Annotated[str, typer.Option(help="Share of rewards kept, when registering.")] = "10%",
+    fee_share: Annotated[str, typer.Option(help="Share of fees passed to delegators, when registering.")] = "50%",
+    service_uri: Annotated[str, typer.Option(help="URL gateways reach this node at (default http://HOST:PORT).")] = "",
+    ticket_face_value: Annotated[str, typer.Option(help="Face value of each ticket, e.g. '0.01 ETH'.")] = "0.01 ETH",
+    ticket_win_prob: Annotated[str, typer.Option(help="Win probability of each ticket, e.g. 1/100000 or 0.00001.")] = "1/100000",
+    redeem_interval: Annotated[float, typer.Option(min=0.1, help="Seconds between passes of the ticket redeemer.")] = 2.0,
 ) -> None:
     """Start an orchestrator node and serve until interrupted."""
     setup_logging(log_level)
+    from fractions import Fraction
+
+    try:
+        win_prob = Fraction(ticket_win_prob)
+    except (ValueError, ZeroDivisionError):
+        fail(f"--ticket-win-prob {ticket_win_prob!r} is not a probability (write 1/100 or 0.01)", 2)
     try:
         config = OrchestratorConfig(
             data_dir=data_dir,
@@ -48,21 +78,35 @@ def orchestrator_start(
             price_per_pixel=price_per_pixel,
             profiles=tuple(p.strip() for p in profiles.split(",") if p.strip()),
             max_segment_bytes=max_segment_mb * 1024 * 1024,
+            ticket_face_value=amount(ticket_face_value, "ETH"),
+            ticket_win_prob=win_prob,
+            redeem_interval=redeem_interval,
         )
     except ValueError as exc:
         fail(str(exc), 2)
-    _print_config("orchestrator", config.describe())
+    protocol = signer = None
+    if rpc is not None:
+        ctx = connect(rpc, deployment=deployment, keystore=keystore, password_file=password_file, dev_account=dev_account)
+        protocol, signer = ctx.need_protocol(), ctx.need_signer()
+        if register:
+            uri = service_uri or f"http://{host}:{port}"
+            with chain_errors():
+                protocol.become_orchestrator(
+                    signer, stake=amount(stake, "FMT"), reward_cut=percent(reward_cut), fee_share=percent(fee_share), service_uri=uri
+                )
+            console.print(f"registered {signer.address} at {uri}; active from round {protocol.current_round() + 1}", soft_wrap=True)
+    _print_config("orchestrator", config.describe() | ({"address": signer.address, "chain": rpc} if signer else {}))
     from framemesh.net.server import serve_forever
     from framemesh.orchestrator.app import create_app
 
-    serve_forever(create_app(config), host=host, port=port, log_level=log_level)
+    serve_forever(create_app(config, protocol=protocol, signer=signer), host=host, port=port, log_level=log_level)
 
 
 @gateway_app.command("start")
 def gateway_start(
     orchestrator: Annotated[
-        list[str], typer.Option("--orchestrator", "-o", help="An orchestrator's URL; repeat for several.")
-    ],
+        list[str] | None, typer.Option("--orchestrator", "-o", help="An orchestrator's URL; repeat for several (off-chain, unpaid).")
+    ] = None,
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8936,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     data_dir: Annotated[Path, typer.Option(help="Where jobs, outputs and the SQLite store go.")] = Path(
@@ -71,13 +115,21 @@ def gateway_start(
     max_upload_mb: Annotated[int, typer.Option(min=1, help="Largest upload accepted, in MiB.")] = 1024,
     segment_timeout: Annotated[float, typer.Option(help="Seconds an orchestrator gets per segment.")] = 120.0,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    rpc: Annotated[str | None, typer.Option(envvar="FRAMEMESH_RPC", help="Find orchestrators on this chain and pay them in tickets.")] = None,
+    deployment: DeploymentOption = DEFAULT_DEPLOYMENT,
+    keystore: KeystoreOption = None,
+    password_file: PasswordFileOption = None,
+    max_price: Annotated[int | None, typer.Option(min=0, help="Highest price accepted, wei per pixel.")] = None,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
     setup_logging(log_level)
+    if not orchestrator and rpc is None:
+        fail("give orchestrators with --orchestrator URL, or a chain to find them on with --rpc URL", 2)
     try:
         config = GatewayConfig(
             data_dir=data_dir,
-            orchestrators=tuple(url.rstrip("/") for url in orchestrator),
+            max_price_per_pixel=max_price,
+            orchestrators=tuple(url.rstrip("/") for url in orchestrator or ()),
             host=host,
             port=port,
             max_upload_bytes=max_upload_mb * 1024 * 1024,
@@ -85,8 +137,14 @@ def gateway_start(
         )
     except ValueError as exc:
         fail(str(exc), 2)
-    _print_config("gateway", config.describe())
+    protocol = signer = None
+    if rpc is not None:
+        if keystore is None:
+            fail("a gateway on a chain signs tickets with its own key: pass --keystore FILE", 2)
+        ctx = connect(rpc, deployment=deployment, keystore=keystore, password_file=password_file)
+        protocol, signer = ctx.need_protocol(), ctx.need_signer()
+    _print_config("gateway", config.describe() | ({"address": signer.address, "chain": rpc} if signer else {}))
     from framemesh.gateway.app import create_app
     from framemesh.net.server import serve_forever
 
-    serve_forever(create_app(config), host=host, port=port, log_level=log_level)
+    serve_forever(create_app(config, protocol=protocol, signer=signer), host=host, port=port, log_level=log_level)

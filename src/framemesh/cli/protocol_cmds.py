@@ -87,6 +87,27 @@ def chain_deploy(
     console.print(f"deployment file: {out}", soft_wrap=True)
 
 
+@chain_app.command("fund")
+def chain_fund(
+    to: Annotated[str, typer.Argument(help="The address to fund.")],
+    eth: Annotated[str, typer.Option(help="ETH to send, e.g. '10 ETH'.")] = "0",
+    fmt: Annotated[str, typer.Option(help="Tokens to send, e.g. '1000 FMT'.")] = "0",
+    rpc: RpcOption = DEFAULT_RPC, deployment: DeploymentOption = DEFAULT_DEPLOYMENT,
+    keystore: KeystoreOption = None, password_file: PasswordFileOption = None, dev_account: DevAccountOption = None,
+) -> None:
+    """Send ETH and/or tokens to an address (e.g. from a dev account to a new node's account)."""
+    e, f = amount(eth, "ETH"), amount(fmt, "FMT")
+    if e == 0 and f == 0:
+        fail("nothing to send: pass --eth and/or --fmt", 2)
+    ctx = connect(rpc, deployment=deployment, keystore=keystore, password_file=password_file, dev_account=dev_account)
+    me = ctx.need_signer()
+    with chain_errors():
+        if e:
+            _done(f"sent {format_amount(e, 'ETH')} to {to}", ctx.chain.send_eth(to, e, me))
+        if f:
+            _done(f"sent {format_amount(f)} to {to}", ctx.need_protocol().transfer_tokens(me, to, f))
+
+
 @chain_app.command("new-account")
 def new_account(
     keystore: Annotated[Path, typer.Argument(help="Path of the keystore file to create.")],

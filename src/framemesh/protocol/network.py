@@ -152,14 +152,30 @@ class Protocol:
 
     def become_orchestrator(
         self, sender: Signer, *, stake: int, reward_cut: int, fee_share: int, service_uri: str
-    ) -> None:
-        """Self-bond, set terms and publish the service URI (Livepeer's order: a
-        transcoder must be bonded to itself before it sets its terms)."""
-        if stake:
-            self.bond(sender, stake, sender.address)
-        self.register(sender, reward_cut, fee_share)
+    ) -> bool:
+        """Make `sender` a registered orchestrator with these terms and URI; idempotent.
+
+        A new orchestrator self-bonds `stake` first (Livepeer's order: a transcoder
+        must be bonded to itself before it sets its terms). One already registered
+        (a node restarting) bonds nothing more, and sets its terms only if they
+        changed, since an active orchestrator may change them only after its
+        `reward()` of the round. Returns True if anything was sent.
+        """
+        changed = False
+        if not self.is_registered(sender.address):
+            if stake:
+                self.bond(sender, stake, sender.address)
+            self.register(sender, reward_cut, fee_share)
+            changed = True
+        else:
+            cut, share, _ = self.terms(sender.address)
+            if (cut, share) != (reward_cut, fee_share):
+                self.register(sender, reward_cut, fee_share)
+                changed = True
         if self.service_uri(sender.address) != service_uri:
             self.set_service_uri(sender, service_uri)
+            changed = True
+        return changed
 
     def bond(self, sender: Signer, amount: int, to: str) -> Receipt:
         """Approve and bond `amount` to `to` (self-bond when `to` is the sender)."""
