@@ -169,3 +169,37 @@ def test_batch_check_matches_single_checks(
     assert [r.ok for r in reports] == [True, True, False, False]
     assert reports[:3] == [check_rendition(segments[1].path, path, spec) for path, spec in items[:3]]
     assert "does not decode" in reports[3].problems[0]
+
+
+def test_source_frames_skipping_others_match_a_full_decode(segments: list[SegmentInfo]) -> None:
+    """Only the frames asked for are decoded in full (others only when referred to):
+    the pictures must be the very ones a decode of every frame shows at those times."""
+    import numpy as np
+    from av.video.frame import PictureType
+
+    from framemesh.media.check import (
+        _luma,
+        _source_frames,
+        _source_packets,
+        _source_span,
+    )
+
+    seg = segments[1]
+    with av.open(str(seg.path)) as container:
+        full = [(float(f.time), _luma(f)) for f in container.decode(container.streams.video[0])]
+    assert any(f.pict_type == PictureType.B for f in _decoded_types(seg.path)), "the test wants a source with B-frames"
+    start, end = full[0][0], full[-1][0]
+    times = {start - 0.5, start, start + 0.26, (start + end) / 2, end - 0.01, end, end + 1.0}
+    with av.open(str(seg.path)) as container:
+        stream, packets = _source_packets(seg.path, container)
+        assert _source_span(seg.path, stream, packets)[0] == pytest.approx(start)
+        shown = _source_frames(seg.path, stream, packets, times)
+    assert set(shown) == times
+    for at in times:
+        expected = [luma for t, luma in full if t <= at + 1e-3] or [full[0][1]]
+        assert np.array_equal(_luma(shown[at]), expected[-1]), at
+
+
+def _decoded_types(path: Path) -> list[av.VideoFrame]:
+    with av.open(str(path)) as container:
+        return list(container.decode(container.streams.video[0]))

@@ -11,8 +11,9 @@ decodes the rendition and checks, naming every problem it finds:
   compared, by luma PSNR, with the source frame shown at the same time, scaled
   down to the rendition's size. Every sample must reach `PSNR_THRESHOLD`.
 
-`check_renditions` checks a whole ladder of one segment and decodes the source
-only once. Both are top-level and picklable: gateways run them in an executor.
+`check_renditions` checks a whole ladder of one segment, reading the source once
+and decoding in full only the source frames the samples are compared with (other
+frames only when those refer to them). Both are top-level and picklable: gateways run them in an executor.
 """
 
 from __future__ import annotations
@@ -200,8 +201,13 @@ def _source_span(path: Path, stream: av.VideoStream, packets: list[av.Packet]) -
         raise InvalidMediaError(f"{path.name}: the source segment holds no video")
     rate = stream.average_rate or stream.guessed_rate
     frame_time = 1 / float(rate) if rate else 1 / 30
-    times = [float(p.pts * p.time_base) for p in packets]
+    times = [t for t, _ in _stamps(packets)]
     return min(times), max(times) + frame_time
+
+
+def _stamps(packets: list[av.Packet]) -> list[tuple[float, int]]:
+    """(seconds, pts) of each packet, sorted by time: the frames in display order."""
+    return sorted((float(p.pts * p.time_base), p.pts) for p in packets if p.pts is not None and p.time_base)
 
 
 def _source_frames(
@@ -215,9 +221,9 @@ def _source_frames(
     """
     if not times:
         return {}
-    pts = sorted({int(p.pts) for p in packets})
-    base = packets[0].time_base
-    at_pts = {at: pts[max(0, bisect.bisect_right([float(x * base) for x in pts], at + 1e-3) - 1)] for at in times}
+    stamps = _stamps(packets)
+    seconds = [t for t, _ in stamps]
+    at_pts = {at: stamps[max(0, bisect.bisect_right(seconds, at + 1e-3) - 1)][1] for at in times}
     wanted = set(at_pts.values())
     found: dict[int, av.VideoFrame] = {}
     ctx = stream.codec_context
@@ -227,7 +233,7 @@ def _source_frames(
             ctx.skip_frame = "DEFAULT" if packet is None or packet.pts in wanted else "NONREF"
             for frame in ctx.decode(packet):
                 if isinstance(frame, av.VideoFrame) and frame.pts in wanted:
-                    found[int(frame.pts)] = frame
+                    found[frame.pts] = frame
             if len(found) == len(wanted):
                 break
     except av.error.FFmpegError as exc:

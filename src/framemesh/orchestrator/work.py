@@ -4,6 +4,7 @@ event loop and a crash in FFmpeg takes down a worker, not the node.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -23,9 +24,11 @@ def transcode_to_bundle(
     index: int,
     orchestrator: str,
     preset: str,
+    threads: int | None = None,
 ) -> tuple[Path, int]:
     """Transcode one segment to the wanted profiles and pack the result.
 
+    `threads` is per rendition encoder; None: `encoder_threads` for this machine.
     Returns the bundle's path and the output pixels (what the work is priced by).
     Raises the media part's errors for input that is not a usable video.
     """
@@ -33,7 +36,9 @@ def transcode_to_bundle(
     info = probe(segment)
     assert info.video is not None  # probe() refuses files without video
     specs = plan_renditions(info.video.width, info.video.height, parse_profiles(list(profiles)))
-    outputs = transcode_segment(segment, specs, work_dir / "out", preset=preset)
+    if threads is None:
+        threads = encoder_threads(len(specs), os.cpu_count() or 1)
+    outputs = transcode_segment(segment, specs, work_dir / "out", preset=preset, threads=threads)
     renditions = []
     files: dict[str, Path] = {}
     pixels = 0
@@ -63,3 +68,16 @@ def transcode_to_bundle(
     )
     bundle = write_bundle(result, files, work_dir / "bundle.tar")
     return bundle, pixels
+
+
+def encoder_threads(renditions: int, cpus: int, jobs: int = 1) -> int:
+    """x264 threads per rendition encoder so that `jobs` segments of `renditions`
+    renditions each, encoded at once, ask for about `cpus` threads in all. Pure.
+
+    Every rendition already has its own encoder thread, so on a small machine one
+    x264 thread each is enough; x264's own default (1.5 threads per core, per
+    encoder) oversubscribes the cores several times over when an orchestrator runs
+    a ladder, let alone several segments at once, and each extra frame thread
+    costs CPU time and bitrate efficiency.
+    """
+    return max(1, cpus // max(1, renditions * jobs))
