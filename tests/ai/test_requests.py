@@ -92,3 +92,33 @@ def test_decode_image_refuses_too_many_pixels_and_truncation() -> None:
     with pytest.raises(InvalidRequest, match="truncated or corrupt"):
         decode_image(data[: len(data) // 2])
     assert decode_image(data).size == (64, 64)
+
+
+def test_build_request_ignores_unknown_fields_and_names_bad_ones() -> None:
+    from framemesh.ai.errors import UnknownModel
+
+    request = rq.build_request(
+        "text-to-image",
+        {"prompt": "a cat", "width": "64", "height": 32, "loras": "", "safety_check": True},
+    )
+    assert request == rq.TextToImageRequest(prompt="a cat", width=64, height=32)
+    with pytest.raises(InvalidRequest, match=r"text-to-image request: prompt: Field required"):
+        rq.build_request("text-to-image", {"width": 64})
+    with pytest.raises(InvalidRequest, match=r"width: Input should be a valid integer"):
+        rq.build_request("text-to-image", {"prompt": "a", "width": "wide"})
+    upscale = rq.build_request("upscale", {"image": png(8, 8), "prompt": "sharper"})
+    assert upscale.units() == 64
+    with pytest.raises(UnknownModel, match="no pipeline 'text-to-music'; pipelines: text-to-image"):
+        rq.build_request("text-to-music", {})
+
+
+def test_frames_encode_to_an_mp4_of_the_same_size() -> None:
+    av = pytest.importorskip("av")
+    from framemesh.ai.media import encode_mp4
+
+    mp4 = encode_mp4([png(64, 32, seed=i) for i in range(5)], fps=8)
+    with av.open(io.BytesIO(mp4)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+        assert (stream.codec_context.width, stream.codec_context.height) == (64, 32)
+    assert len(frames) == 5

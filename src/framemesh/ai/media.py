@@ -107,3 +107,25 @@ def _open_image(data: bytes, field: str) -> Image.Image:
         raise InvalidRequest(
             f"{field} is not an image ({exc.__class__.__name__}); send a PNG, JPEG or WebP file"
         ) from None
+
+
+def encode_mp4(frames_png: list[bytes], fps: int) -> bytes:
+    """An H.264 MP4 (yuv420p) of PNG frames: what image-to-video's URL serves."""
+    import av
+
+    if not frames_png:
+        raise ValueError("no frames to encode")
+    first = decode_image(frames_png[0], "frame")
+    width, height = first.size
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = width - width % 2, height - height % 2
+        stream.pix_fmt = "yuv420p"
+        for data in frames_png:
+            image = decode_image(data, "frame").crop((0, 0, stream.width, stream.height))
+            for packet in stream.encode(av.VideoFrame.from_image(image)):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buf.getvalue()

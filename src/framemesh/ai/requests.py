@@ -12,6 +12,7 @@ the prompt's complexity; `num_frames=None` takes the model's default.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,3 +291,27 @@ def _check_steps_seed(request: Any, limits: Limits) -> None:
         )
     if request.seed is not None and not 0 <= request.seed < 2**32:
         raise InvalidRequest(f"seed must be 0..2**32-1, got {request.seed}")
+
+
+def build_request(pipeline: str, fields: dict[str, Any]) -> Any:
+    """The request object for a pipeline from the JSON/multipart fields a client sent.
+
+    Livepeer clients may send fields framemesh does not use: they are ignored, never
+    refused. Missing or mistyped fields raise InvalidRequest naming the field.
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    from framemesh.ai.errors import UnknownModel
+    from framemesh.ai.pipeline import REQUEST_TYPES
+
+    cls = REQUEST_TYPES.get(pipeline)
+    if cls is None:
+        raise UnknownModel(f"no pipeline {pipeline!r}; pipelines: {', '.join(REQUEST_TYPES)}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    try:
+        return TypeAdapter(cls).validate_python({k: v for k, v in fields.items() if k in known})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+        )
+        raise InvalidRequest(f"{pipeline} request: {problems}") from None
