@@ -15,6 +15,7 @@ from framemesh.cli.protocol_cmds import (
     round_app,
     stake_app,
 )
+from framemesh.cli.provenance import keys_app, verify
 from framemesh.cli.transcode import transcode
 
 app = typer.Typer(
@@ -32,6 +33,8 @@ app.add_typer(protocol_app, name="protocol")
 app.add_typer(round_app, name="round")
 app.add_typer(stake_app, name="stake")
 app.add_typer(deposit_app, name="deposit")
+app.add_typer(keys_app, name="keys")
+app.command()(verify)
 app.command()(transcode)
 app.command()(demo)
 
