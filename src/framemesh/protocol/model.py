@@ -186,9 +186,11 @@ class Economy:
         return self.total_bonded * MINTER_DIVISOR // self.total_supply
 
     def initialize_round(self, rnd: int | None = None) -> None:
-        """Move to round `rnd` (the next one by default) and initialize it: fix the active
-        set's total stake, step the inflation, fix the round's mintable tokens."""
-        rnd = self.round + 1 if rnd is None else rnd
+        """Move to round `rnd` and initialize it: fix the active set's total stake, step
+        the inflation, fix the round's mintable tokens. By default `rnd` is the current
+        round if it is not initialized yet (rounds were skipped), else the next one."""
+        if rnd is None:
+            rnd = self.round if not self.initialized else self.round + 1
         _check(rnd >= self.round, "rounds only move forward")
         _check(self.last_initialized_round < rnd, "round already initialized")
         self.round = rnd
@@ -491,14 +493,14 @@ class Economy:
         self._require_initialized()
         _check(to != ZERO, "delegate is the zero address")
         cur = self.round
-        rec = self.delegator(d)
         bonded, _ = self._claimed(d, cur)
-        current = rec.delegate
+        current = (self.delegators.get(d) or Delegator()).delegate
         moving = bonded != 0 and current != to
         _check(not moving or current != d, "registered transcoders can't delegate towards other addresses")
         _check(amount + (bonded if moving else 0) > 0, "delegation amount must be greater than 0")
         _check(self.balances.get(d, 0) >= amount, "insufficient balance")
         self._claim(d, cur)
+        rec = self.delegator(d)
         start = rec.start_round
         total = amount
         if bonded == 0:
@@ -518,12 +520,12 @@ class Economy:
         """Move `amount` of `d`'s stake into a new unbonding lock; returns its id."""
         self._require_initialized()
         cur = self.round
-        rec = self.delegator(d)
         bonded, _ = self._claimed(d, cur)
-        _check(bonded != 0 and rec.start_round <= cur, "caller must be bonded")
+        _check(bonded != 0 and (self.delegators.get(d) or Delegator()).start_round <= cur, "caller must be bonded")
         _check(amount > 0, "unbond amount must be greater than 0")
         _check(amount <= bonded, "amount is greater than bonded amount")
         self._claim(d, cur)
+        rec = self.delegator(d)
         delegate = rec.delegate
         lock_id = rec.next_lock_id
         rec.locks[lock_id] = UnbondingLock(amount, cur + self.unbonding_period)
