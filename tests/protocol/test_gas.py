@@ -84,6 +84,10 @@ def scenario(deployers: dict[str, Any], governor: str, n_orch: int) -> dict[str,
     new_stake = b.transcoderTotalStake(o) + 5 * E18
     prev, nxt = proto.hints(o, new_stake)
     out["bond (new delegator, hints)"] = tx_gas(b, "bondWithHint", 5 * E18, o, tk_zero(), tk_zero(), prev, nxt, sender=d)
+    # the same without hints: found from the orchestrator's old position
+    d_plain = boa.env.generate_address("gas-new-plain")
+    proto.fund(d_plain, 5 * E18)
+    out["bond (new delegator, no hints)"] = tx_gas(b, "bond", 5 * E18, o, sender=d_plain)
     # an existing delegator (with earnings to claim) adds stake
     d0 = delegators[n_orch // 2]
     proto.fund(d0, 3 * E18)
