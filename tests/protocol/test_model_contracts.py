@@ -22,7 +22,14 @@ from hypothesis import strategies as st
 from framemesh.protocol.model import ZERO, Economy, Params, Revert
 
 from . import tickets as tk
-from .conftest import INFLATION, INFLATION_CHANGE, NUM_ACTIVE, TARGET, UNBONDING_PERIOD, Protocol
+from .conftest import (
+    INFLATION,
+    INFLATION_CHANGE,
+    NUM_ACTIVE,
+    TARGET,
+    UNBONDING_PERIOD,
+    Protocol,
+)
 
 E18 = 10**18
 ALWAYS = 2**256 - 1
@@ -317,7 +324,7 @@ def _play(tw: Twin, move: tuple[Any, ...]) -> None:
         tw.slash(people[args[0]], people[-1], args[1], args[2])
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(moves=st.lists(_move, min_size=10, max_size=40))
 def test_random_moves_agree_to_the_wei(_deployed: Protocol, accounts: list[str], moves: list[tuple[Any, ...]]) -> None:
     with boa.env.anchor():

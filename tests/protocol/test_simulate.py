@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 from pathlib import Path
 
@@ -31,12 +32,12 @@ def test_same_seed_same_series_other_seed_other_series() -> None:
 def test_one_row_per_round(series: list[RoundStats]) -> None:
     assert [s.round for s in series] == list(range(2, 1502))
     assert all(s.rewards <= s.total_supply * s.inflation // 10**9 for s in series)
-    assert all(b.total_supply - a.total_supply == b.rewards for a, b in zip(series, series[1:]))  # nothing slashed
+    assert all(b.total_supply - a.total_supply == b.rewards for a, b in itertools.pairwise(series))  # nothing slashed
 
 
 def test_inflation_moves_one_step_per_round_toward_target(series: list[RoundStats]) -> None:
     change, target = 500, 500_000_000
-    for before, after in zip(series, series[1:]):
+    for before, after in itertools.pairwise(series):
         # the round's step is decided by the bonding rate as the previous round ended
         if before.bonding_rate < target:
             assert after.inflation == before.inflation + change
@@ -59,7 +60,7 @@ def test_bonding_rate_converges_toward_target_when_delegators_react(series: list
     late = [s.bonding_rate for s in series[-500:]]
     assert 450_000_000 < sum(late) / len(late) < 550_000_000
     # and the inflation turns around as the rate crosses the target, both ways
-    steps = [b.inflation - a.inflation for a, b in zip(series, series[1:])]
+    steps = [b.inflation - a.inflation for a, b in itertools.pairwise(series)]
     assert any(x > 0 for x in steps) and any(x < 0 for x in steps)
     assert series[-1].total_supply > series[0].total_supply
 

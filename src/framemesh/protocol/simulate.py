@@ -30,7 +30,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from framemesh.protocol.model import BONDED, MINTER_DIVISOR, PERC_DIVISOR, Economy, Params
+from framemesh.protocol.model import (
+    BONDED,
+    MINTER_DIVISOR,
+    PERC_DIVISOR,
+    Economy,
+    Params,
+)
 
 E18 = 10**18
 
