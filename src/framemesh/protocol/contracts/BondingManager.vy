@@ -11,9 +11,10 @@
         linked list sorted by stake, descending.  Changes to it take effect next round:
         an orchestrator that joins gets `activationRound = current + 1`, one that leaves
         `deactivationRound = current + 1`; the active set of a round is the pool as it
-        stood when the round began.  An orchestrator's stake and the pool's total stake
-        are kept with the round they apply from, so the stake of the current round is
-        known in O(1) without walking anything.  List positions come from caller hints
+        stood when the round began.  An orchestrator's stake is kept with the round it
+        applies from, so its stake in the current round is known in O(1); the pool's
+        total is copied at `initializeRound`, exact because every change to the pool
+        needs an initialized round.  List positions come from caller hints
         (`...WithHint`), checked in O(1); without hints the list is walked from the
         orchestrator's old position (local moves are cheap).
 
