@@ -55,6 +55,7 @@ class NodeProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.stop()
                 raise RuntimeError(f"node exited with {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
@@ -62,6 +63,7 @@ class NodeProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.stop()
         raise TimeoutError(f"node on {self.url} not up in {timeout} s: {self.log_path.read_text()[-2000:]}")
 
     def kill(self) -> None:
@@ -69,8 +71,11 @@ class NodeProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+        self._log.close()
 
     def stop(self) -> None:
+        if self._log.closed:
+            return
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
