@@ -147,3 +147,21 @@ def test_views_of_a_delegator(proto: Protocol, accounts: list[str]) -> None:
     assert proto.bonding.transcoderStatus(o) == 1 and proto.bonding.transcoderStatus(d) == 0
     assert proto.bonding.getFirstTranscoderInPool() == o == proto.bonding.getLastTranscoderInPool()
     assert proto.bonding.getTranscoderPoolMaxSize() == NUM_ACTIVE
+
+
+def test_governance_can_be_handed_over(proto: Protocol, accounts: list[str]) -> None:
+    new = accounts[9]
+    for contract in (proto.rounds, proto.bonding, proto.minter, proto.broker):
+        with boa.env.prank(accounts[0]), boa.reverts("caller must be the governor"):
+            contract.transferGovernor(new)
+        with boa.env.prank(proto.governor):
+            contract.transferGovernor(new)
+            log = contract.get_logs()[0]
+        assert (log.previous, log.governor) == (proto.governor, new)
+        assert contract.governor() == new
+    with boa.env.prank(proto.governor):
+        proto.token.transferOwnership(new)
+    assert proto.token.owner() == new
+    with boa.env.prank(new):
+        proto.bonding.setUnbondingPeriod(4)
+    assert proto.bonding.unbondingPeriod() == 4

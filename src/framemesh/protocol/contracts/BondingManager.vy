@@ -181,6 +181,10 @@ event SetCurrentRoundTotalActiveStake:
     totalActiveStake: uint256
     activeSetSize: uint256
 
+event GovernorTransferred:
+    previous: indexed(address)
+    governor: indexed(address)
+
 event ParameterUpdate:
     param: String[32]
     value: uint256
@@ -1167,3 +1171,11 @@ def getPrevTranscoderInPool(_transcoder: address) -> address:
 @external
 def isInTranscoderPool(_transcoder: address) -> bool:
     return self._in_pool(_transcoder)
+
+
+@external
+def transferGovernor(_governor: address):
+    assert msg.sender == self.governor, "caller must be the governor"
+    assert _governor != empty(address), "governor is the zero address"
+    log GovernorTransferred(previous=self.governor, governor=_governor)
+    self.governor = _governor

@@ -31,6 +31,10 @@ event SetCurrentRewardTokens:
 event Minted:
     amount: uint256
 
+event GovernorTransferred:
+    previous: indexed(address)
+    governor: indexed(address)
+
 event ParameterUpdate:
     param: String[32]
     value: uint256
@@ -129,3 +133,11 @@ def setInflationChange(_inflationChange: uint256):
     assert _inflationChange <= PERC_DIVISOR, "inflationChange must be a valid percentage"
     self.inflationChange = _inflationChange
     log ParameterUpdate(param="inflationChange", value=_inflationChange)
+
+
+@external
+def transferGovernor(_governor: address):
+    assert msg.sender == self.governor, "caller must be the governor"
+    assert _governor != empty(address), "governor is the zero address"
+    log GovernorTransferred(previous=self.governor, governor=_governor)
+    self.governor = _governor

@@ -25,6 +25,10 @@ event NewRound:
     round: indexed(uint256)
     blockHash: bytes32
 
+event GovernorTransferred:
+    previous: indexed(address)
+    governor: indexed(address)
+
 event ParameterUpdate:
     param: String[32]
     value: uint256
@@ -197,3 +201,11 @@ def setMinter(_minter: address):
     assert msg.sender == self.governor, "caller must be the governor"
     self.minter = _minter
     log SetContract(name="Minter", addr=_minter)
+
+
+@external
+def transferGovernor(_governor: address):
+    assert msg.sender == self.governor, "caller must be the governor"
+    assert _governor != empty(address), "governor is the zero address"
+    log GovernorTransferred(previous=self.governor, governor=_governor)
+    self.governor = _governor

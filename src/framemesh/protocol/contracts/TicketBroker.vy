@@ -89,6 +89,10 @@ event FeesWithdrawn:
     recipient: indexed(address)
     amount: uint256
 
+event GovernorTransferred:
+    previous: indexed(address)
+    governor: indexed(address)
+
 event ParameterUpdate:
     param: String[32]
     value: uint256
@@ -381,3 +385,11 @@ def setTicketValidityPeriod(_ticketValidityPeriod: uint256):
     assert _ticketValidityPeriod > 0, "ticket validity period cannot be 0"
     self.ticketValidityPeriod = _ticketValidityPeriod
     log ParameterUpdate(param="ticketValidityPeriod", value=_ticketValidityPeriod)
+
+
+@external
+def transferGovernor(_governor: address):
+    assert msg.sender == self.governor, "caller must be the governor"
+    assert _governor != empty(address), "governor is the zero address"
+    log GovernorTransferred(previous=self.governor, governor=_governor)
+    self.governor = _governor

@@ -19,6 +19,10 @@ event Approval:
 event SetMinter:
     minter: indexed(address)
 
+event OwnershipTransferred:
+    previousOwner: indexed(address)
+    newOwner: indexed(address)
+
 name: public(String[64])
 symbol: public(String[32])
 decimals: public(uint8)
@@ -98,3 +102,11 @@ def burn(_amount: uint256):
     self.balanceOf[msg.sender] = balance - _amount
     self.totalSupply -= _amount
     log Transfer(sender=msg.sender, receiver=empty(address), value=_amount)
+
+
+@external
+def transferOwnership(_owner: address):
+    assert msg.sender == self.owner, "caller must be the owner"
+    assert _owner != empty(address), "owner is the zero address"
+    log OwnershipTransferred(previousOwner=self.owner, newOwner=_owner)
+    self.owner = _owner
