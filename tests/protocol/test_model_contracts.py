@@ -10,6 +10,7 @@ winning tickets redeemed at the TicketBroker.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from framemesh.protocol.model import ZERO, Economy, Params, Revert
+from framemesh.protocol.simulate import SimConfig, Simulation
 
 from . import tickets as tk
 from .conftest import (
@@ -408,3 +410,68 @@ def test_claim_before_reward_forfeits_the_rounds_reward_as_in_livepeer(proto: Pr
     tw.next_round()
     tw.check()
     assert tw.model.pending_stake(d) == 100 * E18 < tw.model.pending_stake(e)
+
+
+# ---------------------------------------------------------------- a simulated population, on both
+
+
+class TwinLedger:
+    """What `Simulation` plays on, with every move played on the contracts too."""
+
+    def __init__(self, tw: Twin) -> None:
+        self.tw = tw
+        self.started = False
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tw.model, name)  # reads: the model (checked against the chain)
+
+    def initialize_round(self, rnd: int | None = None) -> None:
+        if self.started:
+            self.tw.next_round()
+        self.started = True  # the deployment's round is initialized already
+
+    def bond(self, d: str, amount: int, to: str) -> None:
+        assert self.tw.bond(d, amount, to)
+
+    def transcoder(self, t: str, reward_cut: int, fee_share: int) -> None:
+        assert self.tw.transcoder(t, reward_cut, fee_share)
+
+    def reward(self, t: str) -> None:
+        assert self.tw.reward(t)
+
+    def update_transcoder_with_fees(self, t: str, fees: int) -> None:
+        assert self.tw.fees(t, fees)
+
+    def unbond(self, d: str, amount: int) -> int:
+        lock_id = self.tw.model.delegators[d].next_lock_id
+        assert self.tw.unbond(d, amount)
+        self.calls["unbond"] += 1
+        return lock_id
+
+    def withdraw_stake(self, d: str, lock_id: int) -> None:
+        assert self.tw.withdraw_stake(d, lock_id)
+        self.calls["withdraw_stake"] += 1
+
+
+def test_simulated_population_agrees_to_the_wei(proto: Protocol, accounts: list[str]) -> None:
+    """The simulator's orchestrators and delegators (reactive, accumulating, leaving),
+    rewards by most orchestrators, random fees: 25 rounds on both, compared each round."""
+    tw = Twin(proto, accounts[:14])
+    params = Params(inflation=INFLATION, inflation_change=INFLATION_CHANGE, target_bonding_rate=TARGET, unbonding_period=UNBONDING_PERIOD, num_active=NUM_ACTIVE)
+    config = SimConfig(rounds=25, seed=11, orchestrators=6, delegators=8, supply=1_000_000 * E18, params=params, activity=0.3, mean_fees=10**16, accumulators=0.25, leavers=0.25)
+
+    twin_ledger = TwinLedger(tw)
+
+    def ledger(_params: Params, balances: dict[str, int]) -> Any:
+        for who, amount in balances.items():
+            if who in tw.accounts:
+                assert tw.fund(who, amount)
+        return twin_ledger
+
+    sim = Simulation(config, economy=ledger, names=accounts[:14])
+    before = tw.moves
+    sim.run(lambda _row: tw.check())
+    assert tw.moves - before > 100
+    assert twin_ledger.calls["unbond"] > 0 and twin_ledger.calls["withdraw_stake"] > 0
+    assert len(tw.model.pool) == NUM_ACTIVE and sum(s.rewards for s in sim.stats) > 0 and sum(s.fees for s in sim.stats) > 0

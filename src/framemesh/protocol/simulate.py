@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from framemesh.protocol.model import (
@@ -39,6 +39,9 @@ from framemesh.protocol.model import (
 )
 
 E18 = 10**18
+
+#: builds the ledger a simulation plays on from the parameters and starting balances
+EconomyFactory = Callable[[Params, dict[str, int]], Economy]
 
 
 class Behaviour(enum.Enum):
@@ -108,12 +111,19 @@ class _Holder:
 class Simulation:
     """The population and the model; `step()` plays one round."""
 
-    def __init__(self, config: SimConfig) -> None:
+    def __init__(self, config: SimConfig, economy: EconomyFactory = Economy, names: Sequence[str] | None = None) -> None:
+        """`economy` builds the ledger from the parameters and the starting balances
+        (the tests pass one that plays every move on the contracts as well); `names`
+        are the orchestrators' then the delegators' addresses (made up by default)."""
         self.config = config
         self.rng = random.Random(config.seed)
         c, rng = config, self.rng
-        self.orchestrators = [f"orchestrator-{i}" for i in range(c.orchestrators)]
-        self.delegators = [self._holder(i) for i in range(c.delegators)]
+        if names is None:
+            names = [f"orchestrator-{i}" for i in range(c.orchestrators)] + [f"delegator-{i}" for i in range(c.delegators)]
+        if len(names) != c.orchestrators + c.delegators:
+            raise ValueError(f"names: {len(names)} given for {c.orchestrators} orchestrators and {c.delegators} delegators")
+        self.orchestrators = list(names[: c.orchestrators])
+        self.delegators = [self._holder(name) for name in names[c.orchestrators :]]
         # holdings: orchestrators self-bond a fifth of the bonded stake (at least 1%
         # of the supply between them); delegators share the rest, lognormally
         target_bonded = int(c.supply * c.initial_bonding_rate)
@@ -124,8 +134,8 @@ class Simulation:
         balances = {o: orch_stake for o in self.orchestrators}
         balances.update({h.address: amount for h, amount in zip(self.delegators, holdings, strict=True)})
         balances["treasury"] = c.supply - sum(balances.values())  # rounding dust
-        self.model = m = Economy(c.params, balances)
-        m.initialize_round(1)
+        self.model = m = economy(c.params, balances)
+        m.initialize_round()
         for o in self.orchestrators:
             m.bond(o, orch_stake, o)
             m.transcoder(o, rng.randrange(0, PERC_DIVISOR // 2), rng.randrange(0, PERC_DIVISOR + 1))
@@ -137,13 +147,13 @@ class Simulation:
         self.due: dict[int, list[tuple[str, int]]] = {}
         self.stats: list[RoundStats] = []
 
-    def _holder(self, i: int) -> _Holder:
+    def _holder(self, name: str) -> _Holder:
         c, rng = self.config, self.rng
         x = rng.random()
         behaviour = Behaviour.ACCUMULATOR if x < c.accumulators else Behaviour.LEAVER if x < c.accumulators + c.leavers else Behaviour.REACTIVE
         at_target = c.params.inflation / c.params.target_bonding_rate if c.params.target_bonding_rate else 0.0
         hurdle = at_target * (1.0 + c.hurdle_spread * (2.0 * rng.random() - 1.0))
-        return _Holder(f"delegator-{i}", behaviour, hurdle)
+        return _Holder(name, behaviour, hurdle)
 
     def yield_per_round(self) -> float:
         """The round's reward tokens per bonded token (inflation / bonding rate)."""
