@@ -326,7 +326,7 @@ def _play(tw: Twin, move: tuple[Any, ...]) -> None:
         tw.slash(people[args[0]], people[-1], args[1], args[2])
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(moves=st.lists(_move, min_size=10, max_size=40))
 def test_random_moves_agree_to_the_wei(_deployed: Protocol, accounts: list[str], moves: list[tuple[Any, ...]]) -> None:
     with boa.env.anchor():

@@ -609,31 +609,3 @@ class Economy:
     def lock(self, d: str, lock_id: int) -> UnbondingLock | None:
         rec = self.delegators.get(d)
         return rec.locks.get(lock_id) if rec else None
-
-    def snapshot(self) -> Snapshot:
-        return Snapshot(
-            round=self.round,
-            inflation=self.inflation,
-            bonding_rate=self.bonding_rate(),
-            total_supply=self.total_supply,
-            total_bonded=self.total_bonded,
-            mintable=self.mintable,
-            minted=self.minted_this_round,
-            active_stake=self.current_round_total_active_stake,
-            active_set_size=self.current_round_active_set_size,
-        )
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The network-wide numbers of one moment."""
-
-    round: int
-    inflation: int  # over 1e9
-    bonding_rate: int  # over 1e9
-    total_supply: int
-    total_bonded: int
-    mintable: int
-    minted: int  # this round, so far
-    active_stake: int  # the current round's total active stake
-    active_set_size: int
