@@ -74,6 +74,15 @@ class Books(RuleBasedStateMachine):
     def bond(self, d: int, o: int, amount: int) -> None:
         self._try(self.dels[d], self.p.bonding.bond, amount, self.orchs[o])
 
+    @rule(d=st.integers(0, N_DEL - 1), o=st.integers(0, N_ORCH - 1), amount=amounts, prev=st.integers(-1, N_ORCH + N_DEL - 1), nxt=st.integers(-1, N_ORCH + N_DEL - 1))
+    def bond_with_any_hints(self, d: int, o: int, amount: int, prev: int, nxt: int) -> None:
+        """Hints may be right, wrong or nonsense: the pool stays sorted whatever they are."""
+        h = [self._hint(prev), self._hint(nxt)]
+        self._try(self.dels[d], self.p.bonding.bondWithHint, amount, self.orchs[o], h[0], h[1], h[1], h[0])
+
+    def _hint(self, i: int) -> str:
+        return "0x" + "00" * 20 if i < 0 else self.everyone[i]
+
     @rule(o=st.integers(0, N_ORCH - 1), amount=amounts)
     def self_bond(self, o: int, amount: int) -> None:
         self.p.fund(self.orchs[o], amount)
