@@ -94,6 +94,7 @@ class Devnet:
                 data_dir=cfg.root / name, name=name, capacity=cfg.capacity, price_per_pixel=cfg.price_per_pixel,
                 ticket_face_value=cfg.ticket_face_value, ticket_win_prob=cfg.ticket_win_prob,
                 duties_interval=0.5, redeem_interval=0.5, encoder_preset=cfg.encoder_preset,
+                dev_keys_dir=self.keys_dir,
             )
             server = ServerThread(create_orchestrator(config, protocol=self.protocol, signer=who)).start()
             self.orchestrators.append(Node(name, who, server))
@@ -106,11 +107,19 @@ class Devnet:
         self.protocol.fund_deposit_and_reserve(self.gateway_signer, cfg.deposit, cfg.reserve)
         self.advance_rounds(1)  # registrations and bonds count from the next round
         self.supply_at_start = self.protocol.total_supply()
-        gateway_config = GatewayConfig(data_dir=cfg.root / "gateway", discovery_interval=2.0, info_refresh_seconds=2.0)
+        gateway_config = GatewayConfig(
+            data_dir=cfg.root / "gateway", discovery_interval=2.0, info_refresh_seconds=2.0,
+            trust_anchors=(self.keys_dir / "ca.pem",),
+        )
         self.gateway = ServerThread(
             create_gateway(gateway_config, protocol=self.protocol, signer=self.gateway_signer)
         ).start()
         return self
+
+    @property
+    def keys_dir(self) -> Path:
+        """The devnet's C2PA dev CA and the orchestrators' signing identities."""
+        return self.config.root / "keys"
 
     def advance_rounds(self, rounds: int = 1, *, wait_for_rewards: float = 10.0) -> int:
         """Mine into the next round(s); the orchestrators' duty loops initialize and reward."""

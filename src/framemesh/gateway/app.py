@@ -10,6 +10,7 @@ import multiprocessing
 import shutil
 import time
 import uuid
+from functools import partial
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -261,6 +262,23 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         gateway.store.add_job(job_id, tuple(p.name for p in profiles), source, name)
         gateway.runner.submit(job_id)
         return JobAccepted(id=job_id, state=JobState.QUEUED.value, status_url=f"/jobs/{job_id}")
+
+    @app.get("/provenance/{output:path}")
+    async def provenance(output: str) -> dict[str, object]:
+        """The C2PA provenance of an output file (a path under /outputs/), in facts."""
+        root = config.outputs_dir.resolve()
+        path = (root / output.removeprefix("outputs/")).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise ApiError(404, "not_found", f"no output {output!r}")
+        from framemesh.provenance.verify import read_provenance
+
+        anchors = gateway.runner.trust_anchors or None
+        verdict = await asyncio.get_running_loop().run_in_executor(
+            gateway.executor, partial(read_provenance, path, trust_anchors=anchors)
+        )
+        body = verdict.to_dict()
+        body["path"] = path.relative_to(root).as_posix()
+        return body
 
     @app.get("/jobs", response_model=list[JobStatus])
     async def list_jobs() -> list[JobStatus]:

@@ -27,6 +27,10 @@ class GatewayConfig:
     verify_workers: int = 2
     max_price_per_pixel: int | None = None  # wei; orchestrators asking more get no work
     discovery_interval: float = 10.0  # seconds between reads of the active set (on a chain)
+    # C2PA trust anchors (CA certificates, PEM). With some, a rendition signed by a
+    # certificate that chains to none of them is refused; with none, it is accepted
+    # (and reported as untrusted) as long as its manifest is intact and names the job.
+    trust_anchors: tuple[Path, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -68,4 +72,5 @@ class GatewayConfig:
             "segment_timeout": self.segment_timeout,
             "max_attempts": self.max_attempts,
             "max_price_per_pixel": self.max_price_per_pixel,
+            "trust_anchors": [str(p) for p in self.trust_anchors],
         }

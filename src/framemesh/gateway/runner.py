@@ -22,6 +22,7 @@ from framemesh.gateway.config import GatewayConfig
 from framemesh.gateway.errors import JobFailed, PeerBusy, PeerFailed, PeerUnpaid
 from framemesh.gateway.jobs import JobState, SegmentState
 from framemesh.gateway.payer import GatewayPayer
+from framemesh.gateway.provenance_check import provenance_problem
 from framemesh.gateway.peer import OrchestratorClient
 from framemesh.gateway.pool import OrchestratorPool
 from framemesh.gateway.store import JobRecord, JobStore, SegmentRecord
@@ -32,6 +33,8 @@ from framemesh.media.probe import probe
 from framemesh.media.profiles import RenditionSpec, parse_profiles, plan_renditions
 from framemesh.media.segment import split_segments
 from framemesh.payments.pricing import transcode_price
+from framemesh.provenance.verify import read_provenance
+from framemesh.wire.bundle import sha256_file
 
 log = logging.getLogger("framemesh.gateway")
 
@@ -57,6 +60,7 @@ class JobRunner:
     ) -> None:
         self.config = config
         self.payer = payer
+        self.trust_anchors = [p.read_text() for p in config.trust_anchors]
         self.unpaid_retries: dict[tuple[str, int], int] = {}
         self.store = store
         self.pool = pool
@@ -255,6 +259,17 @@ class JobRunner:
         for spec, report in zip(plan, reports):
             if not report.ok:
                 raise PeerFailed(url, "bad_result", f"{spec.name} failed the check: {'; '.join(report.problems)}")
+        anchors = self.trust_anchors
+        source_sha = await asyncio.to_thread(sha256_file, seg.path)
+        member = self.pool.members.get(url)
+        for spec in plan:
+            verdict = await self._in_executor(read_provenance, files[by_name[spec.name].file], trust_anchors=anchors or None)
+            problem = provenance_problem(
+                verdict, job_id=seg.job_id, expected_address=member.address if member else None,
+                source_sha256=source_sha, strict_trust=bool(anchors),
+            )
+            if problem:
+                raise PeerFailed(url, "bad_result", f"{spec.name} failed the provenance check: {problem}")
 
     def _commit(self, job_id: str, seg: SegmentRecord, files: dict[str, Path], members: dict[str, str], url: str) -> None:
         if self.store.segment(job_id, seg.index).state is not SegmentState.RUNNING:

@@ -33,6 +33,7 @@ from framemesh.orchestrator.capacity import CapacityLimiter
 from framemesh.orchestrator.config import OrchestratorConfig
 from framemesh.orchestrator.duties import RoundDuties
 from framemesh.orchestrator.planning import plan_segment
+from framemesh.orchestrator.signing import SigningSpec, dev_signing_spec
 from framemesh.orchestrator.work import transcode_to_bundle
 from framemesh.payments.pricing import transcode_price
 from framemesh.payments.recipient import RecipientTerms
@@ -99,6 +100,7 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
         billing = Billing(protocol, signer, config.data_dir, terms, config.price_per_pixel)
         duties = RoundDuties(protocol, signer)
     state = OrchestratorState(config, billing, duties)
+    signing = _signing_spec(config, signer.address if signer is not None else None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -233,6 +235,7 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
                     index=segment,
                     orchestrator=config.name,
                     preset=config.encoder_preset,
+                    signing=signing,
                 )
             )
         except InvalidMediaError as exc:
@@ -259,6 +262,17 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
         )
 
     return app
+
+
+def _signing_spec(config: OrchestratorConfig, address: str | None) -> SigningSpec:
+    if config.signing_key is not None and config.signing_chain is not None:
+        from framemesh.provenance.identity import load_identity
+
+        bound = load_identity(config.signing_key, config.signing_chain).address
+        if address is not None and (bound or "").lower() != address.lower():
+            raise ValueError(f"the signing certificate names {bound}, but this orchestrator's account is {address}")
+        return SigningSpec(config.signing_key, config.signing_chain, bound or address or "")
+    return dev_signing_spec(config.dev_keys_dir or config.data_dir / "keys", address=address, name=config.name)
 
 
 def _win_prob(config: OrchestratorConfig) -> int:

@@ -32,6 +32,12 @@ class OrchestratorConfig:
     ticket_win_prob: Fraction = Fraction(1, 100_000)
     duties_interval: float = 2.0
     redeem_interval: float = 2.0
+    # Provenance: the C2PA signing identity (an ES256 key and its certificate chain).
+    # Without one, a development identity is issued from the dev CA in `dev_keys_dir`
+    # (default: data_dir/keys), made there once.
+    signing_key: Path | None = None
+    signing_chain: Path | None = None
+    dev_keys_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
@@ -45,6 +51,8 @@ class OrchestratorConfig:
             raise ValueError("max_segment_bytes: must be positive")
         if self.ticket_face_value < 1:
             raise ValueError("ticket_face_value: must be positive")
+        if (self.signing_key is None) != (self.signing_chain is None):
+            raise ValueError("signing_key and signing_chain: give both or neither")
         if not 0 < self.ticket_win_prob <= 1:
             raise ValueError(f"ticket_win_prob: must be in (0, 1], got {self.ticket_win_prob}")
 

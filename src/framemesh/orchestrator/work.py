@@ -11,6 +11,7 @@ from pathlib import Path
 from framemesh.media.probe import probe
 from framemesh.media.profiles import parse_profiles, plan_renditions
 from framemesh.media.transcode import transcode_segment
+from framemesh.orchestrator.signing import SigningSpec, sign_renditions
 from framemesh.wire.bundle import sha256_file, write_bundle
 from framemesh.wire.orchestrator import RenditionResult, TranscodeResult
 
@@ -25,6 +26,7 @@ def transcode_to_bundle(
     orchestrator: str,
     preset: str,
     threads: int | None = None,
+    signing: SigningSpec | None = None,
 ) -> tuple[Path, int]:
     """Transcode one segment to the wanted profiles and pack the result.
 
@@ -39,6 +41,8 @@ def transcode_to_bundle(
     if threads is None:
         threads = encoder_threads(len(specs), os.cpu_count() or 1)
     outputs = transcode_segment(segment, specs, work_dir / "out", preset=preset, threads=threads)
+    if signing is not None:
+        sign_renditions(signing, segment, [out.path for out in outputs], job_id=job_id)
     renditions = []
     files: dict[str, Path] = {}
     pixels = 0
