@@ -15,6 +15,7 @@ from framemesh.cli.protocol_cmds import (
     round_app,
     stake_app,
 )
+from framemesh.cli.protocol_sim import simulate
 from framemesh.cli.provenance import keys_app, verify
 from framemesh.cli.transcode import transcode
 
@@ -26,6 +27,7 @@ app = typer.Typer(
     add_completion=False,
 )
 orchestrator_app.command("register")(orchestrator_register)
+protocol_app.command("simulate")(simulate)
 app.add_typer(orchestrator_app, name="orchestrator")
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(chain_app, name="chain")
