@@ -113,18 +113,18 @@ class Protocol:
 
 
 def _deploy(governor: str, deployers: dict[str, Any], **overrides: int) -> Protocol:
-    p = dict(
-        round_length=ROUND_LENGTH,
-        round_lock=ROUND_LOCK,
-        unbonding=UNBONDING_PERIOD,
-        num_active=NUM_ACTIVE,
-        inflation=INFLATION,
-        inflation_change=INFLATION_CHANGE,
-        target=TARGET,
-        unlock=UNLOCK_PERIOD,
-        validity=VALIDITY,
-        supply=SUPPLY,
-    )
+    p = {
+        "round_length": ROUND_LENGTH,
+        "round_lock": ROUND_LOCK,
+        "unbonding": UNBONDING_PERIOD,
+        "num_active": NUM_ACTIVE,
+        "inflation": INFLATION,
+        "inflation_change": INFLATION_CHANGE,
+        "target": TARGET,
+        "unlock": UNLOCK_PERIOD,
+        "validity": VALIDITY,
+        "supply": SUPPLY,
+    }
     p.update(overrides)
     with boa.env.prank(governor):
         token = deployers["Token"].deploy("framemesh Token", "FMT", 18, p["supply"])

@@ -79,7 +79,7 @@ def test_slashing_takes_only_the_orchestrators_own_stake(proto: Protocol, accoun
     proto.next_round()
     with boa.env.prank(proto.governor):
         proto.bonding.slashTranscoder(o, ZERO, 500_000, 0)  # no finder: all burnt
-        log = [x for x in proto.bonding.get_logs() if type(x).__name__ == "TranscoderSlashed"][0]
+        log = next(x for x in proto.bonding.get_logs() if type(x).__name__ == "TranscoderSlashed")
     assert (log.penalty, log.finderReward) == (50 * E18, 0)
     assert proto.bonding.pendingStake(o, 0) == 50 * E18
     assert proto.bonding.pendingStake(d, 0) == 300 * E18

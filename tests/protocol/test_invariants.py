@@ -19,7 +19,13 @@ from boa.contracts.base_evm_contract import BoaError
 from eth_account import Account
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from . import tickets as tk
 from .conftest import NUM_ACTIVE, UNBONDING_PERIOD, Protocol

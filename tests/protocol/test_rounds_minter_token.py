@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import boa
 
-from .conftest import INFLATION, INFLATION_CHANGE, ROUND_LENGTH, SUPPLY, TARGET, Protocol
+from .conftest import (
+    INFLATION,
+    INFLATION_CHANGE,
+    ROUND_LENGTH,
+    SUPPLY,
+    TARGET,
+    Protocol,
+)
 from .maths import MINTER_PERC
 
 E18 = 10**18
