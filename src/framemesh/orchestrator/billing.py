@@ -73,12 +73,16 @@ class Billing:
             expiration_block=params.expiration_block,
         )
         balance = self.recipient.balance(payment.sender)
+        if result.rejected:
+            # Any bad ticket refuses the job, whatever the credit: a sender that forges,
+            # replays or overreaches gets no work. (Its valid tickets stay credited.)
+            code, words = rejection_summary(result.rejected)
+            raise ApiError(402, code, words, extra={"price": str(price), "balance": _fraction(balance)})
         if balance < price:
-            code, words = rejection_summary(result.rejected) if result.rejected else ("insufficient_payment", "the tickets do not cover the price")
             raise ApiError(
                 402,
-                code,
-                f"{words}; price {price} wei, balance {float(balance):.0f} wei",
+                "insufficient_payment",
+                f"the tickets do not cover the price: price {price} wei, balance {float(balance):.0f} wei",
                 extra={"price": str(price), "balance": _fraction(balance)},
             )
         return payment.sender
