@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from framemesh.chain.anvil import Anvil, find_anvil
+from framemesh.chain.anvil import Anvil
+from tests.anvil_node import anvil_node
 from tests.cli.test_cli import framemesh
 
 ORCH = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil's dev account 0
@@ -16,12 +16,7 @@ ORCH = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil's dev account 0
 
 @pytest.fixture(scope="module")
 def anvil() -> Iterator[Anvil]:
-    if find_anvil() is None:
-        if os.environ.get("FRAMEMESH_REQUIRE_ANVIL"):
-            pytest.fail("FRAMEMESH_REQUIRE_ANVIL is set but no anvil binary was found (run scripts/install-anvil)")
-        pytest.skip("no anvil binary (run scripts/install-anvil)")
-    with Anvil.start() as node:
-        yield node
+    yield from anvil_node()
 
 
 def run(anvil: Anvil, cwd: Path, *args: str):  # type: ignore[no-untyped-def]

@@ -14,11 +14,12 @@ from typing import Iterator
 import httpx
 import pytest
 
-from framemesh.chain.anvil import Anvil, find_anvil
+from framemesh.chain.anvil import Anvil
 from framemesh.chain.backend import Chain
 from framemesh.chain.keys import create_keystore
 from framemesh.net.server import free_port
 from framemesh.protocol.network import Protocol
+from tests.anvil_node import anvil_node
 from tests.e2e.clips import PROFILES
 from tests.e2e.nodes import NodeProcess
 
@@ -27,12 +28,7 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(scope="module")
 def anvil() -> Iterator[Anvil]:
-    if find_anvil() is None:
-        if os.environ.get("FRAMEMESH_REQUIRE_ANVIL"):
-            pytest.fail("FRAMEMESH_REQUIRE_ANVIL is set but no anvil binary was found (run scripts/install-anvil)")
-        pytest.skip("no anvil binary (run scripts/install-anvil)")
-    with Anvil.start() as node:
-        yield node
+    yield from anvil_node()
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

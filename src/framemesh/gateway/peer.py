@@ -9,14 +9,18 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from framemesh.gateway.errors import PeerBusy, PeerFailed, PeerUnpaid
 from framemesh.wire.bundle import BundleError, read_bundle
 from framemesh.wire.orchestrator import OrchestratorInfo, TranscodeResult
 from framemesh.wire.payment import PAYMENT_HEADER, TicketParamsWire
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def _detail(response: httpx.Response) -> str:
@@ -45,29 +49,23 @@ class OrchestratorClient:
         self.http = http
         self.segment_timeout = segment_timeout
 
-    async def info(self, url: str) -> OrchestratorInfo:
+    async def _get(self, url: str, path: str, model: type[M], *, timeout: float, **params: str) -> M:
         try:
-            response = await self.http.get(f"{url}/info", timeout=5.0)
+            response = await self.http.get(f"{url}{path}", params=params or None, timeout=timeout)
         except httpx.HTTPError as exc:
             raise PeerFailed(url, "unreachable", str(exc) or type(exc).__name__) from exc
         if response.status_code != 200:
-            raise PeerFailed(url, "error", f"/info answered {response.status_code}: {_detail(response)}")
+            raise PeerFailed(url, "error", f"{path} answered {response.status_code}: {_detail(response)}")
         try:
-            return OrchestratorInfo.model_validate_json(response.content)
+            return model.model_validate_json(response.content)
         except ValidationError as exc:
-            raise PeerFailed(url, "bad_result", f"/info is malformed: {exc.error_count()} errors") from exc
+            raise PeerFailed(url, "bad_result", f"{path} is malformed: {exc.error_count()} errors") from exc
+
+    async def info(self, url: str) -> OrchestratorInfo:
+        return await self._get(url, "/info", OrchestratorInfo, timeout=5.0)
 
     async def ticket_params(self, url: str, sender: str) -> TicketParamsWire:
-        try:
-            response = await self.http.get(f"{url}/ticket-params", params={"sender": sender}, timeout=10.0)
-        except httpx.HTTPError as exc:
-            raise PeerFailed(url, "unreachable", str(exc) or type(exc).__name__) from exc
-        if response.status_code != 200:
-            raise PeerFailed(url, "error", f"/ticket-params answered {response.status_code}: {_detail(response)}")
-        try:
-            return TicketParamsWire.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise PeerFailed(url, "bad_result", f"/ticket-params is malformed: {exc.error_count()} errors") from exc
+        return await self._get(url, "/ticket-params", TicketParamsWire, timeout=10.0, sender=sender)
 
     async def transcode(
         self,

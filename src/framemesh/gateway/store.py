@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from framemesh.durable import open_durable
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.jobs import JobState, SegmentState, check_job_move, check_segment_move
 
@@ -88,15 +89,9 @@ class JobStore:
     """Jobs and segments in SQLite. Safe to call from several threads."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
+        self._db = open_durable(path, _SCHEMA, rows_as_dicts=True)
         self._lock = threading.RLock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:

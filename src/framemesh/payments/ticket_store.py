@@ -7,13 +7,13 @@ chain says it was redeemed; tickets closest to expiry are redeemed first.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from framemesh.durable import open_durable
 from framemesh.payments.ticket import Ticket
 
 _SCHEMA = """
@@ -58,13 +58,8 @@ class StoredTicket:
 
 class WinningTicketStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = open_durable(path, _SCHEMA)
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
