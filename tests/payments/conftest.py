@@ -23,8 +23,8 @@ class World:
     gateway: Signer
 
 
-def make_world(round_length: int = 50) -> World:
-    chain = Chain.embedded()
+def make_world(round_length: int = 50, chain: Chain | None = None) -> World:
+    chain = chain or Chain.embedded()
     deployer = chain.accounts[0]
     proto = Protocol.deploy(chain, ProtocolParams(round_length=round_length), sender=deployer)
     orch = Signer.from_key(b"\x41" * 32)

@@ -6,11 +6,17 @@ import math
 from fractions import Fraction
 from pathlib import Path
 
+from typing import Iterator
+
+import pytest
+
+from framemesh.chain.backend import Chain
 from framemesh.payments.recipient import RecipientTerms, TicketRecipient, rejection_summary
 from framemesh.payments.redeemer import Redeemer
 from framemesh.payments.sender import TicketSender
 from framemesh.payments.ticket_store import TicketState, WinningTicketStore
 from framemesh.payments.validation import Reason
+from tests.anvil_node import anvil_node
 from tests.payments.conftest import ETH, World, make_world
 
 
@@ -21,8 +27,17 @@ def recipient(world: World, db: Path, face: int = ETH // 100, prob: Fraction = F
     )
 
 
-def test_expected_value_over_ten_thousand_tickets(tmp_path: Path) -> None:
-    world = make_world(round_length=1000)  # all tickets in one round
+@pytest.fixture(params=["embedded", "anvil"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Chain]:
+    if request.param == "embedded":
+        yield Chain.embedded()
+        return
+    for node in anvil_node():
+        yield Chain.connect(node.url)
+
+
+def test_expected_value_over_ten_thousand_tickets(tmp_path: Path, backend: Chain) -> None:
+    world = make_world(round_length=1000, chain=backend)  # all tickets in one round
     face, prob, n = ETH // 1000, Fraction(1, 100), 10_000
     r = recipient(world, tmp_path / "w.sqlite", face, prob)
     sender = TicketSender(world.gateway)
