@@ -93,6 +93,24 @@ async def test_a_worker_killed_mid_job_raises_and_is_restarted(host: ModelHost) 
     assert _status(host, "text-to-image").warm is True
 
 
+async def test_a_cancelled_job_keeps_its_worker_until_it_answers(host: ModelHost) -> None:
+    slow = TextToImageRequest(prompt="abandoned", width=128, height=128, seed=None, num_inference_steps=60)
+    job = asyncio.create_task(host.run("text-to-image", SD_ID, slow))
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        if _status(host, "text-to-image").in_use == 1:
+            break
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert _status(host, "text-to-image").in_use == 1  # the process is still busy with it
+    request = TextToImageRequest(prompt="next", width=40, height=24, seed=3, num_inference_steps=1)
+    result = await host.run("text-to-image", SD_ID, request)  # waits, then gets its own answer
+    assert image_of(result.images[0].png).size == (40, 24)
+    assert result.images[0].seed == 3
+    assert _status(host, "text-to-image").in_use == 0
+
+
 async def test_unknown_models_and_bad_requests_never_reach_a_worker(host: ModelHost) -> None:
     with pytest.raises(UnknownModel, match=r"no text-to-image model 'nope' here; served: .*framemesh/tiny-sd"):
         await host.run("text-to-image", "nope", TextToImageRequest(prompt="a"))

@@ -99,3 +99,18 @@ def test_malformed_audio_is_refused_before_the_model(loaded) -> None:  # type: i
         loaded(ASR).run(AudioToTextRequest(audio=b"definitely not audio"))
     with pytest.raises(InvalidRequest, match="takes a AudioToTextRequest"):
         loaded(ASR).run(TextToSpeechRequest(text="hi"))
+
+
+def test_word_timestamps_follow_the_words(loaded, two_sentences) -> None:  # type: ignore[no-untyped-def]
+    audio, gap_start = two_sentences
+    result = loaded(ASR).run(AudioToTextRequest(audio=audio, return_timestamps="word"))
+    words = [c.text for c in result.chunks]
+    assert " ".join(words) == result.text
+    assert len(words) >= 12
+    ends = [c.timestamp[1] for c in result.chunks]
+    assert ends == sorted(ends)
+    assert all(c.timestamp[0] < c.timestamp[1] for c in result.chunks)
+    assert "network" in words
+    network = next(c for c in result.chunks if c.text == "network")
+    assert network.timestamp[0] > gap_start + GAP / 2  # said after the silence
+    assert all(not (gap_start + 0.2 < c.timestamp[0] < gap_start + GAP - 0.3) for c in result.chunks)

@@ -2,7 +2,9 @@
 English model transcribes each chunk.
 
 Result: ``{"text", "chunks": [{"timestamp": [start, end], "text"}]}`` with times in
-seconds of the input, as the Livepeer API returns them.
+seconds of the input, as the Livepeer API returns them: one chunk per stretch of
+speech for `return_timestamps="true"`, one per word for `"word"` (from PocketSphinx's
+word segmentation), none for `"false"`.
 """
 
 from __future__ import annotations
@@ -40,13 +42,13 @@ class AudioToText(Pipeline):
 
     def _run(self, request: AudioToTextRequest) -> TextResult:
         audio = decode_audio(request.audio)
-        chunks = self._transcribe(audio.samples)
+        chunks = self._transcribe(audio.samples, words=request.return_timestamps == "word")
         text = " ".join(c.text for c in chunks if c.text)
         if request.return_timestamps == "false":
             chunks = []
         return TextResult(text=text, chunks=chunks, info={"duration": audio.duration})
 
-    def _transcribe(self, samples: np.ndarray) -> list[TextChunk]:
+    def _transcribe(self, samples: np.ndarray, words: bool = False) -> list[TextChunk]:
         import torch
         from silero_vad import get_speech_timestamps
 
@@ -59,9 +61,24 @@ class AudioToText(Pipeline):
             start, end = max(0.0, seg["start"] - PAD), min(duration, seg["end"] + PAD)
             pcm = samples[int(start * SPEECH_RATE) : int(end * SPEECH_RATE)]
             text = self._decode(pcm)
-            if text:
-                chunks.append(TextChunk(timestamp=(round(start, 2), round(end, 2)), text=text))
+            if text and words:
+                chunks.extend(self._words(start, duration))
+            elif text:
+                chunks.append(TextChunk(timestamp=(round(start, 2), min(round(end, 2), duration)), text=text))
         return chunks
+
+    def _words(self, offset: float, duration: float) -> list[TextChunk]:
+        """The last utterance's words with their times (frames are 1/frate s)."""
+        frate = float(self._m_decoder.config["frate"])
+        out = []
+        for seg in self._m_decoder.seg():
+            word = seg.word.split("(")[0]  # "the(2)": an alternative pronunciation
+            if word.startswith("<") or word.startswith("[") or not word:
+                continue  # <s>, </s>, <sil>, [NOISE]
+            start = offset + seg.start_frame / frate
+            end = offset + (seg.end_frame + 1) / frate
+            out.append(TextChunk(timestamp=(round(start, 2), min(round(end, 2), duration)), text=word))
+        return out
 
     def _decode(self, pcm: np.ndarray) -> str:
         decoder = self._m_decoder

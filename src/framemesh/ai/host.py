@@ -66,7 +66,7 @@ class ModelHost:
         self._pool = ThreadPoolExecutor(
             max_workers=sum(s.capacity for s in config.models) + 4, thread_name_prefix="ai-host"
         )
-        self._restarts: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def __aenter__(self) -> ModelHost:
         await self.start()
@@ -88,8 +88,9 @@ class ModelHost:
         await asyncio.gather(*starts)
 
     async def stop(self) -> None:
-        for task in list(self._restarts):
+        for task in list(self._tasks):
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(
             *(self._blocking(w.stop) for m in self._models.values() for w in m.workers)
         )
@@ -125,23 +126,33 @@ class ModelHost:
                 return cached
         worker = await model.idle.get()
         model.in_use += 1
+        # The job owns the worker until the process answers, even if the caller is
+        # cancelled meanwhile: a worker is never handed on with a stale answer pending.
+        job = asyncio.get_running_loop().create_task(self._use(model, worker, request))
+        self._tasks.add(job)
+        job.add_done_callback(self._tasks.discard)
+        job.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved if abandoned
+        result = await asyncio.shield(job)
+        if key is not None:
+            await self._blocking(self.cache.put, key, result)  # type: ignore[union-attr]
+        return result
+
+    async def _use(self, model: _Model, worker: Worker, request: Any) -> Any:
         try:
             if not worker.alive:
                 await self._blocking(worker.start)
             result = await self._blocking(worker.call, request, self.timeout)
         except WorkerDied:
-            model.in_use -= 1
             self._restart_later(model, worker)
             raise
         except BaseException:
-            model.in_use -= 1
             model.idle.put_nowait(worker)
             raise
-        model.in_use -= 1
-        model.idle.put_nowait(worker)
-        if key is not None:
-            await self._blocking(self.cache.put, key, result)  # type: ignore[union-attr]
-        return result
+        else:
+            model.idle.put_nowait(worker)
+            return result
+        finally:
+            model.in_use -= 1
 
     def _model(self, pipeline: str, model_id: str) -> _Model:
         model = self._models.get((pipeline, model_id))
@@ -160,8 +171,8 @@ class ModelHost:
                 model.idle.put_nowait(worker)
 
         task = asyncio.get_running_loop().create_task(restart())
-        self._restarts.add(task)
-        task.add_done_callback(self._restarts.discard)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _blocking(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
