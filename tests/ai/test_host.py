@@ -17,7 +17,7 @@ pytest.importorskip("diffusers")
 pytest.importorskip("piper")
 
 from framemesh.ai.config import AIConfig  # noqa: E402
-from framemesh.ai.errors import InvalidRequest, UnknownModel, WorkerDied  # noqa: E402
+from framemesh.ai.errors import InvalidRequest, ModelLoadError, UnknownModel, WorkerDied  # noqa: E402
 from framemesh.ai.host import ModelHost  # noqa: E402
 from framemesh.ai.requests import TextToImageRequest, TextToSpeechRequest  # noqa: E402
 from framemesh.ai.tiny import SD_ID  # noqa: E402
@@ -31,13 +31,15 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 async def host(tiny_config: AIConfig, tmp_path_factory: pytest.TempPathFactory) -> Any:
     t2i = tiny_config.find("text-to-image", SD_ID)
     tts = dataclasses.replace(tiny_config.find("text-to-speech", TTS_ID), warm=False)
-    config = AIConfig(models=(t2i, tts), cache_dir=tmp_path_factory.mktemp("ai-cache"))
+    broken = dataclasses.replace(t2i, model_id="broken", path=tmp_path_factory.mktemp("empty"), warm=False)
+    config = AIConfig(models=(t2i, tts, broken), cache_dir=tmp_path_factory.mktemp("ai-cache"))
     async with ModelHost(config, timeout=120) as started:
         yield started
 
 
-def _status(host: ModelHost, pipeline: str) -> Any:
-    return next(s for s in host.status() if s.pipeline == pipeline)
+def _status(host: ModelHost, pipeline: str, model_id: str | None = None) -> Any:
+    model_id = model_id or (SD_ID if pipeline == "text-to-image" else TTS_ID)
+    return next(s for s in host.status() if (s.pipeline, s.model_id) == (pipeline, model_id))
 
 
 async def test_warm_models_start_and_cold_ones_on_first_use(host: ModelHost) -> None:
@@ -94,7 +96,7 @@ async def test_a_worker_killed_mid_job_raises_and_is_restarted(host: ModelHost) 
 
 
 async def test_a_cancelled_job_keeps_its_worker_until_it_answers(host: ModelHost) -> None:
-    slow = TextToImageRequest(prompt="abandoned", width=128, height=128, seed=None, num_inference_steps=60)
+    slow = TextToImageRequest(prompt="abandoned", width=64, height=64, seed=None, num_inference_steps=40)
     job = asyncio.create_task(host.run("text-to-image", SD_ID, slow))
     for _ in range(200):
         await asyncio.sleep(0.05)
@@ -126,3 +128,19 @@ async def test_unknown_models_and_bad_requests_never_reach_a_worker(host: ModelH
     finally:
         os.kill(pid, signal.SIGCONT)
     assert _status(host, "text-to-image").in_use == 0
+
+
+async def test_a_model_that_cannot_load_says_so_and_the_host_stays_up(host: ModelHost) -> None:
+    request = TextToImageRequest(prompt="a", width=32, height=32, seed=1, num_inference_steps=1)
+    with pytest.raises(ModelLoadError, match="cannot load"):
+        await host.run("text-to-image", "broken", request)
+    assert _status(host, "text-to-image", "broken").warm is False
+    assert _status(host, "text-to-image", "broken").in_use == 0
+    result = await host.run("text-to-image", SD_ID, request)
+    assert image_of(result.images[0].png).size == (32, 32)
+
+
+async def test_price_is_units_times_price_per_unit(host: ModelHost) -> None:
+    request = TextToImageRequest(prompt="a", width=64, height=32, num_images_per_prompt=2)
+    assert host.price("text-to-image", SD_ID, request) == 64 * 32 * 2 * 1
+    assert host.price("text-to-speech", TTS_ID, TextToSpeechRequest(text="hello")) == 5 * 100
