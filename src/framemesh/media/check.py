@@ -13,7 +13,8 @@ decodes the rendition and checks, naming every problem it finds:
 
 `check_renditions` checks a whole ladder of one segment, reading the source once
 and decoding in full only the source frames the samples are compared with (other
-frames only when those refer to them). Both are top-level and picklable: gateways run them in an executor.
+frames only when those refer to them). Both are top-level and picklable: gateways
+run them in an executor.
 """
 
 from __future__ import annotations
