@@ -314,6 +314,57 @@ def test_fees_split_exactly_by_fee_share(proto: Protocol, accounts: list[str]) -
         proto.bonding.withdrawFees(r, 1)
 
 
+def test_fees_after_reward_after_a_missed_round_are_all_claimable(proto: Protocol, accounts: list[str]) -> None:
+    """An orchestrator misses reward() in round r-1, calls it in round r and is then paid
+    a ticket in r: the fee factor builds on the reward factor of r-1 (stored by that
+    reward), so the orchestrator and its delegator can claim the whole fee, to the wei."""
+    from eth_account import Account
+
+    from . import tickets as tk
+
+    o, d = accounts[0], accounts[1]
+    proto.register(o, 1000 * E18, reward_cut=100_000, fee_share=654_321)
+    proto.bond(d, 3000 * E18, o)
+    for _ in range(2):
+        proto.next_round()
+        proto.reward(o)
+    rewarded = proto.round()
+    proto.next_round()  # no reward() in this round
+    missed = proto.round()
+    rnd = proto.next_round()
+    assert proto.bonding.getTranscoderEarningsPoolForRound(o, missed)[0] == 0
+    proto.reward(o)
+    crf = proto.bonding.getTranscoderEarningsPoolForRound(o, rewarded)[0]
+    assert crf > PRECISE
+    assert proto.bonding.getTranscoderEarningsPoolForRound(o, missed)[0] == crf
+    gateway = Account.create("missed-round-gateway")
+    boa.env.set_balance(gateway.address, 10**21)
+    with boa.env.prank(gateway.address):
+        proto.broker.fundDeposit(value=10**19)
+    face = 10**18 + 12345
+    t = tk.Ticket(o, gateway.address, face, 2**256 - 1, 1, tk.rand_hash(5), tk.aux_data(rnd, bytes(proto.rounds.blockHashForRound(rnd))))
+    with boa.env.prank(o):
+        proto.broker.redeemWinningTicket(t.as_tuple(), tk.sign(gateway.key, t), 5)
+    stake = proto.bonding.transcoderActiveStake(o)
+    active_cr = proto.bonding.getTranscoder(o).activeCumulativeRewards
+    delegators_fees = perc_of(face, 654_321)
+    commission = face - delegators_fees
+    cff = precise_perc_of(crf, delegators_fees, stake)
+    assert proto.bonding.getTranscoderEarningsPoolForRound(o, rnd)[1] == cff
+    proto.next_round()
+    # both last claimed in the bond round (factors 1e27 and 0)
+    d_fees = precise_perc_of(3000 * E18, cff, PRECISE)
+    o_fees = precise_perc_of(1000 * E18, cff, PRECISE) + precise_perc_of(delegators_fees, active_cr, stake) + commission
+    assert proto.bonding.pendingFees(d, 0) == d_fees
+    assert proto.bonding.pendingFees(o, 0) == o_fees
+    assert 0 <= face - d_fees - o_fees <= 3  # rounding dust only
+    for who, amount in ((d, d_fees), (o, o_fees)):
+        with boa.env.prank(who):
+            proto.bonding.withdrawFees(accounts[12], amount)
+    assert boa.env.get_balance(accounts[12]) == d_fees + o_fees
+    assert proto.broker.feesHeld() == face - d_fees - o_fees
+
+
 def test_slashing(proto: Protocol, accounts: list[str]) -> None:
     o, finder, v = accounts[0], accounts[1], accounts[2]
     proto.register(o, 1000 * E18)

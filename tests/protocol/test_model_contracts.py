@@ -386,12 +386,6 @@ def test_fees_before_reward_after_a_missed_round_are_all_claimable(proto: Protoc
     assert 10**18 - 10 < claimable <= 10**18
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BondingManager.updateTranscoderWithFees: after reward() in a round that follows a missed "
-    "reward round, the previous cumulative reward factor falls back to 1e27 (Livepeer estimates it "
-    "retroactively), so part of the round's fees is claimable by nobody",
-)
 def test_fees_after_reward_after_a_missed_round_are_all_claimable(proto: Protocol, accounts: list[str]) -> None:
     claimable = _fees_after_a_missed_reward(Twin(proto, accounts[:2]), fee_before_reward=False)
     assert 10**18 - 10 < claimable <= 10**18

@@ -430,7 +430,11 @@ class Economy:
         delegators_rewards = minted - commission
         o.cumulative_rewards = active_cr + precise_perc_of(delegators_rewards, active_cr, stake) + commission
         o.active_cumulative_rewards = active_cr
-        prev_crf = self._ep(t, o.last_reward_round).cumulative_reward_factor or PRECISE_DIVISOR
+        prev_crf = self._ep(t, o.last_reward_round).cumulative_reward_factor
+        if prev_crf and o.last_reward_round + 1 < cur:
+            # a missed round: fees later in this round build on round cur - 1's factor
+            self._ep_mut(t, cur - 1).cumulative_reward_factor = prev_crf
+        prev_crf = prev_crf or PRECISE_DIVISOR
         self._ep_mut(t, cur).cumulative_reward_factor = prev_crf + precise_perc_of(prev_crf, delegators_rewards, stake)
         o.last_reward_round = cur
         self._increase_total_stake(t, minted, cur)

@@ -702,6 +702,10 @@ def _reward(_prev: address, _next: address):
     assert cr <= MASK127, "rewards too large"
     self.transcoders[t].rewards = cr | (active_cr << 128) | FLAG
     prev_crf: uint256 = self.earningsPools[t][i.lastRewardRound].cumulativeRewardFactor
+    if prev_crf != 0 and i.lastRewardRound + 1 < cur:
+        # a missed round: store the factor of round cur - 1, which fees credited later in
+        # this round build on (the lastRewardRound fallback no longer reaches it)
+        self.earningsPools[t][cur - 1].cumulativeRewardFactor = prev_crf
     if prev_crf == 0:
         prev_crf = PRECISE_PERC_DIVISOR
     self.earningsPools[t][cur].cumulativeRewardFactor = prev_crf + self._precise_perc_of(prev_crf, delegators_rewards, stake)
