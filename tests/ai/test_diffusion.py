@@ -59,6 +59,15 @@ def test_prompt_embeddings_are_cached(t2i) -> None:  # type: ignore[no-untyped-d
     assert cache.hits == before + 1
 
 
+def test_without_the_embeddings_cache_the_prompt_goes_in_as_text(loaded, tiny_config, t2i) -> None:  # type: ignore[no-untyped-def]
+    base = tiny_config.find("text-to-image", SD_ID)
+    uncached = loaded(dataclasses.replace(base, model_id="no-embeds-cache", options=ModelOptions(prompt_embeds_cache=0)))
+    request = TextToImageRequest(prompt="a lighthouse", width=32, height=32, seed=1, num_inference_steps=2)
+    out = uncached.run(request)
+    assert uncached.embeddings_cache.hits == 0
+    assert out.images[0].png == t2i.run(request).images[0].png  # same image either way
+
+
 def test_the_network_chooses_steps_when_asked(t2i) -> None:  # type: ignore[no-untyped-def]
     plain = t2i.run(TextToImageRequest(prompt="a cat", width=32, height=32, seed=1, num_inference_steps=None))
     rich = t2i.run(TextToImageRequest(

@@ -52,6 +52,17 @@ class PromptEmbeddingsCache:
         self.hits = 0
         self._items: OrderedDict[tuple[str, str, bool], tuple[Any, Any]] = OrderedDict()
 
+    def prompt_args(self, pipe: Any, prompt: str, negative: str, cfg: bool) -> dict[str, Any]:
+        """Keyword arguments that give `pipe` its prompt: cached embeddings when the
+        pipeline is Stable Diffusion's (its encode_prompt gives two tensors), else the
+        text itself (other architectures encode it their own way)."""
+        from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
+
+        if self.size and isinstance(pipe, (StableDiffusionPipeline, StableDiffusionImg2ImgPipeline)):
+            embeds, negative_embeds = self.get(pipe, prompt, negative, cfg)
+            return {"prompt_embeds": embeds, "negative_prompt_embeds": negative_embeds}
+        return {"prompt": prompt, "negative_prompt": negative or None}
+
     def get(self, pipe: Any, prompt: str, negative: str, cfg: bool) -> tuple[Any, Any]:
         key = (prompt, negative, cfg)
         if key in self._items:

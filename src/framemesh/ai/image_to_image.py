@@ -33,10 +33,9 @@ class ImageToImage(DiffusionPipeline):
             image = image.crop((0, 0, width, height))
         seeds = seeds_for(request.seed, request.num_images_per_prompt)
         cfg = request.guidance_scale > 1.0
-        embeds, negative = self._m_embeds.get(self._m_pipe, request.prompt, request.negative_prompt, cfg)
+        prompt = self._m_embeds.prompt_args(self._m_pipe, request.prompt, request.negative_prompt, cfg)
         out = self._m_pipe(
-            prompt_embeds=embeds,
-            negative_prompt_embeds=negative,
+            **prompt,
             image=image,
             strength=request.strength,
             guidance_scale=request.guidance_scale,

@@ -43,12 +43,12 @@ class TextToImage(DiffusionPipeline):
     name = "text-to-image"
 
     def load(self) -> None:
-        from diffusers import AutoPipelineForText2Image, StableDiffusionImg2ImgPipeline
+        from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
 
         from framemesh.ai.feature_cache import enable_feature_cache
 
         self._m_pipe = load_diffusers(AutoPipelineForText2Image, self.spec.path)
-        self._m_img2img = StableDiffusionImg2ImgPipeline(**self._m_pipe.components)
+        self._m_img2img = AutoPipelineForImage2Image.from_pipe(self._m_pipe)
         self._m_img2img.set_progress_bar_config(disable=True)
         opts = self.spec.options
         self._m_feature_cache = enable_feature_cache(self._m_pipe, opts.feature_cache)
@@ -98,10 +98,9 @@ class TextToImage(DiffusionPipeline):
         if self._m_feature_cache is not None:
             self._m_feature_cache.reset()
         cfg = request.guidance_scale > 1.0
-        embeds, negative = self._m_embeds.get(self._m_pipe, request.prompt, request.negative_prompt, cfg)
+        prompt = self._m_embeds.prompt_args(self._m_pipe, request.prompt, request.negative_prompt, cfg)
         out = self._m_pipe(
-            prompt_embeds=embeds,
-            negative_prompt_embeds=negative,
+            **prompt,
             height=height,
             width=width,
             guidance_scale=request.guidance_scale,
@@ -132,15 +131,14 @@ class TextToImage(DiffusionPipeline):
     def _refine(self, request: TextToImageRequest, images: list[Image.Image], strength: float, steps: int, seeds: list[int], exact_steps: bool = False) -> list[Image.Image]:
         """image-to-image at `strength`: runs about steps×strength denoising steps."""
         cfg = request.guidance_scale > 1.0
-        embeds, negative = self._m_embeds.get(self._m_pipe, request.prompt, request.negative_prompt, cfg)
+        prompt = self._m_embeds.prompt_args(self._m_img2img, request.prompt, request.negative_prompt, cfg)
         total = math.ceil(steps / strength) if exact_steps else steps
         out = []
         for img, gen in zip(images, generators(seeds), strict=True):
             if self._m_feature_cache is not None:
                 self._m_feature_cache.reset()
             result = self._m_img2img(
-                prompt_embeds=embeds,
-                negative_prompt_embeds=negative,
+                **prompt,
                 image=img,
                 strength=strength,
                 guidance_scale=request.guidance_scale,
