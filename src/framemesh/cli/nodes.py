@@ -59,6 +59,7 @@ def orchestrator_start(
     ticket_face_value: Annotated[str, typer.Option(help="Face value of each ticket, e.g. '0.01 ETH'.")] = "0.01 ETH",
     ticket_win_prob: Annotated[str, typer.Option(help="Win probability of each ticket, e.g. 1/100000 or 0.00001.")] = "1/100000",
     redeem_interval: Annotated[float, typer.Option(min=0.1, help="Seconds between passes of the ticket redeemer.")] = 2.0,
+    ai_config: Annotated[Path | None, typer.Option(help="Serve the AI pipelines and models of this models.toml (see docs/ai.md).")] = None,
 ) -> None:
     """Start an orchestrator node and serve until interrupted."""
     setup_logging(log_level)
@@ -81,9 +82,17 @@ def orchestrator_start(
             ticket_face_value=amount(ticket_face_value, "ETH"),
             ticket_win_prob=win_prob,
             redeem_interval=redeem_interval,
+            ai_config=ai_config,
         )
     except ValueError as exc:
         fail(str(exc), 2)
+    if ai_config is not None:
+        from framemesh.ai import ConfigError, load_config
+
+        try:
+            load_config(ai_config)
+        except ConfigError as exc:
+            fail(f"--ai-config: {exc}", 2)
     protocol = signer = None
     if rpc is not None:
         ctx = connect(rpc, deployment=deployment, keystore=keystore, password_file=password_file, dev_account=dev_account)
@@ -120,6 +129,8 @@ def gateway_start(
     keystore: KeystoreOption = None,
     password_file: PasswordFileOption = None,
     max_price: Annotated[int | None, typer.Option(min=0, help="Highest price accepted, wei per pixel.")] = None,
+    max_price_per_unit: Annotated[int | None, typer.Option(min=0, help="Highest AI price accepted, wei per unit.")] = None,
+    api_token: Annotated[str | None, typer.Option(envvar="FRAMEMESH_API_TOKEN", help="Require 'Authorization: Bearer TOKEN' on the AI API.")] = None,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
     setup_logging(log_level)
@@ -134,6 +145,8 @@ def gateway_start(
             port=port,
             max_upload_bytes=max_upload_mb * 1024 * 1024,
             segment_timeout=segment_timeout,
+            max_price_per_unit=max_price_per_unit,
+            api_token=api_token,
         )
     except ValueError as exc:
         fail(str(exc), 2)

@@ -21,6 +21,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
 from framemesh import __version__
+from framemesh.gateway.ai_dispatch import AIDirectory, AIDispatcher
+from framemesh.gateway.ai_routes import install_ai_routes
 from framemesh.gateway.config import GatewayConfig
 from framemesh.gateway.discovery import discover_async
 from framemesh.gateway.errors import JobNotFound, PeerFailed
@@ -64,6 +66,10 @@ class Gateway:
                 raise ValueError("a gateway on a chain needs a signer (its account) to sign tickets")
             self.payer = GatewayPayer(protocol, signer, self.client.ticket_params)
         self.runner = JobRunner(config, self.store, self.pool, self.client, self.executor, self.payer)
+        self.ai = AIDispatcher(
+            AIDirectory(), self.pool, self.http, self.payer, timeout=config.ai_timeout,
+            attempts=config.ai_attempts, max_price=config.max_price_per_unit,
+        )
         self._refresher: asyncio.Task[None] | None = None
         self._last_discovery = 0.0
 
@@ -98,6 +104,7 @@ class Gateway:
         for url in list(self.pool.members):
             if url not in urls and url not in self.config.orchestrators:
                 self.pool.remove(url)
+                self.ai.directory.forget(url)
         self._last_discovery = time.monotonic()
 
     async def refresh_orchestrators(self) -> None:
@@ -118,6 +125,7 @@ class Gateway:
                     url, info.capacity, price_per_pixel=info.price_per_pixel, address=info.address,
                     max_price=self.config.max_price_per_pixel,
                 )
+                self.ai.directory.update(url, info.capabilities.ai)
 
         await asyncio.gather(*(one(url) for url in list(self.pool.members)))
         self.runner.pool_changed.set()
@@ -291,6 +299,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         except JobNotFound as exc:
             raise ApiError(404, "job_not_found", str(exc)) from exc
 
+    install_ai_routes(app, config, gateway.ai)
     return app
 
 

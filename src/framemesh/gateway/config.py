@@ -31,6 +31,12 @@ class GatewayConfig:
     # certificate that chains to none of them is refused; with none, it is accepted
     # (and reported as untrusted) as long as its manifest is intact and names the job.
     trust_anchors: tuple[Path, ...] = ()
+    # AI API (Livepeer's): with a token, every AI request needs `Authorization: Bearer TOKEN`.
+    api_token: str | None = None
+    max_price_per_unit: int | None = None  # wei per AI unit; orchestrators asking more get no AI work
+    ai_timeout: float = 600.0  # seconds an orchestrator gets per AI job
+    ai_max_upload_bytes: int = 64 * 1024 * 1024
+    ai_attempts: int = 3  # orchestrators tried per AI request
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -48,6 +54,10 @@ class GatewayConfig:
             raise ValueError("max_attempts: must be at least 1")
         if self.max_price_per_pixel is not None and self.max_price_per_pixel < 0:
             raise ValueError("max_price_per_pixel: must not be negative")
+        if self.max_price_per_unit is not None and self.max_price_per_unit < 0:
+            raise ValueError("max_price_per_unit: must not be negative")
+        if self.ai_attempts < 1:
+            raise ValueError("ai_attempts: must be at least 1")
 
     @property
     def db_path(self) -> Path:
@@ -73,4 +83,6 @@ class GatewayConfig:
             "max_attempts": self.max_attempts,
             "max_price_per_pixel": self.max_price_per_pixel,
             "trust_anchors": [str(p) for p in self.trust_anchors],
+            "api_token": "(set)" if self.api_token else None,
+            "max_price_per_unit": self.max_price_per_unit,
         }

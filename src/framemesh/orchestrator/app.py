@@ -28,6 +28,7 @@ from framemesh import __version__
 from framemesh.media.errors import InvalidMediaError, MediaError, UnknownProfileError
 from framemesh.media.profiles import parse_profiles
 from framemesh.net.api_errors import ApiError, install_error_handlers
+from framemesh.orchestrator.ai_routes import AIService, install_ai_routes
 from framemesh.orchestrator.billing import Billing
 from framemesh.orchestrator.capacity import CapacityLimiter
 from framemesh.orchestrator.config import OrchestratorConfig
@@ -101,6 +102,7 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
         duties = RoundDuties(protocol, signer)
     state = OrchestratorState(config, billing, duties)
     signing = _signing_spec(config, signer.address if signer is not None else None)
+    ai = _ai_service(config, state, signing)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -110,10 +112,14 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
         if billing is not None and duties is not None:
             background.append(asyncio.create_task(duties.run(config.duties_interval), name="round-duties"))
             background.append(asyncio.create_task(billing.redeemer.run(config.redeem_interval), name="redeemer"))
+        if ai is not None:
+            await ai.start()  # the warm models load before the node serves
         log.info("orchestrator %s ready: %s", config.name, config.describe())
         try:
             yield
         finally:
+            if ai is not None:
+                await ai.stop()
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
@@ -123,6 +129,7 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
 
     app = FastAPI(title="framemesh orchestrator", version=__version__, lifespan=lifespan)
     app.state.orchestrator = state
+    app.state.ai = ai
     install_error_handlers(app)
 
     def info() -> OrchestratorInfo:
@@ -133,7 +140,8 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
             capabilities=Capabilities(
                 transcode=TranscodeCapability(
                     profiles=list(config.profiles), price_per_pixel=config.price_per_pixel
-                )
+                ),
+                ai=ai.capabilities() if ai is not None else [],
             ),
             price_per_pixel=config.price_per_pixel,
             capacity=config.capacity,
@@ -261,7 +269,20 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
             background=BackgroundTask(_cleanup, work_dir, state),
         )
 
+    install_ai_routes(app, ai)
     return app
+
+
+def _ai_service(config: OrchestratorConfig, state: OrchestratorState, signing: SigningSpec) -> AIService | None:
+    if config.ai_config is None:
+        return None
+    from framemesh.ai import load_config
+
+    return AIService(
+        load_config(config.ai_config), name=config.name, work_root=state.work_root / "ai", signing=signing,
+        billing=state.billing, run_in_pool=state.run, max_request_bytes=config.max_segment_bytes,
+        timeout=config.ai_timeout,
+    )
 
 
 def _signing_spec(config: OrchestratorConfig, address: str | None) -> SigningSpec:

@@ -38,6 +38,9 @@ class OrchestratorConfig:
     signing_key: Path | None = None
     signing_chain: Path | None = None
     dev_keys_dir: Path | None = None
+    # AI: a models.toml (see docs/ai.md) to serve AI pipelines from; None serves none.
+    ai_config: Path | None = None
+    ai_timeout: float = 600.0  # seconds a worker gets per AI job before it is restarted
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
@@ -68,4 +71,5 @@ class OrchestratorConfig:
             "max_segment_bytes": self.max_segment_bytes,
             "ticket_face_value": self.ticket_face_value,
             "ticket_win_prob": str(self.ticket_win_prob),
+            "ai_config": str(self.ai_config) if self.ai_config is not None else None,
         }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from framemesh.wire.ai import AICapability
+
 TRANSCODE_CAPABILITY = "transcode"
 
 
@@ -14,6 +16,7 @@ class TranscodeCapability(BaseModel):
 
 class Capabilities(BaseModel):
     transcode: TranscodeCapability | None = None
+    ai: list[AICapability] = Field(default=[], description="AI pipelines and models served (empty: none).")
 
 
 class OrchestratorInfo(BaseModel):

@@ -1,0 +1,262 @@
+"""Sending an AI job to an orchestrator that serves its pipeline and model.
+
+`AIDirectory` (pure bookkeeping) keeps what each orchestrator's /info advertises
+(`Capabilities.ai`) and ranks who may take a job: serves that pipeline and model,
+within the max price, not avoided after a failure; warm before cold, then cheaper,
+then the better success record. `AIDispatcher` tries them in that order, paying each
+when the gateway runs on a chain, and fails over on an error, a timeout or a dead
+worker, up to `ai_attempts` orchestrators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from framemesh.gateway.errors import GatewayError, PeerFailed, PeerUnpaid
+from framemesh.gateway.peer import _detail, _unpaid
+from framemesh.gateway.pool import OrchestratorPool
+from framemesh.wire.ai import (
+    FILE_PARTS,
+    REQUEST_PART,
+    AICapability,
+    AIResult,
+    read_ai_bundle,
+)
+from framemesh.wire.bundle import BundleError
+from framemesh.wire.payment import PAYMENT_HEADER
+
+log = logging.getLogger("framemesh.gateway")
+
+
+class NoOrchestrator(GatewayError):
+    """No orchestrator offers the pipeline and model (status 404) or none could do it (503)."""
+
+    def __init__(self, status: int, msg: str, offers: list[dict[str, str]]) -> None:
+        super().__init__(msg)
+        self.status = status
+        self.offers = offers
+
+
+class OrchestratorRefused(GatewayError):
+    """An orchestrator said the request itself is bad (4xx): the client's fault, no failover."""
+
+    def __init__(self, status: int, msg: str) -> None:
+        super().__init__(msg)
+        self.status = status
+
+
+@dataclass
+class AIDirectory:
+    """Who serves which pipeline and model, at what price. Pure: no I/O."""
+
+    caps: dict[str, list[AICapability]] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def update(self, url: str, caps: list[AICapability]) -> None:
+        self.caps[url] = list(caps)
+
+    def forget(self, url: str) -> None:
+        self.caps.pop(url, None)
+
+    def offers(self) -> list[dict[str, str]]:
+        """Every (pipeline, model_id) some orchestrator serves, sorted."""
+        seen = {(c.pipeline, c.model_id) for caps in self.caps.values() for c in caps}
+        return [{"pipeline": p, "model_id": m} for p, m in sorted(seen)]
+
+    def default_model(self, pipeline: str) -> str | None:
+        """The model to use when a client sends no model_id: the one most orchestrators serve warm."""
+        counts: dict[str, tuple[int, int]] = {}
+        for caps in self.caps.values():
+            for c in caps:
+                if c.pipeline == pipeline:
+                    warm, total = counts.get(c.model_id, (0, 0))
+                    counts[c.model_id] = (warm + c.warm, total + 1)
+        if not counts:
+            return None
+        return max(sorted(counts), key=lambda m: counts[m])
+
+    def rank(
+        self, pipeline: str, model_id: str, pool: OrchestratorPool, now: float, max_price: int | None
+    ) -> tuple[list[tuple[str, int]], str | None]:
+        """(url, price per unit) of the orchestrators to try, best first, and why none if empty."""
+        serving = [
+            (url, c) for url, caps in self.caps.items() for c in caps if (c.pipeline, c.model_id) == (pipeline, model_id)
+        ]
+        if not serving:
+            return [], None
+        affordable = [(u, c) for u, c in serving if max_price is None or c.price_per_unit <= max_price]
+        if not affordable:
+            cheapest = min(c.price_per_unit for _, c in serving)
+            return [], f"every orchestrator asks more than the max price {max_price} wei/unit (cheapest: {cheapest})"
+        usable = []
+        for url, c in affordable:
+            member = pool.members.get(url)
+            if member is not None and member.avoid_until > now:
+                continue
+            usable.append((url, c, member))
+        if not usable:
+            return [], "every orchestrator serving it failed recently; retry shortly"
+
+        def key(item: tuple[str, AICapability, Any]) -> tuple[bool, bool, int, float, float]:
+            _, c, member = item
+            success = (member.successes + 1) / (member.successes + member.failures + 2) if member else 0.5
+            full = c.in_use >= c.capacity
+            return (not c.warm, full, c.price_per_unit, -success, self.rng.random())
+
+        return [(url, c.price_per_unit) for url, c, _ in sorted(usable, key=key)], None
+
+
+def request_parts(request: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A `framemesh.ai` request as the orchestrator's wire takes it: JSON fields and files."""
+    fields, files = {}, {}
+    for f in dataclasses.fields(request):
+        value = getattr(request, f.name)
+        if isinstance(value, bytes):
+            files[f.name] = value
+        else:
+            fields[f.name] = value
+    return fields, files
+
+
+class AIDispatcher:
+    def __init__(
+        self,
+        directory: AIDirectory,
+        pool: OrchestratorPool,
+        http: httpx.AsyncClient,
+        payer: Any,
+        *,
+        timeout: float,
+        attempts: int,
+        max_price: int | None,
+    ) -> None:
+        self.directory = directory
+        self.pool = pool
+        self.http = http
+        self.payer = payer
+        self.timeout = timeout
+        self.attempts = attempts
+        self.max_price = max_price
+        self.jobs_done = 0
+
+    async def run(
+        self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str
+    ) -> tuple[AIResult, dict[str, Path], str]:
+        """Run the job on the best orchestrator that will; returns its result, files and URL."""
+        ranked, why = self.directory.rank(pipeline, model_id, self.pool, time.monotonic(), self.max_price)
+        if not ranked:
+            offers = self.directory.offers()
+            if why is None:
+                listed = ", ".join(f"{o['pipeline']} {o['model_id']!r}" for o in offers) or "nothing yet"
+                raise NoOrchestrator(404, f"no orchestrator serves {pipeline} model {model_id!r}; the network offers: {listed}", offers)
+            raise NoOrchestrator(503, f"no orchestrator can take {pipeline} {model_id!r} now: {why}", offers)
+        errors: list[str] = []
+        for url, price_per_unit in ranked[: self.attempts]:
+            price = price_per_unit * units
+            try:
+                result, files = await self._pay_and_send(url, pipeline, request, price, dest_dir, job_id)
+            except PeerFailed as exc:
+                log.warning("AI job %s: %s; failing over", job_id, exc)
+                self._failed(url, exc)
+                errors.append(str(exc))
+                continue
+            if (result.pipeline, result.model_id) != (pipeline, model_id):
+                self.pool.ban(url, time.monotonic()) if url in self.pool.members else None
+                errors.append(f"{url}: answered for {result.pipeline} {result.model_id!r}")
+                continue
+            if url in self.pool.members:
+                self.pool.succeeded(url, result.elapsed)
+            self.jobs_done += 1
+            return result, files, url
+        raise NoOrchestrator(503, f"{pipeline} {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
+
+    def _failed(self, url: str, exc: PeerFailed) -> None:
+        if url not in self.pool.members:
+            return
+        if exc.kind == "bad_result":
+            self.pool.ban(url, time.monotonic())
+        else:
+            self.pool.failed(url, time.monotonic())
+
+    async def _pay_and_send(
+        self, url: str, pipeline: str, request: Any, price: int, dest_dir: Path, job_id: str
+    ) -> tuple[AIResult, dict[str, Path]]:
+        for _ in range(3):  # stale ticket parameters: fetch fresh ones and pay again
+            payment = None
+            if self.payer is not None:
+                try:
+                    payment = await self.payer.payment_header(url, price)
+                except Exception as exc:
+                    raise PeerFailed(url, "unreachable", f"no ticket parameters: {exc}") from exc
+            try:
+                return await self._send(url, pipeline, request, payment, dest_dir, job_id)
+            except PeerUnpaid as exc:
+                if self.payer is None:
+                    raise PeerFailed(url, "error", str(exc)) from exc
+                self.payer.refund(url, price)
+                if exc.code in ("unknown_params", "expired"):
+                    self.payer.forget(url)
+                elif exc.balance is not None:
+                    self.payer.resync(url, Fraction(exc.balance))
+                    raise PeerFailed(url, "error", str(exc)) from exc
+                else:
+                    raise PeerFailed(url, "error", str(exc)) from exc
+            except (PeerFailed, OrchestratorRefused) as exc:
+                if payment is not None and not (isinstance(exc, PeerFailed) and exc.kind == "bad_result"):
+                    self.payer.refund(url, price)
+                raise
+        raise PeerFailed(url, "error", "payment refused three times")
+
+    async def _send(
+        self, url: str, pipeline: str, request: Any, payment: str | None, dest_dir: Path, job_id: str
+    ) -> tuple[AIResult, dict[str, Path]]:
+        fields, inputs = request_parts(request)
+        files = {name: (name, data, "application/octet-stream") for name, data in inputs.items() if name in FILE_PARTS}
+        headers = {PAYMENT_HEADER: payment} if payment is not None else {}
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        bundle = dest_dir / ".result.tar"
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self.http.stream(
+                    "POST", f"{url}/ai/{pipeline}", params={"job_id": job_id},
+                    data={REQUEST_PART: json.dumps(fields)}, files=files or {"none": ("", b"", "application/octet-stream")},
+                    headers=headers,
+                ) as response:
+                    if response.status_code != 200:
+                        await response.aread()
+                        self._raise_for(url, response)
+                    with bundle.open("wb") as fh:
+                        async for chunk in response.aiter_bytes():
+                            fh.write(chunk)
+        except TimeoutError as exc:
+            raise PeerFailed(url, "timeout", f"no AI result within {self.timeout:g} s") from exc
+        except httpx.HTTPError as exc:
+            raise PeerFailed(url, "unreachable", str(exc) or type(exc).__name__) from exc
+        try:
+            return await asyncio.to_thread(read_ai_bundle, bundle, dest_dir)
+        except BundleError as exc:
+            raise PeerFailed(url, "bad_result", str(exc)) from exc
+        finally:
+            bundle.unlink(missing_ok=True)
+
+    @staticmethod
+    def _raise_for(url: str, response: httpx.Response) -> None:
+        status = response.status_code
+        if status == 402:
+            raise _unpaid(url, response)
+        if status in (400, 413, 415, 422):
+            # The gateway checked the request with the same rules: a refusal here is the
+            # client's request (or a stricter node), not a failure of the orchestrator.
+            raise OrchestratorRefused(status, _detail(response))
+        raise PeerFailed(url, "error", f"answered {status}: {_detail(response)}")

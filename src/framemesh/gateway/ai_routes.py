@@ -1,0 +1,229 @@
+"""The gateway's AI API: Livepeer's AI gateway API, wire-compatible.
+
+    POST /text-to-image    JSON        → {"images": [{"url", "seed", "nsfw"}]}
+    POST /image-to-image   multipart   → {"images": [...]}
+    POST /image-to-video   multipart   → {"images": [{"url": an MP4, ...}]} (as go-livepeer answers)
+    POST /upscale          multipart   → {"images": [...]}
+    POST /audio-to-text    multipart   → {"text", "chunks": [{"timestamp", "text"}]}
+    POST /text-to-speech   JSON        → {"audio": {"url"}}
+    GET  /ai/models        what the network offers (framemesh)
+
+Every request is built and checked here (`framemesh.ai.build_request`,
+`request.check`) before any orchestrator sees it: a malformed image or audio file, a
+size or prompt over the limit, an impossible width or height is a 4xx that says so.
+Fields a Livepeer client sends that framemesh does not use are ignored. With an
+`api_token` configured, requests need `Authorization: Bearer TOKEN`. Outputs are
+stored under the gateway's outputs directory and served from /outputs/ai/...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from pydantic import BaseModel
+from starlette.datastructures import UploadFile
+
+from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
+from framemesh.gateway.ai_dispatch import (
+    AIDispatcher,
+    NoOrchestrator,
+    OrchestratorRefused,
+)
+from framemesh.gateway.config import GatewayConfig
+from framemesh.net.api_errors import ApiError
+from framemesh.wire.ai import (
+    AudioResponse,
+    AudioToTextForm,
+    HTTPError,
+    ImageResponse,
+    ImageToImageForm,
+    ImageToVideoForm,
+    TextResponse,
+    TextToImageParams,
+    TextToSpeechParams,
+    UpscaleForm,
+)
+
+JSON_PIPELINES: dict[str, type[BaseModel]] = {"text-to-image": TextToImageParams, "text-to-speech": TextToSpeechParams}
+FORM_PIPELINES: dict[str, type[BaseModel]] = {
+    "image-to-image": ImageToImageForm,
+    "image-to-video": ImageToVideoForm,
+    "upscale": UpscaleForm,
+    "audio-to-text": AudioToTextForm,
+}
+RESPONSES: dict[str, type[BaseModel]] = {
+    "text-to-image": ImageResponse,
+    "image-to-image": ImageResponse,
+    "image-to-video": ImageResponse,
+    "upscale": ImageResponse,
+    "audio-to-text": TextResponse,
+    "text-to-speech": AudioResponse,
+}
+# Text fields kept even when empty (so an empty prompt is refused with a message that says so).
+_TEXT_FIELDS = {"prompt", "text", "negative_prompt", "model_id", "description"}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": HTTPError, "description": words}
+    for status, words in (
+        (400, "Bad Request"),
+        (401, "Unauthorized"),
+        (404, "No orchestrator serves the model; the body lists what the network offers."),
+        (413, "Request Entity Too Large"),
+        (422, "The request cannot be run as sent; the message says why."),
+        (500, "Internal Server Error"),
+        (503, "No orchestrator could take the job now."),
+    )
+}
+
+
+def _request_body(pipeline: str) -> dict[str, Any]:
+    if pipeline in JSON_PIPELINES:
+        content = {"application/json": {"schema": JSON_PIPELINES[pipeline].model_json_schema()}}
+    else:
+        content = {"multipart/form-data": {"schema": FORM_PIPELINES[pipeline].model_json_schema()}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+class AIRoutes:
+    def __init__(self, config: GatewayConfig, dispatcher: AIDispatcher) -> None:
+        self.config = config
+        self.dispatcher = dispatcher
+
+    def authorize(self, request: Request) -> None:
+        token = self.config.api_token
+        if not token:
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or given.strip() != token:
+            raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <token>' with this gateway's API token",
+                           headers={"WWW-Authenticate": "Bearer"})
+
+    async def fields(self, pipeline: str, request: Request) -> dict[str, Any]:
+        declared = request.headers.get("content-length")
+        limit = self.config.ai_max_upload_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
+            raise ApiError(413, "too_large", f"the request is larger than the {limit}-byte limit")
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            raw = await self._form(request, limit)
+        else:
+            try:
+                raw = json.loads(await request.body() or b"{}")
+            except ValueError as exc:
+                raise ApiError(422, "invalid_request", f"the body is not JSON: {exc}") from exc
+            if not isinstance(raw, dict):
+                raise ApiError(422, "invalid_request", "the body must be a JSON object")
+        return {k: v for k, v in raw.items() if not (v == "" and k not in _TEXT_FIELDS)}
+
+    @staticmethod
+    async def _form(request: Request, limit: int) -> dict[str, Any]:
+        form = await request.form(max_files=4, max_fields=64)
+        try:
+            out: dict[str, Any] = {}
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    data = await value.read(limit + 1)
+                    if len(data) > limit:
+                        raise ApiError(413, "too_large", f"{key} is larger than the {limit}-byte limit")
+                    out[key] = data
+                else:
+                    out[key] = value
+            return out
+        finally:
+            await form.close()
+
+    async def handle(self, pipeline: str, request: Request) -> dict[str, Any]:
+        fields = await self.fields(pipeline, request)
+        directory = self.dispatcher.directory
+        model_id = str(fields.get("model_id") or directory.default_model(pipeline) or "")
+        if not model_id:
+            offers = directory.offers()
+            raise ApiError(404, "unknown_model", f"no orchestrator serves {pipeline} yet", extra={"models": offers})
+        fields["model_id"] = model_id
+        for name in ("image", "audio"):
+            if name in fields and not isinstance(fields[name], bytes):
+                raise ApiError(422, "invalid_request", f"{name} must be an uploaded file (multipart/form-data)")
+        try:
+            ai_request = build_request(pipeline, fields)
+            units = await asyncio.to_thread(_checked_units, ai_request)
+        except InvalidRequest as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        job_id = uuid.uuid4().hex[:16]
+        out_dir = self.config.outputs_dir / "ai" / job_id
+        try:
+            result, files, _ = await self.dispatcher.run(pipeline, model_id, ai_request, units, out_dir, job_id)
+        except NoOrchestrator as exc:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            raise ApiError(exc.status, "unknown_model" if exc.status == 404 else "unavailable", str(exc),
+                           extra={"models": exc.offers} if exc.status == 404 else {}) from exc
+        except OrchestratorRefused as exc:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            raise ApiError(exc.status, "invalid_request", str(exc)) from exc
+        except BaseException:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            raise
+        base = str(request.base_url).rstrip("/")
+        urls = {name: f"{base}/outputs/ai/{job_id}/{Path(path).name}" for name, path in files.items()}
+        if pipeline == "audio-to-text":
+            return {"text": result.text or "", "chunks": [c.model_dump() for c in result.chunks]}
+        if pipeline == "text-to-speech":
+            audio = next((o for o in result.outputs if o.kind == "audio"), None)
+            if audio is None:
+                raise ApiError(502, "bad_result", "the orchestrator returned no audio")
+            return {"audio": {"url": urls[audio.file]}}
+        return {"images": [{"url": urls[o.file], "seed": o.seed, "nsfw": o.nsfw} for o in result.outputs]}
+
+
+def _checked_units(ai_request: Any) -> int:
+    ai_request.check(DEFAULT_LIMITS)
+    return int(ai_request.units())
+
+
+def install_ai_routes(app: FastAPI, config: GatewayConfig, dispatcher: AIDispatcher) -> None:
+    routes = AIRoutes(config, dispatcher)
+    auth = [Depends(routes.authorize)]
+
+    def add(pipeline: str) -> None:
+        async def endpoint(request: Request) -> dict[str, Any]:
+            return await routes.handle(pipeline, request)
+
+        endpoint.__name__ = "gen_" + pipeline.replace("-", "_")
+        app.add_api_route(
+            f"/{pipeline}", endpoint, methods=["POST"], response_model=RESPONSES[pipeline], tags=["generate"],
+            summary=pipeline.replace("-", " ").title(), responses=_ERRORS, dependencies=auth,
+            openapi_extra=_request_body(pipeline),
+            operation_id="gen" + pipeline.title().replace("-", ""),
+        )
+
+    for pipeline in (*JSON_PIPELINES, *FORM_PIPELINES):
+        add(pipeline)
+
+    @app.get("/ai/models", tags=["generate"])
+    async def ai_models() -> list[dict[str, object]]:
+        """Every pipeline and model the known orchestrators serve, with who serves it."""
+        directory = dispatcher.directory
+        out: list[dict[str, object]] = []
+        for offer in directory.offers():
+            serving = [
+                {"url": url, "warm": c.warm, "price_per_unit": c.price_per_unit}
+                for url, caps in directory.caps.items()
+                for c in caps
+                if (c.pipeline, c.model_id) == (offer["pipeline"], offer["model_id"])
+            ]
+            out.append({"pipeline": offer["pipeline"], "model_id": offer["model_id"], "orchestrators": serving})
+        return out
+
+    @app.post("/{pipeline}", include_in_schema=False, dependencies=auth)
+    async def unknown_pipeline(pipeline: str) -> None:
+        offers = dispatcher.directory.offers()
+        pipelines = sorted({o["pipeline"] for o in offers})
+        raise ApiError(
+            404, "unknown_pipeline",
+            f"no pipeline {pipeline!r} here; the network offers: {', '.join(pipelines) or 'none yet'}",
+            extra={"models": offers},
+        )

@@ -1,0 +1,213 @@
+"""The orchestrator's AI service: `POST /ai/{pipeline}` runs one job on its
+`ModelHost` and answers with a signed result bundle (see `framemesh.wire.ai`).
+
+    multipart: request = the job's fields as JSON; image or audio = the input file
+    200: application/x-tar (result.json, then the outputs, each C2PA-signed)
+    404 unknown_model (the body lists what is served), 422 invalid_request,
+    402 payment (on a chain), 503 worker_died (retry elsewhere), 500 ai_failed
+
+On a chain the job costs price_per_unit x `request.units()`, paid with tickets like a
+transcode: credited before the work, charged when the result is delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+from starlette.datastructures import UploadFile
+
+from framemesh.ai import (
+    AIConfig,
+    AIError,
+    InvalidRequest,
+    ModelHost,
+    UnknownModel,
+    WorkerDied,
+    build_request,
+)
+from framemesh.net.api_errors import ApiError
+from framemesh.orchestrator.ai_work import package_result
+from framemesh.orchestrator.signing import SigningSpec
+from framemesh.wire.ai import FILE_PARTS, MEDIA_TYPE, REQUEST_PART, AICapability
+from framemesh.wire.payment import PAYMENT_HEADER
+
+log = logging.getLogger("framemesh.orchestrator")
+
+RunInPool = Callable[[partial[Any]], Awaitable[Any]]
+
+
+class AIService:
+    """What the orchestrator holds for AI: the model host, and how it signs and bills."""
+
+    def __init__(
+        self,
+        config: AIConfig,
+        *,
+        name: str,
+        work_root: Path,
+        signing: SigningSpec,
+        billing: Any,
+        run_in_pool: RunInPool,
+        max_request_bytes: int,
+        timeout: float | None = None,
+    ) -> None:
+        self.config = config
+        self.host = ModelHost(config, timeout=timeout)
+        self.name = name
+        self.work_root = work_root
+        self.signing = signing
+        self.billing = billing
+        self.run_in_pool = run_in_pool
+        self.max_request_bytes = max_request_bytes
+        self.jobs_done = 0
+        self.fees_charged = 0
+
+    async def start(self) -> None:
+        self.work_root.mkdir(parents=True, exist_ok=True)
+        await self.host.start()
+
+    async def stop(self) -> None:
+        await self.host.stop()
+
+    def capabilities(self) -> list[AICapability]:
+        return [AICapability(**vars(s)) for s in self.host.status()]
+
+    def served(self) -> list[dict[str, str]]:
+        return [{"pipeline": s.pipeline, "model_id": s.model_id} for s in self.config.models]
+
+    async def run(self, pipeline: str, request: Request) -> FileResponse:
+        fields, inputs = await self._read(request)
+        job = _request_job(request)
+        try:
+            ai_request = build_request(pipeline, {**fields, **inputs})
+            spec = self.config.find(pipeline, ai_request.model_id)
+            if spec is None:
+                raise UnknownModel(
+                    f"no {pipeline} model {ai_request.model_id!r} here; served: "
+                    + (", ".join(f"{m['pipeline']} {m['model_id']!r}" for m in self.served()) or "nothing")
+                )
+            units = await asyncio.to_thread(_checked_units, ai_request, self.host.limits)
+        except UnknownModel as exc:
+            raise ApiError(404, "unknown_model", str(exc), extra={"models": self.served()}) from exc
+        except InvalidRequest as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        price = spec.price_per_unit * units
+        sender = None
+        if self.billing is not None:
+            sender = await self.billing.take_payment(request.headers.get(PAYMENT_HEADER), price)
+        started = time.time()
+        try:
+            result = await self.host.run(pipeline, spec.model_id, ai_request)
+        except WorkerDied as exc:
+            log.warning("AI job %s: %s", job, exc)
+            raise ApiError(503, "worker_died", f"the {pipeline} worker died: {exc}; retry") from exc
+        except InvalidRequest as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        except AIError as exc:
+            log.error("AI job %s failed: %s", job, exc)
+            raise ApiError(500, "ai_failed", f"{type(exc).__name__}: {exc}") from exc
+        work_dir = Path(tempfile.mkdtemp(prefix="ai-", dir=self.work_root))
+        try:
+            bundle = await self.run_in_pool(
+                partial(
+                    package_result, pipeline, spec.model_id, result, inputs, work_dir, self.signing,
+                    job_id=job, units=units, price=price if self.billing is not None else 0,
+                    orchestrator=self.name, started=started,
+                )
+            )
+        except BaseException:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
+        self.jobs_done += 1
+        if self.billing is not None and sender is not None:
+            self.billing.charge(sender, price)
+            self.fees_charged += price
+        return FileResponse(
+            bundle, media_type=MEDIA_TYPE, background=BackgroundTask(shutil.rmtree, work_dir, ignore_errors=True)
+        )
+
+    async def _read(self, request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_request_bytes:
+            raise ApiError(413, "too_large", f"the request is larger than the {self.max_request_bytes}-byte limit")
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise ApiError(415, "unsupported_media_type", "send the job as multipart/form-data (request + file)")
+        form = await request.form(max_files=1, max_fields=4)
+        try:
+            raw = form.get(REQUEST_PART)
+            if not isinstance(raw, str):
+                raise ApiError(422, "invalid_request", f"the form has no {REQUEST_PART!r} field")
+            try:
+                fields = json.loads(raw)
+            except ValueError as exc:
+                raise ApiError(422, "invalid_request", f"{REQUEST_PART!r} is not JSON: {exc}") from exc
+            if not isinstance(fields, dict):
+                raise ApiError(422, "invalid_request", f"{REQUEST_PART!r} must be a JSON object")
+            inputs = {}
+            for name in FILE_PARTS:
+                part = form.get(name)
+                if isinstance(part, UploadFile):
+                    inputs[name] = await part.read()
+        finally:
+            await form.close()
+        return fields, inputs
+
+
+def _checked_units(ai_request: Any, limits: Any) -> int:
+    ai_request.check(limits)
+    return int(ai_request.units())
+
+
+def _request_job(request: Request) -> str:
+    job = request.query_params.get("job_id", "")
+    return job[:128] if job else uuid.uuid4().hex
+
+
+def install_ai_routes(app: FastAPI, service: AIService | None) -> None:
+    """Mount `POST /ai/{pipeline}`; without AI (no --ai-config) it answers 404."""
+
+    @app.post(
+        "/ai/{pipeline}",
+        response_class=FileResponse,
+        responses={
+            200: {"content": {MEDIA_TYPE: {}}, "description": "A tar bundle: result.json, then the signed outputs."},
+            404: {"description": "No such pipeline or model here; `detail.models` lists what is served."},
+            503: {"description": "The worker died mid-job; retry (elsewhere)."},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": [REQUEST_PART],
+                            "properties": {
+                                REQUEST_PART: {"type": "string", "description": "The job's fields, JSON."},
+                                "image": {"type": "string", "format": "binary"},
+                                "audio": {"type": "string", "format": "binary"},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def run_ai(pipeline: str, request: Request) -> FileResponse:
+        """Run one AI job (internal: gateways call this)."""
+        if service is None:
+            raise ApiError(404, "unknown_model", "this orchestrator serves no AI pipelines", extra={"models": []})
+        return await service.run(pipeline, request)

@@ -1,0 +1,249 @@
+"""AI messages: the Livepeer AI API a gateway serves, and what travels between a
+gateway and an orchestrator for one AI job.
+
+Public API (gateway): the request and response bodies of Livepeer's AI gateway, same
+field names and defaults (its OpenAPI document, `livepeer/ai-runner`'s
+`runner/openapi.yaml`), so its clients work unchanged. The request models document
+the bodies; the gateway reads the fields itself so that nothing a Livepeer client
+sends is refused (unknown fields, an empty-string seed).
+
+Internal (gateway → orchestrator): `POST /ai/{pipeline}`, multipart, a `request`
+part holding the job's fields as JSON and at most one file part (`image` or
+`audio`). The answer is one uncompressed tar: `result.json` (an `AIResult`), then the
+output files it names, each with its size and SHA-256.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MANIFEST = "result.json"
+MEDIA_TYPE = "application/x-tar"
+REQUEST_PART = "request"
+FILE_PARTS = ("image", "audio")
+
+# Public API: request bodies ------------------------------------------------------
+
+_STEPS = (
+    "Number of denoising steps. More steps usually lead to higher quality images but "
+    "slower inference. framemesh: null lets the network choose from the prompt."
+)
+_SEED = "Seed for random number generation."
+_SAFETY = "Perform a safety check to estimate if generated images could be offensive or harmful."
+_GUIDANCE = "Encourages model to generate images closely linked to the text prompt."
+_NEGATIVE = "Text prompt(s) to guide what to exclude from image generation."
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class TextToImageParams(_Body):
+    model_id: str = Field("", description="The model to generate with; empty: the network's default.")
+    loras: str = Field("", description="Accepted for compatibility; not used by framemesh.")
+    prompt: str = Field(description="Text prompt(s) to guide image generation.")
+    height: int = Field(576, description="The height in pixels of the generated image.")
+    width: int = Field(1024, description="The width in pixels of the generated image.")
+    guidance_scale: float = Field(7.5, description=_GUIDANCE)
+    negative_prompt: str = Field("", description=_NEGATIVE)
+    safety_check: bool = Field(True, description=_SAFETY)
+    seed: int | None = Field(None, description=_SEED)
+    num_inference_steps: int | None = Field(50, description=_STEPS)
+    num_images_per_prompt: int = Field(1, description="Number of images to generate per prompt.")
+
+
+class TextToSpeechParams(_Body):
+    model_id: str = Field("", description="The voice model; empty: the network's default.")
+    text: str = Field("", description="Text input for speech generation.")
+    description: str = Field(
+        "A male speaker delivers a slightly expressive and animated speech with a moderate speed and pitch.",
+        description="Description of the speaker (accepted; a Piper voice has one speaker).",
+    )
+
+
+class ImageToImageForm(_Body):
+    prompt: str = Field(description="Text prompt(s) to guide image generation.")
+    image: bytes = Field(description="Uploaded image to modify with the pipeline.")
+    model_id: str = ""
+    loras: str = ""
+    strength: float = Field(0.8, description="Degree of transformation applied to the reference image (0 to 1).")
+    guidance_scale: float = Field(7.5, description=_GUIDANCE)
+    image_guidance_scale: float = 1.5
+    negative_prompt: str = Field("", description=_NEGATIVE)
+    safety_check: bool = Field(True, description=_SAFETY)
+    seed: int | None = Field(None, description=_SEED)
+    num_inference_steps: int | None = Field(100, description=_STEPS)
+    num_images_per_prompt: int = 1
+
+
+class ImageToVideoForm(_Body):
+    image: bytes = Field(description="Uploaded image to generate a video from.")
+    model_id: str = ""
+    height: int = 576
+    width: int = 1024
+    fps: int = 6
+    motion_bucket_id: int = 127
+    noise_aug_strength: float = 0.02
+    safety_check: bool = Field(True, description=_SAFETY)
+    seed: int | None = Field(None, description=_SEED)
+    num_inference_steps: int | None = Field(25, description=_STEPS)
+
+
+class UpscaleForm(_Body):
+    prompt: str = Field("", description="Text prompt(s) to guide upscaled image generation.")
+    image: bytes = Field(description="Uploaded image to upscale.")
+    model_id: str = ""
+    safety_check: bool = Field(True, description=_SAFETY)
+    seed: int | None = Field(None, description=_SEED)
+    num_inference_steps: int | None = Field(75, description=_STEPS)
+
+
+class AudioToTextForm(_Body):
+    audio: bytes = Field(description="Uploaded audio file to be transcribed.")
+    model_id: str = ""
+    return_timestamps: str = Field("true", description="'true', 'false' or 'word'.")
+    metadata: str = "{}"
+
+
+# Public API: responses -----------------------------------------------------------
+
+
+class Media(BaseModel):
+    url: str = Field(description="The URL where the media can be accessed.")
+    seed: int = Field(description="The seed used to generate the media.")
+    nsfw: bool = Field(description="Whether the media was flagged as NSFW.")
+
+
+class ImageResponse(BaseModel):
+    images: list[Media] = Field(description="The generated images (image-to-video: the videos, MP4).")
+
+
+class MediaURL(BaseModel):
+    url: str = Field(description="The URL where the media can be accessed.")
+
+
+class AudioResponse(BaseModel):
+    audio: MediaURL
+
+
+class Chunk(BaseModel):
+    timestamp: list[float] = Field(description="Start and end of the chunk, seconds.")
+    text: str
+
+
+class TextResponse(BaseModel):
+    text: str
+    chunks: list[Chunk]
+
+
+class APIError(BaseModel):
+    msg: str = Field(description="The error message.")
+
+
+class HTTPError(BaseModel):
+    detail: APIError
+
+
+# Capabilities ----------------------------------------------------------------------
+
+
+class AICapability(BaseModel):
+    """One pipeline and model an orchestrator serves, as its /info advertises it."""
+
+    pipeline: str
+    model_id: str
+    warm: bool = Field(description="A worker has the model loaded now.")
+    capacity: int = Field(ge=1, description="Jobs it runs at once on this model.")
+    in_use: int = Field(ge=0)
+    price_per_unit: int = Field(ge=0, description="Wei per unit (see framemesh.ai.units).")
+
+
+# Gateway <-> orchestrator ------------------------------------------------------------
+
+
+class AIOutput(BaseModel):
+    file: str = Field(description="Member name in the bundle.")
+    kind: str = Field(description="image, video or audio")
+    seed: int = 0
+    nsfw: bool = False
+    bytes: int
+    sha256: str
+
+
+class AIResult(BaseModel):
+    """The first member of an AI result bundle."""
+
+    pipeline: str
+    model_id: str
+    job_id: str
+    units: int
+    price: int = Field(description="Wei charged: price_per_unit x units (0 off-chain).")
+    outputs: list[AIOutput] = []
+    text: str | None = None
+    chunks: list[Chunk] = []
+    info: dict[str, object] = {}
+    orchestrator: str
+    elapsed: float
+
+
+def write_ai_bundle(result: AIResult, files: dict[str, Path], dest: Path) -> Path:
+    from framemesh.wire.bundle import (
+        BundleError,  # (wire.bundle imports wire.orchestrator, which imports this)
+    )
+
+    named = {o.file for o in result.outputs}
+    if named != set(files):
+        raise BundleError(f"manifest names {sorted(named)} but files are {sorted(files)}")
+    with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as tar:
+        data = result.model_dump_json().encode()
+        info = tarfile.TarInfo(MANIFEST)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        for member, path in files.items():
+            tar.add(path, arcname=member, recursive=False)
+    return dest
+
+
+def read_ai_bundle(source: Path, out_dir: Path) -> tuple[AIResult, dict[str, Path]]:
+    """Unpack an AI bundle into `out_dir`, each file checked against the manifest."""
+    from framemesh.wire.bundle import BundleError, sha256_file
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(source, "r") as tar:
+            first = tar.next()
+            if first is None or first.name != MANIFEST or (fh := tar.extractfile(first)) is None:
+                raise BundleError(f"bundle does not start with {MANIFEST}")
+            try:
+                result = AIResult.model_validate_json(fh.read())
+            except ValueError as exc:
+                raise BundleError(f"{MANIFEST} is malformed: {exc}") from exc
+            expected = {o.file: o for o in result.outputs}
+            files: dict[str, Path] = {}
+            for member in tar:
+                if member.offset == first.offset:
+                    continue
+                name = member.name
+                if name not in expected or not member.isfile() or name in files or "/" in name or name.startswith("."):
+                    raise BundleError(f"bundle holds {name!r}, which its manifest does not name")
+                src = tar.extractfile(member)
+                assert src is not None
+                target = out_dir / name
+                with target.open("wb") as out:
+                    while chunk := src.read(1 << 20):
+                        out.write(chunk)
+                files[name] = target
+    except tarfile.TarError as exc:
+        raise BundleError(f"not a readable tar bundle: {exc}") from exc
+    missing = set(expected) - set(files)
+    if missing:
+        raise BundleError(f"bundle lacks {sorted(missing)}")
+    for name, path in files.items():
+        want = expected[name]
+        if path.stat().st_size != want.bytes or sha256_file(path) != want.sha256:
+            raise BundleError(f"{name} does not match the size/hash in the manifest")
+    return result, files

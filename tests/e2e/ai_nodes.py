@@ -1,0 +1,77 @@
+"""AI nodes for end-to-end tests: tiny real models, an orchestrator serving them, and
+stand-ins for orchestrators that fail (a dead worker, a dead node)."""
+
+from __future__ import annotations
+
+import tomllib
+import warnings
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from framemesh.net.api_errors import ApiError, install_error_handlers
+from framemesh.net.server import ServerThread
+from framemesh.orchestrator.app import create_app as create_orchestrator
+from framemesh.orchestrator.config import OrchestratorConfig
+from framemesh.wire.ai import AICapability
+from framemesh.wire.orchestrator import Capabilities, OrchestratorInfo
+
+SD = "framemesh/tiny-sd"
+PIPER = "piper/en_US-joe-medium"
+SPHINX = "pocketsphinx/en-us"
+
+
+def write_models(root: Path, pipelines: tuple[str, ...], **overrides: object) -> Path:
+    """Tiny models written by `framemesh.ai`'s own writer, and a models.toml serving only
+    `pipelines` (each worker is a process that loads torch: fewer is faster)."""
+    from framemesh.ai.tiny import write_tiny_models
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = write_tiny_models(root)
+    raw = tomllib.loads(full.read_text())
+    lines = [f'cache_dir = "{raw.get("cache_dir", "cache")}"']
+    for model in raw["models"]:
+        if model["pipeline"] not in pipelines:
+            continue
+        lines.append("[[models]]")
+        for key, value in {**model, **overrides}.items():
+            lines.append(f"{key} = {_toml(value)}")
+    out = root / "subset.toml"
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def ai_orchestrator(root: Path, name: str, models: Path, **overrides: object) -> ServerThread:
+    config = OrchestratorConfig(data_dir=root / name, name=name, capacity=1, ai_config=models, **overrides)  # type: ignore[arg-type]
+    # The warm models load before the node serves: a worker process per model.
+    return ServerThread(create_orchestrator(config)).start(timeout=600)
+
+
+def failing_orchestrator(pipeline: str, model_id: str, status: int = 503, price_per_unit: int = 0) -> ServerThread:
+    """A node that advertises the model warm and cheap, and whose worker always dies."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/info")
+    async def info() -> OrchestratorInfo:
+        cap = AICapability(
+            pipeline=pipeline, model_id=model_id, warm=True, capacity=1, in_use=0, price_per_unit=price_per_unit
+        )
+        return OrchestratorInfo(
+            name="failing", version="0", capabilities=Capabilities(ai=[cap]), price_per_pixel=0, capacity=1, load=0
+        )
+
+    @app.post("/ai/{name}")
+    async def run(name: str) -> None:
+        raise ApiError(status, "worker_died", f"the {name} worker died; retry")
+
+    return ServerThread(app).start()

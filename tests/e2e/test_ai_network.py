@@ -1,0 +1,215 @@
+"""AI jobs through a gateway and an orchestrator running tiny real models, on loopback.
+
+One orchestrator (text-to-image, text-to-speech, audio-to-text) and one gateway serve
+the whole module: each model's worker is a process that loads torch.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from framemesh.provenance.verify import read_provenance
+from tests.e2e.ai_nodes import (
+    PIPER,
+    SD,
+    SPHINX,
+    ai_orchestrator,
+    failing_orchestrator,
+    write_models,
+)
+from tests.e2e.nodes import gateway_thread
+
+pytest.importorskip("diffusers")
+pytest.importorskip("piper")
+
+TIMEOUT = 120.0
+
+
+@pytest.fixture(autouse=True)
+def _quiet_third_party() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=UserWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("ai-network")
+    models = write_models(root / "models", ("text-to-image", "text-to-speech", "audio-to-text"))
+    orch = ai_orchestrator(root, "o1", models)
+    gw = gateway_thread(root, [orch.url])
+    try:
+        yield {"orchestrator": orch.url, "gateway": gw.url, "root": root, "app": orch.app}
+    finally:
+        gw.stop()
+        orch.stop()
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data)).size
+
+
+def _fetch(url: str, dest: Path) -> Path:
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 200, response.text
+    dest.write_bytes(response.content)
+    return dest
+
+
+def test_orchestrator_advertises_its_models(network: dict[str, Any]) -> None:
+    info = httpx.get(f"{network['orchestrator']}/info").json()
+    ai = {(c["pipeline"], c["model_id"]): c for c in info["capabilities"]["ai"]}
+    assert set(ai) == {("text-to-image", SD), ("text-to-speech", PIPER), ("audio-to-text", SPHINX)}
+    assert all(c["warm"] and c["capacity"] == 1 and c["in_use"] == 0 for c in ai.values())
+    assert ai[("text-to-speech", PIPER)]["price_per_unit"] == 100
+    assert info["capabilities"]["transcode"]["profiles"], "transcoding is still offered"
+    offered = httpx.get(f"{network['gateway']}/ai/models").json()
+    assert {(o["pipeline"], o["model_id"]) for o in offered} == set(ai)
+
+
+def test_text_to_image_gives_signed_images_of_the_asked_size(network: dict[str, Any], tmp_path: Path) -> None:
+    body = {
+        "prompt": "a lighthouse at dusk", "model_id": SD, "width": 64, "height": 48, "seed": 7,
+        "num_inference_steps": 2, "num_images_per_prompt": 2,
+        "loras": "", "some_future_field": {"x": 1},  # a Livepeer client's extras: ignored, not refused
+    }
+    response = httpx.post(f"{network['gateway']}/text-to-image", json=body, timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    images = response.json()["images"]
+    assert len(images) == 2
+    for i, image in enumerate(images):
+        assert set(image) == {"url", "seed", "nsfw"} and isinstance(image["nsfw"], bool)
+        assert image["url"].startswith(network["gateway"] + "/outputs/ai/")
+        path = _fetch(image["url"], tmp_path / f"{i}.png")
+        assert _png_size(path.read_bytes()) == (64, 48)
+        verdict = read_provenance(path)
+        assert verdict.status in ("valid", "untrusted"), verdict.problems
+        assert verdict.active is not None
+        assert verdict.active.pipeline == "text-to-image" and verdict.active.model == SD
+    assert images[0]["seed"] == 7
+
+
+def test_speech_round_trip(network: dict[str, Any], tmp_path: Path) -> None:
+    spoken = httpx.post(
+        f"{network['gateway']}/text-to-speech", json={"text": "hello world", "model_id": PIPER}, timeout=TIMEOUT
+    )
+    assert spoken.status_code == 200, spoken.text
+    wav = _fetch(spoken.json()["audio"]["url"], tmp_path / "speech.wav")
+    assert wav.read_bytes()[:4] == b"RIFF" and wav.read_bytes()[8:12] == b"WAVE"
+    verdict = read_provenance(wav)
+    assert verdict.status in ("valid", "untrusted"), verdict.problems
+    assert verdict.active is not None and verdict.active.pipeline == "text-to-speech"
+
+    heard = httpx.post(
+        f"{network['gateway']}/audio-to-text",
+        files={"audio": ("speech.wav", wav.read_bytes(), "audio/wav")},
+        data={"model_id": SPHINX, "return_timestamps": "true", "metadata": "{}"},
+        timeout=TIMEOUT,
+    )
+    assert heard.status_code == 200, heard.text
+    body = heard.json()
+    assert set(body) == {"text", "chunks"} and body["text"].strip()
+    for chunk in body["chunks"]:
+        start, end = chunk["timestamp"]
+        assert 0 <= start <= end and chunk["text"]
+
+
+def test_no_model_id_takes_the_networks_model(network: dict[str, Any]) -> None:
+    response = httpx.post(f"{network['gateway']}/text-to-speech", json={"text": "hi"}, timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+
+
+def test_unknown_model_is_404_listing_the_models(network: dict[str, Any]) -> None:
+    response = httpx.post(
+        f"{network['gateway']}/text-to-image", json={"prompt": "a cat", "model_id": "nobody/has-this", "width": 64, "height": 64}
+    )
+    assert response.status_code == 404
+    detail = response.json()["detail"]
+    assert "nobody/has-this" in detail["msg"] and SD in detail["msg"]
+    assert {"pipeline": "text-to-image", "model_id": SD} in detail["models"]
+    llm = httpx.post(f"{network['gateway']}/llm", json={"messages": []})
+    assert llm.status_code == 404 and "text-to-image" in llm.json()["detail"]["msg"]
+
+
+def test_orchestrator_refuses_an_unknown_model_with_what_it_serves(network: dict[str, Any]) -> None:
+    response = httpx.post(
+        f"{network['orchestrator']}/ai/text-to-image",
+        data={"request": '{"prompt": "a cat", "model_id": "other/model"}'}, files={"none": ("", b"")},
+    )
+    assert response.status_code == 404
+    assert {"pipeline": "audio-to-text", "model_id": SPHINX} in response.json()["detail"]["models"]
+
+
+def test_bad_input_is_refused_before_any_orchestrator(network: dict[str, Any]) -> None:
+    service = network["app"].state.ai
+    before = service.jobs_done
+    gw = network["gateway"]
+    bad_width = httpx.post(f"{gw}/text-to-image", json={"prompt": "a cat", "model_id": SD, "width": 100, "height": 64})
+    assert bad_width.status_code == 422
+    assert "multiple of 8" in bad_width.json()["detail"]["msg"]
+    long_prompt = httpx.post(f"{gw}/text-to-image", json={"prompt": "x" * 5000, "model_id": SD, "width": 64, "height": 64})
+    assert long_prompt.status_code == 422 and "limit" in long_prompt.json()["detail"]["msg"]
+    not_audio = httpx.post(f"{gw}/audio-to-text", files={"audio": ("a.wav", b"not audio at all", "audio/wav")}, data={"model_id": SPHINX})
+    assert not_audio.status_code == 422, not_audio.text
+    not_image = httpx.post(
+        f"{gw}/image-to-image", files={"image": ("a.png", b"\x89PNG garbage", "image/png")}, data={"prompt": "x", "model_id": SD}
+    )
+    assert not_image.status_code == 422, not_image.text
+    no_text = httpx.post(f"{gw}/text-to-speech", json={"model_id": PIPER})
+    assert no_text.status_code == 422 and "text" in no_text.json()["detail"]["msg"]
+    assert service.jobs_done == before, "a refused request reached the orchestrator"
+
+
+def test_openapi_describes_the_ai_routes(network: dict[str, Any]) -> None:
+    spec = httpx.get(f"{network['gateway']}/openapi.json").json()
+    t2i = spec["paths"]["/text-to-image"]["post"]
+    schema = t2i["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["prompt"] and schema["properties"]["width"]["default"] == 1024
+    assert "multipart/form-data" in spec["paths"]["/audio-to-text"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in spec["paths"]["/image-to-video"]["post"]["requestBody"]["content"]
+    ok = t2i["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok["$ref"].endswith("/ImageResponse")
+    assert "/text-to-speech" in spec["paths"] and "/upscale" in spec["paths"]
+
+
+def test_bearer_token(network: dict[str, Any]) -> None:
+    gw = gateway_thread(network["root"] / "with-token", [network["orchestrator"]], api_token="s3cret")
+    try:
+        body = {"text": "hi", "model_id": PIPER}
+        refused = httpx.post(f"{gw.url}/text-to-speech", json=body)
+        assert refused.status_code == 401 and refused.json()["detail"]["msg"]
+        wrong = httpx.post(f"{gw.url}/text-to-speech", json=body, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        ok = httpx.post(f"{gw.url}/text-to-speech", json=body, headers={"Authorization": "Bearer s3cret"}, timeout=TIMEOUT)
+        assert ok.status_code == 200, ok.text
+    finally:
+        gw.stop()
+
+
+def test_failover_past_a_dead_worker_and_a_dead_node(network: dict[str, Any]) -> None:
+    broken = failing_orchestrator("text-to-speech", PIPER, status=503)
+    killed = failing_orchestrator("text-to-speech", PIPER, status=500)
+    gw = gateway_thread(network["root"] / "failover", [broken.url, killed.url, network["orchestrator"]])
+    killed.stop()  # it answered /info, then died
+    try:
+        ranked = httpx.get(f"{gw.url}/ai/models").json()
+        serving = next(o for o in ranked if o["pipeline"] == "text-to-speech")["orchestrators"]
+        assert len(serving) == 3
+        response = httpx.post(f"{gw.url}/text-to-speech", json={"text": "still here", "model_id": PIPER}, timeout=TIMEOUT)
+        assert response.status_code == 200, response.text
+        pool = {m["url"]: m for m in httpx.get(f"{gw.url}/orchestrators").json()}
+        assert pool[broken.url]["failures"] >= 1 and pool[killed.url]["failures"] >= 1
+        assert pool[network["orchestrator"]]["successes"] == 1
+    finally:
+        gw.stop()
+        broken.stop()
