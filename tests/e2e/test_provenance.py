@@ -51,7 +51,7 @@ def test_forged_signature_is_caught(tmp_path: Path, clip: Path) -> None:
         active = facts["manifests"][0]
         assert active["job_id"] == status.id and active["pipeline"] == "transcode"
         assert "c2pa.transcoded" in active["actions"] or "c2pa.resized" in active["actions"]
-        assert httpx.get(f"{gw.url}/provenance/{status.id}/../../gateway.sqlite").status_code == 404
+        assert httpx.get(f"{gw.url}/provenance/{status.id}/%2e%2e/%2e%2e/gateway.sqlite").status_code == 404
     finally:
         gw.stop()
         honest.stop()
