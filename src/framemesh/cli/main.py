@@ -15,6 +15,7 @@ from framemesh.cli.protocol_cmds import (
     round_app,
     stake_app,
 )
+from framemesh.cli.models import models_app
 from framemesh.cli.protocol_sim import simulate
 from framemesh.cli.provenance import keys_app, verify
 from framemesh.cli.transcode import transcode
@@ -36,6 +37,7 @@ app.add_typer(round_app, name="round")
 app.add_typer(stake_app, name="stake")
 app.add_typer(deposit_app, name="deposit")
 app.add_typer(keys_app, name="keys")
+app.add_typer(models_app, name="models")
 app.command()(verify)
 app.command()(transcode)
 app.command()(demo)
