@@ -47,6 +47,7 @@ class DevnetConfig:
     reserve: int = 1 * ETH
     rpc: str | None = None
     encoder_preset: str = "veryfast"
+    ai_config: Path | None = None  # a models.toml every orchestrator serves AI pipelines from
 
 
 @dataclass
@@ -94,9 +95,10 @@ class Devnet:
                 data_dir=cfg.root / name, name=name, capacity=cfg.capacity, price_per_pixel=cfg.price_per_pixel,
                 ticket_face_value=cfg.ticket_face_value, ticket_win_prob=cfg.ticket_win_prob,
                 duties_interval=0.5, redeem_interval=0.5, encoder_preset=cfg.encoder_preset,
-                dev_keys_dir=self.keys_dir,
+                dev_keys_dir=self.keys_dir, ai_config=cfg.ai_config,
             )
-            server = ServerThread(create_orchestrator(config, protocol=self.protocol, signer=who)).start()
+            app = create_orchestrator(config, protocol=self.protocol, signer=who)
+            server = ServerThread(app).start(timeout=20.0 if cfg.ai_config is None else 600.0)  # models load first
             self.orchestrators.append(Node(name, who, server))
             self.protocol.become_orchestrator(
                 who, stake=cfg.stakes[i % len(cfg.stakes)], reward_cut=cfg.reward_cuts[i % len(cfg.reward_cuts)],

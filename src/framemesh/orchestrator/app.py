@@ -172,6 +172,8 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
         }
         if billing is not None:
             out["payments"] = billing.stats()
+        if ai is not None:
+            out["ai"] = {"jobs_done": ai.jobs_done, "fees_charged_wei": str(ai.fees_charged)}
         if duties is not None:
             out["rewards"] = {str(k): str(v) for k, v in duties.rewards.items()}
         return out

@@ -1,0 +1,53 @@
+"""An AI job on the devnet: the gateway finds the orchestrator on the chain, pays for
+the job in tickets, and the orchestrator charges price per unit x units."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from framemesh.devnet import Devnet, DevnetConfig
+from framemesh.provenance.verify import read_provenance
+from tests.e2e.ai_nodes import PIPER, write_models
+
+pytest.importorskip("piper")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_third_party() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=UserWarning)
+        yield
+
+
+def test_ai_job_is_paid_in_tickets(tmp_path: Path) -> None:
+    pytest.importorskip("diffusers")
+    models = write_models(tmp_path / "models", ("text-to-speech",))
+    text = "paid speech"
+    with Devnet(DevnetConfig(root=tmp_path, orchestrators=1, delegation=0, ai_config=models)) as net:
+        node = net.orchestrators[0]
+        response = httpx.post(f"{net.gateway.url}/text-to-speech", json={"text": text, "model_id": PIPER}, timeout=120)
+        assert response.status_code == 200, response.text
+        wav = tmp_path / "speech.wav"
+        wav.write_bytes(httpx.get(response.json()["audio"]["url"]).content)
+        verdict = read_provenance(wav, trust_anchors=[(net.keys_dir / "ca.pem").read_text()])
+        assert verdict.ok, verdict.problems
+        assert (verdict.address or "").lower() == node.signer.address.lower()
+
+        paid = httpx.get(f"{net.gateway.url}/payments").json()
+        assert paid["enabled"] and paid["tickets_sent"] > 0
+        metrics = httpx.get(f"{node.url}/metrics").json()
+        assert metrics["payments"]["tickets_received"] == paid["tickets_sent"]
+        price_per_unit = next(c.price_per_unit for c in node.server.app.state.ai.capabilities() if c.model_id == PIPER)
+        assert metrics["ai"] == {"jobs_done": 1, "fees_charged_wei": str(price_per_unit * len(text))}
+
+        unpaid = httpx.post(
+            f"{node.url}/ai/text-to-speech",
+            data={"request": f'{{"text": "{text}", "model_id": "{PIPER}"}}'}, files={"none": ("", b"")},
+        )
+        assert unpaid.status_code == 402 and unpaid.json()["detail"]["code"] == "payment_required"
