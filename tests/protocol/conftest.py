@@ -143,11 +143,16 @@ def _deploy(governor: str, deployers: dict[str, Any], **overrides: int) -> Proto
     return proto
 
 
-@pytest.fixture(scope="session")
-def deployers() -> dict[str, Any]:
+def load_deployers() -> dict[str, Any]:
+    """The six contracts compiled, by name, ready to deploy (also used by benchmarks/gas.py)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return {name: boa.load_partial(str(CONTRACTS / f"{name}.vy")) for name in ("Token", "RoundsManager", "BondingManager", "Minter", "TicketBroker", "ServiceRegistry")}
+
+
+@pytest.fixture(scope="session")
+def deployers() -> dict[str, Any]:
+    return load_deployers()
 
 
 @pytest.fixture(scope="session")
