@@ -7,6 +7,11 @@ the whole module: each model's worker is a process that loads torch.
 from __future__ import annotations
 
 import io
+import json
+import os
+import signal
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,6 +102,9 @@ def test_text_to_image_gives_signed_images_of_the_asked_size(network: dict[str, 
         assert verdict.active is not None
         assert verdict.active.pipeline == "text-to-image" and verdict.active.model == SD
     assert images[0]["seed"] == 7
+    path = images[0]["url"].removeprefix(network["gateway"] + "/outputs/")
+    verdict_here = httpx.get(f"{network['gateway']}/provenance/{path}").json()
+    assert verdict_here["status"] in ("valid", "untrusted") and verdict_here["manifests"][0]["model"] == SD
 
 
 def test_speech_round_trip(network: dict[str, Any], tmp_path: Path) -> None:
@@ -213,3 +221,33 @@ def test_failover_past_a_dead_worker_and_a_dead_node(network: dict[str, Any]) ->
     finally:
         gw.stop()
         broken.stop()
+
+
+def test_a_worker_that_dies_mid_job_is_a_503_and_is_restarted(network: dict[str, Any]) -> None:
+    host = network["app"].state.ai.host
+    orch = network["orchestrator"]
+    fields = json.dumps({"prompt": "a long job", "model_id": SD, "width": 64, "height": 64, "num_inference_steps": 200})
+    answers: list[httpx.Response] = []
+    job = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(f"{orch}/ai/text-to-image", data={"request": fields}, files={"none": ("", b"")}, timeout=TIMEOUT)
+        )
+    )
+    job.start()
+    deadline = time.monotonic() + 30
+    while not any(s.in_use for s in host.status() if s.pipeline == "text-to-image") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    (pid,) = host.worker_pids("text-to-image", SD)
+    os.kill(pid, signal.SIGKILL)
+    job.join(TIMEOUT)
+    (answer,) = answers
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["detail"]["code"] == "worker_died"
+    again = httpx.post(
+        f"{network['gateway']}/text-to-image",
+        json={"prompt": "after the crash", "model_id": SD, "width": 64, "height": 64, "num_inference_steps": 1},
+        timeout=TIMEOUT,
+    )
+    assert again.status_code == 200, again.text
+    assert host.worker_pids("text-to-image", SD) != [pid], "a fresh worker process"
