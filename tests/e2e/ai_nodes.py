@@ -7,13 +7,15 @@ import tomllib
 import warnings
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse
 
 from framemesh.net.api_errors import ApiError, install_error_handlers
 from framemesh.net.server import ServerThread
 from framemesh.orchestrator.app import create_app as create_orchestrator
 from framemesh.orchestrator.config import OrchestratorConfig
-from framemesh.wire.ai import AICapability
+from framemesh.wire.ai import AICapability, AIOutput, AIResult, write_ai_bundle
+from framemesh.wire.bundle import sha256_file
 from framemesh.wire.orchestrator import Capabilities, OrchestratorInfo
 
 SD = "framemesh/tiny-sd"
@@ -56,8 +58,12 @@ def ai_orchestrator(root: Path, name: str, models: Path, **overrides: object) ->
     return ServerThread(create_orchestrator(config)).start(timeout=600)
 
 
-def failing_orchestrator(pipeline: str, model_id: str, status: int = 503, price_per_unit: int = 0) -> ServerThread:
-    """A node that advertises the model warm and cheap, and whose worker always dies."""
+def failing_orchestrator(
+    pipeline: str, model_id: str, status: int = 503, price_per_unit: int = 0, how: str = "worker_died"
+) -> ServerThread:
+    """A node that advertises the model warm and cheap, and fails every job: its worker
+    dies (`worker_died`), it is full (`busy`), or it answers with an unsigned output
+    (`unsigned`, a forger)."""
     app = FastAPI()
     install_error_handlers(app)
 
@@ -70,8 +76,32 @@ def failing_orchestrator(pipeline: str, model_id: str, status: int = 503, price_
             name="failing", version="0", capabilities=Capabilities(ai=[cap]), price_per_pixel=0, capacity=1, load=0
         )
 
-    @app.post("/ai/{name}")
-    async def run(name: str) -> None:
-        raise ApiError(status, "worker_died", f"the {name} worker died; retry")
+    @app.post("/ai/{name}", response_model=None)
+    async def run(name: str, request: Request) -> FileResponse:
+        if how == "unsigned":
+            return FileResponse(_unsigned_bundle(name, model_id, request.query_params.get("job_id", "j")))
+        headers = {"Retry-After": "30"} if how == "busy" else None
+        raise ApiError(status, how, f"the {name} worker: {how}; retry", headers=headers)
 
     return ServerThread(app).start()
+
+
+def _unsigned_bundle(pipeline: str, model_id: str, job_id: str) -> Path:
+    import io
+    import tempfile
+    import wave
+
+    root = Path(tempfile.mkdtemp(prefix="forged-"))
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        wav.writeframes(b"\0\0" * 1600)
+    out = root / "speech.wav"
+    out.write_bytes(buf.getvalue())
+    result = AIResult(
+        pipeline=pipeline, model_id=model_id, job_id=job_id, units=1, price=0, orchestrator="forger", elapsed=0.0,
+        outputs=[AIOutput(file=out.name, kind="audio", bytes=out.stat().st_size, sha256=sha256_file(out))],
+    )
+    return write_ai_bundle(result, {out.name: out}, root / "result.tar")

@@ -204,23 +204,31 @@ def test_bearer_token(network: dict[str, Any]) -> None:
         gw.stop()
 
 
-def test_failover_past_a_dead_worker_and_a_dead_node(network: dict[str, Any]) -> None:
+def test_failover_past_a_dead_worker_a_full_node_a_forger_and_a_dead_node(network: dict[str, Any]) -> None:
     broken = failing_orchestrator("text-to-speech", PIPER, status=503)
+    busy = failing_orchestrator("text-to-speech", PIPER, status=503, how="busy")
+    forger = failing_orchestrator("text-to-speech", PIPER, how="unsigned")
     killed = failing_orchestrator("text-to-speech", PIPER, status=500)
-    gw = gateway_thread(network["root"] / "failover", [broken.url, killed.url, network["orchestrator"]])
+    fakes = [broken, busy, forger, killed]
+    gw = gateway_thread(network["root"] / "failover", [*(f.url for f in fakes), network["orchestrator"]], ai_attempts=5)
     killed.stop()  # it answered /info, then died
     try:
         ranked = httpx.get(f"{gw.url}/ai/models").json()
         serving = next(o for o in ranked if o["pipeline"] == "text-to-speech")["orchestrators"]
-        assert len(serving) == 3
+        assert len(serving) == 5
         response = httpx.post(f"{gw.url}/text-to-speech", json={"text": "still here", "model_id": PIPER}, timeout=TIMEOUT)
         assert response.status_code == 200, response.text
         pool = {m["url"]: m for m in httpx.get(f"{gw.url}/orchestrators").json()}
         assert pool[broken.url]["failures"] >= 1 and pool[killed.url]["failures"] >= 1
+        assert pool[forger.url]["failures"] == 1 and pool[forger.url]["avoided_for"] > 60, "a forger is banned"
+        assert pool[busy.url]["failures"] == 0 and pool[busy.url]["avoided_for"] > 0, "full is not a failure"
         assert pool[network["orchestrator"]]["successes"] == 1
+        wav = httpx.get(response.json()["audio"]["url"])
+        assert wav.status_code == 200
     finally:
         gw.stop()
-        broken.stop()
+        for fake in fakes:
+            fake.stop()
 
 
 def test_a_worker_that_dies_mid_job_is_a_503_and_is_restarted(network: dict[str, Any]) -> None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import logging
 import random
+import shutil
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -23,9 +25,10 @@ from typing import Any
 
 import httpx
 
-from framemesh.gateway.errors import GatewayError, PeerFailed, PeerUnpaid
+from framemesh.gateway.errors import GatewayError, PeerBusy, PeerFailed, PeerUnpaid
 from framemesh.gateway.peer import _detail, _unpaid
 from framemesh.gateway.pool import OrchestratorPool
+from framemesh.gateway.provenance_check import provenance_problem
 from framemesh.wire.ai import (
     FILE_PARTS,
     REQUEST_PART,
@@ -140,7 +143,9 @@ class AIDispatcher:
         timeout: float,
         attempts: int,
         max_price: int | None,
+        trust_anchors: list[str] | None = None,
     ) -> None:
+        self.trust_anchors = trust_anchors or []
         self.directory = directory
         self.pool = pool
         self.http = http
@@ -162,24 +167,60 @@ class AIDispatcher:
                 raise NoOrchestrator(404, f"no orchestrator serves {pipeline} model {model_id!r}; the network offers: {listed}", offers)
             raise NoOrchestrator(503, f"no orchestrator can take {pipeline} {model_id!r} now: {why}", offers)
         errors: list[str] = []
-        for url, price_per_unit in ranked[: self.attempts]:
+        for attempt, (url, price_per_unit) in enumerate(ranked[: self.attempts]):
             price = price_per_unit * units
+            staging = dest_dir.with_name(f".{dest_dir.name}-{attempt}")  # served only once verified
             try:
-                result, files = await self._pay_and_send(url, pipeline, request, price, dest_dir, job_id)
+                result, files = await self._pay_and_send(url, pipeline, request, price, staging, job_id)
+                await self._verify(url, pipeline, model_id, request, result, files, job_id)
+            except PeerBusy as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                if url in self.pool.members:
+                    self.pool.busy(url, time.monotonic(), exc.retry_after)
+                errors.append(str(exc))
+                continue
             except PeerFailed as exc:
+                shutil.rmtree(staging, ignore_errors=True)
                 log.warning("AI job %s: %s; failing over", job_id, exc)
                 self._failed(url, exc)
                 errors.append(str(exc))
                 continue
-            if (result.pipeline, result.model_id) != (pipeline, model_id):
-                self.pool.ban(url, time.monotonic()) if url in self.pool.members else None
-                errors.append(f"{url}: answered for {result.pipeline} {result.model_id!r}")
-                continue
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            staging.rename(dest_dir)
+            files = {name: dest_dir / path.name for name, path in files.items()}
             if url in self.pool.members:
                 self.pool.succeeded(url, result.elapsed)
             self.jobs_done += 1
             return result, files, url
         raise NoOrchestrator(503, f"{pipeline} {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
+
+    async def _verify(
+        self, url: str, pipeline: str, model_id: str, request: Any, result: AIResult, files: dict[str, Path], job_id: str
+    ) -> None:
+        """Refuse a result that is not what was asked, or whose outputs' provenance is wrong."""
+        from framemesh.provenance.verify import read_provenance
+
+        if (result.pipeline, result.model_id, result.job_id) != (pipeline, model_id, job_id):
+            raise PeerFailed(url, "bad_result", f"answered for {result.pipeline} {result.model_id!r} job {result.job_id}")
+        expected = expected_outputs(pipeline, request)
+        if expected is not None and len(result.outputs) != expected:
+            raise PeerFailed(url, "bad_result", f"returned {len(result.outputs)} outputs, asked for {expected}")
+        _, inputs = request_parts(request)
+        source = hashlib.sha256(next(iter(inputs.values()))).hexdigest() if inputs else None
+        member = self.pool.members.get(url)
+        for output in result.outputs:
+            verdict = await asyncio.to_thread(read_provenance, files[output.file], trust_anchors=self.trust_anchors or None)
+            problem = provenance_problem(
+                verdict, job_id=job_id, expected_address=member.address if member else None,
+                source_sha256=source, strict_trust=bool(self.trust_anchors),
+            )
+            active = verdict.active
+            if problem is None and active is not None and (active.pipeline, active.model) != (pipeline, model_id):
+                problem = f"its manifest names {active.pipeline} {active.model!r}"
+            if problem is not None:
+                raise PeerFailed(url, "bad_result", f"{output.file} failed the provenance check: {problem}")
 
     def _failed(self, url: str, exc: PeerFailed) -> None:
         if url not in self.pool.members:
@@ -212,7 +253,7 @@ class AIDispatcher:
                     raise PeerFailed(url, "error", str(exc)) from exc
                 else:
                     raise PeerFailed(url, "error", str(exc)) from exc
-            except (PeerFailed, OrchestratorRefused) as exc:
+            except (PeerFailed, PeerBusy, OrchestratorRefused) as exc:
                 if payment is not None and not (isinstance(exc, PeerFailed) and exc.kind == "bad_result"):
                     self.payer.refund(url, price)
                 raise
@@ -259,4 +300,26 @@ class AIDispatcher:
             # The gateway checked the request with the same rules: a refusal here is the
             # client's request (or a stricter node), not a failure of the orchestrator.
             raise OrchestratorRefused(status, _detail(response))
+        if status == 503 and _code(response) == "busy":
+            retry = response.headers.get("retry-after", "1")
+            raise PeerBusy(url, float(retry) if retry.replace(".", "", 1).isdigit() else 1.0)
         raise PeerFailed(url, "error", f"answered {status}: {_detail(response)}")
+
+
+def _code(response: httpx.Response) -> str | None:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return None
+    return str(detail.get("code")) if isinstance(detail, dict) else None
+
+
+def expected_outputs(pipeline: str, request: Any) -> int | None:
+    """How many output files a result of `request` has (None: no files, e.g. audio-to-text)."""
+    if pipeline in ("text-to-image", "image-to-image"):
+        return int(request.num_images_per_prompt)
+    if pipeline == "image-to-video":
+        return int(request.num_videos)
+    if pipeline in ("upscale", "text-to-speech"):
+        return 1
+    return None

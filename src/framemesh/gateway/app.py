@@ -69,6 +69,7 @@ class Gateway:
         self.ai = AIDispatcher(
             AIDirectory(), self.pool, self.http, self.payer, timeout=config.ai_timeout,
             attempts=config.ai_attempts, max_price=config.max_price_per_unit,
+            trust_anchors=self.runner.trust_anchors,
         )
         self._refresher: asyncio.Task[None] | None = None
         self._last_discovery = 0.0

@@ -4,7 +4,8 @@
     multipart: request = the job's fields as JSON; image or audio = the input file
     200: application/x-tar (result.json, then the outputs, each C2PA-signed)
     404 unknown_model (the body lists what is served), 422 invalid_request,
-    402 payment (on a chain), 503 worker_died (retry elsewhere), 500 ai_failed
+    402 payment (on a chain), 503 worker_died (retry elsewhere), 503 busy (+ Retry-After:
+    a running and a queued job per worker already), 500 ai_failed
 
 On a chain the job costs price_per_unit x `request.units()`, paid with tickets like a
 transcode: credited before the work, charged when the result is delivered.
@@ -46,6 +47,9 @@ from framemesh.wire.payment import PAYMENT_HEADER
 
 log = logging.getLogger("framemesh.orchestrator")
 
+# Jobs a model takes per worker (one running, one queued); past that it answers 503 busy.
+QUEUE_PER_WORKER = 2
+
 RunInPool = Callable[[partial[Any]], Awaitable[Any]]
 
 
@@ -74,6 +78,7 @@ class AIService:
         self.max_request_bytes = max_request_bytes
         self.jobs_done = 0
         self.fees_charged = 0
+        self.waiting: dict[tuple[str, str], int] = {}  # jobs running or queued, per model
 
     async def start(self) -> None:
         self.work_root.mkdir(parents=True, exist_ok=True)
@@ -104,11 +109,14 @@ class AIService:
             raise ApiError(404, "unknown_model", str(exc), extra={"models": self.served()}) from exc
         except InvalidRequest as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
+        if self.waiting.get(spec.key, 0) >= QUEUE_PER_WORKER * spec.capacity:
+            raise ApiError(503, "busy", f"{pipeline} {spec.model_id!r} is at capacity; retry later", headers={"Retry-After": "1"})
         price = spec.price_per_unit * units
         sender = None
         if self.billing is not None:
             sender = await self.billing.take_payment(request.headers.get(PAYMENT_HEADER), price)
         started = time.time()
+        self.waiting[spec.key] = self.waiting.get(spec.key, 0) + 1
         try:
             result = await self.host.run(pipeline, spec.model_id, ai_request)
         except WorkerDied as exc:
@@ -119,6 +127,8 @@ class AIService:
         except AIError as exc:
             log.error("AI job %s failed: %s", job, exc)
             raise ApiError(500, "ai_failed", f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self.waiting[spec.key] -= 1
         work_dir = Path(tempfile.mkdtemp(prefix="ai-", dir=self.work_root))
         try:
             bundle = await self.run_in_pool(

@@ -74,7 +74,7 @@ def package_result(
             AIOutput(file=name, kind=kind, seed=seed, nsfw=nsfw, bytes=path.stat().st_size, sha256=sha256_file(path))
         )
         files[name] = path
-    text = getattr(result, "text", None) if not hasattr(result, "wav") else None
+    text = getattr(result, "text", None)
     chunks = [Chunk(timestamp=list(c.timestamp), text=c.text) for c in getattr(result, "chunks", [])]
     manifest = AIResult(
         pipeline=pipeline, model_id=model_id, job_id=job_id, units=units, price=price, outputs=outputs,
