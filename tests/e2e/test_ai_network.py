@@ -259,3 +259,21 @@ def test_a_worker_that_dies_mid_job_is_a_503_and_is_restarted(network: dict[str,
     )
     assert again.status_code == 200, again.text
     assert host.worker_pids("text-to-image", SD) != [pid], "a fresh worker process"
+
+
+def test_what_livepeer_clients_send_is_taken(network: dict[str, Any]) -> None:
+    """Livepeer's SDKs and curl examples: empty strings for unset fields, 'sentence'
+    timestamps, Python-style booleans in forms, a JSON number where an int is meant."""
+    gw = network["gateway"]
+    body = {"model_id": "", "loras": "", "prompt": "a boat", "height": 64, "width": 64.0, "guidance_scale": 7.5,
+            "negative_prompt": "", "safety_check": True, "seed": "", "num_inference_steps": 1, "num_images_per_prompt": 1}
+    response = httpx.post(f"{gw}/text-to-image", json=body, timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    assert isinstance(response.json()["images"][0]["seed"], int)
+    spoken = httpx.post(f"{gw}/text-to-speech", json={"text": "one two", "model_id": ""}, timeout=TIMEOUT)
+    wav = httpx.get(spoken.json()["audio"]["url"]).content
+    heard = httpx.post(
+        f"{gw}/audio-to-text", files={"audio": ("a.wav", wav, "audio/wav")},
+        data={"model_id": "", "return_timestamps": "sentence", "metadata": "{}"}, timeout=TIMEOUT,
+    )
+    assert heard.status_code == 200, heard.text

@@ -118,7 +118,15 @@ class AIRoutes:
                 raise ApiError(422, "invalid_request", f"the body is not JSON: {exc}") from exc
             if not isinstance(raw, dict):
                 raise ApiError(422, "invalid_request", "the body must be a JSON object")
-        return {k: v for k, v in raw.items() if not (v == "" and k not in _TEXT_FIELDS)}
+        fields = {k: v for k, v in raw.items() if not (v == "" and k not in _TEXT_FIELDS)}
+        if fields.get("return_timestamps") == "sentence":  # Livepeer's name for the default
+            fields["return_timestamps"] = "true"
+        for key, value in fields.items():
+            if isinstance(value, bool) and key == "return_timestamps":
+                fields[key] = "true" if value else "false"
+            elif isinstance(value, str) and value in ("True", "False") and key != "prompt":
+                fields[key] = value.lower()
+        return fields
 
     @staticmethod
     async def _form(request: Request, limit: int) -> dict[str, Any]:
