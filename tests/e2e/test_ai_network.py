@@ -152,7 +152,7 @@ def test_unknown_model_is_404_listing_the_models(network: dict[str, Any]) -> Non
 def test_orchestrator_refuses_an_unknown_model_with_what_it_serves(network: dict[str, Any]) -> None:
     response = httpx.post(
         f"{network['orchestrator']}/ai/text-to-image",
-        data={"request": '{"prompt": "a cat", "model_id": "other/model"}'}, files={"none": ("", b"")},
+        data={"request": '{"prompt": "a cat", "model_id": "other/model"}'},
     )
     assert response.status_code == 404
     assert {"pipeline": "audio-to-text", "model_id": SPHINX} in response.json()["detail"]["models"]
@@ -238,7 +238,7 @@ def test_a_worker_that_dies_mid_job_is_a_503_and_is_restarted(network: dict[str,
     answers: list[httpx.Response] = []
     job = threading.Thread(
         target=lambda: answers.append(
-            httpx.post(f"{orch}/ai/text-to-image", data={"request": fields}, files={"none": ("", b"")}, timeout=TIMEOUT)
+            httpx.post(f"{orch}/ai/text-to-image", data={"request": fields}, timeout=TIMEOUT)
         )
     )
     job.start()
@@ -277,3 +277,19 @@ def test_what_livepeer_clients_send_is_taken(network: dict[str, Any]) -> None:
         data={"model_id": "", "return_timestamps": "sentence", "metadata": "{}"}, timeout=TIMEOUT,
     )
     assert heard.status_code == 200, heard.text
+
+
+def test_upload_limit_and_max_price(network: dict[str, Any]) -> None:
+    gw = gateway_thread(
+        network["root"] / "strict", [network["orchestrator"]], ai_max_upload_bytes=1000, max_price_per_unit=50
+    )
+    try:
+        big = httpx.post(f"{gw.url}/audio-to-text", files={"audio": ("a.wav", b"\0" * 5000, "audio/wav")}, data={"model_id": SPHINX})
+        assert big.status_code == 413 and big.json()["detail"]["msg"]
+        dear = httpx.post(f"{gw.url}/text-to-speech", json={"text": "too dear", "model_id": PIPER})  # 100 wei/char
+        assert dear.status_code == 503 and "max price" in dear.json()["detail"]["msg"]
+        cheap = httpx.post(f"{gw.url}/text-to-image", json={"prompt": "ok", "model_id": SD, "width": 64, "height": 64,
+                                                            "num_inference_steps": 1}, timeout=TIMEOUT)  # 1 wei/pixel
+        assert cheap.status_code == 200, cheap.text
+    finally:
+        gw.stop()

@@ -48,6 +48,6 @@ def test_ai_job_is_paid_in_tickets(tmp_path: Path) -> None:
 
         unpaid = httpx.post(
             f"{node.url}/ai/text-to-speech",
-            data={"request": f'{{"text": "{text}", "model_id": "{PIPER}"}}'}, files={"none": ("", b"")},
+            data={"request": f'{{"text": "{text}", "model_id": "{PIPER}"}}'},
         )
         assert unpaid.status_code == 402 and unpaid.json()["detail"]["code"] == "payment_required"

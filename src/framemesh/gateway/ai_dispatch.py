@@ -271,7 +271,7 @@ class AIDispatcher:
             async with asyncio.timeout(self.timeout):
                 async with self.http.stream(
                     "POST", f"{url}/ai/{pipeline}", params={"job_id": job_id},
-                    data={REQUEST_PART: json.dumps(fields)}, files=files or {"none": ("", b"", "application/octet-stream")},
+                    data={REQUEST_PART: json.dumps(fields)}, files=files or None,
                     headers=headers,
                 ) as response:
                     if response.status_code != 200:

@@ -1,7 +1,8 @@
 """The orchestrator's AI service: `POST /ai/{pipeline}` runs one job on its
 `ModelHost` and answers with a signed result bundle (see `framemesh.wire.ai`).
 
-    multipart: request = the job's fields as JSON; image or audio = the input file
+    a form: request = the job's fields as JSON; image or audio = the input file
+    (multipart; a job without a file may come urlencoded)
     200: application/x-tar (result.json, then the outputs, each C2PA-signed)
     404 unknown_model (the body lists what is served), 422 invalid_request,
     402 payment (on a chain), 503 worker_died (retry elsewhere), 503 busy (+ Retry-After:
@@ -47,6 +48,7 @@ from framemesh.wire.payment import PAYMENT_HEADER
 
 log = logging.getLogger("framemesh.orchestrator")
 
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")  # the latter: no file
 # Jobs a model takes per worker (one running, one queued); past that it answers 503 busy.
 QUEUE_PER_WORKER = 2
 
@@ -153,8 +155,8 @@ class AIService:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_request_bytes:
             raise ApiError(413, "too_large", f"the request is larger than the {self.max_request_bytes}-byte limit")
-        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            raise ApiError(415, "unsupported_media_type", "send the job as multipart/form-data (request + file)")
+        if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+            raise ApiError(415, "unsupported_media_type", "send the job as a form: multipart/form-data (request + file)")
         form = await request.form(max_files=1, max_fields=4)
         try:
             raw = form.get(REQUEST_PART)
