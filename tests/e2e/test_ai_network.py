@@ -293,3 +293,10 @@ def test_upload_limit_and_max_price(network: dict[str, Any]) -> None:
         assert cheap.status_code == 200, cheap.text
     finally:
         gw.stop()
+
+
+def test_openapi_names_livepeers_bearer_scheme(network: dict[str, Any]) -> None:
+    spec = httpx.get(f"{network['gateway']}/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["HTTPBearer"] == {"type": "http", "scheme": "bearer"}
+    assert spec["paths"]["/text-to-speech"]["post"]["security"] == [{"HTTPBearer": []}]
+    assert spec["paths"]["/text-to-speech"]["post"]["operationId"] == "genTextToSpeech"

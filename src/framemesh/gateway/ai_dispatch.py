@@ -233,7 +233,7 @@ class AIDispatcher:
     async def _pay_and_send(
         self, url: str, pipeline: str, request: Any, price: int, dest_dir: Path, job_id: str
     ) -> tuple[AIResult, dict[str, Path]]:
-        for _ in range(3):  # stale ticket parameters: fetch fresh ones and pay again
+        for _ in range(3):  # stale parameters or a balance out of step: fix it and pay again
             payment = None
             if self.payer is not None:
                 try:
@@ -249,8 +249,7 @@ class AIDispatcher:
                 if exc.code in ("unknown_params", "expired"):
                     self.payer.forget(url)
                 elif exc.balance is not None:
-                    self.payer.resync(url, Fraction(exc.balance))
-                    raise PeerFailed(url, "error", str(exc)) from exc
+                    self.payer.resync(url, Fraction(exc.balance))  # take its word for our credit
                 else:
                     raise PeerFailed(url, "error", str(exc)) from exc
             except (PeerFailed, PeerBusy, OrchestratorRefused) as exc:

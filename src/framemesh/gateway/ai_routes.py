@@ -19,13 +19,15 @@ stored under the gateway's outputs directory and served from /outputs/ai/...
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
@@ -65,6 +67,8 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "audio-to-text": TextResponse,
     "text-to-speech": AudioResponse,
 }
+# Livepeer's security scheme (HTTPBearer); enforced only when the gateway has an api_token.
+BEARER = HTTPBearer(auto_error=False)
 # Text fields kept even when empty (so an empty prompt is refused with a message that says so).
 _TEXT_FIELDS = {"prompt", "text", "negative_prompt", "model_id", "description"}
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -94,12 +98,12 @@ class AIRoutes:
         self.config = config
         self.dispatcher = dispatcher
 
-    def authorize(self, request: Request) -> None:
+    def authorize(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
         token = self.config.api_token
         if not token:
             return
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or given.strip() != token:
+        given = credentials.credentials if credentials is not None else ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
             raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <token>' with this gateway's API token",
                            headers={"WWW-Authenticate": "Bearer"})
 
