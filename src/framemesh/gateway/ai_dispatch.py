@@ -271,7 +271,7 @@ class AIDispatcher:
                 async with self.http.stream(
                     "POST", f"{url}/ai/{pipeline}", params={"job_id": job_id},
                     data={REQUEST_PART: json.dumps(fields)}, files=files or None,
-                    headers=headers,
+                    headers=headers, timeout=self.timeout,  # the answer comes when the job is done
                 ) as response:
                     if response.status_code != 200:
                         await response.aread()
