@@ -1,0 +1,64 @@
+"""The gateway's AI API without any orchestrator: what it refuses by itself, and how."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from framemesh.gateway.app import create_app
+from framemesh.gateway.config import GatewayConfig
+from framemesh.wire.ai import AICapability
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(GatewayConfig(data_dir=tmp_path, api_token="tok"))
+    with TestClient(app, headers={"Authorization": "Bearer tok"}) as c:
+        yield c
+
+
+def _offer(client: TestClient, pipeline: str, model_id: str) -> None:
+    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    gateway.ai.directory.update(
+        "http://o", [AICapability(pipeline=pipeline, model_id=model_id, warm=True, capacity=1, in_use=0, price_per_unit=1)]
+    )
+
+
+def test_nothing_offered_yet(client: TestClient) -> None:
+    response = client.post("/text-to-image", json={"prompt": "a cat"})
+    assert response.status_code == 404
+    assert response.json()["detail"] == {"msg": "no orchestrator serves text-to-image yet", "code": "unknown_model", "models": []}
+    assert client.post("/segment-anything-2", json={}).json()["detail"]["code"] == "unknown_pipeline"
+    assert client.get("/ai/models").json() == []
+
+
+def test_token_required(client: TestClient) -> None:
+    for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic tok"}):
+        response = client.post("/text-to-speech", json={"text": "hi"}, headers=headers)
+        assert response.status_code == 401, headers
+        assert response.json()["detail"]["code"] == "unauthorized"
+
+
+def test_bodies_that_cannot_be_a_request(client: TestClient) -> None:
+    _offer(client, "text-to-image", "m")
+    not_json = client.post("/text-to-image", content=b"{nope", headers={"content-type": "application/json"})
+    assert not_json.status_code == 422 and "JSON" in not_json.json()["detail"]["msg"]
+    a_list = client.post("/text-to-image", json=[1, 2])
+    assert a_list.status_code == 422
+    wrong_type = client.post("/text-to-image", json={"prompt": "x", "width": "wide"})
+    assert wrong_type.status_code == 422 and "width" in wrong_type.json()["detail"]["msg"]
+    huge = client.post("/text-to-image", json={"prompt": "x", "width": 4096, "height": 4096})
+    assert huge.status_code == 422 and "4096" in huge.json()["detail"]["msg"]
+    string_image = client.post("/image-to-image", json={"prompt": "x", "image": "aGVsbG8=", "model_id": "m"})
+    assert string_image.status_code == 422 and "uploaded file" in string_image.json()["detail"]["msg"]
+
+
+def test_a_model_nobody_serves_lists_the_offers(client: TestClient) -> None:
+    _offer(client, "upscale", "realesrgan/x2")
+    response = client.post("/text-to-image", json={"prompt": "x", "model_id": "m", "width": 64, "height": 64})
+    assert response.status_code == 404
+    assert response.json()["detail"]["models"] == [{"pipeline": "upscale", "model_id": "realesrgan/x2"}]
+    assert "upscale 'realesrgan/x2'" in response.json()["detail"]["msg"]
