@@ -21,7 +21,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
 from framemesh import __version__
-from framemesh.gateway.ai_dispatch import AIDirectory, AIDispatcher
+from framemesh.gateway.ai_dispatch import AIDispatcher
+from framemesh.gateway.ai_selection import AIDirectory
 from framemesh.gateway.ai_routes import install_ai_routes
 from framemesh.gateway.config import GatewayConfig
 from framemesh.gateway.discovery import discover_async

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from framemesh.ai import build_request
-from framemesh.gateway.ai_dispatch import AIDirectory, request_parts
+from framemesh.gateway.ai_selection import AIDirectory, request_parts
 from framemesh.gateway.pool import OrchestratorPool
 from framemesh.wire.ai import AICapability
 
