@@ -25,6 +25,10 @@ class GatewayConfig:
     max_avoid_seconds: float = 120.0
     info_refresh_seconds: float = 10.0
     verify_workers: int = 2
+    # Full checks (decode and compare): every segment from an orchestrator until it has
+    # `verify_first` checked successes, then this fraction at random (1.0: all).
+    verify_fraction: float = 0.25
+    verify_first: int = 5
     max_price_per_pixel: int | None = None  # wei; orchestrators asking more get no work
     discovery_interval: float = 10.0  # seconds between reads of the active set (on a chain)
     # C2PA trust anchors (CA certificates, PEM). With some, a rendition signed by a
@@ -52,6 +56,8 @@ class GatewayConfig:
             raise ValueError("segment_duration: must be positive")
         if self.max_attempts < 1:
             raise ValueError("max_attempts: must be at least 1")
+        if not 0.0 <= self.verify_fraction <= 1.0:
+            raise ValueError(f"verify_fraction: must be between 0 and 1, got {self.verify_fraction}")
         if self.max_price_per_pixel is not None and self.max_price_per_pixel < 0:
             raise ValueError("max_price_per_pixel: must not be negative")
         if self.max_price_per_unit is not None and self.max_price_per_unit < 0:
@@ -83,6 +89,7 @@ class GatewayConfig:
             "max_attempts": self.max_attempts,
             "max_price_per_pixel": self.max_price_per_pixel,
             "trust_anchors": [str(p) for p in self.trust_anchors],
+            "verify": f"first {self.verify_first} per orchestrator, then {self.verify_fraction:.0%}",
             "api_token": "(set)" if self.api_token else None,
             "max_price_per_unit": self.max_price_per_unit,
         }
