@@ -24,7 +24,7 @@ def _result(tmp: Path, payload: bytes = b"x" * 1000) -> tuple[TranscodeResult, d
 def test_round_trip(tmp_path: Path) -> None:
     result, files = _result(tmp_path)
     bundle = write_bundle(result, files, tmp_path / "b.tar")
-    got, out = read_bundle(bundle, tmp_path / "out")
+    got, out = read_bundle(bundle, tmp_path / "out", TranscodeResult)
     assert got == result
     assert out["360p.mp4"].read_bytes() == b"x" * 1000
 
@@ -40,7 +40,7 @@ def test_tampered_file_is_refused(tmp_path: Path) -> None:
     files["360p.mp4"].write_bytes(b"y" * 1000)  # same size, other bytes
     bundle = write_bundle(result.model_copy(), files, tmp_path / "b.tar")
     with pytest.raises(BundleError, match="does not match"):
-        read_bundle(bundle, tmp_path / "out")
+        read_bundle(bundle, tmp_path / "out", TranscodeResult)
 
 
 def test_path_traversal_is_refused(tmp_path: Path) -> None:
@@ -52,11 +52,11 @@ def test_path_traversal_is_refused(tmp_path: Path) -> None:
         tar.add(manifest, arcname="result.json")
         tar.add(files["360p.mp4"], arcname="../360p.mp4")
     with pytest.raises(BundleError, match="plain file name"):
-        read_bundle(evil, tmp_path / "out")
+        read_bundle(evil, tmp_path / "out", TranscodeResult)
 
 
 def test_garbage_is_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.tar"
     junk.write_bytes(b"not a tar at all" * 100)
     with pytest.raises(BundleError):
-        read_bundle(junk, tmp_path / "out")
+        read_bundle(junk, tmp_path / "out", TranscodeResult)

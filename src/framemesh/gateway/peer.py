@@ -112,7 +112,7 @@ class OrchestratorClient:
         except httpx.HTTPError as exc:
             raise PeerFailed(url, "unreachable", str(exc) or type(exc).__name__) from exc
         try:
-            result, files = await asyncio.to_thread(read_bundle, bundle, dest_dir)
+            result, files = await asyncio.to_thread(read_bundle, bundle, dest_dir, TranscodeResult)
         except BundleError as exc:
             raise PeerFailed(url, "bad_result", str(exc)) from exc
         finally:

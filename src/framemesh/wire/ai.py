@@ -15,13 +15,12 @@ output files it names, each with its size and SHA-256.
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MANIFEST = "result.json"
+from framemesh.wire.bundle import read_bundle, write_bundle
+
 MEDIA_TYPE = "application/x-tar"
 REQUEST_PART = "request"
 FILE_PARTS = ("image", "audio")
@@ -189,61 +188,14 @@ class AIResult(BaseModel):
     orchestrator: str
     elapsed: float
 
+    def bundle_entries(self) -> list[AIOutput]:
+        return self.outputs
+
 
 def write_ai_bundle(result: AIResult, files: dict[str, Path], dest: Path) -> Path:
-    from framemesh.wire.bundle import (
-        BundleError,  # (wire.bundle imports wire.orchestrator, which imports this)
-    )
-
-    named = {o.file for o in result.outputs}
-    if named != set(files):
-        raise BundleError(f"manifest names {sorted(named)} but files are {sorted(files)}")
-    with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as tar:
-        data = result.model_dump_json().encode()
-        info = tarfile.TarInfo(MANIFEST)
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-        for member, path in files.items():
-            tar.add(path, arcname=member, recursive=False)
-    return dest
+    return write_bundle(result, files, dest)
 
 
 def read_ai_bundle(source: Path, out_dir: Path) -> tuple[AIResult, dict[str, Path]]:
     """Unpack an AI bundle into `out_dir`, each file checked against the manifest."""
-    from framemesh.wire.bundle import BundleError, sha256_file
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with tarfile.open(source, "r") as tar:
-            first = tar.next()
-            if first is None or first.name != MANIFEST or (fh := tar.extractfile(first)) is None:
-                raise BundleError(f"bundle does not start with {MANIFEST}")
-            try:
-                result = AIResult.model_validate_json(fh.read())
-            except ValueError as exc:
-                raise BundleError(f"{MANIFEST} is malformed: {exc}") from exc
-            expected = {o.file: o for o in result.outputs}
-            files: dict[str, Path] = {}
-            for member in tar:
-                if member.offset == first.offset:
-                    continue
-                name = member.name
-                if name not in expected or not member.isfile() or name in files or "/" in name or name.startswith("."):
-                    raise BundleError(f"bundle holds {name!r}, which its manifest does not name")
-                src = tar.extractfile(member)
-                assert src is not None
-                target = out_dir / name
-                with target.open("wb") as out:
-                    while chunk := src.read(1 << 20):
-                        out.write(chunk)
-                files[name] = target
-    except tarfile.TarError as exc:
-        raise BundleError(f"not a readable tar bundle: {exc}") from exc
-    missing = set(expected) - set(files)
-    if missing:
-        raise BundleError(f"bundle lacks {sorted(missing)}")
-    for name, path in files.items():
-        want = expected[name]
-        if path.stat().st_size != want.bytes or sha256_file(path) != want.sha256:
-            raise BundleError(f"{name} does not match the size/hash in the manifest")
-    return result, files
+    return read_bundle(source, out_dir, AIResult)

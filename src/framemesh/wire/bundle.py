@@ -1,6 +1,7 @@
-"""A transcode result travels as one uncompressed tar: a JSON manifest, then the files.
+"""An orchestrator's result travels as one uncompressed tar: a JSON manifest, then the
+files it names with their sizes and hashes (transcode renditions, AI outputs).
 
-One response carries every rendition of a segment (one round trip, no state kept on
+One response carries every rendition of a segment (or every output of an AI job) (one round trip, no state kept on
 the orchestrator), and tar is in the standard library on both ends. Video is
 already compressed, so the tar is not.
 """
@@ -11,8 +12,9 @@ import hashlib
 import io
 import tarfile
 from pathlib import Path, PurePosixPath
+from typing import Protocol, Sequence, TypeVar
 
-from framemesh.wire.orchestrator import TranscodeResult
+from pydantic import BaseModel
 
 MANIFEST = "result.json"
 MEDIA_TYPE = "application/x-tar"
@@ -30,9 +32,26 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_bundle(result: TranscodeResult, files: dict[str, Path], dest: Path) -> Path:
+class BundleEntry(Protocol):
+    file: str
+    bytes: int
+    sha256: str
+
+
+class BundleManifest(Protocol):
+    """A result model that names its files (transcode renditions, AI outputs)."""
+
+    def bundle_entries(self) -> Sequence[BundleEntry]: ...
+
+    def model_dump_json(self) -> str: ...
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def write_bundle(result: BundleManifest, files: dict[str, Path], dest: Path) -> Path:
     """Write `result` and the files it names (member name -> path on disk) to `dest`."""
-    named = {r.file for r in result.renditions}
+    named = {e.file for e in result.bundle_entries()}
     if named != set(files):
         raise BundleError(f"manifest names {sorted(named)} but files are {sorted(files)}")
     with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as tar:
@@ -47,13 +66,14 @@ def write_bundle(result: TranscodeResult, files: dict[str, Path], dest: Path) ->
 
 def _safe_member(name: str) -> str:
     pure = PurePosixPath(name)
-    if pure.is_absolute() or ".." in pure.parts or len(pure.parts) != 1:
+    if pure.is_absolute() or ".." in pure.parts or len(pure.parts) != 1 or name.startswith("."):
         raise BundleError(f"bundle member {name!r} is not a plain file name")
     return name
 
 
-def read_bundle(source: Path, out_dir: Path) -> tuple[TranscodeResult, dict[str, Path]]:
-    """Unpack a bundle into `out_dir`, checking every file against the manifest's hash and size."""
+def read_bundle(source: Path, out_dir: Path, model: type[M]) -> tuple[M, dict[str, Path]]:
+    """Unpack a bundle whose manifest is a `model` into `out_dir`, checking every file
+    against the manifest's size and hash."""
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(source, "r") as tar:
@@ -64,10 +84,10 @@ def read_bundle(source: Path, out_dir: Path) -> tuple[TranscodeResult, dict[str,
             if fh is None:
                 raise BundleError(f"{MANIFEST} is not a file")
             try:
-                result = TranscodeResult.model_validate_json(fh.read())
+                result = model.model_validate_json(fh.read())
             except ValueError as exc:
                 raise BundleError(f"{MANIFEST} is malformed: {exc}") from exc
-            expected = {r.file: r for r in result.renditions}
+            expected = {e.file: e for e in result.bundle_entries()}  # type: ignore[attr-defined]
             files: dict[str, Path] = {}
             for member in tar:
                 if member.offset == first.offset:

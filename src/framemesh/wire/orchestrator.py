@@ -49,3 +49,6 @@ class TranscodeResult(BaseModel):
     pixels: int = Field(description="Output pixels, the unit the orchestrator prices by.")
     orchestrator: str
     elapsed: float = Field(description="Seconds the orchestrator spent transcoding.")
+
+    def bundle_entries(self) -> list[RenditionResult]:
+        return self.renditions
