@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import tomllib
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -56,6 +58,29 @@ def ai_orchestrator(root: Path, name: str, models: Path, **overrides: object) ->
     config = OrchestratorConfig(data_dir=root / name, name=name, capacity=1, ai_config=models, **overrides)  # type: ignore[arg-type]
     # The warm models load before the node serves: a worker process per model.
     return ServerThread(create_orchestrator(config)).start(timeout=600)
+
+
+@contextmanager
+def ai_network(root: Path, pipelines: tuple[str, ...]) -> Iterator[tuple[ServerThread, ServerThread]]:
+    """An orchestrator serving tiny models of `pipelines` and a gateway in front of it."""
+    from tests.e2e.nodes import gateway_thread
+
+    orch = ai_orchestrator(root, "o1", write_models(root / "models", pipelines))
+    gw = gateway_thread(root, [orch.url])
+    try:
+        yield orch, gw
+    finally:
+        gw.stop()
+        orch.stop()
+
+
+@contextmanager
+def quiet_third_party() -> Iterator[None]:
+    """diffusers, transformers and torch warn about their own futures: not ours to fix."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=UserWarning)
+        yield
 
 
 def failing_orchestrator(

@@ -4,7 +4,6 @@ on tiny real models; each output signed with the input image as its ingredient."
 from __future__ import annotations
 
 import io
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,7 @@ import httpx
 import pytest
 
 from framemesh.provenance.verify import read_provenance
-from tests.e2e.ai_nodes import SD, ai_orchestrator, write_models
-from tests.e2e.nodes import gateway_thread
+from tests.e2e.ai_nodes import SD, ai_network, quiet_third_party
 
 pytest.importorskip("diffusers")
 
@@ -23,24 +21,16 @@ SVD = "framemesh/tiny-svd"
 
 
 @pytest.fixture(autouse=True)
-def _quiet_third_party() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", category=UserWarning)
+def _quiet() -> Iterator[None]:
+    with quiet_third_party():
         yield
 
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("ai-images")
-    models = write_models(root / "models", ("image-to-image", "upscale", "image-to-video"))
-    orch = ai_orchestrator(root, "o1", models)
-    gw = gateway_thread(root, [orch.url])
-    try:
+    with ai_network(root, ("image-to-image", "upscale", "image-to-video")) as (orch, gw):
         yield {"orchestrator": orch.url, "gateway": gw.url}
-    finally:
-        gw.stop()
-        orch.stop()
 
 
 def _png(width: int, height: int) -> bytes:

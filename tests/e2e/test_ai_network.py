@@ -12,7 +12,6 @@ import os
 import signal
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,9 @@ from tests.e2e.ai_nodes import (
     PIPER,
     SD,
     SPHINX,
-    ai_orchestrator,
+    ai_network,
     failing_orchestrator,
-    write_models,
+    quiet_third_party,
 )
 from tests.e2e.nodes import gateway_thread
 
@@ -38,24 +37,16 @@ TIMEOUT = 120.0
 
 
 @pytest.fixture(autouse=True)
-def _quiet_third_party() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", category=UserWarning)
+def _quiet() -> Iterator[None]:
+    with quiet_third_party():
         yield
 
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("ai-network")
-    models = write_models(root / "models", ("text-to-image", "text-to-speech", "audio-to-text"))
-    orch = ai_orchestrator(root, "o1", models)
-    gw = gateway_thread(root, [orch.url])
-    try:
+    with ai_network(root, ("text-to-image", "text-to-speech", "audio-to-text")) as (orch, gw):
         yield {"orchestrator": orch.url, "gateway": gw.url, "root": root, "app": orch.app}
-    finally:
-        gw.stop()
-        orch.stop()
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
