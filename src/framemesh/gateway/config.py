@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from framemesh.media.profiles import PROFILES
@@ -41,7 +41,6 @@ class GatewayConfig:
     ai_timeout: float = 600.0  # seconds an orchestrator gets per AI job
     ai_max_upload_bytes: int = 64 * 1024 * 1024
     ai_attempts: int = 3  # orchestrators tried per AI request
-    extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for url in self.orchestrators:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Awaitable, Callable
@@ -37,6 +38,7 @@ class GatewayPayer:
         self._sessions: dict[str, _Session] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.margin = refresh_margin_blocks
+        self._block_seen: tuple[float, int] | None = None
         self.tickets_sent = 0
         self.face_value_sent = 0
         self.expected_value_sent = Fraction(0)
@@ -49,13 +51,19 @@ class GatewayPayer:
         lock = self._locks.setdefault(url, asyncio.Lock())
         async with lock:
             session = self._sessions.get(url)
-            block = await asyncio.to_thread(lambda: self.protocol.block_number)
-            if session is None or block + self.margin >= session.params.expiration_block:
+            if session is None or await self._block() + self.margin >= session.params.expiration_block:
                 wire = await self._fetch(url, self.address)
                 session = _Session(wire.params(), int(wire.price_per_pixel))
                 self._sessions[url] = session
                 log.debug("new ticket parameters from %s (expire at block %d)", url, session.params.expiration_block)
             return session
+
+    async def _block(self) -> int:
+        """The chain's block number, read at most once a second (not once per segment)."""
+        now = time.monotonic()
+        if self._block_seen is None or now - self._block_seen[0] >= 1.0:
+            self._block_seen = (now, await asyncio.to_thread(lambda: self.protocol.block_number))
+        return self._block_seen[1]
 
     def forget(self, url: str) -> None:
         """The orchestrator refused our parameters: fetch new ones next time."""

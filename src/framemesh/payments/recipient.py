@@ -136,22 +136,29 @@ class TicketRecipient:
         """Check each ticket; credit the valid ones to their sender; keep the winners."""
         result = ReceiveResult()
         with self._lock:
+            view = self.chain_view()
+            # Unredeemed wins per sender, read once per payment and kept up to date here
+            # (not one SQL sum per ticket: a payment can carry a hundred).
+            pending: dict[str, int] = {}
             for ticket, signature in tickets:
+                if ticket.sender not in pending:
+                    pending[ticket.sender] = self.store.pending_face_value(ticket.sender)
                 try:
                     accepted = self._validator.validate(
                         ticket,
                         signature,
                         seed=seed,
                         expiration_block=expiration_block,
-                        chain=self.chain_view(),
+                        chain=view,
                         funds=self.funds(ticket.sender),
-                        pending_face_value=self.store.pending_face_value(ticket.sender),
+                        pending_face_value=pending[ticket.sender],
                     )
                 except TicketRejected as exc:
                     result.rejected.append(exc)
                     continue
                 if accepted.wins:
-                    self.store.add(ticket, signature, accepted.recipient_rand)
+                    if self.store.add(ticket, signature, accepted.recipient_rand):
+                        pending[ticket.sender] += ticket.face_value
                     result.winners += 1
                     self.tickets_won += 1
                 self.tickets_received += 1
