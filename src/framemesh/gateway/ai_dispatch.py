@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import shutil
 import time
@@ -20,16 +19,18 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from framemesh.gateway.ai_selection import AIDirectory, expected_outputs, request_parts
-from framemesh.gateway.errors import GatewayError, PeerBusy, PeerFailed, PeerUnpaid
-from framemesh.gateway.peer import _detail, _unpaid
+from framemesh.gateway.errors import (
+    GatewayError,
+    PeerBusy,
+    PeerFailed,
+    PeerRefused,
+    PeerUnpaid,
+)
+from framemesh.gateway.peer import OrchestratorClient
 from framemesh.gateway.pool import OrchestratorPool
 from framemesh.gateway.provenance_check import provenance_problem
-from framemesh.wire.ai import FILE_PARTS, REQUEST_PART, AIResult, read_ai_bundle
-from framemesh.wire.bundle import BundleError
-from framemesh.wire.payment import PAYMENT_HEADER
+from framemesh.wire.ai import AIResult
 
 log = logging.getLogger("framemesh.gateway")
 
@@ -56,7 +57,7 @@ class AIDispatcher:
         self,
         directory: AIDirectory,
         pool: OrchestratorPool,
-        http: httpx.AsyncClient,
+        client: OrchestratorClient,
         payer: Any,
         *,
         timeout: float,
@@ -67,7 +68,7 @@ class AIDispatcher:
         self.trust_anchors = trust_anchors or []
         self.directory = directory
         self.pool = pool
-        self.http = http
+        self.client = client
         self.payer = payer
         self.timeout = timeout
         self.attempts = attempts
@@ -181,52 +182,9 @@ class AIDispatcher:
         self, url: str, pipeline: str, request: Any, payment: str | None, dest_dir: Path, job_id: str
     ) -> tuple[AIResult, dict[str, Path]]:
         fields, inputs = request_parts(request)
-        files = {name: (name, data, "application/octet-stream") for name, data in inputs.items() if name in FILE_PARTS}
-        headers = {PAYMENT_HEADER: payment} if payment is not None else {}
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        bundle = dest_dir / ".result.tar"
         try:
-            async with asyncio.timeout(self.timeout):
-                async with self.http.stream(
-                    "POST", f"{url}/ai/{pipeline}", params={"job_id": job_id},
-                    data={REQUEST_PART: json.dumps(fields)}, files=files or None,
-                    headers=headers, timeout=self.timeout,  # the answer comes when the job is done
-                ) as response:
-                    if response.status_code != 200:
-                        await response.aread()
-                        self._raise_for(url, response)
-                    with bundle.open("wb") as fh:
-                        async for chunk in response.aiter_bytes():
-                            fh.write(chunk)
-        except TimeoutError as exc:
-            raise PeerFailed(url, "timeout", f"no AI result within {self.timeout:g} s") from exc
-        except httpx.HTTPError as exc:
-            raise PeerFailed(url, "unreachable", str(exc) or type(exc).__name__) from exc
-        try:
-            return await asyncio.to_thread(read_ai_bundle, bundle, dest_dir)
-        except BundleError as exc:
-            raise PeerFailed(url, "bad_result", str(exc)) from exc
-        finally:
-            bundle.unlink(missing_ok=True)
-
-    @staticmethod
-    def _raise_for(url: str, response: httpx.Response) -> None:
-        status = response.status_code
-        if status == 402:
-            raise _unpaid(url, response)
-        if status in (400, 413, 415, 422):
-            # The gateway checked the request with the same rules: a refusal here is the
-            # client's request (or a stricter node), not a failure of the orchestrator.
-            raise OrchestratorRefused(status, _detail(response))
-        if status == 503 and _code(response) == "busy":
-            retry = response.headers.get("retry-after", "1")
-            raise PeerBusy(url, float(retry) if retry.replace(".", "", 1).isdigit() else 1.0)
-        raise PeerFailed(url, "error", f"answered {status}: {_detail(response)}")
-
-
-def _code(response: httpx.Response) -> str | None:
-    try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError):
-        return None
-    return str(detail.get("code")) if isinstance(detail, dict) else None
+            return await self.client.run_ai(
+                url, pipeline, fields, inputs, job_id=job_id, dest_dir=dest_dir, timeout=self.timeout, payment=payment
+            )
+        except PeerRefused as exc:
+            raise OrchestratorRefused(exc.status, exc.detail) from exc

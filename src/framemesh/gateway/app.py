@@ -68,7 +68,7 @@ class Gateway:
             self.payer = GatewayPayer(protocol, signer, self.client.ticket_params)
         self.runner = JobRunner(config, self.store, self.pool, self.client, self.executor, self.payer)
         self.ai = AIDispatcher(
-            AIDirectory(), self.pool, self.http, self.payer, timeout=config.ai_timeout,
+            AIDirectory(), self.pool, self.client, self.payer, timeout=config.ai_timeout,
             attempts=config.ai_attempts, max_price=config.max_price_per_unit,
             trust_anchors=self.runner.trust_anchors,
         )

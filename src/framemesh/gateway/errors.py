@@ -6,6 +6,7 @@
     └── PeerError            an orchestrator did not do what was asked
         ├── PeerBusy         it is at capacity: try again after `retry_after` seconds
         ├── PeerUnpaid       it wants (more, or fresher) payment: 402
+        ├── PeerRefused      it refused the request itself (4xx): the client's fault
         └── PeerFailed       it failed, timed out, broke the protocol or cheated
 """
 
@@ -47,6 +48,16 @@ class PeerUnpaid(PeerError):
         super().__init__(url, f"payment refused ({code}): {reason}")
         self.code = code
         self.balance = balance
+
+
+class PeerRefused(PeerError):
+    """The orchestrator refused the request as malformed (`status` 400/413/415/422):
+    another orchestrator would refuse it too, so there is no failover."""
+
+    def __init__(self, url: str, status: int, reason: str) -> None:
+        super().__init__(url, reason)
+        self.status = status
+        self.detail = reason
 
 
 class PeerFailed(PeerError):
