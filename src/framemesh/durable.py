@@ -8,6 +8,8 @@ process or the machine. Connections are shared across threads behind a lock.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -21,3 +23,16 @@ def open_durable(path: Path, schema: str, *, rows_as_dicts: bool = False) -> sql
     db.execute("PRAGMA synchronous=FULL")
     db.executescript(schema)
     return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """Statements that commit together or not at all (the write lock taken at the start,
+    so a read-check-write inside cannot race another connection)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -31,12 +31,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
+from framemesh.ai import InvalidRequest, build_request
 from framemesh.gateway.ai_dispatch import (
     AIDispatcher,
     NoOrchestrator,
     OrchestratorRefused,
 )
+from framemesh.gateway.ai_runner import AIJobRunner, checked_units
 from framemesh.gateway.config import GatewayConfig
 from framemesh.net.api_errors import ApiError
 from framemesh.wire.ai import (
@@ -94,9 +95,10 @@ def _request_body(pipeline: str) -> dict[str, Any]:
 
 
 class AIRoutes:
-    def __init__(self, config: GatewayConfig, dispatcher: AIDispatcher) -> None:
+    def __init__(self, config: GatewayConfig, dispatcher: AIDispatcher, runner: AIJobRunner) -> None:
         self.config = config
         self.dispatcher = dispatcher
+        self.runner = runner  # records every request in the job store (GET /ai/jobs)
 
     def authorize(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
         token = self.config.api_token
@@ -162,13 +164,13 @@ class AIRoutes:
                 raise ApiError(422, "invalid_request", f"{name} must be an uploaded file (multipart/form-data)")
         try:
             ai_request = build_request(pipeline, fields)
-            units = await asyncio.to_thread(_checked_units, ai_request)
+            units = await asyncio.to_thread(checked_units, ai_request)
         except InvalidRequest as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
         job_id = uuid.uuid4().hex[:16]
         out_dir = self.config.outputs_dir / "ai" / job_id
         try:
-            result, files, _ = await self.dispatcher.run(pipeline, model_id, ai_request, units, out_dir, job_id)
+            result, files = await self.runner.run_request(job_id, pipeline, model_id, fields, ai_request, units)
         except NoOrchestrator as exc:
             shutil.rmtree(out_dir, ignore_errors=True)
             raise ApiError(exc.status, "unknown_model" if exc.status == 404 else "unavailable", str(exc),
@@ -191,13 +193,8 @@ class AIRoutes:
         return {"images": [{"url": urls[o.file], "seed": o.seed, "nsfw": o.nsfw} for o in result.outputs]}
 
 
-def _checked_units(ai_request: Any) -> int:
-    ai_request.check(DEFAULT_LIMITS)
-    return int(ai_request.units())
-
-
-def install_ai_routes(app: FastAPI, config: GatewayConfig, dispatcher: AIDispatcher) -> None:
-    routes = AIRoutes(config, dispatcher)
+def install_ai_routes(app: FastAPI, config: GatewayConfig, dispatcher: AIDispatcher, runner: AIJobRunner) -> AIRoutes:
+    routes = AIRoutes(config, dispatcher, runner)
     auth = [Depends(routes.authorize)]
 
     def add(pipeline: str) -> None:
@@ -230,7 +227,15 @@ def install_ai_routes(app: FastAPI, config: GatewayConfig, dispatcher: AIDispatc
             out.append({"pipeline": offer["pipeline"], "model_id": offer["model_id"], "orchestrators": serving})
         return out
 
-    @app.post("/{pipeline}", include_in_schema=False, dependencies=auth)
+    return routes
+
+
+def install_unknown_pipeline(app: FastAPI, routes: AIRoutes) -> None:
+    """A 404 that lists what the network offers, for POST /anything-else. Install it
+    after every other POST route: it matches any one-segment path."""
+    dispatcher = routes.dispatcher
+
+    @app.post("/{pipeline}", include_in_schema=False, dependencies=[Depends(routes.authorize)])
     async def unknown_pipeline(pipeline: str) -> None:
         offers = dispatcher.directory.offers()
         pipelines = sorted({o["pipeline"] for o in offers})

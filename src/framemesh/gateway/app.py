@@ -23,7 +23,10 @@ from starlette.datastructures import UploadFile
 from framemesh import __version__
 from framemesh.gateway.ai_dispatch import AIDispatcher
 from framemesh.gateway.ai_selection import AIDirectory
-from framemesh.gateway.ai_routes import install_ai_routes
+from framemesh.gateway.ai_job_routes import install_ai_job_routes
+from framemesh.gateway.ai_routes import install_ai_routes, install_unknown_pipeline
+from framemesh.gateway.ai_runner import AIJobRunner
+from framemesh.gateway.ai_store import AIJobStore
 from framemesh.gateway.config import GatewayConfig
 from framemesh.gateway.discovery import discover_async
 from framemesh.gateway.errors import JobNotFound, PeerFailed
@@ -72,6 +75,8 @@ class Gateway:
             attempts=config.ai_attempts, max_price=config.max_price_per_unit,
             trust_anchors=self.runner.trust_anchors,
         )
+        self.ai_store = AIJobStore(config.db_path)
+        self.ai_runner = AIJobRunner(self.ai_store, self.ai, config.outputs_dir, config.jobs_dir)
         self._refresher: asyncio.Task[None] | None = None
         self._last_discovery = 0.0
 
@@ -81,14 +86,17 @@ class Gateway:
         await self.refresh_orchestrators()
         self._refresher = asyncio.create_task(self._refresh_loop())
         self.runner.resume()
+        self.ai_runner.resume()
 
     async def stop(self) -> None:
         if self._refresher:
             self._refresher.cancel()
         await self.runner.shutdown()
+        await self.ai_runner.shutdown()
         await self.http.aclose()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.store.close()
+        self.ai_store.close()
 
     async def discover(self) -> None:
         """Read the active set and service URIs from the chain into the pool."""
@@ -301,7 +309,9 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         except JobNotFound as exc:
             raise ApiError(404, "job_not_found", str(exc)) from exc
 
-    install_ai_routes(app, config, gateway.ai)
+    ai_routes = install_ai_routes(app, config, gateway.ai, gateway.ai_runner)
+    install_ai_job_routes(app, ai_routes, gateway.ai_runner)
+    install_unknown_pipeline(app, ai_routes)  # last: it matches any POST /name
     return app
 
 

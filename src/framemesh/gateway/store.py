@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from framemesh.durable import open_durable
+from framemesh.durable import open_durable, transaction
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.jobs import JobState, SegmentState, check_job_move, check_segment_move
 
@@ -127,7 +127,7 @@ class JobStore:
     def set_job_state(
         self, job_id: str, new: JobState, *, error: str | None = None, master: str | None = None
     ) -> JobRecord:
-        with self._lock, self._transaction():
+        with self._lock, transaction(self._db):
             old = self.job(job_id).state
             check_job_move(old, new)
             self._db.execute(
@@ -141,7 +141,7 @@ class JobStore:
 
     def set_segments(self, job_id: str, segments: list[tuple[int, Path, float, float]]) -> None:
         """Record a job's segments (index, path, start, duration), replacing any earlier split."""
-        with self._lock, self._transaction():
+        with self._lock, transaction(self._db):
             self._db.execute("DELETE FROM segments WHERE job_id = ?", (job_id,))
             self._db.executemany(
                 "INSERT INTO segments (job_id, idx, path, start, duration, state) VALUES (?, ?, ?, ?, ?, ?)",
@@ -171,7 +171,7 @@ class JobStore:
     def set_segment_state(
         self, job_id: str, index: int, new: SegmentState, *, orchestrator: str | None = None
     ) -> SegmentRecord:
-        with self._lock, self._transaction():
+        with self._lock, transaction(self._db):
             old = self.segment(job_id, index).state
             check_segment_move(old, new)
             self._db.execute(
@@ -234,19 +234,7 @@ class JobStore:
             ).fetchall()
         return [JobError(r["at"], r["segment"], r["orchestrator"], r["message"]) for r in rows]
 
-    def _transaction(self) -> "_Tx":
-        return _Tx(self._db)
 
-
-class _Tx:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 def _job(row: sqlite3.Row) -> JobRecord:

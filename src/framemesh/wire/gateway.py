@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -38,6 +40,50 @@ class JobStatus(BaseModel):
 
 
 class JobAccepted(BaseModel):
+    id: str
+    state: str
+    status_url: str
+
+
+# AI jobs: every Livepeer API request, and staged jobs (POST /ai/jobs) --------------
+
+
+class AIOutputOut(BaseModel):
+    url: str = Field(description="URL path of the output file (C2PA-signed).")
+    kind: str = Field(description="image, video or audio")
+    seed: int
+    nsfw: bool
+
+
+class AIStageStatus(BaseModel):
+    index: int
+    pipeline: str
+    model_id: str
+    state: str = Field(description="pending, running, done or failed")
+    attempts: int = Field(description="Times the gateway started it (more than 1 after a restart).")
+    orchestrator: str | None = Field(None, description="Who did the work.")
+    units: int | None = None
+    price: int | None = Field(None, description="Wei charged by the orchestrator (0 off-chain).")
+    seconds: float | None = Field(None, description="Wall time of the stage, failovers included.")
+    outputs: list[AIOutputOut] = []
+    text: str | None = None
+    chunks: list[dict[str, Any]] = []
+
+
+class AIJobStatus(BaseModel):
+    id: str
+    kind: str = Field(description="request (one Livepeer API call) or stages (POST /ai/jobs)")
+    state: str = Field(description="queued, running, completed or failed")
+    progress: float = Field(ge=0, le=1, description="Stages done / stages.")
+    created: float
+    updated: float
+    error: str | None = None
+    stages: list[AIStageStatus]
+    outputs: list[AIOutputOut] = Field([], description="The last stage's outputs, once the job is completed.")
+    text: str | None = Field(None, description="The last stage's text (audio-to-text), once completed.")
+
+
+class AIJobAccepted(BaseModel):
     id: str
     state: str
     status_url: str

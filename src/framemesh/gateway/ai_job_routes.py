@@ -1,0 +1,202 @@
+"""The gateway's AI job API (framemesh): staged jobs, and the record of every AI job.
+
+    POST /ai/jobs        {"stages": [{"pipeline", "model_id"?, "params"?}, ...]}
+                         (JSON; or multipart with a `stages` JSON field and the first
+                         stage's `image` / `audio` file) → 202 {"id", "status_url"}
+    GET  /ai/jobs        every AI job, Livepeer API requests included, newest last
+    GET  /ai/jobs/{id}   state, progress, and each stage's orchestrator, price and outputs
+
+Each stage's output is the next stage's input; each stage goes to the orchestrator
+that serves its pipeline and model best, so the stages of one job run on different
+nodes. Everything is checked before the job is accepted: the chain of stages, every
+model offered by some orchestrator, every stage's fields (a later stage's with a
+stand-in for the input it will get), the first stage's upload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, Request
+from PIL import Image
+
+from framemesh.ai import InvalidRequest, build_request
+from framemesh.ai.media import encode_png, encode_wav
+from framemesh.gateway.ai_jobs import TAKES, InvalidPlan, StagePlan, first_stage_input, parse_plan
+from framemesh.gateway.ai_routes import AIRoutes
+from framemesh.gateway.ai_runner import AIJobRunner, checked_units
+from framemesh.gateway.ai_store import AIJobRecord, StageRecord
+from framemesh.gateway.errors import JobNotFound
+from framemesh.gateway.jobs import progress
+from framemesh.net.api_errors import ApiError
+from framemesh.wire.gateway import AIJobAccepted, AIJobStatus, AIOutputOut, AIStageStatus
+
+_JOB_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["stages"],
+                    "properties": {
+                        "stages": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["pipeline"],
+                                "properties": {
+                                    "pipeline": {"type": "string", "example": "text-to-image"},
+                                    "model_id": {"type": "string"},
+                                    "params": {"type": "object", "description": "The pipeline's request fields."},
+                                },
+                            },
+                        }
+                    },
+                },
+                "example": {"stages": [
+                    {"pipeline": "text-to-image", "params": {"prompt": "a lighthouse", "width": 256, "height": 256, "seed": 1}},
+                    {"pipeline": "upscale"},
+                ]},
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["stages"],
+                    "properties": {
+                        "stages": {"type": "string", "description": "The stages, as JSON."},
+                        "image": {"type": "string", "format": "binary"},
+                        "audio": {"type": "string", "format": "binary"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def _stand_in(kind: str) -> Any:
+    """An input of the right kind, to check a later stage's other fields before it runs."""
+    if kind == "image":
+        return encode_png(Image.new("RGB", (64, 64)))
+    if kind == "audio":
+        return encode_wav(np.zeros(16_000, dtype=np.int16), 16_000)
+    return "a stand-in text"
+
+
+def _check_stages(plans: list[StagePlan], upload: bytes | None) -> None:
+    for n, plan in enumerate(plans):
+        fields = {**plan.params, "model_id": plan.model_id}
+        if n == 0:
+            field = first_stage_input(plan)
+            if field is not None:
+                fields[field] = upload
+        else:
+            kind, field = TAKES[plan.pipeline]
+            fields[field] = _stand_in(kind)
+        try:
+            checked_units(build_request(plan.pipeline, fields))
+        except InvalidRequest as exc:
+            raise InvalidPlan(f"stages[{n}] ({plan.pipeline}): {exc}") from exc
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _outputs(stage: StageRecord) -> list[AIOutputOut]:
+    result = stage.result or {}
+    return [
+        AIOutputOut(url="/outputs/" + stage.files[o["file"]], kind=o["kind"], seed=o["seed"], nsfw=o["nsfw"])
+        for o in result.get("outputs", [])
+        if o["file"] in stage.files
+    ]
+
+
+def job_status(job: AIJobRecord) -> AIJobStatus:
+    stages = [
+        AIStageStatus(
+            index=s.index, pipeline=s.pipeline, model_id=s.model_id, state=s.state.value, attempts=s.attempts,
+            orchestrator=s.orchestrator, units=s.units, price=s.price,
+            seconds=None if s.started is None or s.finished is None else round(max(0.0, s.finished - s.started), 3),
+            outputs=_outputs(s), text=(s.result or {}).get("text"), chunks=(s.result or {}).get("chunks") or [],
+        )
+        for s in job.stages
+    ]
+    done = sum(s.state == "done" for s in stages)
+    last = stages[-1] if stages and job.state.value == "completed" else None
+    return AIJobStatus(
+        id=job.id, kind=job.kind, state=job.state.value, progress=progress(done, len(stages)),
+        created=job.created, updated=job.updated, error=job.error, stages=stages,
+        outputs=last.outputs if last else [], text=last.text if last else None,
+    )
+
+
+def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -> None:
+    auth = [Depends(routes.authorize)]
+    directory = routes.dispatcher.directory
+
+    @app.post("/ai/jobs", status_code=202, response_model=AIJobAccepted, tags=["jobs"], dependencies=auth,
+              openapi_extra=_JOB_BODY)
+    async def submit_ai_job(request: Request) -> AIJobAccepted:
+        """Run AI stages one after another, each output feeding the next; answers at once with the job's id."""
+        raw = await routes.fields("ai-jobs", request)
+        stages = raw.get("stages")
+        if isinstance(stages, str) and request.headers.get("content-type", "").startswith("multipart/"):
+            try:
+                stages = json.loads(stages)
+            except ValueError as exc:
+                raise ApiError(422, "invalid_request", f"stages is not JSON: {exc}") from exc
+        try:
+            plans = parse_plan(stages)
+        except InvalidPlan as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        offers = directory.offers()
+        offered = {(o["pipeline"], o["model_id"]) for o in offers}
+        resolved = []
+        for n, plan in enumerate(plans):
+            model_id = plan.model_id or directory.default_model(plan.pipeline) or ""
+            if (plan.pipeline, model_id) not in offered:
+                what = f"model {model_id!r}" if model_id else "any model"
+                raise ApiError(404, "unknown_model", f"stages[{n}]: no orchestrator serves {plan.pipeline} {what}",
+                               extra={"models": offers})
+            resolved.append(StagePlan(plan.pipeline, model_id, plan.params))
+        field = first_stage_input(resolved[0])
+        upload = raw.get(field) if field else None
+        if field is not None and not isinstance(upload, bytes):
+            raise ApiError(422, "invalid_request",
+                           f"stages[0] ({resolved[0].pipeline}) needs an {field}: upload it as the multipart file '{field}'")
+        try:
+            await asyncio.to_thread(_check_stages, resolved, upload)
+        except InvalidPlan as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        job_id = uuid.uuid4().hex[:16]
+        input_path = None
+        if upload is not None:
+            input_path = runner.jobs_dir / f"ai-{job_id}" / f"input.{field}"
+            await asyncio.to_thread(_write_durably, input_path, upload)
+        await asyncio.to_thread(runner.store.add_job, job_id, "stages", resolved, input_path)
+        runner.submit(job_id)
+        return AIJobAccepted(id=job_id, state="queued", status_url=f"/ai/jobs/{job_id}")
+
+    @app.get("/ai/jobs", response_model=list[AIJobStatus], tags=["jobs"], dependencies=auth)
+    async def list_ai_jobs() -> list[AIJobStatus]:
+        """Every AI job this gateway has run or runs: Livepeer API requests and staged jobs."""
+        return [job_status(j) for j in await asyncio.to_thread(runner.store.jobs)]
+
+    @app.get("/ai/jobs/{job_id}", response_model=AIJobStatus, tags=["jobs"], dependencies=auth)
+    async def get_ai_job(job_id: str) -> AIJobStatus:
+        try:
+            return job_status(await asyncio.to_thread(runner.store.job, job_id))
+        except JobNotFound as exc:
+            raise ApiError(404, "job_not_found", str(exc)) from exc

@@ -1,0 +1,182 @@
+"""Runs AI jobs and records them: every Livepeer API request, and staged jobs whose
+stages run one after another, each on the orchestrator that serves it best.
+
+Each stage is recorded running before it is sent and done only after its checked
+outputs are on disk, so `resume()` after a restart carries a staged job on from its
+first unfinished stage. A Livepeer request is synchronous: its client's connection
+died with the gateway, so one left running is marked failed, never run twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
+from framemesh.gateway.ai_dispatch import AIDispatcher, NoOrchestrator, OrchestratorRefused
+from framemesh.gateway.ai_jobs import AIJobState, InvalidPlan, StagePlan, StageState, feed, first_stage_input
+from framemesh.gateway.ai_store import AIJobRecord, AIJobStore, StageRecord
+from framemesh.wire.ai import AIResult
+
+log = logging.getLogger("framemesh.gateway")
+
+# A staged job waits for an orchestrator this long (doubling pauses) before it fails:
+# unlike a client on the line, it can afford to wait out a busy network.
+BUSY_PAUSES = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+def checked_units(ai_request: Any) -> int:
+    """Check a request as every node does, and count its units (reads image/audio headers)."""
+    ai_request.check(DEFAULT_LIMITS)
+    return int(ai_request.units())
+
+
+class AIJobRunner:
+    def __init__(self, store: AIJobStore, dispatcher: AIDispatcher, outputs_dir: Path, jobs_dir: Path) -> None:
+        self.store = store
+        self.dispatcher = dispatcher
+        self.outputs_dir = outputs_dir
+        self.jobs_dir = jobs_dir
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def resume(self) -> None:
+        """After a restart: fail requests that were running (their clients are gone), carry staged jobs on."""
+        for job in self.store.jobs(unfinished_only=True):
+            if job.kind == "request":
+                for stage in job.stages:
+                    if stage.state is StageState.RUNNING:
+                        self.store.fail_stage(job.id, stage.index)
+                self.store.set_job_state(
+                    job.id, AIJobState.FAILED, error="the gateway restarted while the request ran; its client was told"
+                )
+                continue
+            requeued = self.store.requeue_running(job.id)
+            log.info("resuming AI job %s (%d stage(s) requeued)", job.id, requeued)
+            self.submit(job.id)
+
+    def submit(self, job_id: str) -> None:
+        if job_id in self._tasks and not self._tasks[job_id].done():
+            return
+        self._tasks[job_id] = asyncio.create_task(self._run_job(job_id), name=f"ai-job-{job_id}")
+
+    async def shutdown(self) -> None:
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def output_dir(self, job: AIJobRecord, index: int) -> Path:
+        base = self.outputs_dir / "ai" / job.id
+        return base if job.kind == "request" else base / f"stage-{index}"
+
+    # a Livepeer API request: one stage, run while its client waits
+
+    async def run_request(
+        self, job_id: str, pipeline: str, model_id: str, fields: dict[str, Any], request: Any, units: int
+    ) -> tuple[AIResult, dict[str, Path]]:
+        params = {k: v for k, v in fields.items() if not isinstance(v, bytes)}
+        job = await asyncio.to_thread(self.store.add_job, job_id, "request", [StagePlan(pipeline, model_id, params)])
+        self.store.set_job_state(job_id, AIJobState.RUNNING)
+        try:
+            result, files = await self._run_stage(job, job.stages[0], request, units)
+        except BaseException as exc:
+            self._fail(job_id, 0, _message(exc))
+            raise
+        self.store.set_job_state(job_id, AIJobState.COMPLETED)
+        return result, files
+
+    # a staged job, in the background
+
+    async def _run_job(self, job_id: str) -> None:
+        try:
+            job = self.store.job(job_id)
+            self.store.set_job_state(job_id, AIJobState.RUNNING)
+            previous: dict[str, Any] = {}
+            for stage in job.stages:
+                if stage.state is StageState.DONE:
+                    previous = self._output_of(stage)
+                    continue
+                try:
+                    fields = self._fields(job, stage, previous)
+                    request = build_request(stage.pipeline, fields)
+                    units = await asyncio.to_thread(checked_units, request)
+                    result, files = await self._run_waiting(job, stage, request, units)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self._fail(job_id, stage.index, f"stage {stage.index} ({stage.pipeline}): {_message(exc)}")
+                    return
+                previous = {"text": result.text, "file": files[result.outputs[0].file].read_bytes() if result.outputs else None}
+            self.store.set_job_state(job_id, AIJobState.COMPLETED)
+        except asyncio.CancelledError:
+            raise  # shutting down: the job resumes when the gateway starts again
+        except Exception as exc:  # a bug: fail the job loudly rather than leave it hanging
+            log.exception("AI job %s crashed", job_id)
+            self._fail(job_id, None, f"internal error: {exc}")
+
+    async def _run_waiting(self, job: AIJobRecord, stage: StageRecord, request: Any, units: int) -> tuple[AIResult, dict[str, Path]]:
+        for pause in (*BUSY_PAUSES, None):
+            try:
+                return await self._run_stage(job, stage, request, units)
+            except NoOrchestrator as exc:
+                # The models were offered when the job was accepted: a 404 now means their
+                # orchestrators are gone for a moment (restarting, unreachable), so wait too.
+                if pause is None:
+                    raise
+                log.info("AI job %s stage %d waits %g s: %s", job.id, stage.index, pause, exc)
+                self.store.requeue_running(job.id)
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
+
+    async def _run_stage(self, job: AIJobRecord, stage: StageRecord, request: Any, units: int) -> tuple[AIResult, dict[str, Path]]:
+        self.store.start_stage(job.id, stage.index)
+        out_dir = self.output_dir(job, stage.index)
+        if out_dir.exists() and job.kind != "request":
+            shutil.rmtree(out_dir)  # left by a gateway that died before recording the stage done
+        stage_job_id = job.id if job.kind == "request" else f"{job.id}-{stage.index}"
+        result, files, url = await self.dispatcher.run(stage.pipeline, stage.model_id, request, units, out_dir, stage_job_id)
+        self.store.finish_stage(
+            job.id, stage.index, orchestrator=url, units=units, result=result.model_dump(mode="json"),
+            files={name: path.relative_to(self.outputs_dir).as_posix() for name, path in files.items()},
+        )
+        return result, files
+
+    def _fields(self, job: AIJobRecord, stage: StageRecord, previous: dict[str, Any]) -> dict[str, Any]:
+        plan = StagePlan(stage.pipeline, stage.model_id, stage.params)
+        if stage.index > 0:
+            return {**feed(plan, previous), "model_id": stage.model_id}
+        field = first_stage_input(plan)
+        fields = {**stage.params, "model_id": stage.model_id}
+        if field is not None:
+            if job.input is None or not job.input.is_file():
+                raise InvalidPlan(f"the uploaded {field} of job {job.id} is gone from {job.input}")
+            fields[field] = job.input.read_bytes()
+        return fields
+
+    def _output_of(self, stage: StageRecord) -> dict[str, Any]:
+        result = stage.result or {}
+        outputs = result.get("outputs") or []
+        first = stage.files.get(outputs[0]["file"]) if outputs else None
+        return {"text": result.get("text"), "file": (self.outputs_dir / first).read_bytes() if first else None}
+
+    def _fail(self, job_id: str, index: int | None, message: str) -> None:
+        try:
+            job = self.store.job(job_id)
+            if index is not None and job.stages[index].state in (StageState.PENDING, StageState.RUNNING):
+                self.store.fail_stage(job_id, index)
+            if not job.state.terminal:
+                self.store.set_job_state(job_id, AIJobState.FAILED, error=message)
+        except Exception:  # recording the failure must not hide the error that caused it
+            log.exception("could not record the failure of AI job %s", job_id)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, (NoOrchestrator, OrchestratorRefused, InvalidRequest, InvalidPlan)):
+        return str(exc)
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled (the client went away or the gateway stopped)"
+    return f"{type(exc).__name__}: {exc}"
+

@@ -1,0 +1,211 @@
+"""The gateway's durable record of AI jobs and their stages, in the gateway's SQLite file.
+
+A job is accepted once its row and all its stages are committed; a stage is marked
+done only after its checked outputs are on disk, with the orchestrator's result. A
+gateway that dies knows on restart which stages to run again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from framemesh.durable import open_durable, transaction
+from framemesh.gateway.ai_jobs import AIJobState, StagePlan, StageState, check_ai_job_move, check_stage_move
+from framemesh.gateway.errors import JobNotFound
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ai_jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,            -- 'request' (a Livepeer API call) or 'stages' (POST /ai/jobs)
+    state TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    input TEXT,                    -- the uploaded file of the first stage, if any
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS ai_stages (
+    job_id TEXT NOT NULL REFERENCES ai_jobs(id),
+    idx INTEGER NOT NULL,
+    pipeline TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    params TEXT NOT NULL,          -- JSON: the request's fields without the fed input
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    orchestrator TEXT,
+    units INTEGER,
+    price INTEGER,
+    result TEXT,                   -- JSON: the orchestrator's AIResult
+    files TEXT,                    -- JSON: output name → path under the outputs directory
+    started REAL,
+    finished REAL,
+    PRIMARY KEY (job_id, idx)
+);
+"""
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    job_id: str
+    index: int
+    pipeline: str
+    model_id: str
+    params: dict[str, Any]
+    state: StageState
+    attempts: int
+    orchestrator: str | None
+    units: int | None
+    price: int | None
+    result: dict[str, Any] | None
+    files: dict[str, str]
+    started: float | None
+    finished: float | None
+
+
+@dataclass(frozen=True)
+class AIJobRecord:
+    id: str
+    kind: str
+    state: AIJobState
+    created: float
+    updated: float
+    input: Path | None
+    error: str | None
+    stages: tuple[StageRecord, ...]
+
+
+class AIJobStore:
+    """AI jobs and stages in SQLite. Safe to call from several threads."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = open_durable(path, _SCHEMA, rows_as_dicts=True)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def add_job(self, job_id: str, kind: str, stages: list[StagePlan], input_path: Path | None = None) -> AIJobRecord:
+        now = time.time()
+        with self._lock, transaction(self._db):
+            self._db.execute(
+                "INSERT INTO ai_jobs (id, kind, state, created, updated, input) VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, kind, AIJobState.QUEUED.value, now, now, str(input_path) if input_path else None),
+            )
+            self._db.executemany(
+                "INSERT INTO ai_stages (job_id, idx, pipeline, model_id, params, state) VALUES (?, ?, ?, ?, ?, ?)",
+                [(job_id, i, s.pipeline, s.model_id, json.dumps(s.params), StageState.PENDING.value)
+                 for i, s in enumerate(stages)],
+            )
+        return self.job(job_id)
+
+    def job(self, job_id: str) -> AIJobRecord:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM ai_jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound(job_id)
+            stages = self._db.execute("SELECT * FROM ai_stages WHERE job_id = ? ORDER BY idx", (job_id,)).fetchall()
+        return _job(row, stages)
+
+    def jobs(self, *, unfinished_only: bool = False, limit: int = 1000) -> list[AIJobRecord]:
+        query = "SELECT id FROM ai_jobs"
+        if unfinished_only:
+            query += f" WHERE state NOT IN ('{AIJobState.COMPLETED.value}', '{AIJobState.FAILED.value}')"
+        with self._lock:
+            ids = [r["id"] for r in self._db.execute(query + " ORDER BY created DESC LIMIT ?", (limit,)).fetchall()]
+        return [self.job(i) for i in reversed(ids)]
+
+    def set_job_state(self, job_id: str, new: AIJobState, *, error: str | None = None) -> AIJobRecord:
+        with self._lock, transaction(self._db):
+            row = self._db.execute("SELECT state FROM ai_jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound(job_id)
+            check_ai_job_move(AIJobState(row["state"]), new)
+            self._db.execute(
+                "UPDATE ai_jobs SET state = ?, updated = ?, error = COALESCE(?, error) WHERE id = ?",
+                (new.value, time.time(), error, job_id),
+            )
+        return self.job(job_id)
+
+    def set_model(self, job_id: str, index: int, model_id: str) -> None:
+        """The model a stage runs on, once the gateway has picked the network's default."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE ai_stages SET model_id = ? WHERE job_id = ? AND idx = ?", (model_id, job_id, index)
+            )
+
+    def start_stage(self, job_id: str, index: int) -> None:
+        self._move_stage(job_id, index, StageState.RUNNING, "attempts = attempts + 1, started = ?", (time.time(),))
+
+    def finish_stage(
+        self, job_id: str, index: int, *, orchestrator: str, units: int, result: dict[str, Any], files: dict[str, str]
+    ) -> None:
+        self._move_stage(
+            job_id, index, StageState.DONE,
+            "orchestrator = ?, units = ?, price = ?, result = ?, files = ?, finished = ?",
+            (orchestrator, units, int(result.get("price", 0)), json.dumps(result), json.dumps(files), time.time()),
+        )
+
+    def fail_stage(self, job_id: str, index: int) -> None:
+        self._move_stage(job_id, index, StageState.FAILED, "finished = ?", (time.time(),))
+
+    def requeue_running(self, job_id: str) -> int:
+        """Stages left running by a gateway that died go back to pending."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE ai_stages SET state = ? WHERE job_id = ? AND state = ?",
+                (StageState.PENDING.value, job_id, StageState.RUNNING.value),
+            )
+        return cur.rowcount
+
+    def _move_stage(self, job_id: str, index: int, new: StageState, sets: str, values: tuple[Any, ...]) -> None:
+        with self._lock, transaction(self._db):
+            row = self._db.execute(
+                "SELECT state FROM ai_stages WHERE job_id = ? AND idx = ?", (job_id, index)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"AI job {job_id} has no stage {index}")
+            check_stage_move(StageState(row["state"]), new)
+            self._db.execute(
+                f"UPDATE ai_stages SET state = ?, {sets} WHERE job_id = ? AND idx = ?",
+                (new.value, *values, job_id, index),
+            )
+            self._db.execute("UPDATE ai_jobs SET updated = ? WHERE id = ?", (time.time(), job_id))
+
+
+
+def _job(row: sqlite3.Row, stages: list[sqlite3.Row]) -> AIJobRecord:
+    return AIJobRecord(
+        id=row["id"],
+        kind=row["kind"],
+        state=AIJobState(row["state"]),
+        created=row["created"],
+        updated=row["updated"],
+        input=Path(row["input"]) if row["input"] else None,
+        error=row["error"],
+        stages=tuple(_stage(s) for s in stages),
+    )
+
+
+def _stage(row: sqlite3.Row) -> StageRecord:
+    return StageRecord(
+        job_id=row["job_id"],
+        index=row["idx"],
+        pipeline=row["pipeline"],
+        model_id=row["model_id"],
+        params=json.loads(row["params"]),
+        state=StageState(row["state"]),
+        attempts=row["attempts"],
+        orchestrator=row["orchestrator"],
+        units=row["units"],
+        price=row["price"],
+        result=json.loads(row["result"]) if row["result"] else None,
+        files=json.loads(row["files"]) if row["files"] else {},
+        started=row["started"],
+        finished=row["finished"],
+    )

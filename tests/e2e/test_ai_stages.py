@@ -1,0 +1,201 @@
+"""Staged AI jobs through a gateway and two orchestrators on loopback, tiny real models:
+each stage's output is the next stage's input, the stages run on different nodes, the
+provenance of the last output carries every stage's manifest, and a gateway that
+stops mid-job carries the job on when it starts again."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from framemesh.provenance.verify import read_provenance
+from tests.e2e.ai_nodes import PIPER, SD, SPHINX, ai_orchestrator, quiet_third_party, write_models
+from tests.e2e.nodes import gateway_thread
+
+pytest.importorskip("diffusers")
+pytest.importorskip("piper")
+
+TIMEOUT = 180.0
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> Iterator[None]:
+    with quiet_third_party():
+        yield
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """o1 makes (text-to-image, text-to-speech); o2 reworks (upscale, audio-to-text)."""
+    root = tmp_path_factory.mktemp("ai-stages")
+    o1 = ai_orchestrator(root, "o1", write_models(root / "m1", ("text-to-image", "text-to-speech")))
+    o2 = ai_orchestrator(root, "o2", write_models(root / "m2", ("upscale", "audio-to-text")))
+    try:
+        yield {"root": root, "o1": o1.url, "o2": o2.url}
+    finally:
+        o1.stop()
+        o2.stop()
+
+
+def _wait(gateway: str, job_id: str, until: tuple[str, ...] = ("completed", "failed")) -> dict[str, Any]:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{gateway}/ai/jobs/{job_id}", timeout=10).json()
+        if status["state"] in until:
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {status['state']} after {TIMEOUT} s: {status}")
+
+
+def _size(data: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data)).size
+
+
+def test_layered_generation_runs_its_stages_on_different_nodes(nodes: dict[str, Any], tmp_path: Path) -> None:
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        stages = [
+            {"pipeline": "text-to-image", "model_id": SD,
+             "params": {"prompt": "a lighthouse at dusk", "width": 64, "height": 48, "num_inference_steps": 2, "seed": 11}},
+            {"pipeline": "upscale", "model_id": "realesrgan/x2"},
+        ]
+        accepted = httpx.post(f"{gw.url}/ai/jobs", json={"stages": stages}, timeout=30)
+        assert accepted.status_code == 202, accepted.text
+        job = _wait(gw.url, accepted.json()["id"])
+        assert job["state"] == "completed", job
+        first, second = job["stages"]
+        assert (first["orchestrator"], second["orchestrator"]) == (nodes["o1"], nodes["o2"])
+        assert job["progress"] == 1.0 and first["units"] == 64 * 48 and second["units"] == 64 * 48
+        small = httpx.get(gw.url + first["outputs"][0]["url"], timeout=10).content
+        (final,) = job["outputs"]
+        big = httpx.get(gw.url + final["url"], timeout=10).content
+        assert _size(small) == (64, 48) and _size(big) == (128, 96)
+
+        path = tmp_path / "final.png"
+        path.write_bytes(big)
+        verdict = read_provenance(path)
+        assert verdict.status in ("valid", "untrusted"), verdict.problems
+        by_pipeline = {m.pipeline: m for m in verdict.manifests}
+        assert set(by_pipeline) == {"text-to-image", "upscale"}, "the chain of ingredients reaches the first stage"
+        assert by_pipeline["upscale"].job_id == f"{job['id']}-1" and by_pipeline["text-to-image"].job_id == f"{job['id']}-0"
+        assert (by_pipeline["text-to-image"].signer, by_pipeline["upscale"].signer) == ("o1", "o2"), "two orchestrators signed"
+    finally:
+        gw.stop()
+
+
+def test_speech_round_trip_as_two_stages(nodes: dict[str, Any], tmp_path: Path) -> None:
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        stages = [
+            {"pipeline": "text-to-speech", "model_id": PIPER, "params": {"text": "Seven green boats sail north."}},
+            {"pipeline": "audio-to-text", "model_id": SPHINX},
+        ]
+        job = _wait(gw.url, httpx.post(f"{gw.url}/ai/jobs", json={"stages": stages}, timeout=30).json()["id"])
+        assert job["state"] == "completed", job
+        heard = job["text"].lower()
+        assert sum(word in heard for word in ("seven", "green", "boats", "north")) >= 2, heard
+        assert job["stages"][1]["units"] > 1000, "billed per millisecond of the spoken audio"
+    finally:
+        gw.stop()
+
+
+def test_a_job_survives_a_gateway_restart(nodes: dict[str, Any], tmp_path: Path) -> None:
+    stages = [
+        {"pipeline": "text-to-image", "model_id": SD,
+         "params": {"prompt": "a red kite", "width": 64, "height": 64, "num_inference_steps": 2, "seed": 4}},
+        {"pipeline": "upscale", "model_id": "realesrgan/x2"},
+        {"pipeline": "upscale", "model_id": "realesrgan/x2"},
+    ]
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        job_id = httpx.post(f"{gw.url}/ai/jobs", json={"stages": stages}, timeout=30).json()["id"]
+        running = _wait(gw.url, job_id, until=("completed", "failed", "running"))
+        deadline = time.monotonic() + TIMEOUT
+        while running["stages"][0]["state"] != "done" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            running = httpx.get(f"{gw.url}/ai/jobs/{job_id}", timeout=10).json()
+    finally:
+        gw.stop()  # mid-job: the runner is cancelled, the store keeps where it stood
+    assert running["state"] in ("running", "completed"), running
+
+    again = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])  # same data directory
+    try:
+        job = _wait(again.url, job_id)
+        assert job["state"] == "completed", job
+        assert job["stages"][0]["attempts"] == 1, "a done stage is not run again"
+        assert _size(httpx.get(again.url + job["outputs"][0]["url"], timeout=10).content) == (256, 256)
+    finally:
+        again.stop()
+
+
+def test_an_uploaded_input_survives_a_restart_before_its_stage_ran(nodes: dict[str, Any], tmp_path: Path) -> None:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 32), (30, 90, 200)).save(buf, format="PNG")
+    stages = [{"pipeline": "upscale", "model_id": "realesrgan/x2"}, {"pipeline": "upscale", "model_id": "realesrgan/x2"}]
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        accepted = httpx.post(
+            f"{gw.url}/ai/jobs", data={"stages": json.dumps(stages)}, files={"image": ("in.png", buf.getvalue(), "image/png")},
+            timeout=30,
+        )
+        assert accepted.status_code == 202, accepted.text
+        job_id = accepted.json()["id"]
+        at_stop = httpx.get(f"{gw.url}/ai/jobs/{job_id}", timeout=10).json()
+    finally:
+        gw.stop()  # at once: the first stage has not finished
+    assert at_stop["state"] in ("queued", "running") and at_stop["stages"][0]["state"] in ("pending", "running"), at_stop
+
+    again = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        job = _wait(again.url, job_id)
+        assert job["state"] == "completed", job
+        assert _size(httpx.get(again.url + job["outputs"][0]["url"], timeout=10).content) == (160, 128)
+    finally:
+        again.stop()
+
+
+def test_livepeer_requests_are_recorded_as_jobs(nodes: dict[str, Any], tmp_path: Path) -> None:
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        body = {"prompt": "a teapot", "model_id": SD, "width": 64, "height": 64, "num_inference_steps": 1, "seed": 2}
+        answer = httpx.post(f"{gw.url}/text-to-image", json=body, timeout=TIMEOUT)
+        assert answer.status_code == 200, answer.text
+        (job,) = httpx.get(f"{gw.url}/ai/jobs", timeout=10).json()
+        assert (job["kind"], job["state"], job["stages"][0]["orchestrator"]) == ("request", "completed", nodes["o1"])
+        assert answer.json()["images"][0]["url"].endswith(job["outputs"][0]["url"])
+    finally:
+        gw.stop()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"stages": [{"pipeline": "upscale", "model_id": "realesrgan/x2"}]}, 422, "needs an image"),
+        ({"stages": [{"pipeline": "text-to-image", "model_id": "nobody/serves-this", "params": {"prompt": "x"}}]}, 404, "no orchestrator serves"),
+        ({"stages": [{"pipeline": "text-to-image", "model_id": SD, "params": {"prompt": "x", "width": 63}}]}, 422, "stages[0] (text-to-image): width must be a multiple of 8"),
+        ({"stages": [{"pipeline": "text-to-speech", "model_id": PIPER, "params": {"text": "hi"}},
+                     {"pipeline": "audio-to-text", "model_id": SPHINX, "params": {"return_timestamps": "maybe"}}]},
+         422, "stages[1] (audio-to-text): return_timestamps must be"),
+        ({"stages": "text-to-image"}, 422, "non-empty list"),
+    ],
+)
+def test_bad_jobs_are_refused_before_any_work(nodes: dict[str, Any], tmp_path: Path, body: dict[str, Any], status: int, words: str) -> None:
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        response = httpx.post(f"{gw.url}/ai/jobs", json=body, timeout=30)
+        assert response.status_code == status, response.text
+        assert words in response.json()["detail"]["msg"]
+        assert httpx.get(f"{gw.url}/ai/jobs", timeout=10).json() == [], "nothing was accepted"
+    finally:
+        gw.stop()

@@ -1,0 +1,55 @@
+"""The AI job store: a job and its stages survive the gateway's process; states only
+move forward; a restart finds the stage that was running."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from framemesh.gateway.ai_jobs import AIJobState, StagePlan, StageState
+from framemesh.gateway.ai_store import AIJobStore
+from framemesh.gateway.errors import JobNotFound
+from framemesh.gateway.jobs import IllegalTransition
+
+PLAN = [StagePlan("text-to-image", "sd", {"prompt": "a boat", "seed": 3}), StagePlan("upscale", "realesrgan/x2", {})]
+
+
+def test_a_job_and_its_stages_survive_a_reopen(tmp_path: Path) -> None:
+    db = tmp_path / "gateway.sqlite"
+    store = AIJobStore(db)
+    store.add_job("j1", "stages", PLAN, tmp_path / "input.image")
+    store.set_job_state("j1", AIJobState.RUNNING)
+    store.start_stage("j1", 0)
+    store.finish_stage("j1", 0, orchestrator="http://o1", units=4096, files={"image-0.png": "ai/j1/stage-0/image-0.png"},
+                       result={"price": 4096, "outputs": [{"file": "image-0.png"}]})
+    store.start_stage("j1", 1)
+    store.close()
+
+    again = AIJobStore(db)  # the gateway restarted
+    job = again.job("j1")
+    assert job.state is AIJobState.RUNNING and job.input == tmp_path / "input.image"
+    first, second = job.stages
+    assert (first.state, first.orchestrator, first.price, first.attempts) == (StageState.DONE, "http://o1", 4096, 1)
+    assert first.params == {"prompt": "a boat", "seed": 3} and first.files["image-0.png"].endswith("image-0.png")
+    assert second.state is StageState.RUNNING
+    assert again.requeue_running("j1") == 1
+    assert again.job("j1").stages[1].state is StageState.PENDING
+    assert [j.id for j in again.jobs(unfinished_only=True)] == ["j1"]
+    again.close()
+
+
+def test_a_done_stage_is_final_and_unknown_jobs_say_so(tmp_path: Path) -> None:
+    store = AIJobStore(tmp_path / "g.sqlite")
+    store.add_job("j2", "request", PLAN[:1])
+    store.start_stage("j2", 0)
+    store.finish_stage("j2", 0, orchestrator="o", units=1, result={}, files={})
+    with pytest.raises(IllegalTransition):
+        store.start_stage("j2", 0)
+    with pytest.raises(IllegalTransition):
+        store.set_job_state("j2", AIJobState.COMPLETED)  # queued → completed skips running
+    with pytest.raises(JobNotFound):
+        store.job("nope")
+    with pytest.raises(KeyError, match="no stage 5"):
+        store.start_stage("j2", 5)
+    store.close()
