@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from framemesh.gateway.jobs import IllegalTransition
+from framemesh.gateway.jobs import check_move
 
 
 class AIJobState(str, Enum):
@@ -55,13 +55,11 @@ _STAGE_MOVES: dict[StageState, frozenset[StageState]] = {
 
 
 def check_ai_job_move(old: AIJobState, new: AIJobState) -> None:
-    if new not in _JOB_MOVES[old]:
-        raise IllegalTransition("an AI job", old, new)
+    check_move(_JOB_MOVES, "an AI job", old, new)
 
 
 def check_stage_move(old: StageState, new: StageState) -> None:
-    if new not in _STAGE_MOVES[old]:
-        raise IllegalTransition("a stage", old, new)
+    check_move(_STAGE_MOVES, "a stage", old, new)
 
 
 # What each pipeline makes, and which request field takes each kind of output.

@@ -7,7 +7,12 @@ job that silently goes back in time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
+from typing import TypeVar
+
+
+E = TypeVar("E", bound=Enum)
 
 
 class JobState(str, Enum):
@@ -55,14 +60,18 @@ class IllegalTransition(Exception):
         super().__init__(f"{what} cannot go from {old.value} to {new.value}")
 
 
+def check_move(moves: Mapping[E, frozenset[E]], what: str, old: E, new: E) -> None:
+    """Raise IllegalTransition unless `moves` lets `what` go from `old` to `new`."""
+    if new not in moves[old]:
+        raise IllegalTransition(what, old, new)
+
+
 def check_job_move(old: JobState, new: JobState) -> None:
-    if new not in _JOB_MOVES[old]:
-        raise IllegalTransition("a job", old, new)
+    check_move(_JOB_MOVES, "a job", old, new)
 
 
 def check_segment_move(old: SegmentState, new: SegmentState) -> None:
-    if new not in _SEGMENT_MOVES[old]:
-        raise IllegalTransition("a segment", old, new)
+    check_move(_SEGMENT_MOVES, "a segment", old, new)
 
 
 def progress(done: int, total: int) -> float:
