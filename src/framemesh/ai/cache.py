@@ -3,8 +3,8 @@ output, so the stored output is returned with no compute.
 
 Keyed by a SHA-256 over the pipeline, the model (id, directory, options) and every
 field of the request (input files by their hash). Stored on disk, one pickle per key,
-written atomically; a hit's `result.info["cache"]` is "hit". Diffusion requests
-without a seed ask for a random image and are never cached.
+written atomically; a hit's `result.info["cache"]` is "hit". Diffusion and LLM
+requests without a seed ask for a random output and are never cached.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from framemesh.ai.config import DIFFUSERS_PIPELINES, ModelSpec
+from framemesh.ai.config import SAMPLING_PIPELINES, ModelSpec
 
 
 def cache_key(spec: ModelSpec, request: Any) -> str | None:
     """The request's key, or None when its output is meant to be random."""
-    if spec.pipeline in DIFFUSERS_PIPELINES and getattr(request, "seed", 0) is None:
+    if spec.pipeline in SAMPLING_PIPELINES and getattr(request, "seed", 0) is None:
         return None
     fields = {}
     for f in dataclasses.fields(request):

@@ -6,7 +6,7 @@ cache_dir = "cache"            # optional: exact-result cache, relative to this 
 [[models]]
 pipeline = "text-to-image"     # one of PIPELINE_NAMES
 model_id = "framemesh/tiny-sd" # what clients send as model_id
-path = "tiny-sd"               # diffusers directory, relative to this file;
+path = "tiny-sd"               # diffusers (llm: transformers) directory, relative to this file;
                                # omit for a built-in model id (see BUILTIN_MODELS)
 price_per_unit = 1             # wei per unit (see framemesh.ai.units)
 warm = true                    # start its worker at start-up (else on first request)
@@ -36,6 +36,7 @@ PIPELINE_NAMES = (
     "upscale",
     "audio-to-text",
     "text-to-speech",
+    "llm",
 )
 
 # Models that ship inside Python packages: served with no `path`.
@@ -47,6 +48,8 @@ BUILTIN_MODELS: dict[str, str] = {
 }
 
 DIFFUSERS_PIPELINES = ("text-to-image", "image-to-image", "image-to-video")
+# Pipelines whose output is random unless the request gives a seed.
+SAMPLING_PIPELINES = (*DIFFUSERS_PIPELINES, "llm")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ each in its own worker processes, with an asyncio face.
     config = load_config("models.toml")
     async with ModelHost(config) as host:          # starts the warm models
         result = await host.run("text-to-image", "framemesh/tiny-sd", request)
+        async for item in host.stream("llm", "framemesh/tiny-llm", request):
+            ...                                    # str pieces as they are made, then the result
         host.status()                              # warm/cold, capacity, in use, price
 
 `run` checks the request before it reaches a worker (InvalidRequest, UnknownModel),
@@ -15,6 +17,7 @@ worker dies mid-job raises WorkerDied and starts a fresh process for the next jo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -116,8 +119,11 @@ class ModelHost:
     def worker_pids(self, pipeline: str, model_id: str) -> list[int]:
         return [w.pid for w in self._model(pipeline, model_id).workers if w.pid is not None]
 
-    async def run(self, pipeline: str, model_id: str, request: Any) -> Any:
-        """Run `request` on the model; the work happens in a worker process."""
+    async def run(
+        self, pipeline: str, model_id: str, request: Any, on_piece: Callable[[Any], None] | None = None
+    ) -> Any:
+        """Run `request` on the model; the work happens in a worker process. With
+        `on_piece`, each piece of output is handed to it (from a thread) as it is made."""
         model = self._model(pipeline, model_id)
         expected = REQUEST_TYPES[pipeline]
         if not isinstance(request, expected):
@@ -132,7 +138,7 @@ class ModelHost:
         model.in_use += 1
         # The job owns the worker until the process answers, even if the caller is
         # cancelled meanwhile: a worker is never handed on with a stale answer pending.
-        job = asyncio.get_running_loop().create_task(self._use(model, worker, request))
+        job = asyncio.get_running_loop().create_task(self._use(model, worker, request, on_piece))
         self._tasks.add(job)
         job.add_done_callback(self._tasks.discard)
         job.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved if abandoned
@@ -141,11 +147,41 @@ class ModelHost:
             await self._blocking(self.cache.put, key, result)  # type: ignore[union-attr]
         return result
 
-    async def _use(self, model: _Model, worker: Worker, request: Any) -> Any:
+    async def stream(self, pipeline: str, model_id: str, request: Any) -> AsyncIterator[Any]:
+        """Run `request`, yielding each piece of output (an LLM's text) as the worker
+        makes it, then the result. Raises what `run` raises; a cached result comes as
+        one piece."""
+        loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[Any] = asyncio.Queue()
+        job = loop.create_task(
+            self.run(pipeline, model_id, request, lambda piece: loop.call_soon_threadsafe(pieces.put_nowait, piece))
+        )
+        emitted = False
+        try:
+            while not job.done():
+                getter = loop.create_task(pieces.get())
+                await asyncio.wait({getter, job}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    emitted = True
+                    yield getter.result()
+                else:
+                    getter.cancel()
+            while not pieces.empty():
+                emitted = True
+                yield pieces.get_nowait()
+            result = job.result()
+            if not emitted and getattr(result, "text", ""):
+                yield result.text
+            yield result
+        finally:
+            if not job.done():
+                job.cancel()  # the worker itself finishes its job (run shields it)
+
+    async def _use(self, model: _Model, worker: Worker, request: Any, on_piece: Callable[[Any], None] | None = None) -> Any:
         try:
             if not worker.alive:
                 await self._blocking(worker.start)
-            result = await self._blocking(worker.call, request, self.timeout)
+            result = await self._blocking(worker.call, request, self.timeout, on_piece)
         except WorkerDied:
             self._restart_later(model, worker)
             raise

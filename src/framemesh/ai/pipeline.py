@@ -4,6 +4,8 @@
     pipe.load()                    # read the model from its directory / package
     pipe.warmup()                  # one small run, so the first job is not slow
     result = pipe.run(request)     # request.check(), then the model
+    result = pipe.run(request, emit)   # the same, and emit(piece) as output is made
+                                       # (the LLM's text; other pipelines emit nothing)
     pipe.unload()
 
 A pipeline is synchronous and CPU/GPU bound: it runs inside a worker process
@@ -15,6 +17,7 @@ from __future__ import annotations
 import gc
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from framemesh.ai import requests as rq
@@ -28,6 +31,7 @@ REQUEST_TYPES: dict[str, type] = {
     "upscale": rq.UpscaleRequest,
     "audio-to-text": rq.AudioToTextRequest,
     "text-to-speech": rq.TextToSpeechRequest,
+    "llm": rq.LLMRequest,
 }
 
 _CLASSES: dict[str, str] = {
@@ -37,6 +41,7 @@ _CLASSES: dict[str, str] = {
     "upscale": "framemesh.ai.upscale:Upscale",
     "audio-to-text": "framemesh.ai.audio_to_text:AudioToText",
     "text-to-speech": "framemesh.ai.text_to_speech:TextToSpeech",
+    "llm": "framemesh.ai.llm:LLM",
 }
 
 
@@ -61,7 +66,7 @@ class Pipeline(ABC):
     def warmup(self) -> None:
         """Run once on a small input; subclasses override with a real small request."""
 
-    def run(self, request: Any) -> Any:
+    def run(self, request: Any, emit: Callable[[str], None] | None = None) -> Any:
         if not isinstance(request, self.request_type):
             raise InvalidRequest(
                 f"{self.name} takes a {self.request_type.__name__}, got {type(request).__name__}"
@@ -69,10 +74,17 @@ class Pipeline(ABC):
         request.check(self.limits)
         if not self.loaded:
             self.load()
+        if emit is not None:
+            return self._stream(request, emit)
         return self._run(request)
 
     @abstractmethod
     def _run(self, request: Any) -> Any: ...
+
+    def _stream(self, request: Any, emit: Callable[[str], None]) -> Any:
+        """Run, calling `emit` with each piece of output as it is made. A pipeline whose
+        output comes whole (an image, a WAV) emits nothing: its result is the output."""
+        return self._run(request)
 
     def unload(self) -> None:
         """Drop the model's memory; `load()` can be called again."""

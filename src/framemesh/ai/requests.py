@@ -7,7 +7,9 @@ the images and audio a request carries, so the gateway runs it before sending a 
 and the worker runs it again before touching a model. `units()` is the work to bill.
 
 framemesh extras: `num_inference_steps=None` lets the network choose the steps from
-the prompt's complexity; `num_frames=None` takes the model's default.
+the prompt's complexity; `num_frames=None` takes the model's default; an LLM request
+may carry a `seed` (Livepeer's has none) for a repeatable answer. An LLM request's
+`units()` is the bound it is paid for up front (see `framemesh.ai.units`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ class Limits:
     max_input_pixels: int = 4096 * 4096
     max_audio_seconds: float = 3600.0
     max_speech_chars: int = 10_000
+    max_llm_messages: int = 256
+    max_llm_chars: int = 32_000  # all messages' content together
+    max_llm_tokens: int = 4096  # max_tokens
 
 
 DEFAULT_LIMITS = Limits()
@@ -181,6 +186,67 @@ class TextToSpeechRequest:
         return units.speech_units(self.text)
 
 
+LLM_ROLES = ("system", "user", "assistant")
+
+
+@dataclass(frozen=True)
+class LLMMessage:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """Livepeer's LLMRequest (OpenAI-style chat messages), plus framemesh's `seed`."""
+
+    messages: tuple[LLMMessage, ...]
+    model: str = ""
+    temperature: float = 0.7
+    max_tokens: int = 256
+    top_p: float = 1.0
+    top_k: int = -1  # -1: off
+    stream: bool = False
+    seed: int | None = None
+
+    @property
+    def model_id(self) -> str:
+        """Livepeer names the LLM's model `model`; the other pipelines say `model_id`."""
+        return self.model
+
+    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        if not self.messages:
+            raise InvalidRequest("messages is empty: send at least one {role, content} message")
+        if len(self.messages) > limits.max_llm_messages:
+            raise InvalidRequest(f"{len(self.messages)} messages; the limit is {limits.max_llm_messages}")
+        for i, message in enumerate(self.messages):
+            if message.role not in LLM_ROLES:
+                raise InvalidRequest(
+                    f"messages[{i}].role must be one of {', '.join(LLM_ROLES)}, got {message.role!r}"
+                )
+        chars = sum(len(m.content) for m in self.messages)
+        if chars > limits.max_llm_chars:
+            raise InvalidRequest(f"the messages hold {chars} characters; the limit is {limits.max_llm_chars}")
+        if not any(m.content.strip() for m in self.messages):
+            raise InvalidRequest("every message is empty: say something to the model")
+        if not 1 <= self.max_tokens <= limits.max_llm_tokens:
+            raise InvalidRequest(f"max_tokens must be 1..{limits.max_llm_tokens}, got {self.max_tokens}")
+        if not 0.0 <= self.temperature <= 2.0:
+            raise InvalidRequest(f"temperature must be 0..2 (0: always the likeliest token), got {self.temperature}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise InvalidRequest(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.top_k != -1 and self.top_k < 1:
+            raise InvalidRequest(f"top_k must be -1 (off) or >= 1, got {self.top_k}")
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            raise InvalidRequest(f"seed must be 0..2**32-1, got {self.seed}")
+
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(m.role, m.content) for m in self.messages]
+
+    def units(self) -> int:
+        """The bound paid up front: prompt bound + max_tokens (framemesh.ai.units)."""
+        return units.llm_units_bound(self.pairs(), self.max_tokens)
+
+
 # Results -------------------------------------------------------------------------
 
 
@@ -239,6 +305,22 @@ class AudioResult:
     sample_rate: int
     duration: float
     info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LLMResult:
+    """An LLM's answer; the token counts come from the model's own tokenizer."""
+
+    text: str
+    finish_reason: str  # "stop": the model ended its turn; "length": max_tokens reached
+    prompt_tokens: int
+    completion_tokens: int
+    seed: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
 def output_size(image: bytes) -> tuple[int, int]:

@@ -7,6 +7,8 @@
   served for text-to-image and image-to-image.
 - `tiny-svd/`: Stable Video Diffusion (UNetSpatioTemporalConditionModel,
   AutoencoderKLTemporalDecoder, CLIP vision encoder, Euler scheduler): image-to-video.
+- `tiny-llm/`: a two-layer LlamaForCausalLM and a byte-level BPE tokenizer with a chat
+  template (`framemesh.ai.tiny_llm`): llm.
 
 and `models.toml` serving them plus the built-in models, so every pipeline runs
 through its real loading path on a CPU in seconds. Random weights make noise images,
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from framemesh.ai.tiny_llm import LLM_ID, write_tiny_llm
 
 SD_ID = "framemesh/tiny-sd"
 SVD_ID = "framemesh/tiny-svd"
@@ -32,6 +36,7 @@ def write_tiny_models(out: str | Path, seed: int = 0) -> Path:
     write_tiny_sd(out / "tiny-sd")
     torch.manual_seed(seed)
     write_tiny_svd(out / "tiny-svd")
+    write_tiny_llm(out / "tiny-llm", seed=seed)
     toml = out / "models.toml"
     toml.write_text(MODELS_TOML)
     return toml
@@ -73,6 +78,12 @@ price_per_unit = 1
 pipeline = "text-to-speech"
 model_id = "piper/en_US-joe-medium"
 price_per_unit = 100
+
+[[models]]
+pipeline = "llm"
+model_id = "{LLM_ID}"
+path = "tiny-llm"
+price_per_unit = 10
 """
 
 

@@ -9,7 +9,23 @@ orchestrator (Livepeer's units), so a price per unit gives one price on both sid
 | upscale         | input pixels: height × width of the input image |
 | audio-to-text   | milliseconds of input audio                    |
 | text-to-speech  | characters of input text                       |
-| llm             | tokens (prompt + completion)                   |
+| llm             | tokens (prompt + completion), see below        |
+
+LLM: the gateway cannot count tokens (it has no model's tokenizer) and cannot know the
+completion's length in advance, so an LLM job is paid for a bound and charged for what
+it used. Both sides compute the bound the same way, from the request alone:
+
+    prompt bound = Σ over messages (UTF-8 bytes of role + UTF-8 bytes of content
+                                     + LLM_MESSAGE_OVERHEAD) + LLM_PROMPT_OVERHEAD
+    units bound  = prompt bound + max_tokens
+
+A byte-level tokenizer (GPT-2, Llama 3, Qwen, framemesh's tiny one) never makes more
+tokens of a text than it has bytes, and the overheads cover the chat template's markup.
+The gateway pays price × units bound up front; the orchestrator counts the tokens with
+the model's own tokenizer (`usage` in the answer) and charges
+price × min(prompt_tokens + completion_tokens, units bound); the rest stays the
+gateway's credit at that orchestrator, and the answer carries the credit left so the
+gateway's mirror of it stays equal.
 
 Pure: no I/O, no model imports. The callers measure the inputs (image size, audio
 duration) with `framemesh.ai.media`, which both nodes use.
@@ -18,6 +34,10 @@ duration) with `framemesh.ai.media`, which both nodes use.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+
+LLM_MESSAGE_OVERHEAD = 8  # tokens a chat template may add around one message
+LLM_PROMPT_OVERHEAD = 64  # and around the whole prompt: BOS, a default system prompt, the reply's header
 
 
 def image_units(width: int, height: int, num_images: int = 1) -> int:
@@ -52,6 +72,24 @@ def llm_units(prompt_tokens: int, completion_tokens: int) -> int:
     if prompt_tokens < 0 or completion_tokens < 0:
         raise ValueError("token counts must be >= 0")
     return prompt_tokens + completion_tokens
+
+
+def llm_prompt_bound(messages: Iterable[tuple[str, str]]) -> int:
+    """The most tokens a prompt of these (role, content) messages can take, any tokenizer
+    that is byte-level: the model-independent rule both nodes share."""
+    return LLM_PROMPT_OVERHEAD + sum(
+        len(role.encode()) + len(content.encode()) + LLM_MESSAGE_OVERHEAD for role, content in messages
+    )
+
+
+def llm_units_bound(messages: Iterable[tuple[str, str]], max_tokens: int) -> int:
+    """The units an LLM job is paid for up front: the prompt bound plus max_tokens."""
+    return llm_prompt_bound(messages) + _positive(max_tokens, "max_tokens")
+
+
+def llm_charged_units(prompt_tokens: int, completion_tokens: int, bound: int) -> int:
+    """The units an orchestrator charges: the tokens it used, never more than the bound paid."""
+    return min(llm_units(prompt_tokens, completion_tokens), bound)
 
 
 def _positive(value: int, name: str) -> int:

@@ -6,12 +6,19 @@ process to end, whichever comes first; an end mid-job raises `WorkerDied`, and t
 owner (`framemesh.ai.host.ModelHost`) starts a fresh process. Processes are started
 with "spawn" (no copied threads or CUDA state) and load their model before saying
 "ready". A `Worker`'s methods block: the host calls them from threads.
+
+Streaming: `call(request, on_piece=f)` sends the request wrapped in `Streamed`; the
+process answers ("piece", text) for each piece of output as the pipeline makes it (an
+LLM's tokens), then the result; the parent hands each piece to `f` as it arrives.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -20,6 +27,13 @@ from framemesh.ai.errors import AIError, ModelLoadError, PipelineFailed, WorkerD
 from framemesh.ai.requests import DEFAULT_LIMITS, Limits
 
 START_TIMEOUT = 300.0  # seconds to load a model
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A request whose output pieces the process sends as they are made."""
+
+    request: Any
 
 
 class Worker:
@@ -58,18 +72,28 @@ class Worker:
             self.stop()
             raise value
 
-    def call(self, request: Any, timeout: float | None = None) -> Any:
-        """Run one request in the process; raise what the pipeline raised, or WorkerDied."""
+    def call(
+        self, request: Any, timeout: float | None = None, on_piece: Callable[[Any], None] | None = None
+    ) -> Any:
+        """Run one request in the process; raise what the pipeline raised, or WorkerDied.
+        With `on_piece`, each piece of output is handed to it as the process sends it;
+        `timeout` bounds the whole job."""
         if self._conn is None or not self.alive:
             raise WorkerDied(f"{self._name()} is not running")
         try:
-            self._conn.send(request)
+            self._conn.send(request if on_piece is None else Streamed(request))
         except (BrokenPipeError, ConnectionResetError, EOFError):
             raise self._died("sending the request") from None
-        kind, value = self._receive(timeout, "running a request")
-        if kind == "error":
-            raise value
-        return value
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            kind, value = self._receive(left, "running a request", timeout)
+            if kind == "piece" and on_piece is not None:
+                on_piece(value)
+                continue
+            if kind == "error":
+                raise value
+            return value
 
     def restart(self) -> None:
         self.stop()
@@ -91,7 +115,7 @@ class Worker:
                 self._proc.join(5)
             self._proc = None
 
-    def _receive(self, timeout: float | None, doing: str) -> tuple[str, Any]:
+    def _receive(self, timeout: float | None, doing: str, limit: float | None = None) -> tuple[str, Any]:
         assert self._conn is not None and self._proc is not None
         ready = wait([self._conn, self._proc.sentinel], timeout)
         if self._conn in ready:
@@ -102,7 +126,7 @@ class Worker:
         if not ready:
             self._proc.kill()
             self._proc.join(5)
-            raise WorkerDied(f"{self._name()} timed out after {timeout} s {doing}; killed")
+            raise WorkerDied(f"{self._name()} timed out after {limit or timeout} s {doing}; killed")
         raise self._died(doing)
 
     def _died(self, doing: str) -> WorkerDied:
@@ -141,7 +165,11 @@ def _serve(conn: Connection, spec: ModelSpec, limits: Limits) -> None:
         if request is None:
             return
         try:
-            conn.send(("ok", pipe.run(request)))
+            if isinstance(request, Streamed):
+                result = pipe.run(request.request, lambda piece: conn.send(("piece", piece)))
+            else:
+                result = pipe.run(request)
+            conn.send(("ok", result))
         except AIError as exc:
             conn.send(("error", exc))
         except Exception as exc:  # noqa: BLE001 - the parent gets every failure as an AIError
