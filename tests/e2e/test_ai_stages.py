@@ -92,18 +92,27 @@ def test_layered_generation_runs_its_stages_on_different_nodes(nodes: dict[str, 
         gw.stop()
 
 
-def test_speech_round_trip_as_two_stages(nodes: dict[str, Any], tmp_path: Path) -> None:
+def test_a_graph_runs_its_branches_and_returns_every_result(nodes: dict[str, Any], tmp_path: Path) -> None:
     gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
     try:
         stages = [
-            {"pipeline": "text-to-speech", "model_id": PIPER, "params": {"text": "Seven green boats sail north."}},
-            {"pipeline": "audio-to-text", "model_id": SPHINX},
+            {"id": "picture", "pipeline": "text-to-image", "model_id": SD,
+             "params": {"prompt": "a green boat", "width": 32, "height": 32, "num_inference_steps": 1, "seed": 1}},
+            {"id": "voice", "pipeline": "text-to-speech", "model_id": PIPER, "params": {"text": "Seven green boats sail north."}},
+            {"pipeline": "upscale", "model_id": "realesrgan/x2", "inputs": {"image": "picture"}},
+            {"pipeline": "audio-to-text", "model_id": SPHINX, "inputs": {"audio": "voice"}},
         ]
-        job = _wait(gw.url, httpx.post(f"{gw.url}/ai/jobs", json={"stages": stages}, timeout=30).json()["id"])
+        accepted = httpx.post(f"{gw.url}/ai/jobs", json={"stages": stages}, timeout=30)
+        assert accepted.status_code == 202, accepted.text
+        job = _wait(gw.url, accepted.json()["id"])
         assert job["state"] == "completed", job
+        assert [s["orchestrator"] for s in job["stages"]] == [nodes["o1"], nodes["o1"], nodes["o2"], nodes["o2"]]
         heard = job["text"].lower()
         assert sum(word in heard for word in ("seven", "green", "boats", "north")) >= 2, heard
-        assert job["stages"][1]["units"] > 1000, "billed per millisecond of the spoken audio"
+        assert job["stages"][3]["units"] > 1000, "billed per millisecond of the spoken audio"
+        (image,) = job["outputs"]  # the upscale's; audio-to-text's result is the text
+        assert image["url"].endswith("stage-2/image-0.png")
+        assert _size(httpx.get(gw.url + image["url"], timeout=10).content) == (64, 64)
     finally:
         gw.stop()
 
@@ -181,7 +190,7 @@ def test_livepeer_requests_are_recorded_as_jobs(nodes: dict[str, Any], tmp_path:
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [
-        ({"stages": [{"pipeline": "upscale", "model_id": "realesrgan/x2"}]}, 422, "needs an image"),
+        ({"stages": [{"pipeline": "upscale", "model_id": "realesrgan/x2"}]}, 422, "stages[0] (upscale) needs an image"),
         ({"stages": [{"pipeline": "text-to-image", "model_id": "nobody/serves-this", "params": {"prompt": "x"}}]}, 404, "no orchestrator serves"),
         ({"stages": [{"pipeline": "text-to-image", "model_id": SD, "params": {"prompt": "x", "width": 63}}]}, 422, "stages[0] (text-to-image): width must be a multiple of 8"),
         ({"stages": [{"pipeline": "text-to-speech", "model_id": PIPER, "params": {"text": "hi"}},

@@ -1,5 +1,6 @@
-"""Staged AI jobs, the pure part: which stage may follow which, how an output feeds
-the next request, and the states a job and a stage may go through."""
+"""Staged AI jobs, the pure part: which stage may take which output, how outputs fill
+a stage's request, which uploads a job needs, which stages are its results, and the
+states a job and a stage may go through."""
 
 from __future__ import annotations
 
@@ -15,21 +16,46 @@ from framemesh.gateway.ai_jobs import (
     check_ai_job_move,
     check_stage_move,
     feed,
-    first_stage_input,
     parse_plan,
+    sinks,
+    uploads,
 )
 from framemesh.gateway.jobs import IllegalTransition
 
 
-def test_layered_then_animated_plan_parses() -> None:
+def test_a_chain_fills_each_stage_from_the_one_before() -> None:
     plans = parse_plan([
         {"pipeline": "text-to-image", "params": {"prompt": "a lighthouse", "width": 256, "height": 256}},
         {"pipeline": "upscale", "model_id": "realesrgan/x2"},
         {"pipeline": "image-to-video", "params": {"fps": 6}},
     ])
     assert [p.pipeline for p in plans] == ["text-to-image", "upscale", "image-to-video"]
+    assert [p.inputs for p in plans] == [{}, {"image": 0}, {"image": 1}]
     assert plans[1].model_id == "realesrgan/x2" and plans[0].model_id == ""
-    assert plans[2].params == {"fps": 6}
+    assert sinks(plans) == [2] and uploads(plans) == {}
+
+
+def test_a_graph_names_its_inputs_and_branches_run_apart() -> None:
+    plans = parse_plan([
+        {"id": "picture", "pipeline": "text-to-image", "params": {"prompt": "a harbour"}},
+        {"id": "voice", "pipeline": "text-to-speech", "params": {"text": "The harbour at dawn."}},
+        {"pipeline": "upscale", "inputs": {"image": "picture"}},
+        {"pipeline": "audio-to-text", "inputs": {"audio": "voice"}},
+        {"pipeline": "image-to-image", "inputs": {"image": 2}, "params": {"prompt": "in oil paint"}},
+    ])
+    assert [p.inputs for p in plans] == [{}, {}, {"image": 0}, {"audio": 1}, {"image": 2}]
+    assert [p.name for p in plans[:2]] == ["picture", "voice"]
+    assert sinks(plans) == [3, 4], "the results: the stages nothing else takes"
+
+
+def test_uploads_are_the_file_inputs_no_stage_fills() -> None:
+    plans = parse_plan([
+        {"pipeline": "upscale"},
+        {"pipeline": "audio-to-text", "inputs": {}},
+        {"pipeline": "image-to-video", "inputs": {"image": 0}},
+    ])
+    assert uploads(plans) == {"image": [0], "audio": [1]}
+    assert uploads(parse_plan([{"pipeline": "text-to-image", "params": {"prompt": "x"}}])) == {}
 
 
 @pytest.mark.parametrize(
@@ -38,13 +64,22 @@ def test_layered_then_animated_plan_parses() -> None:
         ([], "non-empty list"),
         ("text-to-image", "non-empty list"),
         ([{"pipeline": "dance"}], "'dance' cannot be a stage"),
-        ([{"pipeline": "image-to-video"}, {"pipeline": "upscale"}], "upscale) takes image, but stages[0] (image-to-video) makes video"),
+        ([{"pipeline": "image-to-video"}, {"pipeline": "upscale"}],
+         "stages[1] (upscale) takes image as image, but stages[0] (image-to-video) makes video"),
         ([{"pipeline": "text-to-speech"}, {"pipeline": "upscale"}], "makes audio"),
         ([{"pipeline": "text-to-image", "params": {"num_images_per_prompt": 2}}, {"pipeline": "upscale"}], "makes one output"),
-        ([{"pipeline": "text-to-speech"}, {"pipeline": "audio-to-text", "params": {"audio": "x"}}], "params.audio: filled by stages[0]"),
+        ([{"pipeline": "text-to-speech"}, {"pipeline": "audio-to-text", "inputs": {"audio": 0}, "params": {"audio": "x"}}],
+         "params.audio: filled by stages[0]"),
         ([{"pipeline": "upscale", "params": []}], "params: must be an object"),
         ([{"pipeline": "upscale", "model_id": 3}], "model_id: must be a string"),
         ([{"pipeline": "upscale"}] * 9, "at most 8 stages"),
+        ([{"pipeline": "upscale", "inputs": {"image": 0}}], "0 is not an earlier stage"),
+        ([{"pipeline": "upscale"}, {"pipeline": "upscale", "inputs": {"image": "later"}}], "'later' is not an earlier stage"),
+        ([{"pipeline": "upscale"}, {"pipeline": "upscale", "inputs": {"audio": 0}}], "upscale has no such input"),
+        ([{"pipeline": "upscale", "id": "a"}, {"pipeline": "upscale", "id": "a"}], "'a' must be unique"),
+        ([{"pipeline": "upscale", "id": "1x"}], "'1x' must be unique, a letter"),
+        ([{"pipeline": "text-to-speech"}, {"pipeline": "upscale", "inputs": {"image": 0}}],
+         "inputs.image: upscale takes image there, but stages[0] (text-to-speech) makes audio"),
     ],
 )
 def test_impossible_plans_say_which_stage_and_why(stages: object, words: str) -> None:
@@ -52,22 +87,16 @@ def test_impossible_plans_say_which_stage_and_why(stages: object, words: str) ->
         parse_plan(stages)
 
 
-def test_outputs_feed_the_field_the_next_pipeline_takes() -> None:
-    upscale = StagePlan("upscale", "realesrgan/x2", {"prompt": ""})
-    assert feed(upscale, {"file": b"png", "text": None}) == {"prompt": "", "image": b"png"}
-    speech = StagePlan("text-to-speech", "piper", {})
-    assert feed(speech, {"file": None, "text": "hello there"}) == {"text": "hello there"}
-    picture = StagePlan("text-to-image", "sd", {"width": 64})
-    assert feed(picture, {"text": "a red boat"}) == {"width": 64, "prompt": "a red boat"}
-    with pytest.raises(InvalidPlan, match="needs text from the previous stage"):
-        feed(speech, {"file": b"x", "text": ""})
-
-
-def test_the_first_stage_says_which_upload_it_needs() -> None:
-    assert first_stage_input(StagePlan("upscale", "", {})) == "image"
-    assert first_stage_input(StagePlan("audio-to-text", "", {})) == "audio"
-    assert first_stage_input(StagePlan("text-to-image", "", {})) is None
-    assert first_stage_input(StagePlan("text-to-speech", "", {})) is None
+def test_outputs_fill_the_fields_their_stages_name() -> None:
+    upscale = StagePlan("upscale", "realesrgan/x2", {"prompt": ""}, {"image": 0})
+    assert feed(upscale, {0: {"file": b"png", "text": None}}) == {"prompt": "", "image": b"png"}
+    speech = StagePlan("text-to-speech", "piper", {}, {"text": 3})
+    assert feed(speech, {3: {"file": None, "text": "hello there"}}) == {"text": "hello there"}
+    picture = StagePlan("text-to-image", "sd", {"width": 64}, {"prompt": 1})
+    assert feed(picture, {1: {"text": "a red boat"}}) == {"width": 64, "prompt": "a red boat"}
+    assert feed(StagePlan("upscale", "x", {"seed": 1}), {}) == {"seed": 1}, "no inputs: the params as given"
+    with pytest.raises(InvalidPlan, match=re.escape("needs text from stages[3], which made none")):
+        feed(speech, {3: {"file": b"x", "text": ""}})
 
 
 def test_states_only_move_forward() -> None:

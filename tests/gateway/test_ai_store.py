@@ -12,13 +12,13 @@ from framemesh.gateway.ai_store import AIJobStore
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.jobs import IllegalTransition
 
-PLAN = [StagePlan("text-to-image", "sd", {"prompt": "a boat", "seed": 3}), StagePlan("upscale", "realesrgan/x2", {})]
+PLAN = [StagePlan("text-to-image", "sd", {"prompt": "a boat", "seed": 3}, name="picture"), StagePlan("upscale", "realesrgan/x2", {}, {"image": 0})]
 
 
 def test_a_job_and_its_stages_survive_a_reopen(tmp_path: Path) -> None:
     db = tmp_path / "gateway.sqlite"
     store = AIJobStore(db)
-    store.add_job("j1", "stages", PLAN, tmp_path / "input.image")
+    store.add_job("j1", "stages", PLAN, tmp_path / "uploads")
     store.set_job_state("j1", AIJobState.RUNNING)
     store.start_stage("j1", 0)
     store.finish_stage("j1", 0, orchestrator="http://o1", units=4096, files={"image-0.png": "ai/j1/stage-0/image-0.png"},
@@ -28,11 +28,11 @@ def test_a_job_and_its_stages_survive_a_reopen(tmp_path: Path) -> None:
 
     again = AIJobStore(db)  # the gateway restarted
     job = again.job("j1")
-    assert job.state is AIJobState.RUNNING and job.input == tmp_path / "input.image"
+    assert job.state is AIJobState.RUNNING and job.uploads == tmp_path / "uploads"
     first, second = job.stages
     assert (first.state, first.orchestrator, first.price, first.attempts) == (StageState.DONE, "http://o1", 4096, 1)
     assert first.params == {"prompt": "a boat", "seed": 3} and first.files["image-0.png"].endswith("image-0.png")
-    assert second.state is StageState.RUNNING
+    assert second.state is StageState.RUNNING and again.job("j1").plans() == PLAN
     assert again.requeue_running("j1") == 1
     assert again.job("j1").stages[1].state is StageState.PENDING
     assert [j.id for j in again.jobs(unfinished_only=True)] == ["j1"]

@@ -1,21 +1,23 @@
 """The gateway's AI job API (framemesh): staged jobs, and the record of every AI job.
 
-    POST /ai/jobs        {"stages": [{"pipeline", "model_id"?, "params"?}, ...]}
-                         (JSON; or multipart with a `stages` JSON field and the first
-                         stage's `image` / `audio` file) → 202 {"id", "status_url"}
+    POST /ai/jobs        {"stages": [{"pipeline", "model_id"?, "params"?, "id"?, "inputs"?}, ...]}
+                         (JSON; or multipart with a `stages` JSON field and the files
+                         the stages read: `image`, `audio`) → 202 {"id", "status_url"}
     GET  /ai/jobs        every AI job, Livepeer API requests included, newest last
     GET  /ai/jobs/{id}   state, progress, and each stage's orchestrator, price and outputs
 
-Each stage's output is the next stage's input; each stage goes to the orchestrator
-that serves its pipeline and model best, so the stages of one job run on different
-nodes. Everything is checked before the job is accepted: the chain of stages, every
-model offered by some orchestrator, every stage's fields (a later stage's with a
-stand-in for the input it will get), the first stage's upload.
+The stages form a graph: a stage's inputs are earlier stages' outputs (by default the
+stage before it); stages that wait on nothing unfinished run side by side, and each
+goes to the orchestrator that serves its pipeline and model best, so one job's stages
+run on different nodes. Everything is checked before the job is accepted: the graph,
+every model offered by some orchestrator, every stage's fields (with a stand-in for
+an input another stage will make), the uploads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import uuid
@@ -28,14 +30,19 @@ from PIL import Image
 
 from framemesh.ai import InvalidRequest, build_request
 from framemesh.ai.media import encode_png, encode_wav
-from framemesh.gateway.ai_jobs import TAKES, InvalidPlan, StagePlan, first_stage_input, parse_plan
+from framemesh.gateway.ai_jobs import InvalidPlan, StagePlan, parse_plan, sinks, uploads
 from framemesh.gateway.ai_routes import AIRoutes
 from framemesh.gateway.ai_runner import AIJobRunner, checked_units
 from framemesh.gateway.ai_store import AIJobRecord, StageRecord
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.jobs import progress
 from framemesh.net.api_errors import ApiError
-from framemesh.wire.gateway import AIJobAccepted, AIJobStatus, AIOutputOut, AIStageStatus
+from framemesh.wire.gateway import (
+    AIJobAccepted,
+    AIJobStatus,
+    AIOutputOut,
+    AIStageStatus,
+)
 
 _JOB_BODY = {
     "requestBody": {
@@ -82,7 +89,7 @@ _JOB_BODY = {
 
 
 def _stand_in(kind: str) -> Any:
-    """An input of the right kind, to check a later stage's other fields before it runs."""
+    """An input of the right kind, to check a stage's other fields before its input exists."""
     if kind == "image":
         return encode_png(Image.new("RGB", (64, 64)))
     if kind == "audio":
@@ -90,16 +97,13 @@ def _stand_in(kind: str) -> Any:
     return "a stand-in text"
 
 
-def _check_stages(plans: list[StagePlan], upload: bytes | None) -> None:
+def _check_stages(plans: list[StagePlan], files: dict[str, bytes]) -> None:
     for n, plan in enumerate(plans):
         fields = {**plan.params, "model_id": plan.model_id}
-        if n == 0:
-            field = first_stage_input(plan)
-            if field is not None:
-                fields[field] = upload
-        else:
-            kind, field = TAKES[plan.pipeline]
-            fields[field] = _stand_in(kind)
+        for key, source in plan.inputs.items():
+            fields[key] = _stand_in(plans[source].produces())
+        for key in uploads([plan]):
+            fields[key] = files[key]
         try:
             checked_units(build_request(plan.pipeline, fields))
         except InvalidRequest as exc:
@@ -134,11 +138,12 @@ def job_status(job: AIJobRecord) -> AIJobStatus:
         for s in job.stages
     ]
     done = sum(s.state == "done" for s in stages)
-    last = stages[-1] if stages and job.state.value == "completed" else None
+    results = [stages[n] for n in sinks(job.plans())] if job.state.value == "completed" else []
+    texts = [s.text for s in results if s.text is not None]
     return AIJobStatus(
         id=job.id, kind=job.kind, state=job.state.value, progress=progress(done, len(stages)),
         created=job.created, updated=job.updated, error=job.error, stages=stages,
-        outputs=last.outputs if last else [], text=last.text if last else None,
+        outputs=[o for s in results for o in s.outputs], text=texts[-1] if texts else None,
     )
 
 
@@ -170,22 +175,25 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
                 what = f"model {model_id!r}" if model_id else "any model"
                 raise ApiError(404, "unknown_model", f"stages[{n}]: no orchestrator serves {plan.pipeline} {what}",
                                extra={"models": offers})
-            resolved.append(StagePlan(plan.pipeline, model_id, plan.params))
-        field = first_stage_input(resolved[0])
-        upload = raw.get(field) if field else None
-        if field is not None and not isinstance(upload, bytes):
-            raise ApiError(422, "invalid_request",
-                           f"stages[0] ({resolved[0].pipeline}) needs an {field}: upload it as the multipart file '{field}'")
+            resolved.append(dataclasses.replace(plan, model_id=model_id))
+        files: dict[str, bytes] = {}
+        for key, readers in uploads(resolved).items():
+            data = raw.get(key)
+            if not isinstance(data, bytes):
+                first = readers[0]
+                raise ApiError(422, "invalid_request",
+                               f"stages[{first}] ({resolved[first].pipeline}) needs an {key}: upload it as the multipart "
+                               f"file '{key}' (or name an earlier stage in its inputs)")
+            files[key] = data
         try:
-            await asyncio.to_thread(_check_stages, resolved, upload)
+            await asyncio.to_thread(_check_stages, resolved, files)
         except InvalidPlan as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
         job_id = uuid.uuid4().hex[:16]
-        input_path = None
-        if upload is not None:
-            input_path = runner.jobs_dir / f"ai-{job_id}" / f"input.{field}"
-            await asyncio.to_thread(_write_durably, input_path, upload)
-        await asyncio.to_thread(runner.store.add_job, job_id, "stages", resolved, input_path)
+        upload_dir = runner.jobs_dir / f"ai-{job_id}" if files else None
+        for key, data in files.items():
+            await asyncio.to_thread(_write_durably, runner.jobs_dir / f"ai-{job_id}" / key, data)
+        await asyncio.to_thread(runner.store.add_job, job_id, "stages", resolved, upload_dir)
         runner.submit(job_id)
         return AIJobAccepted(id=job_id, state="queued", status_url=f"/ai/jobs/{job_id}")
 

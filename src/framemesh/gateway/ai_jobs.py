@@ -12,7 +12,8 @@ transcoding), so a bug shows up as an error, not as a job that goes back in time
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -62,7 +63,7 @@ def check_stage_move(old: StageState, new: StageState) -> None:
     check_move(_STAGE_MOVES, "a stage", old, new)
 
 
-# What each pipeline makes, and which request field takes each kind of output.
+# What each pipeline makes.
 PRODUCES: dict[str, str] = {
     "text-to-image": "image",
     "image-to-image": "image",
@@ -71,17 +72,21 @@ PRODUCES: dict[str, str] = {
     "text-to-speech": "audio",
     "audio-to-text": "text",
 }
-TAKES: dict[str, tuple[str, str]] = {  # pipeline → (kind of input, field it goes in)
-    "image-to-image": ("image", "image"),
-    "upscale": ("image", "image"),
-    "image-to-video": ("image", "image"),
-    "audio-to-text": ("audio", "audio"),
-    "text-to-speech": ("text", "text"),
-    "text-to-image": ("text", "prompt"),
+# Each pipeline's input fields and the kinds of output each takes. The first is the one
+# a stage fills from the stage before it when the job does not say otherwise.
+INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "text-to-image": {"prompt": ("text",)},
+    "image-to-image": {"image": ("image",)},
+    "upscale": {"image": ("image",)},
+    "image-to-video": {"image": ("image",)},
+    "audio-to-text": {"audio": ("audio",)},
+    "text-to-speech": {"text": ("text",)},
 }
+FILE_KINDS = ("image", "audio", "video")  # what a client uploads; text comes in params
 # Fields that say how many outputs a stage makes: a stage that feeds another makes one.
 _COUNT_FIELDS = ("num_images_per_prompt", "num_videos")
 MAX_STAGES = 8
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 
 
 class InvalidPlan(ValueError):
@@ -92,71 +97,120 @@ class InvalidPlan(ValueError):
 class StagePlan:
     pipeline: str
     model_id: str  # "" until the gateway picks the network's default
-    params: dict[str, Any]  # the request's fields, without the input that the previous stage fills
+    params: dict[str, Any]  # the request's fields, without the inputs other stages fill
+    inputs: dict[str, int] = field(default_factory=dict)  # input field → index of the stage that fills it
+    name: str = ""  # the client's name for the stage, if it gave one
+
+    def produces(self) -> str:
+        return PRODUCES[self.pipeline]
 
 
 def parse_plan(raw: Any, pipelines: set[str] | None = None) -> list[StagePlan]:
-    """The stages of a job from its JSON (`[{"pipeline", "model_id"?, "params"?}, ...]`).
+    """The stages of a job from its JSON: `[{"pipeline", "model_id"?, "params"?, "id"?, "inputs"?}, ...]`.
 
-    Checks the chain only: every pipeline known, each output of the kind the next stage
-    takes, no fan-out before the last stage. Each stage's fields are checked when its
-    request is built (`framemesh.ai.build_request`).
+    A graph: `inputs` maps a stage's input field to the earlier stage (its `id` or
+    index) whose output fills it; without `inputs`, a stage's first input is filled by
+    the stage before it (a chain). Stages that no stage waits on run side by side.
+    Checks the graph only: every pipeline known, each input from an earlier stage that
+    makes that kind of output, no fan-out from a stage that feeds another. Each stage's
+    fields are checked when its request is built (`framemesh.ai.build_request`).
     """
     if not isinstance(raw, list) or not raw:
-        raise InvalidPlan("stages must be a non-empty list of {pipeline, model_id, params}")
+        raise InvalidPlan("stages must be a non-empty list of {pipeline, model_id, params, id, inputs}")
     if len(raw) > MAX_STAGES:
         raise InvalidPlan(f"a job has at most {MAX_STAGES} stages, got {len(raw)}")
-    known = pipelines if pipelines is not None else set(PRODUCES)
+    known = (pipelines if pipelines is not None else set(PRODUCES)) & set(PRODUCES)
     plans: list[StagePlan] = []
+    names: dict[str, int] = {}
     for n, item in enumerate(raw):
-        where = f"stages[{n}]"
-        if not isinstance(item, dict):
-            raise InvalidPlan(f"{where}: must be an object with pipeline, model_id and params")
-        pipeline = item.get("pipeline")
-        if pipeline not in known or pipeline not in PRODUCES:
-            offered = ", ".join(sorted(known & set(PRODUCES)))
-            raise InvalidPlan(f"{where}.pipeline: {pipeline!r} cannot be a stage; stages can be: {offered}")
-        model_id = item.get("model_id") or ""
-        params = item.get("params")
-        params = {} if params is None else params
-        if not isinstance(model_id, str):
-            raise InvalidPlan(f"{where}.model_id: must be a string")
-        if not isinstance(params, dict):
-            raise InvalidPlan(f"{where}.params: must be an object of the pipeline's fields")
-        plans.append(StagePlan(str(pipeline), model_id, dict(params)))
-    for n, (before, after) in enumerate(zip(plans, plans[1:])):
-        made = PRODUCES[before.pipeline]
-        wanted = TAKES.get(after.pipeline)
-        if wanted is None or wanted[0] != made:
-            takes = f"takes {wanted[0]}" if wanted else "takes no input from another stage"
-            raise InvalidPlan(
-                f"stages[{n + 1}] ({after.pipeline}) {takes}, but stages[{n}] ({before.pipeline}) makes {made}"
-            )
-        if wanted[1] in after.params:
-            raise InvalidPlan(f"stages[{n + 1}].params.{wanted[1]}: filled by stages[{n}]'s output; leave it out")
-        for field in _COUNT_FIELDS:
-            if int(before.params.get(field, 1) or 1) != 1:
-                raise InvalidPlan(f"stages[{n}].params.{field}: a stage that feeds another makes one output")
+        plan = _parse_stage(n, item, known, names, plans)
+        if plan.name:
+            names[plan.name] = n
+        plans.append(plan)
+    fed = {source for plan in plans for source in plan.inputs.values()}
+    for n in sorted(fed):
+        for count in _COUNT_FIELDS:
+            if int(plans[n].params.get(count, 1) or 1) != 1:
+                raise InvalidPlan(f"stages[{n}].params.{count}: a stage that feeds another makes one output")
     return plans
 
 
-def first_stage_input(plan: StagePlan) -> str | None:
-    """The uploaded file field the first stage needs (`image`, `audio`), if any."""
-    kind = TAKES.get(plan.pipeline)
-    if kind is None or kind[0] in ("text",):
-        return None
-    return kind[1]
+def _parse_stage(n: int, item: Any, known: set[str], names: dict[str, int], earlier: list[StagePlan]) -> StagePlan:
+    where = f"stages[{n}]"
+    if not isinstance(item, dict):
+        raise InvalidPlan(f"{where}: must be an object with pipeline, model_id, params, id and inputs")
+    pipeline = item.get("pipeline")
+    if pipeline not in known:
+        raise InvalidPlan(f"{where}.pipeline: {pipeline!r} cannot be a stage; stages can be: {', '.join(sorted(known))}")
+    model_id = item.get("model_id") or ""
+    params = item.get("params")
+    params = {} if params is None else params
+    name = item.get("id") or ""
+    if not isinstance(model_id, str):
+        raise InvalidPlan(f"{where}.model_id: must be a string")
+    if not isinstance(params, dict):
+        raise InvalidPlan(f"{where}.params: must be an object of the pipeline's fields")
+    if name and (not isinstance(name, str) or not _ID.match(name) or name in names):
+        raise InvalidPlan(f"{where}.id: {name!r} must be unique, a letter then up to 31 letters, digits, - or _")
+    fields = INPUTS[pipeline]
+    raw_inputs = item.get("inputs")
+    if raw_inputs is None:
+        primary = next(iter(fields))
+        raw_inputs = {primary: n - 1} if n > 0 and primary not in params else {}
+        if raw_inputs and earlier[n - 1].produces() not in fields[primary]:
+            raise InvalidPlan(
+                f"{where} ({pipeline}) takes {' or '.join(fields[primary])} as {primary}, but stages[{n - 1}] "
+                f"({earlier[n - 1].pipeline}) makes {earlier[n - 1].produces()}; say where its input comes from "
+                f'with "inputs": {{"{primary}": <id or index of an earlier stage>}}'
+            )
+    if not isinstance(raw_inputs, dict):
+        raise InvalidPlan(f"{where}.inputs: must map input fields to earlier stages")
+    inputs: dict[str, int] = {}
+    for key, ref in raw_inputs.items():
+        if key not in fields:
+            raise InvalidPlan(f"{where}.inputs.{key}: {pipeline} has no such input; it takes {', '.join(fields)}")
+        source = names.get(ref) if isinstance(ref, str) else ref
+        if not isinstance(source, int) or isinstance(source, bool) or not 0 <= source < n:
+            raise InvalidPlan(f"{where}.inputs.{key}: {ref!r} is not an earlier stage (an id or index before {n})")
+        made = earlier[source].produces()
+        if made not in fields[key]:
+            raise InvalidPlan(
+                f"{where}.inputs.{key}: {pipeline} takes {' or '.join(fields[key])} there, but stages[{source}] "
+                f"({earlier[source].pipeline}) makes {made}"
+            )
+        if key in params:
+            raise InvalidPlan(f"{where}.params.{key}: filled by stages[{source}]'s output; leave it out")
+        inputs[key] = source
+    return StagePlan(str(pipeline), model_id, dict(params), inputs, name)
 
 
-def feed(plan: StagePlan, previous: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a stage's request, its input filled from the previous stage's output.
+def uploads(plans: list[StagePlan]) -> dict[str, list[int]]:
+    """The files the client must upload: file field → the stages that read it."""
+    needed: dict[str, list[int]] = {}
+    for n, plan in enumerate(plans):
+        for key, kinds in INPUTS[plan.pipeline].items():
+            if key not in plan.inputs and key not in plan.params and set(kinds) & set(FILE_KINDS):
+                needed.setdefault(key, []).append(n)
+    return needed
 
-    `previous` holds the earlier stage's output: `file` (bytes of its first output) or
+
+def sinks(plans: list[StagePlan]) -> list[int]:
+    """The stages whose outputs no other stage takes: the job's results."""
+    fed = {source for plan in plans for source in plan.inputs.values()}
+    return [n for n in range(len(plans)) if n not in fed]
+
+
+def feed(plan: StagePlan, outputs: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """A stage's request fields, each input filled from the output of the stage it names.
+
+    `outputs[n]` holds stage n's output: `file` (bytes of its first output file) or
     `text` (audio-to-text's transcript).
     """
-    kind, field = TAKES[plan.pipeline]
-    value = previous.get("text") if kind == "text" else previous.get("file")
-    if value is None or value == "" or value == b"":
-        raise InvalidPlan(f"{plan.pipeline} needs {kind} from the previous stage, which made none")
-    return {**plan.params, field: value}
-
+    fields = dict(plan.params)
+    for key, source in plan.inputs.items():
+        made = outputs[source]
+        value = made.get("text") if "text" in INPUTS[plan.pipeline][key] else made.get("file")
+        if value is None or value == "" or value == b"":
+            raise InvalidPlan(f"{plan.pipeline} needs {key} from stages[{source}], which made none")
+        fields[key] = value
+    return fields

@@ -16,8 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
-from framemesh.gateway.ai_dispatch import AIDispatcher, NoOrchestrator, OrchestratorRefused
-from framemesh.gateway.ai_jobs import AIJobState, InvalidPlan, StagePlan, StageState, feed, first_stage_input
+from framemesh.gateway.ai_dispatch import (
+    AIDispatcher,
+    NoOrchestrator,
+    OrchestratorRefused,
+)
+from framemesh.gateway.ai_jobs import (
+    AIJobState,
+    InvalidPlan,
+    StagePlan,
+    StageState,
+    feed,
+    uploads,
+)
 from framemesh.gateway.ai_store import AIJobRecord, AIJobStore, StageRecord
 from framemesh.wire.ai import AIResult
 
@@ -94,28 +105,44 @@ class AIJobRunner:
         try:
             job = self.store.job(job_id)
             self.store.set_job_state(job_id, AIJobState.RUNNING)
-            previous: dict[str, Any] = {}
-            for stage in job.stages:
-                if stage.state is StageState.DONE:
-                    previous = self._output_of(stage)
-                    continue
-                try:
-                    fields = self._fields(job, stage, previous)
-                    request = build_request(stage.pipeline, fields)
-                    units = await asyncio.to_thread(checked_units, request)
-                    result, files = await self._run_waiting(job, stage, request, units)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    self._fail(job_id, stage.index, f"stage {stage.index} ({stage.pipeline}): {_message(exc)}")
-                    return
-                previous = {"text": result.text, "file": files[result.outputs[0].file].read_bytes() if result.outputs else None}
+            plans = job.plans()
+            outputs = {s.index: self._output_of(s) for s in job.stages if s.state is StageState.DONE}
+            remaining = [s for s in job.stages if s.state is not StageState.DONE]
+            while remaining:
+                # Inputs only name earlier stages, so some stage is always ready; stages
+                # ready together run side by side (on different orchestrators).
+                ready = [s for s in remaining if all(src in outputs for src in s.inputs.values())]
+                done = await asyncio.gather(*(self._stage(job, s, plans[s.index], outputs) for s in ready),
+                                            return_exceptions=True)
+                for stage, outcome in zip(ready, done):
+                    if isinstance(outcome, asyncio.CancelledError):
+                        raise outcome
+                    if isinstance(outcome, BaseException):
+                        self._fail(job_id, stage.index, f"stage {stage.index} ({stage.pipeline}): {_message(outcome)}")
+                        return
+                    outputs[stage.index] = outcome
+                remaining = [s for s in remaining if s not in ready]
             self.store.set_job_state(job_id, AIJobState.COMPLETED)
         except asyncio.CancelledError:
             raise  # shutting down: the job resumes when the gateway starts again
         except Exception as exc:  # a bug: fail the job loudly rather than leave it hanging
             log.exception("AI job %s crashed", job_id)
             self._fail(job_id, None, f"internal error: {exc}")
+
+    async def _stage(
+        self, job: AIJobRecord, stage: StageRecord, plan: StagePlan, outputs: dict[int, dict[str, Any]]
+    ) -> dict[str, Any]:
+        fields = {**feed(plan, outputs), "model_id": stage.model_id}
+        for key in uploads([plan]):
+            path = job.uploads / key if job.uploads is not None else None
+            if path is None or not path.is_file():
+                raise InvalidPlan(f"the uploaded {key} of job {job.id} is gone from {path}")
+            fields[key] = await asyncio.to_thread(path.read_bytes)
+        request = build_request(stage.pipeline, fields)
+        units = await asyncio.to_thread(checked_units, request)
+        result, files = await self._run_waiting(job, stage, request, units)
+        first = files[result.outputs[0].file] if result.outputs else None
+        return {"text": result.text, "file": await asyncio.to_thread(first.read_bytes) if first else None}
 
     async def _run_waiting(self, job: AIJobRecord, stage: StageRecord, request: Any, units: int) -> tuple[AIResult, dict[str, Path]]:
         for pause in (*BUSY_PAUSES, None):
@@ -143,18 +170,6 @@ class AIJobRunner:
             files={name: path.relative_to(self.outputs_dir).as_posix() for name, path in files.items()},
         )
         return result, files
-
-    def _fields(self, job: AIJobRecord, stage: StageRecord, previous: dict[str, Any]) -> dict[str, Any]:
-        plan = StagePlan(stage.pipeline, stage.model_id, stage.params)
-        if stage.index > 0:
-            return {**feed(plan, previous), "model_id": stage.model_id}
-        field = first_stage_input(plan)
-        fields = {**stage.params, "model_id": stage.model_id}
-        if field is not None:
-            if job.input is None or not job.input.is_file():
-                raise InvalidPlan(f"the uploaded {field} of job {job.id} is gone from {job.input}")
-            fields[field] = job.input.read_bytes()
-        return fields
 
     def _output_of(self, stage: StageRecord) -> dict[str, Any]:
         result = stage.result or {}

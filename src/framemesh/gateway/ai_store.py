@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from framemesh.durable import open_durable, transaction
-from framemesh.gateway.ai_jobs import AIJobState, StagePlan, StageState, check_ai_job_move, check_stage_move
+from framemesh.gateway.ai_jobs import (
+    AIJobState,
+    StagePlan,
+    StageState,
+    check_ai_job_move,
+    check_stage_move,
+)
 from framemesh.gateway.errors import JobNotFound
 
 _SCHEMA = """
@@ -26,7 +32,7 @@ CREATE TABLE IF NOT EXISTS ai_jobs (
     state TEXT NOT NULL,
     created REAL NOT NULL,
     updated REAL NOT NULL,
-    input TEXT,                    -- the uploaded file of the first stage, if any
+    uploads TEXT,                  -- the directory of the files the client uploaded, if any
     error TEXT
 );
 CREATE TABLE IF NOT EXISTS ai_stages (
@@ -34,7 +40,9 @@ CREATE TABLE IF NOT EXISTS ai_stages (
     idx INTEGER NOT NULL,
     pipeline TEXT NOT NULL,
     model_id TEXT NOT NULL,
-    params TEXT NOT NULL,          -- JSON: the request's fields without the fed input
+    name TEXT NOT NULL DEFAULT '',  -- the client's id for the stage
+    params TEXT NOT NULL,          -- JSON: the request's fields without the fed inputs
+    inputs TEXT NOT NULL DEFAULT '{}',  -- JSON: input field → index of the stage that fills it
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     orchestrator TEXT,
@@ -56,6 +64,8 @@ class StageRecord:
     pipeline: str
     model_id: str
     params: dict[str, Any]
+    inputs: dict[str, int]
+    name: str
     state: StageState
     attempts: int
     orchestrator: str | None
@@ -74,9 +84,12 @@ class AIJobRecord:
     state: AIJobState
     created: float
     updated: float
-    input: Path | None
+    uploads: Path | None
     error: str | None
     stages: tuple[StageRecord, ...]
+
+    def plans(self) -> list[StagePlan]:
+        return [StagePlan(s.pipeline, s.model_id, s.params, s.inputs, s.name) for s in self.stages]
 
 
 class AIJobStore:
@@ -90,17 +103,18 @@ class AIJobStore:
         with self._lock:
             self._db.close()
 
-    def add_job(self, job_id: str, kind: str, stages: list[StagePlan], input_path: Path | None = None) -> AIJobRecord:
+    def add_job(self, job_id: str, kind: str, stages: list[StagePlan], uploads: Path | None = None) -> AIJobRecord:
         now = time.time()
         with self._lock, transaction(self._db):
             self._db.execute(
-                "INSERT INTO ai_jobs (id, kind, state, created, updated, input) VALUES (?, ?, ?, ?, ?, ?)",
-                (job_id, kind, AIJobState.QUEUED.value, now, now, str(input_path) if input_path else None),
+                "INSERT INTO ai_jobs (id, kind, state, created, updated, uploads) VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, kind, AIJobState.QUEUED.value, now, now, str(uploads) if uploads else None),
             )
             self._db.executemany(
-                "INSERT INTO ai_stages (job_id, idx, pipeline, model_id, params, state) VALUES (?, ?, ?, ?, ?, ?)",
-                [(job_id, i, s.pipeline, s.model_id, json.dumps(s.params), StageState.PENDING.value)
-                 for i, s in enumerate(stages)],
+                "INSERT INTO ai_stages (job_id, idx, pipeline, model_id, name, params, inputs, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(job_id, i, s.pipeline, s.model_id, s.name, json.dumps(s.params), json.dumps(s.inputs),
+                  StageState.PENDING.value) for i, s in enumerate(stages)],
             )
         return self.job(job_id)
 
@@ -186,7 +200,7 @@ def _job(row: sqlite3.Row, stages: list[sqlite3.Row]) -> AIJobRecord:
         state=AIJobState(row["state"]),
         created=row["created"],
         updated=row["updated"],
-        input=Path(row["input"]) if row["input"] else None,
+        uploads=Path(row["uploads"]) if row["uploads"] else None,
         error=row["error"],
         stages=tuple(_stage(s) for s in stages),
     )
@@ -199,6 +213,8 @@ def _stage(row: sqlite3.Row) -> StageRecord:
         pipeline=row["pipeline"],
         model_id=row["model_id"],
         params=json.loads(row["params"]),
+        inputs={k: int(v) for k, v in json.loads(row["inputs"]).items()},
+        name=row["name"],
         state=StageState(row["state"]),
         attempts=row["attempts"],
         orchestrator=row["orchestrator"],
