@@ -13,12 +13,16 @@
 and `models.toml` serving them plus the built-in models, so every pipeline runs
 through its real loading path on a CPU in seconds. Random weights make noise images,
 but the compute path, shapes, seeds and file formats are the real ones.
+
+`write_sd15_random(dir)` writes Stable Diffusion 1.5's architecture at full size with
+random weights (for benchmarks: `benchmarks/ai.py`).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from framemesh.ai.tiny_llm import LLM_ID, write_tiny_llm
 
@@ -122,11 +126,8 @@ def _byte_chars() -> list[str]:
 
 
 def write_tiny_sd(out: Path) -> None:
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import AutoencoderKL, UNet2DConditionModel
 
-    write_tiny_tokenizer(out / "tokenizer")
-    tokenizer = CLIPTokenizer.from_pretrained(str(out / "tokenizer"), local_files_only=True)
     unet = UNet2DConditionModel(
         block_out_channels=(16, 32),
         layers_per_block=1,
@@ -149,17 +150,63 @@ def write_tiny_sd(out: Path) -> None:
         norm_num_groups=4,
         sample_size=64,
     )
+    text = {"hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 2, "num_hidden_layers": 2}
+    _save_sd(out, unet, vae, text)
+
+
+def write_sd15_random(out: str | Path, seed: int = 0) -> Path:
+    """Stable Diffusion 1.5's architecture at full size (UNet 860 M, VAE 84 M, CLIP text
+    encoder 123 M parameters: SD 1.5's own configs) with random weights, for timing:
+    the compute per step is the real one, the images are noise. About 4.3 GB on disk."""
+    import torch
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+
+    out = Path(out)
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        sample_size=64,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+        block_out_channels=(320, 640, 1280, 1280),
+        layers_per_block=2,
+        cross_attention_dim=768,
+        attention_head_dim=8,
+    )
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(128, 256, 512, 512),
+        layers_per_block=2,
+        latent_channels=4,
+        sample_size=512,
+    )
+    text = {
+        "hidden_size": 768, "intermediate_size": 3072, "num_attention_heads": 12, "num_hidden_layers": 12,
+        "projection_dim": 768, "hidden_act": "quick_gelu", "vocab_size": 49408,  # CLIP ViT-L/14's
+    }
+    _save_sd(out, unet, vae, text)
+    return out
+
+
+def _save_sd(out: Path, unet: Any, vae: Any, text: dict[str, Any]) -> None:
+    """A StableDiffusionPipeline of these parts, a CLIP text encoder of `text`'s sizes,
+    the on-disk tokenizer and a DDIM scheduler, saved to `out`."""
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    write_tiny_tokenizer(out / "tokenizer")
+    tokenizer = CLIPTokenizer.from_pretrained(str(out / "tokenizer"), local_files_only=True)
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             bos_token_id=tokenizer.bos_token_id,
             eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id,
-            hidden_size=16,
-            intermediate_size=32,
-            num_attention_heads=2,
-            num_hidden_layers=2,
-            vocab_size=len(tokenizer),
             max_position_embeddings=77,
+            **{"vocab_size": len(tokenizer), **text},
         )
     )
     scheduler = DDIMScheduler(
