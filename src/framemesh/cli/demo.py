@@ -2,8 +2,11 @@
 
 A chain with the protocol deployed (embedded py-evm, or `--rpc` a dev node such as
 anvil), two staked orchestrators and a delegator, a funded gateway that finds the
-orchestrators on-chain and pays them in tickets; a clip transcoded through it; a few
-rounds advanced so rewards are minted; then what everyone earned.
+orchestrators on-chain and pays them in tickets; a clip transcoded through it; AI
+jobs through the gateway's Livepeer-compatible API, paid the same way (`demo_ai`:
+speech and back to text with built-in models, a tiny Stable Diffusion image upscaled
+and animated, a manifest verified); a few rounds advanced so rewards are minted;
+then what everyone earned.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import tempfile
 import urllib.request
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -22,26 +25,28 @@ from framemesh.cli.output import console, fail, setup_logging
 from framemesh.gateway.config import DEFAULT_PROFILES
 
 
-def _get_json(url: str) -> dict[str, object]:
+def _get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=5) as response:  # loopback only
-        return json.loads(response.read())  # type: ignore[no-any-return]
+        return json.loads(response.read())
 
 
 def demo(
     input: Annotated[Path | None, typer.Option("--input", help="A video to use instead of the generated clip.")] = None,
-    out: Annotated[Path, typer.Option(help="Directory to write the HLS ladder to.")] = Path("framemesh-demo"),
+    out: Annotated[Path, typer.Option(help="Directory to write the HLS ladder (and ai/, the AI outputs) to.")] = Path("framemesh-demo"),
     profiles: Annotated[str, typer.Option(help="Renditions, comma-separated.")] = ",".join(DEFAULT_PROFILES),
     duration: Annotated[float, typer.Option(min=1.0, max=600.0, help="Length of the generated clip, seconds.")] = 8.0,
     rpc: Annotated[str | None, typer.Option(help="A dev chain's JSON-RPC URL (e.g. anvil's) instead of the embedded chain.")] = None,
     rounds: Annotated[int, typer.Option(min=0, max=50, help="Rounds to advance after the job, for rewards.")] = 2,
+    ai: Annotated[bool, typer.Option("--ai/--no-ai", help="Also send AI jobs through the network (needs the 'ai' extra).")] = True,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
 ) -> None:
-    """Start a chain, a gateway and two orchestrators locally and transcode a clip through them, paid in tickets."""
+    """Start a chain, a gateway and two orchestrators locally; transcode a clip and run AI jobs through them, paid in tickets."""
     setup_logging(log_level)
     if input is not None and not input.is_file():
         fail(f"--input {input}: no such file")
     from framemesh.chain.errors import ChainError
     from framemesh.chain.units import format_amount
+    from framemesh.cli.demo_ai import prepare_models, run_ai_jobs
     from framemesh.cli.transcode import transcode_via_gateway
     from framemesh.devnet import Devnet, DevnetConfig
     from framemesh.media.testclip import make_test_clip
@@ -55,7 +60,8 @@ def demo(
             with console.status("making a test clip"):
                 make_test_clip(source, duration=duration, width=1280, height=720)
             console.print(f"made a {duration:g} s 1280x720 test clip with audio")
-        net = Devnet(DevnetConfig(root=root, rpc=rpc))
+        ai_config = prepare_models(root) if ai else None
+        net = Devnet(DevnetConfig(root=root, rpc=rpc, ai_config=ai_config))
         try:
             with console.status("deploying the protocol, staking, funding the gateway"):
                 net.start()
@@ -75,14 +81,22 @@ def demo(
                 fail(str(exc))
             if master is None:
                 fail(f"job {status.id} {status.state}: {status.error or 'unknown error'}")
+            ai_result = None
+            if ai_config is not None:
+                names = {n.signer.address.lower(): n.name for n in net.orchestrators}
+                ai_result = asyncio.run(run_ai_jobs(net.gateway.url, out / "ai", net.keys_dir / "ca.pem", names))
             with console.status("redeeming winning tickets"):
                 net.wait_redeemed()
-            fees_before_rounds = {n.signer.address: proto.pending_fees(n.signer.address) for n in net.orchestrators}
+            fees_before_rounds = {str(n.signer.address): proto.pending_fees(n.signer.address) for n in net.orchestrators}
             with console.status(f"advancing {rounds} rounds (orchestrators call reward())"):
                 net.advance_rounds(rounds)
             _report(net, status, fees_before_rounds, format_amount)
             console.print(f"{status.segments.total} segments, renditions {', '.join(status.profiles)}")
             console.print(f"master playlist: [bold]{master.resolve()}[/]", soft_wrap=True)
+            if ai_result is not None:
+                console.print(f"AI outputs: [bold]{(out / 'ai').resolve()}[/]", soft_wrap=True)
+                if not ai_result.ok:
+                    fail(f"{len(ai_result.failures)} AI job(s) failed: {'; '.join(ai_result.failures)}")
         finally:
             net.stop()
 
@@ -91,16 +105,23 @@ def _report(net, status, fees: dict[str, int], fmt) -> None:  # type: ignore[no-
     proto = net.protocol
     gateway = _get_json(f"{net.gateway.url}/payments")
     table = Table(title="orchestrators", title_justify="left")
-    for col in ("orchestrator", "segments", "tickets received", "won", "redeemed", "fees charged", "fee pool (own)", "rewards (stake now)"):
+    metrics = {node.name: _get_json(f"{node.url}/metrics") for node in net.orchestrators}
+    ai = all("ai" in m for m in metrics.values())  # served when the orchestrators run AI models
+    columns = ["orchestrator", "segments", "transcode fees"]
+    columns += ["AI jobs", "AI fees"] if ai else []
+    columns += ["tickets in/won/redeemed", "fee pool (own)", "rewards (stake now)"]
+    for col in columns:
         table.add_column(col, justify="right" if col != "orchestrator" else "left")
     for node in net.orchestrators:
-        m = _get_json(f"{node.url}/metrics")
+        m = metrics[node.name]
         pay = m["payments"]
-        table.add_row(
-            node.name, str(status.orchestrators.get(node.url, 0)), str(pay["tickets_received"]), str(pay["tickets_won"]),
-            str(pay["tickets"]["redeemed"]), fmt(int(m["fees_charged_wei"]), "ETH"),
+        row = [node.name, str(status.orchestrators.get(node.url, 0)), fmt(int(m["fees_charged_wei"]), "ETH")]
+        row += [str(m["ai"]["jobs_done"]), fmt(int(m["ai"]["fees_charged_wei"]), "ETH")] if ai else []
+        row += [
+            f"{pay['tickets_received']}/{pay['tickets_won']}/{pay['tickets']['redeemed']}",
             fmt(proto.pending_fees(node.signer.address), "ETH"), fmt(proto.pending_stake(node.signer.address)),
-        )
+        ]
+        table.add_row(*row)
     console.print(table)
     d = net.delegator.address
     console.print(

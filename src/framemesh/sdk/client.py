@@ -1,16 +1,30 @@
-"""An asyncio client for a framemesh gateway: submit a video, follow the job, fetch the ladder."""
+"""An asyncio client for a framemesh gateway: submit a video, follow the job, fetch the
+ladder; run AI jobs through the gateway's Livepeer-compatible AI API and fetch their
+outputs.
+
+    async with GatewayClient("http://127.0.0.1:8936") as gw:
+        speech = await gw.text_to_speech("Hello there.", model_id="piper/en_US-joe-medium")
+        wav = await gw.fetch(speech.audio.url, Path("hello.wav"))
+        heard = await gw.audio_to_text(wav)                  # TextResponse: .text, .chunks
+        image = await gw.text_to_image("a lighthouse", width=256, height=256, seed=7)
+        bigger = await gw.upscale(await gw.fetch(image.images[0].url, Path("a.png")))
+
+Every method raises GatewayRequestError with the gateway's message (and its `code`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import mimetypes
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Self
 
 import httpx
 
-from framemesh.wire.gateway import JobAccepted, JobStatus
 from framemesh.net.client import make_client
+from framemesh.wire.ai import AudioResponse, ImageResponse, TextResponse
+from framemesh.wire.gateway import JobAccepted, JobStatus
 
 TERMINAL = ("completed", "failed")
 
@@ -44,7 +58,7 @@ class GatewayClient:
         self.base_url = base_url.rstrip("/")
         self._http = make_client(base_url=self.base_url, timeout=timeout)
 
-    async def __aenter__(self) -> "GatewayClient":
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -116,3 +130,56 @@ class GatewayClient:
             if on_file:
                 on_file(url)
         return out_dir / Path(status.outputs.master[len(prefix):])
+
+    # AI (Livepeer's AI gateway API) --------------------------------------------------
+
+    async def text_to_image(self, prompt: str, **fields: object) -> ImageResponse:
+        """`POST /text-to-image`; `fields` are Livepeer's (model_id, width, height, seed, ...)."""
+        response = await self._request("POST", "/text-to-image", json={"prompt": prompt, **fields})
+        return ImageResponse.model_validate_json(response.content)
+
+    async def text_to_speech(self, text: str, **fields: object) -> AudioResponse:
+        """`POST /text-to-speech`: a WAV at `.audio.url`."""
+        response = await self._request("POST", "/text-to-speech", json={"text": text, **fields})
+        return AudioResponse.model_validate_json(response.content)
+
+    async def image_to_image(self, image: Path | bytes, prompt: str, **fields: object) -> ImageResponse:
+        response = await self._upload("/image-to-image", "image", image, {"prompt": prompt, **fields})
+        return ImageResponse.model_validate_json(response.content)
+
+    async def image_to_video(self, image: Path | bytes, **fields: object) -> ImageResponse:
+        """`POST /image-to-video`: the videos (MP4) at `.images[i].url`, as Livepeer answers."""
+        response = await self._upload("/image-to-video", "image", image, fields)
+        return ImageResponse.model_validate_json(response.content)
+
+    async def upscale(self, image: Path | bytes, **fields: object) -> ImageResponse:
+        response = await self._upload("/upscale", "image", image, fields)
+        return ImageResponse.model_validate_json(response.content)
+
+    async def audio_to_text(self, audio: Path | bytes, **fields: object) -> TextResponse:
+        response = await self._upload("/audio-to-text", "audio", audio, fields)
+        return TextResponse.model_validate_json(response.content)
+
+    async def fetch(self, url: str, dest: Path) -> Path:
+        """Download an output URL the gateway answered with into `dest`."""
+        response = await self._request("GET", url)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(response.content)
+        return dest
+
+    async def _upload(
+        self, path: str, part: str, content: Path | bytes, fields: dict[str, object]
+    ) -> httpx.Response:
+        if isinstance(content, Path):
+            name, data = content.name, content.read_bytes()
+        else:
+            name, data = part, content
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        form = {k: _form_value(v) for k, v in fields.items() if v is not None}
+        return await self._request("POST", path, files={part: (name, data, mime)}, data=form)
+
+
+def _form_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
