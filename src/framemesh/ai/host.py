@@ -17,7 +17,7 @@ worker dies mid-job raises WorkerDied and starts a fresh process for the next jo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -147,15 +147,16 @@ class ModelHost:
             await self._blocking(self.cache.put, key, result)  # type: ignore[union-attr]
         return result
 
-    async def stream(self, pipeline: str, model_id: str, request: Any) -> AsyncIterator[Any]:
+    async def stream(self, pipeline: str, model_id: str, request: Any) -> AsyncGenerator[Any, None]:
         """Run `request`, yielding each piece of output (an LLM's text) as the worker
         makes it, then the result. Raises what `run` raises; a cached result comes as
         one piece."""
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[Any] = asyncio.Queue()
-        job = loop.create_task(
-            self.run(pipeline, model_id, request, lambda piece: loop.call_soon_threadsafe(pieces.put_nowait, piece))
-        )
+        def on_piece(piece: Any) -> None:  # called in a pool thread
+            loop.call_soon_threadsafe(pieces.put_nowait, piece)
+
+        job = loop.create_task(self.run(pipeline, model_id, request, on_piece))
         emitted = False
         try:
             while not job.done():
@@ -170,8 +171,9 @@ class ModelHost:
                 emitted = True
                 yield pieces.get_nowait()
             result = job.result()
-            if not emitted and getattr(result, "text", ""):
-                yield result.text
+            text = getattr(result, "text", None)
+            if not emitted and text:
+                yield text
             yield result
         finally:
             if not job.done():

@@ -74,7 +74,7 @@ class LLM(Pipeline):
                 "do_sample": True,
                 "temperature": request.temperature,
                 "top_p": request.top_p,
-                "top_k": request.top_k if request.top_k > 0 else 0,
+                "top_k": max(0, request.top_k),
             }
         streamer = _Pieces(tokenizer, emit) if emit is not None else None
         with torch.inference_mode():

@@ -16,6 +16,7 @@ stopping and token counts are the real ones.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 LLM_ID = "framemesh/tiny-llm"
 
@@ -71,7 +72,7 @@ def write_tiny_llm(out: str | Path, seed: int = 0, vocab_size: int = 384) -> Pat
     return out
 
 
-def _tokenizer(vocab_size: int) -> object:
+def _tokenizer(vocab_size: int) -> Any:
     """A byte-level BPE trained on CORPUS, wrapped as a transformers fast tokenizer."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast

@@ -3,13 +3,15 @@
 
     a form: request = the job's fields as JSON; image or audio = the input file
     (multipart; a job without a file may come urlencoded)
-    200: application/x-tar (result.json, then the outputs, each C2PA-signed)
+    200: application/x-tar (result.json, then the outputs, each C2PA-signed);
+         llm: application/x-ndjson, the text as it is made, then usage and price
     404 unknown_model (the body lists what is served), 422 invalid_request,
     402 payment (on a chain), 503 worker_died (retry elsewhere), 503 busy (+ Retry-After:
     a running and a queued job per worker already), 500 ai_failed
 
 On a chain the job costs price_per_unit x `request.units()`, paid with tickets like a
-transcode: credited before the work, charged when the result is delivered.
+transcode: credited before the work, charged when the result is delivered. An LLM job
+is paid for its bound and charged for the tokens it used (`llm_stream`).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
@@ -36,6 +39,7 @@ from framemesh.ai import (
     AIError,
     InvalidRequest,
     ModelHost,
+    ModelSpec,
     UnknownModel,
     WorkerDied,
     build_request,
@@ -43,7 +47,7 @@ from framemesh.ai import (
 from framemesh.net.api_errors import ApiError
 from framemesh.orchestrator.ai_work import package_result
 from framemesh.orchestrator.signing import SigningSpec
-from framemesh.wire.ai import FILE_PARTS, MEDIA_TYPE, REQUEST_PART, AICapability
+from framemesh.wire.ai import FILE_PARTS, LLM_MEDIA_TYPE, MEDIA_TYPE, REQUEST_PART, AICapability
 from framemesh.wire.payment import PAYMENT_HEADER
 
 log = logging.getLogger("framemesh.orchestrator")
@@ -95,7 +99,43 @@ class AIService:
     def served(self) -> list[dict[str, str]]:
         return [{"pipeline": s.pipeline, "model_id": s.model_id} for s in self.config.models]
 
-    async def run(self, pipeline: str, request: Request) -> FileResponse:
+    async def run(self, pipeline: str, request: Request) -> Response:
+        job = await self.admit(pipeline, request)
+        if pipeline == "llm":
+            # Imported here: llm_stream builds on this module.
+            from framemesh.orchestrator.llm_stream import stream_llm
+
+            return await stream_llm(self, job)
+        spec, units, price, sender, started = job.spec, job.units, job.price, job.sender, time.time()
+        self.waiting[spec.key] = self.waiting.get(spec.key, 0) + 1
+        try:
+            result = await self.host.run(pipeline, spec.model_id, job.request)
+        except AIError as exc:
+            raise job_error(exc, pipeline, job.id) from exc
+        finally:
+            self.waiting[spec.key] -= 1
+        work_dir = Path(tempfile.mkdtemp(prefix="ai-", dir=self.work_root))
+        try:
+            bundle = await self.run_in_pool(
+                partial(
+                    package_result, pipeline, spec.model_id, result, job.inputs, work_dir, self.signing,
+                    job_id=job.id, units=units, price=price if self.billing is not None else 0,
+                    orchestrator=self.name, started=started,
+                )
+            )
+        except BaseException:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
+        self.jobs_done += 1
+        if self.billing is not None and sender is not None:
+            self.billing.charge(sender, price)
+            self.fees_charged += price
+        return FileResponse(
+            bundle, media_type=MEDIA_TYPE, background=BackgroundTask(shutil.rmtree, work_dir, ignore_errors=True)
+        )
+
+    async def admit(self, pipeline: str, request: Request) -> AdmittedJob:
+        """Read and check the job, make sure the model has room, take its payment."""
         fields, inputs = await self._read(request)
         job = _request_job(request)
         try:
@@ -117,39 +157,7 @@ class AIService:
         sender = None
         if self.billing is not None:
             sender = await self.billing.take_payment(request.headers.get(PAYMENT_HEADER), price)
-        started = time.time()
-        self.waiting[spec.key] = self.waiting.get(spec.key, 0) + 1
-        try:
-            result = await self.host.run(pipeline, spec.model_id, ai_request)
-        except WorkerDied as exc:
-            log.warning("AI job %s: %s", job, exc)
-            raise ApiError(503, "worker_died", f"the {pipeline} worker died: {exc}; retry") from exc
-        except InvalidRequest as exc:
-            raise ApiError(422, "invalid_request", str(exc)) from exc
-        except AIError as exc:
-            log.error("AI job %s failed: %s", job, exc)
-            raise ApiError(500, "ai_failed", f"{type(exc).__name__}: {exc}") from exc
-        finally:
-            self.waiting[spec.key] -= 1
-        work_dir = Path(tempfile.mkdtemp(prefix="ai-", dir=self.work_root))
-        try:
-            bundle = await self.run_in_pool(
-                partial(
-                    package_result, pipeline, spec.model_id, result, inputs, work_dir, self.signing,
-                    job_id=job, units=units, price=price if self.billing is not None else 0,
-                    orchestrator=self.name, started=started,
-                )
-            )
-        except BaseException:
-            shutil.rmtree(work_dir, ignore_errors=True)
-            raise
-        self.jobs_done += 1
-        if self.billing is not None and sender is not None:
-            self.billing.charge(sender, price)
-            self.fees_charged += price
-        return FileResponse(
-            bundle, media_type=MEDIA_TYPE, background=BackgroundTask(shutil.rmtree, work_dir, ignore_errors=True)
-        )
+        return AdmittedJob(job, spec, ai_request, fields, inputs, units, price, sender)
 
     async def _read(self, request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
         declared = request.headers.get("content-length")
@@ -178,6 +186,31 @@ class AIService:
         return fields, inputs
 
 
+@dataclass(frozen=True)
+class AdmittedJob:
+    """A checked job whose payment (price_per_unit x units, on a chain) is credited."""
+
+    id: str
+    spec: ModelSpec
+    request: Any
+    fields: dict[str, Any]
+    inputs: dict[str, bytes]
+    units: int
+    price: int
+    sender: str | None
+
+
+def job_error(exc: AIError, pipeline: str, job: str) -> ApiError:
+    """The HTTP error for a job the model host failed."""
+    if isinstance(exc, WorkerDied):
+        log.warning("AI job %s: %s", job, exc)
+        return ApiError(503, "worker_died", f"the {pipeline} worker died: {exc}; retry")
+    if isinstance(exc, InvalidRequest):
+        return ApiError(422, "invalid_request", str(exc))
+    log.error("AI job %s failed: %s", job, exc)
+    return ApiError(500, "ai_failed", f"{type(exc).__name__}: {exc}")
+
+
 def _checked_units(ai_request: Any, limits: Any) -> int:
     ai_request.check(limits)
     return int(ai_request.units())
@@ -193,9 +226,13 @@ def install_ai_routes(app: FastAPI, service: AIService | None) -> None:
 
     @app.post(
         "/ai/{pipeline}",
-        response_class=FileResponse,
+        response_class=Response,
         responses={
-            200: {"content": {MEDIA_TYPE: {}}, "description": "A tar bundle: result.json, then the signed outputs."},
+            200: {
+                "content": {MEDIA_TYPE: {}, LLM_MEDIA_TYPE: {}},
+                "description": "A tar bundle: result.json, then the signed outputs. llm: JSON lines, "
+                "{\"delta\"} per piece of text, then {\"done\"} (usage, price, signature).",
+            },
             404: {"description": "No such pipeline or model here; `detail.models` lists what is served."},
             503: {"description": "The worker died mid-job; retry (elsewhere)."},
         },
@@ -218,7 +255,7 @@ def install_ai_routes(app: FastAPI, service: AIService | None) -> None:
             }
         },
     )
-    async def run_ai(pipeline: str, request: Request) -> FileResponse:
+    async def run_ai(pipeline: str, request: Request) -> Response:
         """Run one AI job (internal: gateways call this)."""
         if service is None:
             raise ApiError(404, "unknown_model", "this orchestrator serves no AI pipelines", extra={"models": []})

@@ -92,6 +92,10 @@ class Billing:
             log.error("charging %s %d wei failed although the balance was checked", sender, price)
         self.paid_jobs += 1
 
+    def credit_left(self, sender: str) -> str:
+        """`sender`'s balance here, wei, as "n" or "n/d" (what a 402 body says too)."""
+        return _fraction(self.recipient.balance(sender))
+
     def stats(self) -> dict[str, object]:
         return {
             "tickets_received": self.recipient.tickets_received,

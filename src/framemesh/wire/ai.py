@@ -11,10 +11,19 @@ Internal (gateway → orchestrator): `POST /ai/{pipeline}`, multipart, a `reques
 part holding the job's fields as JSON and at most one file part (`image` or
 `audio`). The answer is one uncompressed tar: `result.json` (an `AIResult`), then the
 output files it names, each with its size and SHA-256.
+
+LLM (`POST /ai/llm`, the same form): the answer is `application/x-ndjson`, one JSON
+object a line, sent as the model makes them: `{"delta": "text"}` for each piece of
+the reply, then `{"done": LLMDone}` (usage, the units and price charged, the credit
+left, the signature), or `{"error": {"msg", "code"}}` if the job failed after the
+stream began. Text has no C2PA container: `LLMDone.signature` binds the answer
+instead (see `llm_answer_digest`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from framemesh.wire.bundle import read_bundle, write_bundle
 
 MEDIA_TYPE = "application/x-tar"
+LLM_MEDIA_TYPE = "application/x-ndjson"
+SSE_MEDIA_TYPE = "text/event-stream"
 REQUEST_PART = "request"
 FILE_PARTS = ("image", "audio")
 
@@ -108,6 +119,24 @@ class AudioToTextForm(_Body):
     metadata: str = "{}"
 
 
+class LLMMessage(BaseModel):
+    role: str = Field(description="system, user or assistant.")
+    content: str
+
+
+class LLMParams(_Body):
+    """Livepeer's LLMRequest (OpenAI-style chat), plus framemesh's optional seed."""
+
+    messages: list[LLMMessage] = Field(description="The conversation so far, oldest first.")
+    model: str = Field("", description="The model; empty: the network's default.")
+    temperature: float = Field(0.7, description="Sampling temperature, 0..2; 0 always takes the likeliest token.")
+    max_tokens: int = Field(256, description="The most tokens to generate.")
+    top_p: float = Field(1.0, description="Nucleus sampling: the smallest set of tokens whose probability reaches top_p.")
+    top_k: int = Field(-1, description="Sample among the k likeliest tokens; -1: all.")
+    stream: bool = Field(False, description="Answer as text/event-stream, a chunk per piece of text.")
+    seed: int | None = Field(None, description="framemesh: the same seed gives the same answer.")
+
+
 # Public API: responses -----------------------------------------------------------
 
 
@@ -137,6 +166,29 @@ class Chunk(BaseModel):
 class TextResponse(BaseModel):
     text: str
     chunks: list[Chunk]
+
+
+class LLMTokenUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class LLMChoice(BaseModel):
+    index: int
+    finish_reason: str = Field("", description="stop, length, or empty while streaming.")
+    delta: LLMMessage | None = Field(None, description="Streaming: this chunk's piece of text.")
+    message: LLMMessage | None = Field(None, description="The whole answer (not streaming).")
+
+
+class LLMResponse(BaseModel):
+    """The answer (not streaming), and each `data:` chunk of a stream."""
+
+    id: str
+    model: str
+    created: int
+    usage: LLMTokenUsage
+    choices: list[LLMChoice]
 
 
 class APIError(BaseModel):
@@ -190,6 +242,42 @@ class AIResult(BaseModel):
 
     def bundle_entries(self) -> list[AIOutput]:
         return self.outputs
+
+
+class LLMDone(BaseModel):
+    """The last line of an LLM answer from an orchestrator."""
+
+    pipeline: str = "llm"
+    model_id: str
+    job_id: str
+    text: str = Field(description="The whole answer: the deltas joined.")
+    finish_reason: str
+    usage: LLMTokenUsage = Field(description="Counted by the model's own tokenizer.")
+    seed: int
+    units_bound: int = Field(description="Units paid for up front (framemesh.ai.units.llm_units_bound).")
+    units: int = Field(description="Units charged: min(usage.total_tokens, units_bound).")
+    price: int = Field(description="Wei charged: price_per_unit x units (0 off-chain).")
+    balance: str | None = Field(None, description="The gateway's credit left here, wei (a fraction n/d); null off-chain.")
+    orchestrator: str
+    address: str | None = Field(None, description="The orchestrator's account, which signed the answer.")
+    signature: str | None = Field(None, description="0x hex: its personal-message signature of llm_answer_digest.")
+    elapsed: float
+
+
+def llm_request_sha256(fields: dict[str, object]) -> str:
+    """SHA-256 of a request's fields as canonical JSON (sorted keys, no spaces)."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def llm_answer_digest(done: LLMDone, request_sha256: str) -> bytes:
+    """The 32 bytes an orchestrator signs for an LLM answer: SHA-256 of canonical JSON of
+    the job, model, request hash, answer text hash, finish reason, usage and price."""
+    material = {
+        "job_id": done.job_id, "model_id": done.model_id, "request_sha256": request_sha256,
+        "text_sha256": hashlib.sha256(done.text.encode()).hexdigest(), "finish_reason": done.finish_reason,
+        "usage": done.usage.model_dump(), "units": done.units, "price": done.price,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).digest()
 
 
 def write_ai_bundle(result: AIResult, files: dict[str, Path], dest: Path) -> Path:

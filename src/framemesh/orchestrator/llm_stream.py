@@ -1,0 +1,100 @@
+"""The orchestrator's LLM answer: the reply streamed as the worker makes it, then the
+usage, the units and price charged, the credit left and a signature.
+
+    {"delta": "Hel"}\n{"delta": "lo"}\n ... {"done": {...LLMDone}}\n
+
+The job was paid for its bound (price_per_unit x `framemesh.ai.units.llm_units_bound`)
+when it was admitted; once the answer is complete it is charged price_per_unit x
+min(tokens used, bound), the tokens counted by the model's own tokenizer, and the rest
+stays the gateway's credit here (`done.balance` says how much; the gateway takes the
+unused part back into its mirror of it). An answer cut off before its `done` line is
+not charged.
+
+Errors before the first line are HTTP errors (the gateway fails over); after it, an
+`{"error": {"msg", "code"}}` line ends the stream.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from fastapi.responses import StreamingResponse
+
+from framemesh.ai import AIError
+from framemesh.ai.requests import LLMResult
+from framemesh.ai.units import llm_charged_units
+from framemesh.orchestrator.ai_routes import AdmittedJob, AIService, job_error
+from framemesh.wire.ai import (
+    LLM_MEDIA_TYPE,
+    LLMDone,
+    LLMTokenUsage,
+    llm_answer_digest,
+    llm_request_sha256,
+)
+
+
+async def stream_llm(service: AIService, job: AdmittedJob) -> StreamingResponse:
+    """Start the job; answer once its first piece (or its whole result) is there."""
+    spec = job.spec
+    started = time.time()
+    service.waiting[spec.key] = service.waiting.get(spec.key, 0) + 1
+    items: AsyncGenerator[Any, None] = service.host.stream("llm", spec.model_id, job.request)
+    try:
+        first = await anext(items)
+    except BaseException as exc:
+        service.waiting[spec.key] -= 1
+        await items.aclose()
+        if isinstance(exc, AIError):
+            raise job_error(exc, "llm", job.id) from exc
+        raise
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            item: Any = first
+            while isinstance(item, str):
+                yield _line({"delta": item})
+                item = await anext(items)
+            yield _line({"done": _finish(service, job, item, started).model_dump()})
+        except AIError as exc:
+            error = job_error(exc, "llm", job.id)
+            yield _line({"error": {"msg": error.msg, "code": error.code}})
+        finally:
+            service.waiting[spec.key] -= 1
+            await items.aclose()
+
+    return StreamingResponse(lines(), media_type=LLM_MEDIA_TYPE)
+
+
+def _finish(service: AIService, job: AdmittedJob, result: LLMResult, started: float) -> LLMDone:
+    """Charge for the tokens used, and sign the answer (with the account, on a chain)."""
+    spec = job.spec
+    units = llm_charged_units(result.prompt_tokens, result.completion_tokens, job.units)
+    billing = service.billing
+    price = spec.price_per_unit * units if billing is not None else 0
+    balance = None
+    if billing is not None and job.sender is not None:
+        billing.charge(job.sender, price)
+        service.fees_charged += price
+        balance = billing.credit_left(job.sender)
+    service.jobs_done += 1
+    done = LLMDone(
+        model_id=spec.model_id, job_id=job.id, text=result.text, finish_reason=result.finish_reason,
+        usage=LLMTokenUsage(
+            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
+            total_tokens=result.total_tokens,
+        ),
+        seed=result.seed, units_bound=job.units, units=units, price=price, balance=balance,
+        orchestrator=service.name, address=None, signature=None, elapsed=time.time() - started,
+    )
+    signer = getattr(billing, "signer", None)
+    if signer is not None:
+        digest = llm_answer_digest(done, llm_request_sha256(job.fields))
+        done = done.model_copy(update={"address": str(signer.address), "signature": "0x" + signer.sign_digest(digest).hex()})
+    return done
+
+
+def _line(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
