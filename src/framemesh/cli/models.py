@@ -1,7 +1,8 @@
 """`framemesh models ...`: the AI models an orchestrator serves.
 
     framemesh models tiny DIR     write tiny random models of every diffusion
-                                  pipeline's architecture and DIR/models.toml
+                                  pipeline's architecture, a tiny LLM, and
+                                  DIR/models.toml
     framemesh models check FILE   parse a models.toml and print what it serves
 """
 
@@ -24,8 +25,8 @@ models_app = typer.Typer(
 def tiny(
     out: Annotated[Path, typer.Argument(help="directory to write the models and models.toml into")],
 ) -> None:
-    """Write tiny randomly-initialised diffusion models and a models.toml serving them
-    plus the built-in models (Piper, PocketSphinx, Real-ESRGAN)."""
+    """Write tiny randomly-initialised diffusion models, a tiny LLM (Llama) and a
+    models.toml serving them plus the built-in models (Piper, PocketSphinx, Real-ESRGAN)."""
     try:
         from framemesh.ai.tiny import write_tiny_models
     except ImportError as exc:
