@@ -22,6 +22,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from framemesh.ai import AIError
 from framemesh.ai.requests import LLMResult
@@ -42,11 +43,21 @@ async def stream_llm(service: AIService, job: AdmittedJob) -> StreamingResponse:
     started = time.time()
     service.waiting[spec.key] = service.waiting.get(spec.key, 0) + 1
     items: AsyncGenerator[Any, None] = service.host.stream("llm", spec.model_id, job.request)
+    released = False
+
+    async def release() -> None:
+        """Once, whichever comes first: the answer's end, or the response's (a client
+        gone before the body started never runs the body)."""
+        nonlocal released
+        if not released:
+            released = True
+            service.waiting[spec.key] -= 1
+            await items.aclose()
+
     try:
         first = await anext(items)
     except BaseException as exc:
-        service.waiting[spec.key] -= 1
-        await items.aclose()
+        await release()
         if isinstance(exc, AIError):
             raise job_error(exc, "llm", job.id) from exc
         raise
@@ -62,10 +73,9 @@ async def stream_llm(service: AIService, job: AdmittedJob) -> StreamingResponse:
             error = job_error(exc, "llm", job.id)
             yield _line({"error": {"msg": error.msg, "code": error.code}})
         finally:
-            service.waiting[spec.key] -= 1
-            await items.aclose()
+            await release()
 
-    return StreamingResponse(lines(), media_type=LLM_MEDIA_TYPE)
+    return StreamingResponse(lines(), media_type=LLM_MEDIA_TYPE, background=BackgroundTask(release))
 
 
 def _finish(service: AIService, job: AdmittedJob, result: LLMResult, started: float) -> LLMDone:
