@@ -9,7 +9,7 @@ from pathlib import Path
 
 def framemesh(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "framemesh", *args], capture_output=True, text=True, timeout=300, cwd=cwd
+        [sys.executable, "-m", "framemesh", *args], capture_output=True, text=True, timeout=300, cwd=cwd, check=False
     )
 
 
@@ -48,6 +48,11 @@ def test_orchestrator_refuses_an_unknown_profile() -> None:
     assert "9000p" in result.stderr
 
 
+def test_demo_can_leave_the_ai_jobs_out() -> None:
+    result = framemesh("demo", "--help")
+    assert result.returncode == 0 and "--no-ai" in result.stdout
+
+
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     result = framemesh("demo", "--duration", "4", "--profiles", "360p,240p", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -56,3 +61,45 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert master.is_file()
     assert str(master.resolve()) in result.stdout
     assert (tmp_path / "out" / "360p" / "index.m3u8").is_file()
+    _check_ai_part(tmp_path / "out" / "ai", result.stdout)
+
+
+def _check_ai_part(ai: Path, stdout: str) -> None:
+    """The demo's AI jobs went through the network and their outputs are real."""
+    import hashlib
+    import os
+
+    from framemesh.cli.demo_ai import SENTENCE, missing_ai_modules
+
+    if missing_ai_modules():
+        assert not os.environ.get("FRAMEMESH_REQUIRE_AI"), missing_ai_modules()
+        assert "AI jobs skipped: the 'ai' extra is not installed" in stdout
+        return
+    from PIL import Image
+
+    from framemesh.provenance.verify import read_provenance
+
+    # speech and back: most of the sentence's words come back as text
+    heard = stdout.split('heard: "', 1)[1].split('"', 1)[0]
+    spoken = {w.strip(".").lower() for w in SENTENCE.split()}
+    assert len(spoken & set(heard.split())) >= 0.7 * len(spoken), heard
+    assert (ai / "speech.wav").read_bytes()[:4] == b"RIFF"
+    # the tiny SD image, upscaled 2x by Real-ESRGAN, and its video
+    with Image.open(ai / "image.png") as image, Image.open(ai / "upscaled.png") as upscaled:
+        assert upscaled.size == (2 * image.width, 2 * image.height)
+    assert "nsfw: no" in stdout
+    assert (ai / "video.mp4").stat().st_size > 0
+    # the upscaled image's manifest: intact, an orchestrator's, made from that image
+    verdict = read_provenance(ai / "upscaled.png")  # the demo's CA is gone: intact, but untrusted here
+    assert verdict.status == "untrusted", verdict.problems
+    assert verdict.active is not None and verdict.active.pipeline == "upscale"
+    assert hashlib.sha256((ai / "image.png").read_bytes()).hexdigest() in verdict.active.ingredient_sha256
+    assert "provenance of" in stdout and ": valid — signed by orchestrator-" in stdout
+    assert "its ingredient is the text-to-image output" in stdout
+    # and the orchestrators did the five of them, for fees
+    header = next(line for line in stdout.splitlines() if "┃ orchestrator" in line).split("┃")
+    rows = [line.split("│") for line in stdout.splitlines() if line.startswith("│ orchestrator-")]
+    column = {cell.strip(): i for i, cell in enumerate(header)}
+    jobs, fees = column["AI jobs"], column["AI fees"]
+    assert sum(int(row[jobs]) for row in rows) == 5
+    assert any(row[fees].strip() not in ("0 ETH", "") for row in rows)

