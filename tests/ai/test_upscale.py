@@ -34,3 +34,35 @@ def test_upscale_refuses_a_broken_file(loaded) -> None:  # type: ignore[no-untyp
     data = png(32, 32)
     with pytest.raises(InvalidRequest, match="truncated or corrupt"):
         loaded(ModelSpec("upscale", "realesrgan/x2")).run(UpscaleRequest(image=data[:-40]))
+
+
+def _clip(frames: int, size: tuple[int, int], fps: int = 6) -> bytes:
+    from PIL import Image
+
+    from framemesh.ai.media import encode_video
+
+    return encode_video([Image.new("RGB", size, (20 * i, 90, 160)) for i in range(frames)], fps)
+
+
+def test_a_video_is_upscaled_frame_by_frame(loaded) -> None:  # type: ignore[no-untyped-def]
+    from framemesh.ai.media import video_info
+
+    request = UpscaleRequest(video=_clip(5, (32, 24)), seed=1)
+    assert request.units() == 32 * 24 * 5, "input pixels of every frame"
+    result = loaded(ModelSpec("upscale", "realesrgan/x2")).run(request)
+    info = video_info(result.mp4)
+    assert (info.width, info.height, info.frames, info.fps) == (64, 48, 5, 6.0)
+
+
+@pytest.mark.parametrize(
+    ("request_", "words"),
+    [
+        (lambda: UpscaleRequest(), "send exactly one of them"),
+        (lambda: UpscaleRequest(image=png(8, 8), video=_clip(2, (16, 16))), "send exactly one of them"),
+        (lambda: UpscaleRequest(video=b"\x00\x00\x00\x18ftypmp42 not really"), "video is not a decodable video"),
+        (lambda: UpscaleRequest(video=_clip(70, (16, 16))), "video has 70 frames; upscale takes at most 64"),
+    ],
+)
+def test_upscale_refuses_what_it_cannot_take(request_, words: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidRequest, match=words):
+        request_().check()

@@ -37,10 +37,12 @@ PIPELINE_NAMES = (
     "audio-to-text",
     "text-to-speech",
     "llm",
+    "mux",
 )
 
 # Models that ship inside Python packages: served with no `path`.
 BUILTIN_MODELS: dict[str, str] = {
+    "framemesh/mux": "mux",
     "piper/en_US-joe-medium": "text-to-speech",
     "pocketsphinx/en-us": "audio-to-text",
     "realesrgan/x2": "upscale",

@@ -111,21 +111,98 @@ def _open_image(data: bytes, field: str) -> Image.Image:
 
 def encode_mp4(frames_png: list[bytes], fps: int) -> bytes:
     """An H.264 MP4 (yuv420p) of PNG frames: what image-to-video's URL serves."""
-    import av
-
     if not frames_png:
         raise ValueError("no frames to encode")
-    first = decode_image(frames_png[0], "frame")
-    width, height = first.size
+    return encode_video([decode_image(data, "frame") for data in frames_png], fps)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    frames: int
+    fps: float
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.fps
+
+
+def video_info(data: bytes, field: str = "video") -> VideoInfo:
+    """Size, frame count and rate of a video file, read from its packets (nothing decoded)."""
+    import av
+
+    if not data:
+        raise InvalidRequest(f"{field} is empty: send a video file (MP4, WebM, MKV, ...)")
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.video:
+                raise InvalidRequest(f"{field} has no video stream")
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate or 0
+            frames = sum(1 for packet in container.demux(stream) if packet.size)
+            info = VideoInfo(stream.codec_context.width, stream.codec_context.height, frames, float(rate))
+    except InvalidRequest:
+        raise
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        raise InvalidRequest(f"{field} is not a decodable video ({type(exc).__name__}: {exc})") from None
+    if info.frames < 1 or info.width < 1 or info.fps <= 0:
+        raise InvalidRequest(f"{field} holds no frames at a known rate")
+    return info
+
+
+def decode_video(data: bytes, field: str = "video") -> tuple[list[Image.Image], VideoInfo]:
+    """Every frame of a video as RGB images, and its info."""
+    import av
+
+    info = video_info(data, field)
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            frames = [frame.to_image() for frame in container.decode(video=0)]
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        raise InvalidRequest(f"{field} is not a decodable video ({type(exc).__name__}: {exc})") from None
+    if not frames:
+        raise InvalidRequest(f"{field} decodes to no frames")
+    return frames, info
+
+
+def encode_video(frames: list[Image.Image], fps: float, audio: Audio | None = None) -> bytes:
+    """An H.264 MP4 (yuv420p) of `frames`, with `audio` as AAC when given.
+
+    Sizes are cropped to even numbers (yuv420p); the audio is written as it is: the
+    caller decides how the two lengths fit.
+    """
+    import fractions
+
+    import av
+
+    if not frames:
+        raise ValueError("no frames to encode")
+    width, height = frames[0].size
     buf = io.BytesIO()
     with av.open(buf, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
+        stream = container.add_stream("libx264", rate=fractions.Fraction(fps).limit_denominator(1001))
         stream.width, stream.height = width - width % 2, height - height % 2
         stream.pix_fmt = "yuv420p"
-        for data in frames_png:
-            image = decode_image(data, "frame").crop((0, 0, stream.width, stream.height))
-            for packet in stream.encode(av.VideoFrame.from_image(image)):
+        sound = None
+        if audio is not None:
+            sound = container.add_stream("aac", rate=audio.rate)
+            sound.layout = "mono"
+        for image in frames:
+            picture = image.convert("RGB").crop((0, 0, stream.width, stream.height))
+            for packet in stream.encode(av.VideoFrame.from_image(picture)):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+        if sound is not None and audio is not None:
+            step = 1024  # AAC's frame size
+            for start in range(0, len(audio.samples), step):
+                chunk = audio.samples[start : start + step].astype(np.float32)
+                frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="fltp", layout="mono")
+                frame.sample_rate = audio.rate
+                frame.pts = start
+                for packet in sound.encode(frame):
+                    container.mux(packet)
+            for packet in sound.encode():
+                container.mux(packet)
     return buf.getvalue()

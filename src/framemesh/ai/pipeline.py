@@ -32,6 +32,7 @@ REQUEST_TYPES: dict[str, type] = {
     "audio-to-text": rq.AudioToTextRequest,
     "text-to-speech": rq.TextToSpeechRequest,
     "llm": rq.LLMRequest,
+    "mux": rq.MuxRequest,
 }
 
 _CLASSES: dict[str, str] = {
@@ -42,6 +43,7 @@ _CLASSES: dict[str, str] = {
     "audio-to-text": "framemesh.ai.audio_to_text:AudioToText",
     "text-to-speech": "framemesh.ai.text_to_speech:TextToSpeech",
     "llm": "framemesh.ai.llm:LLM",
+    "mux": "framemesh.ai.mux:Mux",
 }
 
 

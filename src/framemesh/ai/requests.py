@@ -127,24 +127,66 @@ class ImageToVideoRequest:
 
 @dataclass(frozen=True)
 class UpscaleRequest:
-    image: bytes = field(repr=False)
+    """An image (Livepeer's field), or, framemesh's extra, a video upscaled frame by frame."""
+
+    image: bytes = field(default=b"", repr=False)
     prompt: str = ""
     model_id: str = ""
     safety_check: bool = True
     seed: int | None = None
     num_inference_steps: int | None = 75
+    video: bytes = field(default=b"", repr=False)
 
     def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
         _check_prompt(self.prompt, limits, "prompt")
-        width, height = media.image_size(self.image)
+        if bool(self.image) == bool(self.video):
+            raise InvalidRequest("upscale takes an image (or, instead, a video): send exactly one of them")
+        if self.video:
+            info = media.video_info(self.video)
+            width, height, what = info.width, info.height, "video"
+            if info.frames > limits.max_frames:
+                raise InvalidRequest(f"video has {info.frames} frames; upscale takes at most {limits.max_frames}")
+        else:
+            (width, height), what = media.image_size(self.image), "image"
         if width * height > limits.max_input_pixels // 16:
             raise InvalidRequest(
-                f"image is {width}x{height}; upscale takes at most "
+                f"{what} is {width}x{height}; upscale takes at most "
                 f"{limits.max_input_pixels // 16} input pixels (the output is up to 16x that)"
             )
 
     def units(self) -> int:
+        if self.video:
+            info = media.video_info(self.video)
+            return units.upscale_units(info.width, info.height) * info.frames
         return units.upscale_units(*media.image_size(self.image))
+
+
+@dataclass(frozen=True)
+class MuxRequest:
+    """framemesh: a video and an audio track made into one MP4 (e.g. a generated clip
+    and its narration). `fit="audio"` holds the last frame until the audio ends;
+    `fit="video"` cuts the audio where the video ends."""
+
+    video: bytes = field(repr=False)
+    audio: bytes = field(repr=False)
+    model_id: str = ""
+    fit: str = "audio"
+
+    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        if self.fit not in ("audio", "video"):
+            raise InvalidRequest(f"fit must be 'audio' or 'video', got {self.fit!r}")
+        info = media.video_info(self.video)
+        if info.width * info.height > limits.max_pixels:
+            raise InvalidRequest(f"video is {info.width}x{info.height}; the limit is {limits.max_pixels} pixels")
+        if self.duration() > limits.max_audio_seconds:
+            raise InvalidRequest(f"the result would be {self.duration():.0f} s long; the limit is {limits.max_audio_seconds:.0f} s")
+
+    def duration(self) -> float:
+        video = media.video_info(self.video).duration
+        return max(video, media.decode_audio(self.audio).duration) if self.fit == "audio" else video
+
+    def units(self) -> int:
+        return units.audio_units(self.duration())
 
 
 @dataclass(frozen=True)
@@ -276,6 +318,16 @@ class VideoOutput:
 @dataclass(frozen=True)
 class VideoResult:
     videos: list[VideoOutput]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VideoFileResult:
+    """A finished MP4 (mux; upscale of a video)."""
+
+    mp4: bytes = field(repr=False)
+    seed: int = 0
+    nsfw: bool = False
     info: dict[str, Any] = field(default_factory=dict)
 
 

@@ -88,6 +88,11 @@ pipeline = "llm"
 model_id = "{LLM_ID}"
 path = "tiny-llm"
 price_per_unit = 10
+
+[[models]]
+pipeline = "mux"
+model_id = "framemesh/mux"
+price_per_unit = 1
 """
 
 

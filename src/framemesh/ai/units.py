@@ -6,7 +6,8 @@ orchestrator (Livepeer's units), so a price per unit gives one price on both sid
 | text-to-image   | output pixels: height × width × images         |
 | image-to-image  | output pixels: height × width × images         |
 | image-to-video  | output pixels: height × width × frames × videos |
-| upscale         | input pixels: height × width of the input image |
+| upscale         | input pixels: height × width of the input image (× frames of a video) |
+| mux             | milliseconds of the output                     |
 | audio-to-text   | milliseconds of input audio                    |
 | text-to-speech  | characters of input text                       |
 | llm             | tokens (prompt + completion), see below        |

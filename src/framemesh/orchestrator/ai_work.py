@@ -32,6 +32,8 @@ def input_suffix(data: bytes) -> str:
         return ".webp"
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return ".wav"
+    if data[4:8] == b"ftyp":
+        return ".mp4"
     if data[:3] == b"ID3" or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
         return ".mp3"
     return ".bin"
@@ -97,6 +99,9 @@ def _write_outputs(result: Any, work_dir: Path) -> list[tuple[str, str, int, boo
         for i, video in enumerate(result.videos):
             (work_dir / f"video-{i}.mp4").write_bytes(encode_mp4(video.frames, video.fps))
             made.append((f"video-{i}.mp4", "video", video.seed, video.nsfw))
+    elif hasattr(result, "mp4"):
+        (work_dir / "video-0.mp4").write_bytes(result.mp4)
+        made.append(("video-0.mp4", "video", result.seed, result.nsfw))
     elif hasattr(result, "wav"):
         (work_dir / "speech.wav").write_bytes(result.wav)
         made.append(("speech.wav", "audio", 0, False))
