@@ -33,10 +33,10 @@ def _quiet() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """o1 makes (text-to-image, text-to-speech); o2 reworks (upscale, audio-to-text)."""
+    """o1 makes (text-to-image, image-to-video, text-to-speech); o2 reworks (upscale, audio-to-text, mux)."""
     root = tmp_path_factory.mktemp("ai-stages")
-    o1 = ai_orchestrator(root, "o1", write_models(root / "m1", ("text-to-image", "text-to-speech")))
-    o2 = ai_orchestrator(root, "o2", write_models(root / "m2", ("upscale", "audio-to-text")))
+    o1 = ai_orchestrator(root, "o1", write_models(root / "m1", ("text-to-image", "image-to-video", "text-to-speech")))
+    o2 = ai_orchestrator(root, "o2", write_models(root / "m2", ("upscale", "audio-to-text", "mux")))
     try:
         yield {"root": root, "o1": o1.url, "o2": o2.url}
     finally:
@@ -88,6 +88,49 @@ def test_layered_generation_runs_its_stages_on_different_nodes(nodes: dict[str, 
         assert set(by_pipeline) == {"text-to-image", "upscale"}, "the chain of ingredients reaches the first stage"
         assert by_pipeline["upscale"].job_id == f"{job['id']}-1" and by_pipeline["text-to-image"].job_id == f"{job['id']}-0"
         assert (by_pipeline["text-to-image"].signer, by_pipeline["upscale"].signer) == ("o1", "o2"), "two orchestrators signed"
+    finally:
+        gw.stop()
+
+
+def test_the_design_example_a_narrated_clip_made_on_two_nodes(nodes: dict[str, Any], tmp_path: Path) -> None:
+    """text-to-image → image-to-video → upscale, with text-to-speech audio muxed in."""
+    import av
+
+    from framemesh.ai.media import decode_audio, video_info
+
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        stages = [
+            {"pipeline": "text-to-image", "model_id": SD,
+             "params": {"prompt": "a lighthouse", "width": 32, "height": 32, "num_inference_steps": 1, "seed": 3}},
+            {"pipeline": "image-to-video", "model_id": "framemesh/tiny-svd",
+             "params": {"width": 32, "height": 32, "num_inference_steps": 1, "fps": 4, "seed": 3}},
+            {"id": "big", "pipeline": "upscale", "model_id": "realesrgan/x2"},
+            {"id": "voice", "pipeline": "text-to-speech", "model_id": PIPER, "params": {"text": "The lighthouse at dusk."}},
+            {"pipeline": "mux", "model_id": "framemesh/mux", "inputs": {"video": "big", "audio": "voice"}},
+        ]
+        accepted = httpx.post(f"{gw.url}/ai/jobs", json={"stages": stages}, timeout=30)
+        assert accepted.status_code == 202, accepted.text
+        job = _wait(gw.url, accepted.json()["id"])
+        assert job["state"] == "completed", job
+        assert [s["orchestrator"] for s in job["stages"]] == [nodes["o1"], nodes["o1"], nodes["o2"], nodes["o1"], nodes["o2"]]
+        (final,) = job["outputs"]
+        path = tmp_path / "narrated.mp4"
+        path.write_bytes(httpx.get(gw.url + final["url"], timeout=10).content)
+        clip = httpx.get(gw.url + job["stages"][1]["outputs"][0]["url"], timeout=10).content
+        frames = video_info(clip)
+        info = video_info(path.read_bytes())
+        assert (info.width, info.height) == (frames.width * 2, frames.height * 2), "the upscaled clip"
+        speech = decode_audio(httpx.get(gw.url + job["stages"][3]["outputs"][0]["url"], timeout=10).content).duration
+        with av.open(str(path)) as container:
+            kinds = {s.type for s in container.streams}
+        assert kinds == {"video", "audio"}
+        assert info.duration == pytest.approx(max(speech, frames.duration), abs=0.3), "the last frame held for the speech"
+
+        verdict = read_provenance(path)
+        assert verdict.status in ("valid", "untrusted"), verdict.problems
+        pipelines = {m.pipeline for m in verdict.manifests}
+        assert pipelines == {"mux", "upscale", "image-to-video", "text-to-image", "text-to-speech"}, pipelines
     finally:
         gw.stop()
 
@@ -190,7 +233,7 @@ def test_livepeer_requests_are_recorded_as_jobs(nodes: dict[str, Any], tmp_path:
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [
-        ({"stages": [{"pipeline": "upscale", "model_id": "realesrgan/x2"}]}, 422, "stages[0] (upscale) needs an image"),
+        ({"stages": [{"pipeline": "upscale", "model_id": "realesrgan/x2"}]}, 422, "stages[0] (upscale) needs image or video: upload it"),
         ({"stages": [{"pipeline": "text-to-image", "model_id": "nobody/serves-this", "params": {"prompt": "x"}}]}, 404, "no orchestrator serves"),
         ({"stages": [{"pipeline": "text-to-image", "model_id": SD, "params": {"prompt": "x", "width": 63}}]}, 422, "stages[0] (text-to-image): width must be a multiple of 8"),
         ({"stages": [{"pipeline": "text-to-speech", "model_id": PIPER, "params": {"text": "hi"}},

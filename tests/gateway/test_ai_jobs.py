@@ -49,13 +49,38 @@ def test_a_graph_names_its_inputs_and_branches_run_apart() -> None:
 
 
 def test_uploads_are_the_file_inputs_no_stage_fills() -> None:
-    plans = parse_plan([
-        {"pipeline": "upscale"},
-        {"pipeline": "audio-to-text", "inputs": {}},
-        {"pipeline": "image-to-video", "inputs": {"image": 0}},
-    ])
+    plans = parse_plan(
+        [
+            {"pipeline": "upscale"},
+            {"pipeline": "audio-to-text", "inputs": {}},
+            {"pipeline": "image-to-video", "inputs": {"image": 0}},
+        ],
+        uploaded={"image", "audio"},
+    )
     assert uploads(plans) == {"image": [0], "audio": [1]}
     assert uploads(parse_plan([{"pipeline": "text-to-image", "params": {"prompt": "x"}}])) == {}
+    with pytest.raises(InvalidPlan, match=re.escape("stages[1] (audio-to-text) needs audio: upload it as the multipart file 'audio'")):
+        parse_plan([{"pipeline": "upscale"}, {"pipeline": "audio-to-text", "inputs": {}}], uploaded={"image"})
+
+
+def test_the_design_example_animates_upscales_and_narrates() -> None:
+    """text-to-image → image-to-video → upscale, with text-to-speech audio muxed in."""
+    plans = parse_plan([
+        {"pipeline": "text-to-image", "params": {"prompt": "a lighthouse"}},
+        {"pipeline": "image-to-video"},
+        {"id": "big", "pipeline": "upscale"},
+        {"id": "voice", "pipeline": "text-to-speech", "params": {"text": "The lighthouse at dusk."}},
+        {"pipeline": "mux", "inputs": {"video": "big", "audio": "voice"}},
+    ])
+    assert [p.inputs for p in plans] == [{}, {"image": 0}, {"video": 1}, {}, {"video": 2, "audio": 3}]
+    assert [p.produces() for p in plans] == ["image", "video", "video", "audio", "video"]
+    assert sinks(plans) == [4] and uploads(plans) == {}
+
+
+def test_a_chained_mux_takes_the_video_before_it_and_an_uploaded_track() -> None:
+    plans = parse_plan([{"pipeline": "upscale"}, {"pipeline": "mux"}], uploaded={"video", "audio"})
+    assert plans[0].uploads == ("video",) and plans[0].produces() == "video"
+    assert (plans[1].inputs, plans[1].uploads) == ({"video": 0}, ("audio",))
 
 
 @pytest.mark.parametrize(
@@ -64,9 +89,10 @@ def test_uploads_are_the_file_inputs_no_stage_fills() -> None:
         ([], "non-empty list"),
         ("text-to-image", "non-empty list"),
         ([{"pipeline": "dance"}], "'dance' cannot be a stage"),
-        ([{"pipeline": "image-to-video"}, {"pipeline": "upscale"}],
-         "stages[1] (upscale) takes image as image, but stages[0] (image-to-video) makes video"),
-        ([{"pipeline": "text-to-speech"}, {"pipeline": "upscale"}], "makes audio"),
+        ([{"pipeline": "text-to-speech"}, {"pipeline": "upscale"}],
+         "stages[1] (upscale) takes image as image or video as video, but stages[0] (text-to-speech) makes audio"),
+        ([{"pipeline": "text-to-speech"}, {"pipeline": "mux"}], "stages[1] (mux) takes video as video, but stages[0]"),
+        ([{"pipeline": "image-to-video"}, {"pipeline": "image-to-image"}], "takes image as image, but stages[0] (image-to-video) makes video"),
         ([{"pipeline": "text-to-image", "params": {"num_images_per_prompt": 2}}, {"pipeline": "upscale"}], "makes one output"),
         ([{"pipeline": "text-to-speech"}, {"pipeline": "audio-to-text", "inputs": {"audio": 0}, "params": {"audio": "x"}}],
          "params.audio: filled by stages[0]"),
@@ -74,6 +100,9 @@ def test_uploads_are_the_file_inputs_no_stage_fills() -> None:
         ([{"pipeline": "upscale", "model_id": 3}], "model_id: must be a string"),
         ([{"pipeline": "upscale"}] * 9, "at most 8 stages"),
         ([{"pipeline": "upscale", "inputs": {"image": 0}}], "0 is not an earlier stage"),
+        ([{"pipeline": "upscale"}], "stages[0] (upscale) needs image or video: upload it as the multipart file 'image' or 'video'"),
+        ([{"pipeline": "text-to-image"}, {"pipeline": "image-to-video"}, {"pipeline": "upscale", "inputs": {"image": 0, "video": 1}}],
+         "stages[2] (upscale): give one of image or video, not image and video"),
         ([{"pipeline": "upscale"}, {"pipeline": "upscale", "inputs": {"image": "later"}}], "'later' is not an earlier stage"),
         ([{"pipeline": "upscale"}, {"pipeline": "upscale", "inputs": {"audio": 0}}], "upscale has no such input"),
         ([{"pipeline": "upscale", "id": "a"}, {"pipeline": "upscale", "id": "a"}], "'a' must be unique"),
@@ -84,7 +113,7 @@ def test_uploads_are_the_file_inputs_no_stage_fills() -> None:
 )
 def test_impossible_plans_say_which_stage_and_why(stages: object, words: str) -> None:
     with pytest.raises(InvalidPlan, match=re.escape(words)):
-        parse_plan(stages)
+        parse_plan(stages, uploaded={"image"} if "needs image" not in words else ())
 
 
 def test_outputs_fill_the_fields_their_stages_name() -> None:

@@ -128,17 +128,19 @@ class AIDispatcher:
         if expected is not None and len(result.outputs) != expected:
             raise PeerFailed(url, "bad_result", f"returned {len(result.outputs)} outputs, asked for {expected}")
         _, inputs = request_parts(request)
-        source = hashlib.sha256(next(iter(inputs.values()))).hexdigest() if inputs else None
+        sources = [hashlib.sha256(data).hexdigest() for data in inputs.values() if data]
         member = self.pool.members.get(url)
         for output in result.outputs:
             verdict = await asyncio.to_thread(read_provenance, files[output.file], trust_anchors=self.trust_anchors or None)
             problem = provenance_problem(
                 verdict, job_id=job_id, expected_address=member.address if member else None,
-                source_sha256=source, strict_trust=bool(self.trust_anchors),
+                source_sha256=sources[0] if sources else None, strict_trust=bool(self.trust_anchors),
             )
             active = verdict.active
             if problem is None and active is not None and (active.pipeline, active.model) != (pipeline, model_id):
                 problem = f"its manifest names {active.pipeline} {active.model!r}"
+            if problem is None and active is not None and not set(sources) <= set(active.ingredient_sha256):
+                problem = "its manifest does not name every input it was sent as an ingredient"
             if problem is not None:
                 raise PeerFailed(url, "bad_result", f"{output.file} failed the provenance check: {problem}")
 

@@ -29,7 +29,7 @@ from fastapi import Depends, FastAPI, Request
 from PIL import Image
 
 from framemesh.ai import InvalidRequest, build_request
-from framemesh.ai.media import encode_png, encode_wav
+from framemesh.ai.media import encode_png, encode_video, encode_wav
 from framemesh.gateway.ai_jobs import InvalidPlan, StagePlan, parse_plan, sinks, uploads
 from framemesh.gateway.ai_routes import AIRoutes
 from framemesh.gateway.ai_runner import AIJobRunner, checked_units
@@ -94,6 +94,8 @@ def _stand_in(kind: str) -> Any:
         return encode_png(Image.new("RGB", (64, 64)))
     if kind == "audio":
         return encode_wav(np.zeros(16_000, dtype=np.int16), 16_000)
+    if kind == "video":
+        return encode_video([Image.new("RGB", (64, 64))] * 2, 6)
     return "a stand-in text"
 
 
@@ -102,7 +104,7 @@ def _check_stages(plans: list[StagePlan], files: dict[str, bytes]) -> None:
         fields = {**plan.params, "model_id": plan.model_id}
         for key, source in plan.inputs.items():
             fields[key] = _stand_in(plans[source].produces())
-        for key in uploads([plan]):
+        for key in plan.uploads:
             fields[key] = files[key]
         try:
             checked_units(build_request(plan.pipeline, fields))
@@ -163,7 +165,7 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
             except ValueError as exc:
                 raise ApiError(422, "invalid_request", f"stages is not JSON: {exc}") from exc
         try:
-            plans = parse_plan(stages)
+            plans = parse_plan(stages, {k for k, v in raw.items() if isinstance(v, bytes)})
         except InvalidPlan as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
         offers = directory.offers()
@@ -176,15 +178,7 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
                 raise ApiError(404, "unknown_model", f"stages[{n}]: no orchestrator serves {plan.pipeline} {what}",
                                extra={"models": offers})
             resolved.append(dataclasses.replace(plan, model_id=model_id))
-        files: dict[str, bytes] = {}
-        for key, readers in uploads(resolved).items():
-            data = raw.get(key)
-            if not isinstance(data, bytes):
-                first = readers[0]
-                raise ApiError(422, "invalid_request",
-                               f"stages[{first}] ({resolved[first].pipeline}) needs an {key}: upload it as the multipart "
-                               f"file '{key}' (or name an earlier stage in its inputs)")
-            files[key] = data
+        files = {key: raw[key] for key in uploads(resolved)}
         try:
             await asyncio.to_thread(_check_stages, resolved, files)
         except InvalidPlan as exc:

@@ -27,7 +27,6 @@ from framemesh.gateway.ai_jobs import (
     StagePlan,
     StageState,
     feed,
-    uploads,
 )
 from framemesh.gateway.ai_store import AIJobRecord, AIJobStore, StageRecord
 from framemesh.wire.ai import AIResult
@@ -133,7 +132,7 @@ class AIJobRunner:
         self, job: AIJobRecord, stage: StageRecord, plan: StagePlan, outputs: dict[int, dict[str, Any]]
     ) -> dict[str, Any]:
         fields = {**feed(plan, outputs), "model_id": stage.model_id}
-        for key in uploads([plan]):
+        for key in plan.uploads:
             path = job.uploads / key if job.uploads is not None else None
             if path is None or not path.is_file():
                 raise InvalidPlan(f"the uploaded {key} of job {job.id} is gone from {path}")

@@ -85,7 +85,8 @@ def request_parts(request: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
     for f in dataclasses.fields(request):
         value = getattr(request, f.name)
         if isinstance(value, bytes):
-            files[f.name] = value
+            if value:  # an input left empty (upscale's image when it has a video) is not sent
+                files[f.name] = value
         else:
             fields[f.name] = value
     return fields, files
@@ -97,6 +98,6 @@ def expected_outputs(pipeline: str, request: Any) -> int | None:
         return int(request.num_images_per_prompt)
     if pipeline == "image-to-video":
         return int(request.num_videos)
-    if pipeline in ("upscale", "text-to-speech"):
+    if pipeline in ("upscale", "text-to-speech", "mux"):
         return 1
     return None

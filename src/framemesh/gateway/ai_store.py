@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS ai_stages (
     name TEXT NOT NULL DEFAULT '',  -- the client's id for the stage
     params TEXT NOT NULL,          -- JSON: the request's fields without the fed inputs
     inputs TEXT NOT NULL DEFAULT '{}',  -- JSON: input field → index of the stage that fills it
+    from_uploads TEXT NOT NULL DEFAULT '[]',  -- JSON: input fields read from the client's uploads
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     orchestrator TEXT,
@@ -66,6 +67,7 @@ class StageRecord:
     params: dict[str, Any]
     inputs: dict[str, int]
     name: str
+    from_uploads: tuple[str, ...]
     state: StageState
     attempts: int
     orchestrator: str | None
@@ -89,7 +91,7 @@ class AIJobRecord:
     stages: tuple[StageRecord, ...]
 
     def plans(self) -> list[StagePlan]:
-        return [StagePlan(s.pipeline, s.model_id, s.params, s.inputs, s.name) for s in self.stages]
+        return [StagePlan(s.pipeline, s.model_id, s.params, s.inputs, s.name, s.from_uploads) for s in self.stages]
 
 
 class AIJobStore:
@@ -111,10 +113,10 @@ class AIJobStore:
                 (job_id, kind, AIJobState.QUEUED.value, now, now, str(uploads) if uploads else None),
             )
             self._db.executemany(
-                "INSERT INTO ai_stages (job_id, idx, pipeline, model_id, name, params, inputs, state)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ai_stages (job_id, idx, pipeline, model_id, name, params, inputs, from_uploads, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(job_id, i, s.pipeline, s.model_id, s.name, json.dumps(s.params), json.dumps(s.inputs),
-                  StageState.PENDING.value) for i, s in enumerate(stages)],
+                  json.dumps(list(s.uploads)), StageState.PENDING.value) for i, s in enumerate(stages)],
             )
         return self.job(job_id)
 
@@ -215,6 +217,7 @@ def _stage(row: sqlite3.Row) -> StageRecord:
         params=json.loads(row["params"]),
         inputs={k: int(v) for k, v in json.loads(row["inputs"]).items()},
         name=row["name"],
+        from_uploads=tuple(json.loads(row["from_uploads"])),
         state=StageState(row["state"]),
         attempts=row["attempts"],
         orchestrator=row["orchestrator"],

@@ -1,7 +1,7 @@
 """The orchestrator's AI service: `POST /ai/{pipeline}` runs one job on its
 `ModelHost` and answers with a signed result bundle (see `framemesh.wire.ai`).
 
-    a form: request = the job's fields as JSON; image or audio = the input file
+    a form: request = the job's fields as JSON; image, audio, video = the input files
     (multipart; a job without a file may come urlencoded)
     200: application/x-tar (result.json, then the outputs, each C2PA-signed);
          llm: application/x-ndjson, the text as it is made, then usage and price
@@ -165,7 +165,7 @@ class AIService:
             raise ApiError(413, "too_large", f"the request is larger than the {self.max_request_bytes}-byte limit")
         if not request.headers.get("content-type", "").startswith(FORM_TYPES):
             raise ApiError(415, "unsupported_media_type", "send the job as a form: multipart/form-data (request + file)")
-        form = await request.form(max_files=1, max_fields=4)
+        form = await request.form(max_files=len(FILE_PARTS), max_fields=4)
         try:
             raw = form.get(REQUEST_PART)
             if not isinstance(raw, str):

@@ -8,8 +8,8 @@ the bodies; the gateway reads the fields itself so that nothing a Livepeer clien
 sends is refused (unknown fields, an empty-string seed).
 
 Internal (gateway → orchestrator): `POST /ai/{pipeline}`, multipart, a `request`
-part holding the job's fields as JSON and at most one file part (`image` or
-`audio`). The answer is one uncompressed tar: `result.json` (an `AIResult`), then the
+part holding the job's fields as JSON and the input files (`image`, `audio`,
+`video`: one for most pipelines, two for mux). The answer is one uncompressed tar: `result.json` (an `AIResult`), then the
 output files it names, each with its size and SHA-256.
 
 LLM (`POST /ai/llm`, the same form): the answer is `application/x-ndjson`, one JSON
@@ -34,7 +34,7 @@ MEDIA_TYPE = "application/x-tar"
 LLM_MEDIA_TYPE = "application/x-ndjson"
 SSE_MEDIA_TYPE = "text/event-stream"
 REQUEST_PART = "request"
-FILE_PARTS = ("image", "audio")
+FILE_PARTS = ("image", "audio", "video")  # video: upscale of a clip, mux (staged jobs)
 
 # Public API: request bodies ------------------------------------------------------
 
