@@ -79,3 +79,20 @@ def test_unreadable_files_say_so(tmp_path: Path) -> None:
     bad.write_text("[[models]\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+def test_an_image_to_video_model_says_its_default_frames(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from framemesh.ai.config import ModelSpec
+    from framemesh.ai.requests import ImageToVideoRequest, with_default_frames
+
+    (tmp_path / "svd" / "unet").mkdir(parents=True)
+    (tmp_path / "svd" / "unet" / "config.json").write_text(json.dumps({"num_frames": 7}))
+    spec = ModelSpec("image-to-video", "svd", path=tmp_path / "svd")
+    assert spec.default_frames == 7
+    assert ModelSpec("image-to-video", "x", path=tmp_path / "missing").default_frames is None
+    assert ModelSpec("upscale", "realesrgan/x2").default_frames is None
+    request = ImageToVideoRequest(image=b"png", width=64, height=64)
+    assert with_default_frames(request, 7).units() == 64 * 64 * 7
+    assert with_default_frames(ImageToVideoRequest(image=b"png", width=64, height=64, num_frames=3), 7).num_frames == 3

@@ -101,3 +101,11 @@ def test_image_to_video(network: dict[str, Any], tmp_path: Path) -> None:
     with av.open(str(out)) as container:
         stream = container.streams.video[0]
         assert (stream.width, stream.height) == (64, 64)
+        frames = sum(1 for _ in container.decode(video=0))
+    # No num_frames sent: the model's own default (the tiny SVD's UNet makes 4) is what
+    # both nodes bill, not a guess.
+    info = httpx.get(f"{network['orchestrator']}/info", timeout=10).json()
+    (svd,) = [c for c in info["capabilities"]["ai"] if c["model_id"] == SVD]
+    assert svd["default_frames"] == frames == 4
+    (job,) = [j for j in httpx.get(f"{network['gateway']}/ai/jobs", timeout=10).json() if j["stages"][0]["model_id"] == SVD]
+    assert job["stages"][0]["units"] == 64 * 64 * 4

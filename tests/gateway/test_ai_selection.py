@@ -85,3 +85,20 @@ def test_request_parts_split_fields_from_files() -> None:
     assert files == {"image": b"\x89PNG..."}
     assert fields["model_id"] == "realesrgan/x2" and "image" not in fields
     assert build_request("upscale", {**fields, **files}) == request, "the orchestrator rebuilds the same request"
+
+
+def test_default_frames_is_what_most_servers_of_the_model_advertise() -> None:
+    from framemesh.gateway.ai_selection import AIDirectory
+    from framemesh.wire.ai import AICapability
+
+    def cap(frames: int | None, model: str = "svd") -> AICapability:
+        return AICapability(pipeline="image-to-video", model_id=model, warm=True, capacity=1, in_use=0,
+                            price_per_unit=1, default_frames=frames)
+
+    directory = AIDirectory()
+    directory.update("http://a", [cap(14)])
+    directory.update("http://b", [cap(25)])
+    directory.update("http://c", [cap(25), cap(None, "other")])
+    assert directory.default_frames("image-to-video", "svd") == 25
+    assert directory.default_frames("image-to-video", "other") is None
+    assert directory.default_frames("image-to-video", "nobody") is None

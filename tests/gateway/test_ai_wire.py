@@ -73,6 +73,8 @@ def test_api_models_document_the_defaults_the_requests_use(pipeline: str) -> Non
         ours = request_fields[name].default
         if ours is dataclasses.MISSING:
             continue
+        if field.is_required() and ours == b"":
+            continue  # upscale's image: required by the API; empty inside only when a stage sends a video
         if pipeline == "text-to-speech" and name == "description":
             continue  # Livepeer's speaker description; a Piper voice has one speaker
         assert field.default == ours, f"{pipeline}.{name}: documented {field.default!r}, used {ours!r}"

@@ -22,8 +22,10 @@ names the bad key, e.g. ``models[2].options.layered_scale: must be 1, 2 or 4, go
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,17 @@ class ModelSpec:
     @property
     def key(self) -> tuple[str, str]:
         return (self.pipeline, self.model_id)
+
+    @cached_property
+    def default_frames(self) -> int | None:
+        """Frames an image-to-video model makes when a request leaves `num_frames` out
+        (its UNet's `num_frames`), read from the directory without loading the model."""
+        if self.pipeline != "image-to-video" or self.path is None:
+            return None
+        try:
+            return int(json.loads((self.path / "unet" / "config.json").read_text())["num_frames"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class ModelStatus:
     capacity: int  # jobs at once
     in_use: int  # jobs running now
     price_per_unit: int  # wei
+    default_frames: int | None = None  # image-to-video: frames made when a request does not say
 
 
 class _Model:
@@ -108,6 +109,7 @@ class ModelHost:
                 capacity=m.spec.capacity,
                 in_use=m.in_use,
                 price_per_unit=m.spec.price_per_unit,
+                default_frames=m.spec.default_frames,
             )
             for m in self._models.values()
         ]

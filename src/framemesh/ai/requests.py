@@ -375,6 +375,14 @@ class LLMResult:
         return self.prompt_tokens + self.completion_tokens
 
 
+def with_default_frames(request: Any, frames: int | None) -> Any:
+    """An image-to-video request with `num_frames` filled in from the model's default,
+    so that gateway and orchestrator bill the frames that will be made."""
+    if isinstance(request, ImageToVideoRequest) and request.num_frames is None and frames:
+        return dataclasses.replace(request, num_frames=frames)
+    return request
+
+
 def output_size(image: bytes) -> tuple[int, int]:
     """Output (width, height) of image-to-image: the input rounded down to multiples of 8."""
     width, height = media.image_size(image)

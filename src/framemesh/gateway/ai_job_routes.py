@@ -28,11 +28,12 @@ import numpy as np
 from fastapi import Depends, FastAPI, Request
 from PIL import Image
 
-from framemesh.ai import InvalidRequest, build_request
+from framemesh.ai import InvalidRequest
 from framemesh.ai.media import encode_png, encode_video, encode_wav
 from framemesh.gateway.ai_jobs import InvalidPlan, StagePlan, parse_plan, sinks, uploads
 from framemesh.gateway.ai_routes import AIRoutes
-from framemesh.gateway.ai_runner import AIJobRunner, checked_units
+from framemesh.gateway.ai_runner import AIJobRunner, build_for_network, checked_units
+from framemesh.gateway.ai_selection import AIDirectory
 from framemesh.gateway.ai_store import AIJobRecord, StageRecord
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.jobs import progress
@@ -99,7 +100,7 @@ def _stand_in(kind: str) -> Any:
     return "a stand-in text"
 
 
-def _check_stages(plans: list[StagePlan], files: dict[str, bytes]) -> None:
+def _check_stages(directory: AIDirectory, plans: list[StagePlan], files: dict[str, bytes]) -> None:
     for n, plan in enumerate(plans):
         fields = {**plan.params, "model_id": plan.model_id}
         for key, source in plan.inputs.items():
@@ -107,7 +108,7 @@ def _check_stages(plans: list[StagePlan], files: dict[str, bytes]) -> None:
         for key in plan.uploads:
             fields[key] = files[key]
         try:
-            checked_units(build_request(plan.pipeline, fields))
+            checked_units(build_for_network(directory, plan.pipeline, fields))
         except InvalidRequest as exc:
             raise InvalidPlan(f"stages[{n}] ({plan.pipeline}): {exc}") from exc
 
@@ -180,7 +181,7 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
             resolved.append(dataclasses.replace(plan, model_id=model_id))
         files = {key: raw[key] for key in uploads(resolved)}
         try:
-            await asyncio.to_thread(_check_stages, resolved, files)
+            await asyncio.to_thread(_check_stages, directory, resolved, files)
         except InvalidPlan as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
         job_id = uuid.uuid4().hex[:16]

@@ -31,13 +31,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from framemesh.ai import InvalidRequest, build_request
+from framemesh.ai import InvalidRequest
 from framemesh.gateway.ai_dispatch import (
     AIDispatcher,
     NoOrchestrator,
     OrchestratorRefused,
 )
-from framemesh.gateway.ai_runner import AIJobRunner, checked_units
+from framemesh.gateway.ai_runner import AIJobRunner, build_for_network, checked_units
 from framemesh.gateway.config import GatewayConfig
 from framemesh.net.api_errors import ApiError
 from framemesh.wire.ai import (
@@ -163,7 +163,7 @@ class AIRoutes:
             if name in fields and not isinstance(fields[name], bytes):
                 raise ApiError(422, "invalid_request", f"{name} must be an uploaded file (multipart/form-data)")
         try:
-            ai_request = build_request(pipeline, fields)
+            ai_request = build_for_network(directory, pipeline, fields)
             units = await asyncio.to_thread(checked_units, ai_request)
         except InvalidRequest as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc

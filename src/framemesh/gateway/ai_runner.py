@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
+from framemesh.ai.requests import with_default_frames
 from framemesh.gateway.ai_dispatch import (
     AIDispatcher,
     NoOrchestrator,
@@ -28,6 +29,7 @@ from framemesh.gateway.ai_jobs import (
     StageState,
     feed,
 )
+from framemesh.gateway.ai_selection import AIDirectory
 from framemesh.gateway.ai_store import AIJobRecord, AIJobStore, StageRecord
 from framemesh.wire.ai import AIResult
 
@@ -36,6 +38,14 @@ log = logging.getLogger("framemesh.gateway")
 # A staged job waits for an orchestrator this long (doubling pauses) before it fails:
 # unlike a client on the line, it can afford to wait out a busy network.
 BUSY_PAUSES = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+def build_for_network(directory: AIDirectory, pipeline: str, fields: dict[str, Any]) -> Any:
+    """The request for `fields`, with what the serving orchestrators fill in when a client
+    leaves it out made explicit (image-to-video's frames), so both sides count the same
+    units. Raises InvalidRequest."""
+    request = build_request(pipeline, fields)
+    return with_default_frames(request, directory.default_frames(pipeline, str(fields.get("model_id", ""))))
 
 
 def checked_units(ai_request: Any) -> int:
@@ -137,7 +147,7 @@ class AIJobRunner:
             if path is None or not path.is_file():
                 raise InvalidPlan(f"the uploaded {key} of job {job.id} is gone from {path}")
             fields[key] = await asyncio.to_thread(path.read_bytes)
-        request = build_request(stage.pipeline, fields)
+        request = build_for_network(self.dispatcher.directory, stage.pipeline, fields)
         units = await asyncio.to_thread(checked_units, request)
         result, files = await self._run_waiting(job, stage, request, units)
         first = files[result.outputs[0].file] if result.outputs else None

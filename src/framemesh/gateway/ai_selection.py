@@ -48,6 +48,13 @@ class AIDirectory:
             return None
         return max(sorted(counts), key=lambda m: counts[m])
 
+    def default_frames(self, pipeline: str, model_id: str) -> int | None:
+        """The frames the orchestrators serving an image-to-video model make by default
+        (the value most of them advertise)."""
+        seen = [c.default_frames for caps in self.caps.values() for c in caps
+                if (c.pipeline, c.model_id) == (pipeline, model_id) and c.default_frames]
+        return max(sorted(set(seen)), key=seen.count) if seen else None
+
     def rank(
         self, pipeline: str, model_id: str, pool: OrchestratorPool, now: float, max_price: int | None
     ) -> tuple[list[tuple[str, int]], str | None]:

@@ -44,6 +44,7 @@ from framemesh.ai import (
     WorkerDied,
     build_request,
 )
+from framemesh.ai.requests import with_default_frames
 from framemesh.net.api_errors import ApiError
 from framemesh.orchestrator.ai_work import package_result
 from framemesh.orchestrator.signing import SigningSpec
@@ -146,6 +147,7 @@ class AIService:
                     f"no {pipeline} model {ai_request.model_id!r} here; served: "
                     + (", ".join(f"{m['pipeline']} {m['model_id']!r}" for m in self.served()) or "nothing")
                 )
+            ai_request = with_default_frames(ai_request, spec.default_frames)
             units = await asyncio.to_thread(_checked_units, ai_request, self.host.limits)
         except UnknownModel as exc:
             raise ApiError(404, "unknown_model", str(exc), extra={"models": self.served()}) from exc

@@ -211,6 +211,9 @@ class AICapability(BaseModel):
     capacity: int = Field(ge=1, description="Jobs it runs at once on this model.")
     in_use: int = Field(ge=0)
     price_per_unit: int = Field(ge=0, description="Wei per unit (see framemesh.ai.units).")
+    default_frames: int | None = Field(
+        None, description="image-to-video: the frames the model makes when a request leaves num_frames out."
+    )
 
 
 # Gateway <-> orchestrator ------------------------------------------------------------
