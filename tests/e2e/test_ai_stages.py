@@ -251,3 +251,28 @@ def test_bad_jobs_are_refused_before_any_work(nodes: dict[str, Any], tmp_path: P
         assert httpx.get(f"{gw.url}/ai/jobs", timeout=10).json() == [], "nothing was accepted"
     finally:
         gw.stop()
+
+
+def test_the_cli_runs_a_staged_job_with_progress_and_downloads_it(nodes: dict[str, Any], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from framemesh.cli.main import app
+
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        result = CliRunner().invoke(app, [
+            "ai", "run", "--gateway", gw.url, "--out", str(tmp_path / "out"),
+            "--stage", f'text-to-image@{SD} prompt="a kite" width=32 height=24 num_inference_steps=1 seed=9',
+            "--stage", "upscale@realesrgan/x2",
+        ])
+        assert result.exit_code == 0, result.output
+        (png,) = (tmp_path / "out").rglob("*.png")
+        assert _size(png.read_bytes()) == (64, 48)
+        assert "completed" in result.output and str(png) in result.output.replace("\n", "")
+        job_id = httpx.get(f"{gw.url}/ai/jobs", timeout=10).json()[-1]["id"]
+        shown = CliRunner().invoke(app, ["ai", "status", job_id, "--gateway", gw.url])
+        assert shown.exit_code == 0 and nodes["o2"] in shown.output and "upscale" in shown.output
+        listed = CliRunner().invoke(app, ["ai", "jobs", "--gateway", gw.url])
+        assert listed.exit_code == 0 and "text-to-image → upscale" in listed.output
+    finally:
+        gw.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from framemesh import __version__
+from framemesh.cli.ai_jobs import ai_app
 from framemesh.cli.demo import demo
 from framemesh.cli.nodes import gateway_app, orchestrator_app
 from framemesh.cli.protocol_cmds import (
@@ -38,6 +39,7 @@ app.add_typer(stake_app, name="stake")
 app.add_typer(deposit_app, name="deposit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
+app.add_typer(ai_app, name="ai")
 app.command()(verify)
 app.command()(transcode)
 app.command()(demo)

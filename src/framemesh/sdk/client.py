@@ -15,18 +15,20 @@ Every method raises GatewayRequestError with the gateway's message (and its `cod
 from __future__ import annotations
 
 import asyncio
+import json
 import mimetypes
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Self
+from typing import Any, Self, TypeVar
 
 import httpx
 
 from framemesh.net.client import make_client
 from framemesh.wire.ai import AudioResponse, ImageResponse, TextResponse
-from framemesh.wire.gateway import JobAccepted, JobStatus
+from framemesh.wire.gateway import AIJobAccepted, AIJobStatus, JobAccepted, JobStatus
 
 TERMINAL = ("completed", "failed")
+S = TypeVar("S", JobStatus, AIJobStatus)
 
 
 class GatewayRequestError(Exception):
@@ -100,14 +102,7 @@ class GatewayClient:
         timeout: float | None = None,
     ) -> JobStatus:
         """Poll until the job completes or fails."""
-        async with asyncio.timeout(timeout):
-            while True:
-                status = await self.status(job_id)
-                if on_progress:
-                    on_progress(status)
-                if status.state in TERMINAL:
-                    return status
-                await asyncio.sleep(interval)
+        return await _poll(lambda: self.status(job_id), on_progress, interval, timeout)
 
     async def download(
         self, status: JobStatus, out_dir: Path, *, on_file: Callable[[str], None] | None = None
@@ -160,6 +155,42 @@ class GatewayClient:
         response = await self._upload("/audio-to-text", "audio", audio, fields)
         return TextResponse.model_validate_json(response.content)
 
+    # AI jobs (framemesh): staged jobs, and the record of every AI job ---------------
+
+    async def submit_ai_job(
+        self, stages: list[dict[str, Any]], files: dict[str, Path | bytes] | None = None
+    ) -> AIJobAccepted:
+        """`POST /ai/jobs`: stages (see docs/ai-jobs.md) and the files they read by field
+        name (`image`, `audio`, `video`); returns once the gateway has accepted the job."""
+        if not files:
+            response = await self._request("POST", "/ai/jobs", json={"stages": stages})
+        else:
+            parts = {}
+            for part, content in files.items():
+                name, data = (content.name, content.read_bytes()) if isinstance(content, Path) else (part, content)
+                parts[part] = (name, data, mimetypes.guess_type(name)[0] or "application/octet-stream")
+            response = await self._request("POST", "/ai/jobs", files=parts, data={"stages": json.dumps(stages)})
+        return AIJobAccepted.model_validate_json(response.content)
+
+    async def ai_job(self, job_id: str) -> AIJobStatus:
+        response = await self._request("GET", f"/ai/jobs/{job_id}")
+        return AIJobStatus.model_validate_json(response.content)
+
+    async def ai_jobs(self) -> list[AIJobStatus]:
+        response = await self._request("GET", "/ai/jobs")
+        return [AIJobStatus.model_validate(j) for j in response.json()]
+
+    async def wait_ai_job(
+        self,
+        job_id: str,
+        *,
+        on_progress: Callable[[AIJobStatus], None] | None = None,
+        interval: float = 0.25,
+        timeout: float | None = None,
+    ) -> AIJobStatus:
+        """Poll until the AI job completes or fails."""
+        return await _poll(lambda: self.ai_job(job_id), on_progress, interval, timeout)
+
     async def fetch(self, url: str, dest: Path) -> Path:
         """Download an output URL the gateway answered with into `dest`."""
         response = await self._request("GET", url)
@@ -177,6 +208,19 @@ class GatewayClient:
         mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
         form = {k: _form_value(v) for k, v in fields.items() if v is not None}
         return await self._request("POST", path, files={part: (name, data, mime)}, data=form)
+
+
+async def _poll(
+    fetch: Callable[[], Awaitable[S]], on_progress: Callable[[S], None] | None, interval: float, timeout: float | None
+) -> S:
+    async with asyncio.timeout(timeout):
+        while True:
+            status = await fetch()
+            if on_progress:
+                on_progress(status)
+            if status.state in TERMINAL:
+                return status
+            await asyncio.sleep(interval)
 
 
 def _form_value(value: object) -> str:
