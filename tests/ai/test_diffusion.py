@@ -152,3 +152,19 @@ def test_a_missing_model_directory_is_a_load_error(tmp_path) -> None:  # type: i
     pipe = create_pipeline(ModelSpec("text-to-image", "gone", tmp_path / "nothing"))
     with pytest.raises(ModelLoadError, match="cannot load"):
         pipe.load()
+
+
+def test_denoising_steps_are_reported_as_they_run(t2i, loaded, tiny_config) -> None:  # type: ignore[no-untyped-def]
+    from framemesh.ai.pipeline import Progress
+
+    pieces: list[object] = []
+    t2i.run(TextToImageRequest(prompt="a boat", width=32, height=32, num_inference_steps=3, seed=1), pieces.append)
+    assert pieces == [Progress(1, 3), Progress(2, 3), Progress(3, 3)]
+    assert [p.fraction for p in pieces] == pytest.approx([1 / 3, 2 / 3, 1.0])
+
+    videos: list[Progress] = []
+    i2v = loaded(tiny_config.find("image-to-video", SVD_ID))
+    request = ImageToVideoRequest(image=png(32, 32), width=32, height=32, num_inference_steps=2, num_videos=2, seed=2)
+    i2v.run(request, videos.append)
+    assert [(p.done, p.phase, p.phases) for p in videos] == [(1, 1, 2), (2, 1, 2), (1, 2, 2), (2, 2, 2)]
+    assert videos[1].fraction == 0.5 and videos[-1].fraction == 1.0, "one job's progress, across both videos"

@@ -276,3 +276,32 @@ def test_the_cli_runs_a_staged_job_with_progress_and_downloads_it(nodes: dict[st
         assert listed.exit_code == 0 and "text-to-image → upscale" in listed.output
     finally:
         gw.stop()
+
+
+def test_a_running_stage_reports_its_denoising_progress(
+    nodes: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from framemesh.gateway import ai_dispatch
+
+    monkeypatch.setattr(ai_dispatch, "PROGRESS_INTERVAL", 0.05)  # read often: the tiny model is quick
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        stages = [{"pipeline": "text-to-image", "model_id": SD,
+                   "params": {"prompt": "a slow boat", "width": 64, "height": 64, "num_inference_steps": 150, "seed": 8}}]
+        job_id = httpx.post(f"{gw.url}/ai/jobs", json={"stages": stages}, timeout=30).json()["id"]
+        seen: list[float] = []
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            status = httpx.get(f"{gw.url}/ai/jobs/{job_id}", timeout=10).json()
+            if status["state"] in ("completed", "failed"):
+                break
+            seen.append(status["stages"][0]["progress"])
+            time.sleep(0.02)
+        assert status["state"] == "completed" and status["progress"] == 1.0
+        partial = [p for p in seen if 0 < p < 1]
+        assert partial, f"no progress between 0 and 1 was reported: {seen[:5]}…{seen[-5:]}"
+        assert partial == sorted(partial), "progress only goes forward"
+        missing = httpx.get(f"{nodes['o1']}/ai/progress/{job_id}-0", timeout=10)
+        assert missing.status_code == 404 and missing.json()["detail"]["code"] == "not_running"
+    finally:
+        gw.stop()

@@ -42,6 +42,7 @@ class ImageToImage(DiffusionPipeline):
             num_inference_steps=steps,
             num_images_per_prompt=len(seeds),
             generator=generators(seeds),
+            callback_on_step_end=self.step_callback(),
         )
         info["steps"] = steps
         return ImagesResult(images=self.outputs(list(out.images), seeds, request.safety_check), info=info)

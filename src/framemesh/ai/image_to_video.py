@@ -36,6 +36,7 @@ class ImageToVideo(DiffusionPipeline):
         image = image.resize((request.width, request.height))
         frames_n = request.num_frames or self.default_frames
         seeds = seeds_for(request.seed, request.num_videos)
+        self.phases = len(seeds)
         videos = []
         for seed, gen in zip(seeds, generators(seeds), strict=True):
             out = self._m_pipe(
@@ -49,6 +50,7 @@ class ImageToVideo(DiffusionPipeline):
                 noise_aug_strength=request.noise_aug_strength,
                 decode_chunk_size=frames_n,
                 generator=gen,
+                callback_on_step_end=self.step_callback(),
             )
             frames = list(out.frames[0])
             videos.append(

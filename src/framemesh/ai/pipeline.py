@@ -18,6 +18,7 @@ import gc
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from framemesh.ai import requests as rq
@@ -47,6 +48,23 @@ _CLASSES: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a job is: step `done` of `total` of diffusers call `phase` of `phases`.
+    Sent by a worker while it runs (a piece that is not text)."""
+
+    done: int
+    total: int
+    phase: int = 1
+    phases: int = 1
+
+    @property
+    def fraction(self) -> float:
+        if self.total <= 0 or self.phases <= 0:
+            return 0.0
+        return min(1.0, max(0.0, (self.phase - 1 + self.done / self.total) / self.phases))
+
+
 class Pipeline(ABC):
     """One model of one pipeline. Subclasses set `name` and implement load/_run."""
 
@@ -56,6 +74,9 @@ class Pipeline(ABC):
         self.spec = spec
         self.limits = limits
         self.loaded = False
+        self._emit: Callable[[Any], None] | None = None
+        self._phase = 0
+        self.phases = 1  # diffusers calls one job makes (for Progress)
 
     @property
     def request_type(self) -> type:
@@ -68,7 +89,7 @@ class Pipeline(ABC):
     def warmup(self) -> None:
         """Run once on a small input; subclasses override with a real small request."""
 
-    def run(self, request: Any, emit: Callable[[str], None] | None = None) -> Any:
+    def run(self, request: Any, emit: Callable[[Any], None] | None = None) -> Any:
         if not isinstance(request, self.request_type):
             raise InvalidRequest(
                 f"{self.name} takes a {self.request_type.__name__}, got {type(request).__name__}"
@@ -76,14 +97,33 @@ class Pipeline(ABC):
         request.check(self.limits)
         if not self.loaded:
             self.load()
-        if emit is not None:
-            return self._stream(request, emit)
-        return self._run(request)
+        self._emit, self._phase, self.phases = emit, 0, 1
+        try:
+            if emit is not None:
+                return self._stream(request, emit)
+            return self._run(request)
+        finally:
+            self._emit = None
+
+    def step_callback(self) -> Callable[[Any, int, Any, dict[str, Any]], dict[str, Any]]:
+        """diffusers' `callback_on_step_end`: reports each denoising step as `Progress`.
+        A pipeline that makes several diffusers calls for one job sets `self.phases`."""
+
+        def on_step(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            del timestep
+            if step == 0:
+                self._phase += 1  # the first step of another diffusers call
+            if self._emit is not None:
+                total = int(getattr(pipe, "num_timesteps", 0) or step + 1)
+                self._emit(Progress(step + 1, total, self._phase, max(self.phases, self._phase)))
+            return kwargs
+
+        return on_step
 
     @abstractmethod
     def _run(self, request: Any) -> Any: ...
 
-    def _stream(self, request: Any, emit: Callable[[str], None]) -> Any:
+    def _stream(self, request: Any, emit: Callable[[Any], None]) -> Any:
         """Run, calling `emit` with each piece of output as it is made. A pipeline whose
         output comes whole (an image, a WAV) emits nothing: its result is the output."""
         return self._run(request)

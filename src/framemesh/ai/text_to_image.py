@@ -80,6 +80,8 @@ class TextToImage(DiffusionPipeline):
         size = (request.width, request.height)
         vector = self._embed(request.prompt)
         earlier = self._similar(vector, size) if vector is not None else None
+        refines = request.num_images_per_prompt if self.spec.options.refine_strength > 0 else 0
+        self.phases = 1 + (refines if self._m_upscaler is not None else 0)
         if earlier is not None and request.num_images_per_prompt == 1:
             info["reused_from"] = earlier.prompt
             images = self._refine(request, [earlier.image], self.spec.options.similar_strength, steps, seeds)
@@ -107,6 +109,7 @@ class TextToImage(DiffusionPipeline):
             num_inference_steps=steps,
             num_images_per_prompt=len(seeds),
             generator=generators(seeds),
+            callback_on_step_end=self.step_callback(),
         )
         return list(out.images)
 
@@ -144,6 +147,7 @@ class TextToImage(DiffusionPipeline):
                 guidance_scale=request.guidance_scale,
                 num_inference_steps=max(total, 1),
                 generator=gen,
+                callback_on_step_end=self.step_callback(),
             )
             out.append(result.images[0])
         return out

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from framemesh.gateway.provenance_check import provenance_problem
 from framemesh.wire.ai import AIResult
 
 log = logging.getLogger("framemesh.gateway")
+
+PROGRESS_INTERVAL = 1.0  # seconds between readings of a running job's progress
 
 
 class NoOrchestrator(GatewayError):
@@ -76,9 +79,11 @@ class AIDispatcher:
         self.jobs_done = 0
 
     async def run(
-        self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str
+        self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str,
+        on_progress: Callable[[float], None] | None = None,
     ) -> tuple[AIResult, dict[str, Path], str]:
-        """Run the job on the best orchestrator that will; returns its result, files and URL."""
+        """Run the job on the best orchestrator that will; returns its result, files and URL.
+        With `on_progress`, the orchestrator's progress (0..1) is read about once a second."""
         ranked, why = self.directory.rank(pipeline, model_id, self.pool, time.monotonic(), self.max_price)
         if not ranked:
             offers = self.directory.offers()
@@ -90,6 +95,7 @@ class AIDispatcher:
         for attempt, (url, price_per_unit) in enumerate(ranked[: self.attempts]):
             price = price_per_unit * units
             staging = dest_dir.with_name(f".{dest_dir.name}-{attempt}")  # served only once verified
+            watcher = asyncio.create_task(self._watch(url, job_id, on_progress)) if on_progress else None
             try:
                 result, files = await self._pay_and_send(url, pipeline, request, price, staging, job_id)
                 await self._verify(url, pipeline, model_id, request, result, files, job_id)
@@ -108,6 +114,9 @@ class AIDispatcher:
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
             staging.rename(dest_dir)
             files = {name: dest_dir / path.name for name, path in files.items()}
             if url in self.pool.members:
@@ -115,6 +124,16 @@ class AIDispatcher:
             self.jobs_done += 1
             return result, files, url
         raise NoOrchestrator(503, f"{pipeline} {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
+
+    async def _watch(self, url: str, job_id: str, on_progress: Callable[[float], None]) -> None:
+        """Pass on the orchestrator's progress until cancelled; a missed reading is no error."""
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            try:
+                progress = await self.client.ai_progress(url, job_id)
+            except PeerFailed:
+                continue  # not begun yet, or just finished
+            on_progress(progress.fraction)
 
     async def _verify(
         self, url: str, pipeline: str, model_id: str, request: Any, result: AIResult, files: dict[str, Path], job_id: str

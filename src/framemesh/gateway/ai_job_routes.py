@@ -21,6 +21,7 @@ import dataclasses
 import json
 import os
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,19 @@ from PIL import Image
 
 from framemesh.ai import InvalidRequest
 from framemesh.ai.media import encode_png, encode_video, encode_wav
-from framemesh.gateway.ai_jobs import InvalidPlan, StagePlan, parse_plan, sinks, uploads
+from framemesh.gateway.ai_jobs import (
+    InvalidPlan,
+    StagePlan,
+    StageState,
+    parse_plan,
+    sinks,
+    uploads,
+)
 from framemesh.gateway.ai_routes import AIRoutes
 from framemesh.gateway.ai_runner import AIJobRunner, build_for_network, checked_units
 from framemesh.gateway.ai_selection import AIDirectory
 from framemesh.gateway.ai_store import AIJobRecord, StageRecord
 from framemesh.gateway.errors import JobNotFound
-from framemesh.gateway.jobs import progress
 from framemesh.net.api_errors import ApiError
 from framemesh.wire.gateway import (
     AIJobAccepted,
@@ -130,21 +137,30 @@ def _outputs(stage: StageRecord) -> list[AIOutputOut]:
     ]
 
 
-def job_status(job: AIJobRecord) -> AIJobStatus:
+def job_status(job: AIJobRecord, running: Mapping[tuple[str, int], float] | None = None) -> AIJobStatus:
+    """A job's public status; `running` holds the reported progress of running stages."""
+    reports = running or {}
+
+    def stage_progress(s: StageRecord) -> float:
+        if s.state is StageState.DONE:
+            return 1.0
+        return reports.get((job.id, s.index), 0.0) if s.state is StageState.RUNNING else 0.0
+
     stages = [
         AIStageStatus(
             index=s.index, pipeline=s.pipeline, model_id=s.model_id, state=s.state.value, attempts=s.attempts,
             orchestrator=s.orchestrator, units=s.units, price=s.price,
             seconds=None if s.started is None or s.finished is None else round(max(0.0, s.finished - s.started), 3),
+            progress=round(stage_progress(s), 4),
             outputs=_outputs(s), text=(s.result or {}).get("text"), chunks=(s.result or {}).get("chunks") or [],
         )
         for s in job.stages
     ]
-    done = sum(s.state == "done" for s in stages)
     results = [stages[n] for n in sinks(job.plans())] if job.state.value == "completed" else []
     texts = [s.text for s in results if s.text is not None]
+    total = 1.0 if job.state.value == "completed" else sum(s.progress for s in stages) / max(1, len(stages))
     return AIJobStatus(
-        id=job.id, kind=job.kind, state=job.state.value, progress=progress(done, len(stages)),
+        id=job.id, kind=job.kind, state=job.state.value, progress=round(min(1.0, total), 4),
         created=job.created, updated=job.updated, error=job.error, stages=stages,
         outputs=[o for s in results for o in s.outputs], text=texts[-1] if texts else None,
     )
@@ -195,11 +211,11 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
     @app.get("/ai/jobs", response_model=list[AIJobStatus], tags=["jobs"], dependencies=auth)
     async def list_ai_jobs() -> list[AIJobStatus]:
         """Every AI job this gateway has run or runs: Livepeer API requests and staged jobs."""
-        return [job_status(j) for j in await asyncio.to_thread(runner.store.jobs)]
+        return [job_status(j, runner.progress) for j in await asyncio.to_thread(runner.store.jobs)]
 
     @app.get("/ai/jobs/{job_id}", response_model=AIJobStatus, tags=["jobs"], dependencies=auth)
     async def get_ai_job(job_id: str) -> AIJobStatus:
         try:
-            return job_status(await asyncio.to_thread(runner.store.job, job_id))
+            return job_status(await asyncio.to_thread(runner.store.job, job_id), runner.progress)
         except JobNotFound as exc:
             raise ApiError(404, "job_not_found", str(exc)) from exc

@@ -61,6 +61,9 @@ class AIJobRunner:
         self.outputs_dir = outputs_dir
         self.jobs_dir = jobs_dir
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        # (job, stage) → 0..1 of a running stage, as its orchestrator reports it. Not
+        # kept on disk: after a restart the stage starts again from nothing anyway.
+        self.progress: dict[tuple[str, int], float] = {}
 
     def resume(self) -> None:
         """After a restart: fail requests that were running (their clients are gone), carry staged jobs on."""
@@ -173,7 +176,14 @@ class AIJobRunner:
         if out_dir.exists() and job.kind != "request":
             shutil.rmtree(out_dir)  # left by a gateway that died before recording the stage done
         stage_job_id = job.id if job.kind == "request" else f"{job.id}-{stage.index}"
-        result, files, url = await self.dispatcher.run(stage.pipeline, stage.model_id, request, units, out_dir, stage_job_id)
+        key = (job.id, stage.index)
+        try:
+            result, files, url = await self.dispatcher.run(
+                stage.pipeline, stage.model_id, request, units, out_dir, stage_job_id,
+                on_progress=lambda fraction: self.progress.__setitem__(key, fraction),
+            )
+        finally:
+            self.progress.pop(key, None)
         self.store.finish_stage(
             job.id, stage.index, orchestrator=url, units=units, result=result.model_dump(mode="json"),
             files={name: path.relative_to(self.outputs_dir).as_posix() for name, path in files.items()},

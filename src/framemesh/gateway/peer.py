@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from framemesh.gateway.errors import PeerBusy, PeerFailed, PeerRefused, PeerUnpaid
-from framemesh.wire.ai import FILE_PARTS, REQUEST_PART, AIResult
+from framemesh.wire.ai import FILE_PARTS, REQUEST_PART, AIProgress, AIResult
 from framemesh.wire.bundle import BundleError, read_bundle
 from framemesh.wire.orchestrator import OrchestratorInfo, TranscodeResult
 from framemesh.wire.payment import PAYMENT_HEADER, TicketParamsWire
@@ -64,6 +64,9 @@ class OrchestratorClient:
 
     async def info(self, url: str) -> OrchestratorInfo:
         return await self._get(url, "/info", OrchestratorInfo, timeout=5.0)
+
+    async def ai_progress(self, url: str, job_id: str) -> AIProgress:
+        return await self._get(url, f"/ai/progress/{job_id}", AIProgress, timeout=5.0)
 
     async def ticket_params(self, url: str, sender: str) -> TicketParamsWire:
         return await self._get(url, "/ticket-params", TicketParamsWire, timeout=10.0, sender=sender)

@@ -44,11 +44,19 @@ from framemesh.ai import (
     WorkerDied,
     build_request,
 )
+from framemesh.ai.pipeline import Progress
 from framemesh.ai.requests import with_default_frames
 from framemesh.net.api_errors import ApiError
 from framemesh.orchestrator.ai_work import package_result
 from framemesh.orchestrator.signing import SigningSpec
-from framemesh.wire.ai import FILE_PARTS, LLM_MEDIA_TYPE, MEDIA_TYPE, REQUEST_PART, AICapability
+from framemesh.wire.ai import (
+    FILE_PARTS,
+    LLM_MEDIA_TYPE,
+    MEDIA_TYPE,
+    REQUEST_PART,
+    AICapability,
+    AIProgress,
+)
 from framemesh.wire.payment import PAYMENT_HEADER
 
 log = logging.getLogger("framemesh.orchestrator")
@@ -86,6 +94,7 @@ class AIService:
         self.jobs_done = 0
         self.fees_charged = 0
         self.waiting: dict[tuple[str, str], int] = {}  # jobs running or queued, per model
+        self.progress: dict[str, Progress] = {}  # job id → how far its worker is
 
     async def start(self) -> None:
         self.work_root.mkdir(parents=True, exist_ok=True)
@@ -110,11 +119,12 @@ class AIService:
         spec, units, price, sender, started = job.spec, job.units, job.price, job.sender, time.time()
         self.waiting[spec.key] = self.waiting.get(spec.key, 0) + 1
         try:
-            result = await self.host.run(pipeline, spec.model_id, job.request)
+            result = await self.host.run(pipeline, spec.model_id, job.request, partial(self._progressed, job.id))
         except AIError as exc:
             raise job_error(exc, pipeline, job.id) from exc
         finally:
             self.waiting[spec.key] -= 1
+            self.progress.pop(job.id, None)
         work_dir = Path(tempfile.mkdtemp(prefix="ai-", dir=self.work_root))
         try:
             bundle = await self.run_in_pool(
@@ -134,6 +144,11 @@ class AIService:
         return FileResponse(
             bundle, media_type=MEDIA_TYPE, background=BackgroundTask(shutil.rmtree, work_dir, ignore_errors=True)
         )
+
+    def _progressed(self, job_id: str, piece: Any) -> None:
+        """A worker's report while it runs (called from a host thread)."""
+        if isinstance(piece, Progress):
+            self.progress[job_id] = piece
 
     async def admit(self, pipeline: str, request: Request) -> AdmittedJob:
         """Read and check the job, make sure the model has room, take its payment."""
@@ -250,6 +265,7 @@ def install_ai_routes(app: FastAPI, service: AIService | None) -> None:
                                 REQUEST_PART: {"type": "string", "description": "The job's fields, JSON."},
                                 "image": {"type": "string", "format": "binary"},
                                 "audio": {"type": "string", "format": "binary"},
+                                "video": {"type": "string", "format": "binary"},
                             },
                         }
                     }
@@ -262,3 +278,12 @@ def install_ai_routes(app: FastAPI, service: AIService | None) -> None:
         if service is None:
             raise ApiError(404, "unknown_model", "this orchestrator serves no AI pipelines", extra={"models": []})
         return await service.run(pipeline, request)
+
+    @app.get("/ai/progress/{job_id}", response_model=AIProgress)
+    async def ai_progress(job_id: str) -> AIProgress:
+        """How far a running AI job is (denoising steps), for the gateway that sent it."""
+        progress = service.progress.get(job_id) if service is not None else None
+        if progress is None:
+            raise ApiError(404, "not_running", f"no AI job {job_id!r} is running here (unknown, finished, or not begun)")
+        return AIProgress(job_id=job_id, done=progress.done, total=progress.total, phase=progress.phase,
+                          phases=progress.phases, fraction=round(progress.fraction, 4))

@@ -219,6 +219,17 @@ class AICapability(BaseModel):
 # Gateway <-> orchestrator ------------------------------------------------------------
 
 
+class AIProgress(BaseModel):
+    """`GET /ai/progress/{job_id}` on an orchestrator: how far a running job is."""
+
+    job_id: str
+    done: int = Field(description="Denoising steps done in the current diffusers call.")
+    total: int
+    phase: int = Field(description="Which diffusers call of the job (layered generation makes two).")
+    phases: int
+    fraction: float = Field(ge=0, le=1, description="Of the whole job.")
+
+
 class AIOutput(BaseModel):
     file: str = Field(description="Member name in the bundle.")
     kind: str = Field(description="image, video or audio")

@@ -65,6 +65,7 @@ class AIStageStatus(BaseModel):
     units: int | None = None
     price: int | None = Field(None, description="Wei charged by the orchestrator (0 off-chain).")
     seconds: float | None = Field(None, description="Wall time of the stage, failovers included.")
+    progress: float = Field(0.0, ge=0, le=1, description="1 once done; while running, its orchestrator's report.")
     outputs: list[AIOutputOut] = []
     text: str | None = None
     chunks: list[dict[str, Any]] = []
@@ -74,7 +75,7 @@ class AIJobStatus(BaseModel):
     id: str
     kind: str = Field(description="request (one Livepeer API call) or stages (POST /ai/jobs)")
     state: str = Field(description="queued, running, completed or failed")
-    progress: float = Field(ge=0, le=1, description="Stages done / stages.")
+    progress: float = Field(ge=0, le=1, description="Mean of the stages' progress.")
     created: float
     updated: float
     error: str | None = None
