@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from framemesh.cli.output import console, fail
@@ -98,14 +98,14 @@ async def run_job(
     async with GatewayClient(gateway) as client:
         accepted = await client.submit_ai_job(stages, dict(uploads))
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
             TextColumn("{task.fields[state]}"), TimeElapsedColumn(), console=console,
         ) as bar:
             task = bar.add_task(f"AI job {accepted.id}", total=len(stages), state="queued")
 
             def show(status: AIJobStatus) -> None:
-                running = [f"{s.index}:{s.pipeline}" for s in status.stages if s.state == "running"]
-                done = sum(s.state == "done" for s in status.stages)
+                running = [f"{s.index}:{s.pipeline} {s.progress:.0%}" for s in status.stages if s.state == "running"]
+                done = sum(s.progress for s in status.stages)  # a running stage counts its denoising steps
                 bar.update(task, completed=done, state=status.state + (f" ({', '.join(running)})" if running else ""))
 
             status = await client.wait_ai_job(accepted.id, on_progress=show, timeout=timeout)
