@@ -1,4 +1,4 @@
-"""Decoding and encoding the media that requests carry: images and audio.
+"""Decoding and encoding the media that requests carry: images, audio and video.
 
 Both nodes use these (the gateway to check and price a request before it is sent,
 the orchestrator's workers to run it), so a malformed file is refused the same way
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -62,30 +65,44 @@ def decode_audio(data: bytes, field: str = "audio", rate: int = SPEECH_RATE) -> 
     """Mono samples at `rate` Hz from any audio file FFmpeg reads (WAV, MP3, FLAC, ...)."""
     import av  # PyAV: a core dependency, imported here to keep image-only users light
 
-    if not data:
-        raise InvalidRequest(f"{field} is empty: send an audio file (WAV, MP3, FLAC, OGG, ...)")
-    try:
-        with av.open(io.BytesIO(data)) as container:
-            if not container.streams.audio:
-                raise InvalidRequest(f"{field} has no audio stream")
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-            parts = []
-            for frame in container.decode(audio=0):
-                for out in resampler.resample(frame):
-                    parts.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
+    with _opened(data, field, "audio") as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        parts = []
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
                 parts.append(out.to_ndarray().reshape(-1))
-    except InvalidRequest:
-        raise
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise InvalidRequest(
-            f"{field} is not a decodable audio file ({type(exc).__name__}: {exc}); "
-            "send WAV, MP3, FLAC, OGG or another common format"
-        ) from None
+        for out in resampler.resample(None):
+            parts.append(out.to_ndarray().reshape(-1))
     samples = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
     if len(samples) == 0:
         raise InvalidRequest(f"{field} decodes to no samples: it holds no audio")
     return Audio(samples=samples, rate=rate)
+
+
+_KINDS = {
+    "audio": ("audio file", "send WAV, MP3, FLAC, OGG or another common format", "an audio file (WAV, MP3, FLAC, OGG, ...)"),
+    "video": ("video", "send MP4, WebM, MKV or another common format", "a video file (MP4, WebM, MKV, ...)"),
+}
+
+
+@contextmanager
+def _opened(data: bytes, field: str, kind: str) -> Iterator[Any]:
+    """The file in `data` opened with FFmpeg, with a stream of `kind` ("audio", "video");
+    anything FFmpeg cannot read is an InvalidRequest that says so."""
+    import av
+
+    noun, advice, wanted = _KINDS[kind]
+    if not data:
+        raise InvalidRequest(f"{field} is empty: send {wanted}")
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not getattr(container.streams, kind):
+                raise InvalidRequest(f"{field} has no {kind} stream")
+            yield container
+    except InvalidRequest:
+        raise
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        raise InvalidRequest(f"{field} is not a decodable {noun} ({type(exc).__name__}: {exc}); {advice}") from None
 
 
 def encode_wav(samples_int16: np.ndarray, rate: int) -> bytes:
@@ -130,22 +147,11 @@ class VideoInfo:
 
 def video_info(data: bytes, field: str = "video") -> VideoInfo:
     """Size, frame count and rate of a video file, read from its packets (nothing decoded)."""
-    import av
-
-    if not data:
-        raise InvalidRequest(f"{field} is empty: send a video file (MP4, WebM, MKV, ...)")
-    try:
-        with av.open(io.BytesIO(data)) as container:
-            if not container.streams.video:
-                raise InvalidRequest(f"{field} has no video stream")
-            stream = container.streams.video[0]
-            rate = stream.average_rate or stream.guessed_rate or 0
-            frames = sum(1 for packet in container.demux(stream) if packet.size)
-            info = VideoInfo(stream.codec_context.width, stream.codec_context.height, frames, float(rate))
-    except InvalidRequest:
-        raise
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise InvalidRequest(f"{field} is not a decodable video ({type(exc).__name__}: {exc})") from None
+    with _opened(data, field, "video") as container:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or 0
+        frames = sum(1 for packet in container.demux(stream) if packet.size)
+        info = VideoInfo(stream.codec_context.width, stream.codec_context.height, frames, float(rate))
     if info.frames < 1 or info.width < 1 or info.fps <= 0:
         raise InvalidRequest(f"{field} holds no frames at a known rate")
     return info
@@ -153,14 +159,9 @@ def video_info(data: bytes, field: str = "video") -> VideoInfo:
 
 def decode_video(data: bytes, field: str = "video") -> tuple[list[Image.Image], VideoInfo]:
     """Every frame of a video as RGB images, and its info."""
-    import av
-
     info = video_info(data, field)
-    try:
-        with av.open(io.BytesIO(data)) as container:
-            frames = [frame.to_image() for frame in container.decode(video=0)]
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise InvalidRequest(f"{field} is not a decodable video ({type(exc).__name__}: {exc})") from None
+    with _opened(data, field, "video") as container:
+        frames = [frame.to_image() for frame in container.decode(video=0)]
     if not frames:
         raise InvalidRequest(f"{field} decodes to no frames")
     return frames, info
