@@ -130,14 +130,22 @@ class Devnet:
         for _ in range(rounds):
             start = self.protocol.current_round_start_block()
             self.chain.mine(max(1, start + self.protocol.round_length() - self.chain.block_number))
-            self._initialize_round()
+            self.initialize_round()
             self._wait_rewards(wait_for_rewards)
         return self.protocol.current_round()
 
-    def _initialize_round(self) -> None:
-        """Initialize the current round if no one has (anyone may; the orchestrators'
-        duty loops usually get there first)."""
-        if not self.protocol.round_initialized():
+    def initialize_round(self) -> None:
+        """Initialize the round if no one has (anyone may; the orchestrators' duty loops
+        usually get there first).
+
+        Calls read the latest block, a transaction runs in the next one, and this chain
+        mines a block only for a transaction that succeeds. On the last block of a round
+        every call still sees the round initialized while every transaction (a ticket's
+        redemption) runs in the next, uninitialized round and reverts: nothing is mined
+        and nothing moves. So the round of the next block is the one initialized here.
+        """
+        next_round_start = self.protocol.current_round_start_block() + self.protocol.round_length()
+        if not self.protocol.round_initialized() or self.chain.block_number + 1 >= next_round_start:
             try:
                 self.protocol.initialize_round(self.deployer)
             except ChainError as exc:  # an orchestrator's duty loop got there first
@@ -155,15 +163,15 @@ class Devnet:
     def wait_redeemed(self, timeout: float = 30.0) -> None:
         """Until every orchestrator's winning tickets are redeemed.
 
-        Redeeming needs the current round initialized, and the redemptions themselves
-        mine blocks into new rounds: when a round is left uninitialized, the devnet
-        initializes it rather than wait (tickets expire two rounds after they were made).
+        Redeeming needs the round initialized, and the redemptions themselves mine
+        blocks into new rounds: when one is left uninitialized, the devnet initializes
+        it rather than wait (a winning ticket expires two rounds after it was made).
         """
         deadline = time.monotonic() + timeout
         for node in self.orchestrators:
             billing = node.server.app.state.orchestrator.billing
             while billing.store.pending() and time.monotonic() < deadline:
-                self._initialize_round()
+                self.initialize_round()
                 time.sleep(0.1)
 
     def stop(self) -> None:
