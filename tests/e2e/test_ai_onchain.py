@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from framemesh.devnet import Devnet, DevnetConfig
 from framemesh.provenance.verify import read_provenance
 from tests.e2e.ai_nodes import PIPER, write_models
+
+LLM = "framemesh/tiny-llm"
 
 pytest.importorskip("piper")
 
@@ -27,7 +30,7 @@ def _quiet_third_party() -> Iterator[None]:
 
 def test_ai_job_is_paid_in_tickets(tmp_path: Path) -> None:
     pytest.importorskip("diffusers")
-    models = write_models(tmp_path / "models", ("text-to-speech",))
+    models = write_models(tmp_path / "models", ("text-to-speech", "llm"))
     text = "paid speech"
     with Devnet(DevnetConfig(root=tmp_path, orchestrators=1, delegation=0, ai_config=models)) as net:
         node = net.orchestrators[0]
@@ -51,3 +54,25 @@ def test_ai_job_is_paid_in_tickets(tmp_path: Path) -> None:
             data={"request": f'{{"text": "{text}", "model_id": "{PIPER}"}}'},
         )
         assert unpaid.status_code == 402 and unpaid.json()["detail"]["code"] == "payment_required"
+
+        _llm_is_charged_for_the_tokens_it_used(net, node)
+
+
+def _llm_is_charged_for_the_tokens_it_used(net: Devnet, node: Any) -> None:
+    """Paid for the bound, charged price per unit x tokens used; the rest stays the
+    gateway's credit, and the gateway's mirror of it equals the orchestrator's."""
+    fees_before = int(httpx.get(f"{node.url}/metrics").json()["ai"]["fees_charged_wei"])
+    price_per_unit = next(c.price_per_unit for c in node.server.app.state.ai.capabilities() if c.model_id == LLM)
+    body = {"messages": [{"role": "user", "content": "Hello, paid model"}], "model": LLM, "max_tokens": 8, "seed": 1}
+    answer = httpx.post(f"{net.gateway.url}/llm", json=body, timeout=120)
+    assert answer.status_code == 200, answer.text
+    usage = answer.json()["usage"]
+    streamed = httpx.post(f"{net.gateway.url}/llm", json={**body, "stream": True}, timeout=120)
+    assert streamed.status_code == 200 and streamed.text.endswith("data: [DONE]\n\n"), streamed.text
+    fees = int(httpx.get(f"{node.url}/metrics").json()["ai"]["fees_charged_wei"]) - fees_before
+    assert fees == 2 * price_per_unit * usage["total_tokens"], "the same request twice, at its token count"
+    payer = net.gateway.app.state.gateway.payer
+    recipient = node.signer.address
+    mirror = payer.sender.balances.get(recipient)
+    credit = node.server.app.state.orchestrator.billing.recipient.balance(payer.address)
+    assert mirror == credit > 0, "the unused part of each bound is credit both sides agree on"

@@ -25,6 +25,7 @@ from framemesh.gateway.ai_dispatch import AIDispatcher
 from framemesh.gateway.ai_selection import AIDirectory
 from framemesh.gateway.ai_job_routes import install_ai_job_routes
 from framemesh.gateway.ai_routes import install_ai_routes, install_unknown_pipeline
+from framemesh.gateway.llm_routes import install_llm_routes
 from framemesh.gateway.ai_runner import AIJobRunner
 from framemesh.gateway.ai_store import AIJobStore
 from framemesh.gateway.config import GatewayConfig
@@ -311,6 +312,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
 
     ai_routes = install_ai_routes(app, config, gateway.ai, gateway.ai_runner)
     install_ai_job_routes(app, ai_routes, gateway.ai_runner)
+    install_llm_routes(app, ai_routes)
     install_unknown_pipeline(app, ai_routes)  # last: it matches any POST /name
     return app
 
