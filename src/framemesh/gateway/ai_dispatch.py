@@ -84,13 +84,7 @@ class AIDispatcher:
     ) -> tuple[AIResult, dict[str, Path], str]:
         """Run the job on the best orchestrator that will; returns its result, files and URL.
         With `on_progress`, the orchestrator's progress (0..1) is read about once a second."""
-        ranked, why = self.directory.rank(pipeline, model_id, self.pool, time.monotonic(), self.max_price)
-        if not ranked:
-            offers = self.directory.offers()
-            if why is None:
-                listed = ", ".join(f"{o['pipeline']} {o['model_id']!r}" for o in offers) or "nothing yet"
-                raise NoOrchestrator(404, f"no orchestrator serves {pipeline} model {model_id!r}; the network offers: {listed}", offers)
-            raise NoOrchestrator(503, f"no orchestrator can take {pipeline} {model_id!r} now: {why}", offers)
+        ranked = self.ranked(pipeline, model_id)
         errors: list[str] = []
         for attempt, (url, price_per_unit) in enumerate(ranked[: self.attempts]):
             price = price_per_unit * units
@@ -162,6 +156,18 @@ class AIDispatcher:
                 problem = "its manifest does not name every input it was sent as an ingredient"
             if problem is not None:
                 raise PeerFailed(url, "bad_result", f"{output.file} failed the provenance check: {problem}")
+
+    def ranked(self, pipeline: str, model_id: str) -> list[tuple[str, int]]:
+        """(url, price per unit) of the orchestrators to try, best first; NoOrchestrator
+        (404: nobody serves it, 503: nobody can now) when there is none."""
+        ranked, why = self.directory.rank(pipeline, model_id, self.pool, time.monotonic(), self.max_price)
+        if not ranked:
+            offers = self.directory.offers()
+            if why is None:
+                listed = ", ".join(f"{o['pipeline']} {o['model_id']!r}" for o in offers) or "nothing yet"
+                raise NoOrchestrator(404, f"no orchestrator serves {pipeline} model {model_id!r}; the network offers: {listed}", offers)
+            raise NoOrchestrator(503, f"no orchestrator can take {pipeline} {model_id!r} now: {why}", offers)
+        return ranked
 
     def _failed(self, url: str, exc: PeerFailed) -> None:
         if url not in self.pool.members:

@@ -152,7 +152,7 @@ class LLMDispatcher:
         self.jobs_done = 0
 
     async def open(self, model_id: str, request: Any, units: int, job_id: str) -> LLMStream:
-        ranked = self.ranked(model_id)
+        ranked = self.ai.ranked(PIPELINE, model_id)
         errors: list[str] = []
         fields = dataclasses.asdict(request)
         for url, price_per_unit in ranked[: self.ai.attempts]:
@@ -167,17 +167,6 @@ class LLMDispatcher:
                 self.failed(url, exc)
                 errors.append(str(exc))
         raise NoOrchestrator(503, f"llm {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
-
-    def ranked(self, model_id: str) -> list[tuple[str, int]]:
-        directory = self.ai.directory
-        ranked, why = directory.rank(PIPELINE, model_id, self.ai.pool, time.monotonic(), self.ai.max_price)
-        if ranked:
-            return ranked
-        offers = directory.offers()
-        if why is None:
-            listed = ", ".join(f"{o['pipeline']} {o['model_id']!r}" for o in offers) or "nothing yet"
-            raise NoOrchestrator(404, f"no orchestrator serves llm model {model_id!r}; the network offers: {listed}", offers)
-        raise NoOrchestrator(503, f"no orchestrator can take llm {model_id!r} now: {why}", offers)
 
     def failed(self, url: str, exc: PeerFailed) -> None:
         self.ai._failed(url, exc)
