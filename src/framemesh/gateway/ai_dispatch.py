@@ -15,10 +15,10 @@ import hashlib
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from framemesh.gateway.ai_selection import AIDirectory, expected_outputs, request_parts
 from framemesh.gateway.errors import (
@@ -34,6 +34,8 @@ from framemesh.gateway.provenance_check import provenance_problem
 from framemesh.wire.ai import AIResult
 
 log = logging.getLogger("framemesh.gateway")
+
+T = TypeVar("T")
 
 PROGRESS_INTERVAL = 1.0  # seconds between readings of a running job's progress
 
@@ -180,7 +182,18 @@ class AIDispatcher:
     async def _pay_and_send(
         self, url: str, pipeline: str, request: Any, price: int, dest_dir: Path, job_id: str
     ) -> tuple[AIResult, dict[str, Path]]:
-        for _ in range(3):  # stale parameters or a balance out of step: fix it and pay again
+        return await self.pay_and_call(
+            url, price, lambda payment: self._send(url, pipeline, request, payment, dest_dir, job_id)
+        )
+
+    async def pay_and_call(
+        self, url: str, price: int, call: Callable[[str | None], Awaitable[T]], *, charged_on_bad_result: bool = True
+    ) -> T:
+        """Pay `price` to `url` (on a chain) and `call(payment header or None)`. A 402 for
+        stale parameters or a balance out of step is fixed and paid again (3 tries); a
+        failure takes the payment back, except a bad result the orchestrator charged for
+        (`charged_on_bad_result`: it delivered, and charges on delivery)."""
+        for _ in range(3):
             payment = None
             if self.payer is not None:
                 try:
@@ -188,7 +201,7 @@ class AIDispatcher:
                 except Exception as exc:
                     raise PeerFailed(url, "unreachable", f"no ticket parameters: {exc}") from exc
             try:
-                return await self._send(url, pipeline, request, payment, dest_dir, job_id)
+                return await call(payment)
             except PeerUnpaid as exc:
                 if self.payer is None:
                     raise PeerFailed(url, "error", str(exc)) from exc
@@ -200,7 +213,8 @@ class AIDispatcher:
                 else:
                     raise PeerFailed(url, "error", str(exc)) from exc
             except (PeerFailed, PeerBusy, OrchestratorRefused) as exc:
-                if payment is not None and not (isinstance(exc, PeerFailed) and exc.kind == "bad_result"):
+                charged = charged_on_bad_result and isinstance(exc, PeerFailed) and exc.kind == "bad_result"
+                if payment is not None and not charged:
                     self.payer.refund(url, price)
                 raise
         raise PeerFailed(url, "error", "payment refused three times")

@@ -23,7 +23,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import httpx
@@ -33,7 +32,7 @@ from framemesh.gateway.ai_dispatch import (
     NoOrchestrator,
     OrchestratorRefused,
 )
-from framemesh.gateway.errors import PeerBusy, PeerFailed, PeerRefused, PeerUnpaid
+from framemesh.gateway.errors import PeerBusy, PeerFailed, PeerRefused
 from framemesh.gateway.peer import raise_for_status
 from framemesh.payments.signatures import BadSignature, recover
 from framemesh.wire.ai import (
@@ -196,38 +195,16 @@ class LLMDispatcher:
     async def _pay_and_open(
         self, url: str, fields: dict[str, Any], model_id: str, units: int, price_per_unit: int, job_id: str
     ) -> LLMStream:
-        payer = self.ai.payer
-        price = price_per_unit * units
-        for _ in range(3):  # stale parameters or a balance out of step: fix it and pay again
-            payment = None
-            if payer is not None:
-                try:
-                    payment = await payer.payment_header(url, price)
-                except Exception as exc:
-                    raise PeerFailed(url, "unreachable", f"no ticket parameters: {exc}") from exc
-            try:
-                response, lines, first = await self._open(url, fields, payment, job_id)
-            except PeerUnpaid as exc:
-                if payer is None:
-                    raise PeerFailed(url, "error", str(exc)) from exc
-                payer.refund(url, price)
-                if exc.code in ("unknown_params", "expired"):
-                    payer.forget(url)
-                elif exc.balance is not None:
-                    payer.resync(url, Fraction(exc.balance))
-                else:
-                    raise PeerFailed(url, "error", str(exc)) from exc
-                continue
-            except (PeerFailed, PeerBusy, PeerRefused) as exc:
-                if payment is not None:
-                    payer.refund(url, price)
-                if isinstance(exc, PeerRefused):
-                    raise OrchestratorRefused(exc.status, exc.detail) from exc
-                raise
-            return LLMStream(
-                self, url, response, lines, first, fields, job_id, model_id, units, price_per_unit, payment is not None
-            )
-        raise PeerFailed(url, "error", "payment refused three times")
+        """Pay for the bound and open the answer (nothing is charged before its done line,
+        so any failure here takes the payment back)."""
+        paid: list[bool] = []
+
+        async def call(payment: str | None) -> tuple[httpx.Response, AsyncIterator[str], dict[str, Any]]:
+            paid.append(payment is not None)
+            return await self._open(url, fields, payment, job_id)
+
+        response, lines, first = await self.ai.pay_and_call(url, price_per_unit * units, call, charged_on_bad_result=False)
+        return LLMStream(self, url, response, lines, first, fields, job_id, model_id, units, price_per_unit, paid[-1])
 
     async def _open(
         self, url: str, fields: dict[str, Any], payment: str | None, job_id: str
@@ -247,7 +224,10 @@ class LLMDispatcher:
         try:
             if response.status_code != 200:
                 await response.aread()
-                raise_for_status(url, response, refusals=True)
+                try:
+                    raise_for_status(url, response, refusals=True)
+                except PeerRefused as exc:
+                    raise OrchestratorRefused(exc.status, exc.detail) from exc
             lines = response.aiter_lines()
             first = await self.next_line(url, lines)
             if first is None:
