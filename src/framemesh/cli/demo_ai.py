@@ -186,8 +186,9 @@ class _Jobs:
             self._done("upscale", REALESRGAN, f"{_size(png)} → {_size(upscaled)} {_where(upscaled)}")
 
     async def _video(self, png: Path) -> None:
-        # The tiny SVD (4 frames at 256x256, 4 steps) takes 5-15 s on 2 busy CPU cores,
-        # most of it loading torch and its first run: quick enough for the demo.
+        # The tiny SVD (4 frames at 256x256, 4 steps), cold, took about 5 s on 2 idle CPU
+        # cores (20-33 s with the cores shared by other jobs), most of it starting the
+        # worker (torch) and torch's first run; it runs beside the upscale: kept.
         video = await self._run("image-to-video", SVD, self.gw.image_to_video(
             png, model_id=SVD, width=SIZE, height=SIZE, seed=SEED, num_inference_steps=STEPS))
         if video is not None:
