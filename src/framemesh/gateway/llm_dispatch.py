@@ -65,8 +65,14 @@ class LLMStream:
     paid: bool
 
     async def events(self) -> AsyncIterator[tuple[str, Any]]:
-        """("delta", text)..., then ("done", LLMDone); PeerFailed if the answer breaks."""
+        """("delta", text)..., then ("done", LLMDone); PeerFailed if the answer breaks.
+
+        An answer that ends without a good done line (broken, refused, or left by our
+        client) was not charged for: the bound's payment goes back into the payer's
+        mirror. (Should the orchestrator have charged after all, our next job there gets
+        a 402 with its balance, and the mirror is set to it.)"""
         sent: list[str] = []
+        settled = False
         try:
             line: dict[str, Any] | None = self.first
             while line is not None:
@@ -76,6 +82,7 @@ class LLMStream:
                     yield "delta", piece
                 elif "done" in line:
                     done = self._check(line["done"], "".join(sent))
+                    settled = True
                     await self.response.aclose()
                     yield "done", done
                     return
@@ -90,6 +97,9 @@ class LLMStream:
             self.dispatcher.failed(self.url, exc)
             raise
         finally:
+            payer = self.dispatcher.ai.payer
+            if not settled and self.paid and payer is not None:
+                payer.refund(self.url, self.price_per_unit * self.units)
             await self.response.aclose()
 
     def _check(self, raw: Any, text: str) -> LLMDone:
