@@ -43,16 +43,16 @@ from unittest import mock
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from framemesh.ai import ModelHost, ModelOptions, ModelSpec  # noqa: E402
-from framemesh.ai.cache import cache_key  # noqa: E402
-from framemesh.ai.config import AIConfig  # noqa: E402
-from framemesh.ai.requests import TextToImageRequest  # noqa: E402
+from framemesh.ai import ModelHost, ModelOptions, ModelSpec
+from framemesh.ai.cache import cache_key
+from framemesh.ai.config import AIConfig
+from framemesh.ai.requests import TextToImageRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ai_network import measure_network, network_markdown  # noqa: E402
-from report import update_section  # noqa: E402  # benchmarks/report.py
+from ai_network import measure_network, network_markdown
+from report import update_section  # benchmarks/report.py
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "benchmarks"
@@ -299,9 +299,11 @@ def local_markdown(ways: list[Way], hit_ms: float, embeds: tuple[float, float], 
     )
     lines += [
         "",
-        f"The prompt-embeddings cache saves the text encoder: {miss * 1000:.0f} ms per prompt (a hit: "
-        f"{hit * 1000:.2f} ms; medians of 5), {miss / base:.1%} of an image here, well below the spread of the "
-        "image times, so its row is that saving taken off the no-saver median rather than a run of its own.",
+        (
+            f"The prompt-embeddings cache saves the text encoder: {miss * 1000:.0f} ms per prompt (a hit: "
+            f"{hit * 1000:.2f} ms; medians of 5), {miss / base:.1%} of an image here, well below the spread of the "
+            "image times, so its row is that saving taken off the no-saver median rather than a run of its own."
+        ),
     ]
     return lines
 

@@ -167,9 +167,10 @@ async def _measure(net: Any, orch: Any, gw: Any, toml: Path, runs: int, figures:
         with Progress() as progress:
             task = progress.add_task("network", total=runs * 7)
             for i in range(runs):  # fresh seeds: no cache; the ways take turns
-                figures.pipeline.append(await _timed(lambda: asyncio.to_thread(pipe.run, job(1000 + i, steps)), net))
-                figures.host.append(await _timed(lambda: host.run("text-to-image", SD, job(2000 + i, steps)), net))
-                figures.gateway.append(await _timed(lambda: _gateway_job(client, net.gateway.url, job(3000 + i, steps)), net))
+                fresh = [job(1000 * way + i, steps) for way in (1, 2, 3)]
+                figures.pipeline.append(await _timed(partial(asyncio.to_thread, pipe.run, fresh[0]), net))
+                figures.host.append(await _timed(partial(host.run, "text-to-image", SD, fresh[1]), net))
+                figures.gateway.append(await _timed(partial(_gateway_job, client, net.gateway.url, fresh[2]), net))
                 figures.loads.append(os.getloadavg()[0])
                 progress.advance(task, 3)
             spans = Spans.install(net)
@@ -190,7 +191,7 @@ def _calibrate(pipe: Any, low: int = 1, high: int = 16) -> int:
     """Steps that make the pipeline take about TARGET seconds at SIZE (the time is
     linear in the steps: medians of 3 at two step counts)."""
     pipe.run(job(0, 1))  # warm: NudeNet loads on the first job
-    low_time, high_time = (statistics.median(_clock(lambda: pipe.run(job(0, n))) for _ in range(3)) for n in (low, high))
+    low_time, high_time = (statistics.median(_clock(partial(pipe.run, job(0, n))) for _ in range(3)) for n in (low, high))
     per_step = max((high_time - low_time) / (high - low), 1e-4)
     return max(1, round(low + (TARGET - low_time) / per_step))
 
@@ -364,8 +365,11 @@ def network_markdown(f: NetworkFigures, command: str) -> list[str]:
         "| --- | ---: | --- | ---: | ---: |",
         f"| `TextToImage.run` in this process | {pipeline:.3f} | {_spread_s(f.pipeline)} | — | — |",
         f"| `ModelHost.run` (worker process) | {host:.3f} | {_spread_s(f.host)} | {host / pipeline - 1:+.1%} | — |",
-        f"| through the gateway (HTTP, tickets, sign, verify) | {gateway:.3f} | {_spread_s(f.gateway)} | "
-        f"{gateway / pipeline - 1:+.1%} ({(gateway - pipeline) * 1000:.0f} ms) | {gateway / host - 1:+.1%} ({(gateway - host) * 1000:.0f} ms) |",
+        (
+            f"| through the gateway (HTTP, tickets, sign, verify) | {gateway:.3f} | {_spread_s(f.gateway)} | "
+            f"{gateway / pipeline - 1:+.1%} ({(gateway - pipeline) * 1000:.0f} ms) | "
+            f"{gateway / host - 1:+.1%} ({(gateway - host) * 1000:.0f} ms) |"
+        ),
         "",
         "| the same request again (exact-result cache hit) | median (ms) | range (ms) |",
         "| --- | ---: | --- |",

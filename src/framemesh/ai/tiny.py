@@ -242,7 +242,11 @@ def write_tiny_svd(out: Path) -> None:
         StableVideoDiffusionPipeline,
         UNetSpatioTemporalConditionModel,
     )
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+    )
 
     unet = UNetSpatioTemporalConditionModel(
         block_out_channels=(32, 64),  # GroupNorm of 32 groups is fixed in this UNet
