@@ -305,3 +305,37 @@ def test_a_running_stage_reports_its_denoising_progress(
         assert missing.status_code == 404 and missing.json()["detail"]["code"] == "not_running"
     finally:
         gw.stop()
+
+
+def test_a_repeated_request_is_answered_by_the_gateway_from_its_checked_outputs(nodes: dict[str, Any], tmp_path: Path) -> None:
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        def jobs_done() -> int:
+            return int(httpx.get(f"{nodes['o1']}/metrics", timeout=10).json()["ai"]["jobs_done"])
+
+        body = {"prompt": "a quiet harbour", "model_id": SD, "width": 32, "height": 32, "num_inference_steps": 1, "seed": 21}
+        first = httpx.post(f"{gw.url}/text-to-image", json=body, timeout=TIMEOUT)
+        assert first.status_code == 200, first.text
+        before = jobs_done()
+        again = httpx.post(f"{gw.url}/text-to-image", json=body, timeout=TIMEOUT)
+        assert again.status_code == 200, again.text
+        assert again.json() == first.json(), "the same outputs, served again"
+        assert jobs_done() == before, "no orchestrator ran it"
+        other = httpx.post(f"{gw.url}/text-to-image", json={**body, "seed": 22}, timeout=TIMEOUT)
+        assert other.json()["images"][0]["url"] != first.json()["images"][0]["url"]
+        assert jobs_done() == before + 1, "another seed is another request"
+        unseeded = {k: v for k, v in body.items() if k != "seed"}
+        for _ in range(2):
+            assert httpx.post(f"{gw.url}/text-to-image", json=unseeded, timeout=TIMEOUT).status_code == 200
+        assert jobs_done() == before + 3, "without a seed the client asks for a new image each time"
+        recorded = httpx.get(f"{gw.url}/ai/jobs", timeout=10).json()
+        assert len(recorded) == 5, "a cache hit is recorded as a job too"
+        assert all(j["state"] == "completed" for j in recorded)
+
+        stages = [{"pipeline": "text-to-image", "model_id": SD, "params": {k: v for k, v in body.items() if k != "model_id"}},
+                  {"pipeline": "upscale", "model_id": "realesrgan/x2"}]
+        job = _wait(gw.url, httpx.post(f"{gw.url}/ai/jobs", json={"stages": stages}, timeout=30).json()["id"])
+        assert job["state"] == "completed" and jobs_done() == before + 3, "a stage reuses the same answer"
+        assert job["stages"][0]["outputs"][0]["url"] == "/" + first.json()["images"][0]["url"].split("/", 3)[3]
+    finally:
+        gw.stop()

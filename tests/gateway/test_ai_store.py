@@ -53,3 +53,25 @@ def test_a_done_stage_is_final_and_unknown_jobs_say_so(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="no stage 5"):
         store.start_stage("j2", 5)
     store.close()
+
+
+def test_a_request_is_recorded_running_and_completed_with_its_stage(tmp_path: Path) -> None:
+    store = AIJobStore(tmp_path / "g.sqlite")
+    job = store.add_job("r1", "request", PLAN[:1], running=True)
+    assert job.state is AIJobState.RUNNING and job.stages[0].state is StageState.RUNNING and job.stages[0].attempts == 1
+    result = {"price": 7, "outputs": [{"file": "image-0.png"}]}
+    store.finish_stage("r1", 0, orchestrator="http://o1", units=64, result=result,
+                       files={"image-0.png": "ai/r1/image-0.png"}, key="k1", completes_job=True)
+    assert store.job("r1").state is AIJobState.COMPLETED
+    with pytest.raises(ValueError, match="one-stage"):
+        store.add_job("r2", "request", PLAN, running=True)
+
+    earlier = store.recall("k1")
+    assert earlier is not None and (earlier.job_id, earlier.files) == ("r1", {"image-0.png": "ai/r1/image-0.png"})
+    answered = store.add_answered("r3", PLAN[0], earlier, {**result, "price": 0})
+    assert answered.state is AIJobState.COMPLETED and answered.stages[0].price == 0
+    assert answered.stages[0].files == earlier.files and answered.stages[0].orchestrator == "http://o1"
+    assert store.recall("unknown") is None
+    store.forget("k1")
+    assert store.recall("k1") is None
+    store.close()

@@ -22,8 +22,18 @@ from framemesh.ai.config import SAMPLING_PIPELINES, ModelSpec
 
 
 def cache_key(spec: ModelSpec, request: Any) -> str | None:
-    """The request's key, or None when its output is meant to be random."""
-    if spec.pipeline in SAMPLING_PIPELINES and getattr(request, "seed", 0) is None:
+    """The request's key on this node (its model directory and cost savers included), or
+    None when its output is meant to be random."""
+    return request_key(
+        spec.pipeline, spec.model_id, request, {"path": str(spec.path), "options": dataclasses.asdict(spec.options)}
+    )
+
+
+def request_key(pipeline: str, model_id: str, request: Any, node: dict[str, Any] | None = None) -> str | None:
+    """A SHA-256 over the pipeline, model, every field of the request (input files by
+    their hash) and what `node` adds; None when the output is meant to be random
+    (a sampling pipeline without a seed)."""
+    if pipeline in SAMPLING_PIPELINES and getattr(request, "seed", 0) is None:
         return None
     fields = {}
     for f in dataclasses.fields(request):
@@ -31,13 +41,7 @@ def cache_key(spec: ModelSpec, request: Any) -> str | None:
         if isinstance(value, bytes):
             value = "sha256:" + hashlib.sha256(value).hexdigest()
         fields[f.name] = value
-    material = {
-        "pipeline": spec.pipeline,
-        "model_id": spec.model_id,
-        "path": str(spec.path),
-        "options": dataclasses.asdict(spec.options),
-        "request": fields,
-    }
+    material = {"pipeline": pipeline, "model_id": model_id, "request": fields, **(node or {})}
     blob = json.dumps(material, sort_keys=True, default=repr).encode()
     return hashlib.sha256(blob).hexdigest()
 

@@ -182,7 +182,8 @@ class AIRoutes:
             shutil.rmtree(out_dir, ignore_errors=True)
             raise
         base = str(request.base_url).rstrip("/")
-        urls = {name: f"{base}/outputs/ai/{job_id}/{Path(path).name}" for name, path in files.items()}
+        root = self.config.outputs_dir
+        urls = {name: f"{base}/outputs/{Path(path).relative_to(root).as_posix()}" for name, path in files.items()}
         if pipeline == "audio-to-text":
             return {"text": result.text or "", "chunks": [c.model_dump() for c in result.chunks]}
         if pipeline == "text-to-speech":

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
+from framemesh.ai.cache import request_key
 from framemesh.ai.requests import with_default_frames
 from framemesh.gateway.ai_dispatch import (
     AIDispatcher,
@@ -55,7 +57,11 @@ def checked_units(ai_request: Any) -> int:
 
 
 class AIJobRunner:
-    def __init__(self, store: AIJobStore, dispatcher: AIDispatcher, outputs_dir: Path, jobs_dir: Path) -> None:
+    def __init__(
+        self, store: AIJobStore, dispatcher: AIDispatcher, outputs_dir: Path, jobs_dir: Path, *, result_cache: bool = True
+    ) -> None:
+        self.result_cache = result_cache
+        self.cache_hits = 0
         self.store = store
         self.dispatcher = dispatcher
         self.outputs_dir = outputs_dir
@@ -101,15 +107,18 @@ class AIJobRunner:
         self, job_id: str, pipeline: str, model_id: str, fields: dict[str, Any], request: Any, units: int
     ) -> tuple[AIResult, dict[str, Path]]:
         params = {k: v for k, v in fields.items() if not isinstance(v, bytes)}
-        job = await asyncio.to_thread(self.store.add_job, job_id, "request", [StagePlan(pipeline, model_id, params)])
-        self.store.set_job_state(job_id, AIJobState.RUNNING)
+        plan = StagePlan(pipeline, model_id, params)
+        answer = self.recall(pipeline, model_id, request)
+        if answer is not None:  # the same request was answered before: no orchestrator, no payment
+            result, files, earlier = answer
+            self.store.add_answered(job_id, plan, earlier, result.model_dump(mode="json"))
+            return result, files
+        job = await asyncio.to_thread(self.store.add_job, job_id, "request", [plan], running=True)
         try:
-            result, files = await self._run_stage(job, job.stages[0], request, units)
+            return await self._run_stage(job, job.stages[0], request, units, started=True)
         except BaseException as exc:
             self._fail(job_id, 0, _message(exc))
             raise
-        self.store.set_job_state(job_id, AIJobState.COMPLETED)
-        return result, files
 
     # a staged job, in the background
 
@@ -170,8 +179,34 @@ class AIJobRunner:
                 await asyncio.sleep(pause)
         raise AssertionError("unreachable")
 
-    async def _run_stage(self, job: AIJobRecord, stage: StageRecord, request: Any, units: int) -> tuple[AIResult, dict[str, Path]]:
-        self.store.start_stage(job.id, stage.index)
+    def recall(self, pipeline: str, model_id: str, request: Any) -> tuple[AIResult, dict[str, Path], StageRecord] | None:
+        """The checked outputs of an earlier stage that ran this exact request (same model,
+        fields, seed and inputs), if the gateway keeps a result cache and has them."""
+        key = request_key(pipeline, model_id, request) if self.result_cache else None
+        earlier = self.store.recall(key) if key is not None else None
+        if key is None or earlier is None or earlier.result is None:
+            return None
+        files = {name: self.outputs_dir / rel for name, rel in earlier.files.items()}
+        if not all(path.is_file() for path in files.values()):
+            self.store.forget(key)  # its outputs were cleaned up
+            return None
+        self.cache_hits += 1
+        info = {**(earlier.result.get("info") or {}), "cache": "gateway", "answered_by_job": earlier.job_id}
+        return AIResult.model_validate({**earlier.result, "price": 0, "info": info}), files, earlier
+
+    async def _run_stage(
+        self, job: AIJobRecord, stage: StageRecord, request: Any, units: int, *, started: bool = False
+    ) -> tuple[AIResult, dict[str, Path]]:
+        """Run one stage and record it done; a request (`started`: recorded running) is
+        completed with it, in the same transaction."""
+        answer = None if started else self.recall(stage.pipeline, stage.model_id, request)
+        if not started:
+            await asyncio.to_thread(self.store.start_stage, job.id, stage.index)
+        if answer is not None:
+            result, files, earlier = answer
+            self.store.finish_stage(job.id, stage.index, orchestrator=earlier.orchestrator or "", units=units,
+                                    result=result.model_dump(mode="json"), files=earlier.files)
+            return result, files
         out_dir = self.output_dir(job, stage.index)
         if out_dir.exists() and job.kind != "request":
             shutil.rmtree(out_dir)  # left by a gateway that died before recording the stage done
@@ -184,9 +219,14 @@ class AIJobRunner:
             )
         finally:
             self.progress.pop(key, None)
-        self.store.finish_stage(
-            job.id, stage.index, orchestrator=url, units=units, result=result.model_dump(mode="json"),
-            files={name: path.relative_to(self.outputs_dir).as_posix() for name, path in files.items()},
+        await asyncio.to_thread(
+            partial(
+                self.store.finish_stage, job.id, stage.index, orchestrator=url, units=units,
+                result=result.model_dump(mode="json"),
+                files={name: path.relative_to(self.outputs_dir).as_posix() for name, path in files.items()},
+                key=request_key(stage.pipeline, stage.model_id, request) if self.result_cache else None,
+                completes_job=started,
+            )
         )
         return result, files
 

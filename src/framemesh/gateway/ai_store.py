@@ -55,6 +55,11 @@ CREATE TABLE IF NOT EXISTS ai_stages (
     finished REAL,
     PRIMARY KEY (job_id, idx)
 );
+CREATE TABLE IF NOT EXISTS ai_results (  -- the gateway's exact-result cache
+    key TEXT PRIMARY KEY,          -- framemesh.ai.cache.request_key of the stage's request
+    job_id TEXT NOT NULL,
+    idx INTEGER NOT NULL           -- the stage whose checked outputs answer it
+);
 """
 
 
@@ -105,18 +110,26 @@ class AIJobStore:
         with self._lock:
             self._db.close()
 
-    def add_job(self, job_id: str, kind: str, stages: list[StagePlan], uploads: Path | None = None) -> AIJobRecord:
+    def add_job(
+        self, job_id: str, kind: str, stages: list[StagePlan], uploads: Path | None = None, *, running: bool = False
+    ) -> AIJobRecord:
+        """Record a job queued; `running`: a one-stage request whose stage starts now (one
+        disk sync instead of three: a request's client is waiting)."""
         now = time.time()
+        job_state, stage_state = (AIJobState.RUNNING, StageState.RUNNING) if running else (AIJobState.QUEUED, StageState.PENDING)
+        if running and len(stages) != 1:
+            raise ValueError("only a one-stage job starts running as it is recorded")
         with self._lock, transaction(self._db):
             self._db.execute(
                 "INSERT INTO ai_jobs (id, kind, state, created, updated, uploads) VALUES (?, ?, ?, ?, ?, ?)",
-                (job_id, kind, AIJobState.QUEUED.value, now, now, str(uploads) if uploads else None),
+                (job_id, kind, job_state.value, now, now, str(uploads) if uploads else None),
             )
             self._db.executemany(
-                "INSERT INTO ai_stages (job_id, idx, pipeline, model_id, name, params, inputs, from_uploads, state)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ai_stages (job_id, idx, pipeline, model_id, name, params, inputs, from_uploads, state,"
+                " attempts, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(job_id, i, s.pipeline, s.model_id, s.name, json.dumps(s.params), json.dumps(s.inputs),
-                  json.dumps(list(s.uploads)), StageState.PENDING.value) for i, s in enumerate(stages)],
+                  json.dumps(list(s.uploads)), stage_state.value, int(running), now if running else None)
+                 for i, s in enumerate(stages)],
             )
         return self.job(job_id)
 
@@ -159,13 +172,48 @@ class AIJobStore:
         self._move_stage(job_id, index, StageState.RUNNING, "attempts = attempts + 1, started = ?", (time.time(),))
 
     def finish_stage(
-        self, job_id: str, index: int, *, orchestrator: str, units: int, result: dict[str, Any], files: dict[str, str]
+        self, job_id: str, index: int, *, orchestrator: str, units: int, result: dict[str, Any], files: dict[str, str],
+        key: str | None = None, completes_job: bool = False,
     ) -> None:
+        """The stage is done; with `key`, its outputs answer the same request from now on;
+        with `completes_job`, the job is completed in the same transaction."""
         self._move_stage(
             job_id, index, StageState.DONE,
             "orchestrator = ?, units = ?, price = ?, result = ?, files = ?, finished = ?",
             (orchestrator, units, int(result.get("price", 0)), json.dumps(result), json.dumps(files), time.time()),
+            remember=key, completes_job=completes_job,
         )
+
+    def recall(self, key: str) -> StageRecord | None:
+        """The done stage whose outputs answer the request with this key, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT s.* FROM ai_results r JOIN ai_stages s ON s.job_id = r.job_id AND s.idx = r.idx"
+                " WHERE r.key = ? AND s.state = ?", (key, StageState.DONE.value),
+            ).fetchone()
+        return _stage(row) if row is not None else None
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM ai_results WHERE key = ?", (key,))
+
+    def add_answered(self, job_id: str, plan: StagePlan, source: StageRecord, result: dict[str, Any]) -> AIJobRecord:
+        """A Livepeer request answered from an earlier stage's outputs: recorded done, in
+        one transaction (one disk sync), with no orchestrator paid."""
+        now = time.time()
+        with self._lock, transaction(self._db):
+            self._db.execute(
+                "INSERT INTO ai_jobs (id, kind, state, created, updated) VALUES (?, 'request', ?, ?, ?)",
+                (job_id, AIJobState.COMPLETED.value, now, now),
+            )
+            self._db.execute(
+                "INSERT INTO ai_stages (job_id, idx, pipeline, model_id, name, params, inputs, state, attempts,"
+                " orchestrator, units, price, result, files, started, finished)"
+                " VALUES (?, 0, ?, ?, '', ?, '{}', ?, 0, ?, ?, 0, ?, ?, ?, ?)",
+                (job_id, plan.pipeline, plan.model_id, json.dumps(plan.params), StageState.DONE.value,
+                 source.orchestrator, source.units, json.dumps(result), json.dumps(source.files), now, now),
+            )
+        return self.job(job_id)
 
     def fail_stage(self, job_id: str, index: int) -> None:
         self._move_stage(job_id, index, StageState.FAILED, "finished = ?", (time.time(),))
@@ -179,7 +227,10 @@ class AIJobStore:
             )
         return cur.rowcount
 
-    def _move_stage(self, job_id: str, index: int, new: StageState, sets: str, values: tuple[Any, ...]) -> None:
+    def _move_stage(
+        self, job_id: str, index: int, new: StageState, sets: str, values: tuple[Any, ...], remember: str | None = None,
+        completes_job: bool = False,
+    ) -> None:
         with self._lock, transaction(self._db):
             row = self._db.execute(
                 "SELECT state FROM ai_stages WHERE job_id = ? AND idx = ?", (job_id, index)
@@ -192,6 +243,14 @@ class AIJobStore:
                 (new.value, *values, job_id, index),
             )
             self._db.execute("UPDATE ai_jobs SET updated = ? WHERE id = ?", (time.time(), job_id))
+            if completes_job:
+                state = self._db.execute("SELECT state FROM ai_jobs WHERE id = ?", (job_id,)).fetchone()["state"]
+                check_ai_job_move(AIJobState(state), AIJobState.COMPLETED)
+                self._db.execute("UPDATE ai_jobs SET state = ? WHERE id = ?", (AIJobState.COMPLETED.value, job_id))
+            if remember is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO ai_results (key, job_id, idx) VALUES (?, ?, ?)", (remember, job_id, index)
+                )
 
 
 

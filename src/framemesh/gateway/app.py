@@ -77,7 +77,9 @@ class Gateway:
             trust_anchors=self.runner.trust_anchors,
         )
         self.ai_store = AIJobStore(config.db_path)
-        self.ai_runner = AIJobRunner(self.ai_store, self.ai, config.outputs_dir, config.jobs_dir)
+        self.ai_runner = AIJobRunner(
+            self.ai_store, self.ai, config.outputs_dir, config.jobs_dir, result_cache=config.ai_result_cache
+        )
         self._refresher: asyncio.Task[None] | None = None
         self._last_discovery = 0.0
 

@@ -41,6 +41,7 @@ class GatewayConfig:
     ai_timeout: float = 600.0  # seconds an orchestrator gets per AI job
     ai_max_upload_bytes: int = 64 * 1024 * 1024
     ai_attempts: int = 3  # orchestrators tried per AI request
+    ai_result_cache: bool = True  # answer a repeated exact AI request (same seed, inputs) from its stored outputs
 
     def __post_init__(self) -> None:
         for url in self.orchestrators:
