@@ -140,6 +140,8 @@ class TicketRecipient:
             # Unredeemed wins per sender, read once per payment and kept up to date here
             # (not one SQL sum per ticket: a payment can carry a hundred).
             pending: dict[str, int] = {}
+            winners: list[tuple[Ticket, bytes, int]] = []
+            credits: list[Ticket] = []
             for ticket, signature in tickets:
                 if ticket.sender not in pending:
                     pending[ticket.sender] = self.store.pending_face_value(ticket.sender)
@@ -157,10 +159,14 @@ class TicketRecipient:
                     result.rejected.append(exc)
                     continue
                 if accepted.wins:
-                    if self.store.add(ticket, signature, accepted.recipient_rand):
-                        pending[ticket.sender] += ticket.face_value
-                    result.winners += 1
-                    self.tickets_won += 1
+                    winners.append((ticket, signature, accepted.recipient_rand))
+                    pending[ticket.sender] += ticket.face_value
+                credits.append(ticket)
+            # The wins are on disk (one sync for the payment) before any of it is credited.
+            self.store.add_many(winners)
+            result.winners = len(winners)
+            self.tickets_won += len(winners)
+            for ticket in credits:
                 self.tickets_received += 1
                 result.accepted += 1
                 result.credited += ticket.expected_value

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from framemesh.durable import open_durable
+from framemesh.durable import open_durable, transaction
 from framemesh.payments.ticket import Ticket
 
 _SCHEMA = """
@@ -67,17 +67,25 @@ class WinningTicketStore:
 
     def add(self, ticket: Ticket, signature: bytes, recipient_rand: int) -> bool:
         """Keep a winning ticket; False if it was already kept (never twice)."""
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO winning_tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,NULL,NULL)",
-                (
-                    ticket.hash(), ticket.recipient, ticket.sender, str(ticket.face_value), str(ticket.win_prob),
-                    str(ticket.sender_nonce), ticket.recipient_rand_hash, ticket.creation_round,
-                    ticket.creation_round_block_hash, signature, str(recipient_rand),
-                    TicketState.PENDING.value, time.time(),
-                ),
-            )
-        return cur.rowcount == 1
+        return self.add_many([(ticket, signature, recipient_rand)])[0]
+
+    def add_many(self, winners: list[tuple[Ticket, bytes, int]]) -> list[bool]:
+        """Keep winning tickets in one transaction (one disk sync for a payment's wins);
+        for each, False if it was already kept."""
+        added = []
+        with self._lock, transaction(self._db):
+            for ticket, signature, recipient_rand in winners:
+                cur = self._db.execute(
+                    "INSERT OR IGNORE INTO winning_tickets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0,NULL,NULL)",
+                    (
+                        ticket.hash(), ticket.recipient, ticket.sender, str(ticket.face_value), str(ticket.win_prob),
+                        str(ticket.sender_nonce), ticket.recipient_rand_hash, ticket.creation_round,
+                        ticket.creation_round_block_hash, signature, str(recipient_rand),
+                        TicketState.PENDING.value, time.time(),
+                    ),
+                )
+                added.append(cur.rowcount == 1)
+        return added
 
     def pending(self, limit: int = 100) -> list[StoredTicket]:
         """Unredeemed tickets, those closest to expiry first."""
