@@ -293,3 +293,20 @@ def test_pieces_reach_the_client_before_the_answer_is_finished(network: dict[str
         gate.set()
         gw.stop()
         node.stop()
+
+
+def test_llm_answers_are_recorded_in_the_ai_job_store(network: dict[str, Any]) -> None:
+    gateway = network["gateway"]
+    plain = httpx.post(f"{gateway}/llm", json={**ASK, "seed": 77}, timeout=TIMEOUT).json()
+    streamed = httpx.post(f"{gateway}/llm", json={**ASK, "seed": 78, "stream": True}, timeout=TIMEOUT)
+    assert sse_events(streamed)[-1] == "[DONE]"
+    jobs = {j["id"]: j for j in httpx.get(f"{gateway}/ai/jobs", timeout=10).json()}
+    answer = jobs[plain["id"]]
+    assert (answer["kind"], answer["state"], answer["stages"][0]["pipeline"]) == ("request", "completed", "llm")
+    assert answer["text"] == plain["choices"][0]["message"]["content"]
+    assert answer["stages"][0]["units"] == plain["usage"]["total_tokens"]
+    assert answer["stages"][0]["orchestrator"] == network["orchestrator"]
+    chunks = [json.loads(e) for e in sse_events(streamed)[:-1]]
+    streamed_job = jobs[chunks[0]["id"]]
+    assert streamed_job["state"] == "completed" and streamed_job["stages"][0]["orchestrator"] == network["orchestrator"]
+    assert streamed_job["text"] == "".join(c["choices"][0]["delta"]["content"] for c in chunks)

@@ -68,8 +68,11 @@ def test_a_request_is_recorded_running_and_completed_with_its_stage(tmp_path: Pa
 
     earlier = store.recall("k1")
     assert earlier is not None and (earlier.job_id, earlier.files) == ("r1", {"image-0.png": "ai/r1/image-0.png"})
-    answered = store.add_answered("r3", PLAN[0], earlier, {**result, "price": 0})
+    answered = store.add_done("r3", PLAN[0], orchestrator=earlier.orchestrator, units=earlier.units,
+                              result={**result, "price": 0}, files=earlier.files)
     assert answered.state is AIJobState.COMPLETED and answered.stages[0].price == 0
+    failed = store.add_done("r4", PLAN[0], orchestrator=None, units=None, result={}, files={}, error="no answer")
+    assert (failed.state, failed.stages[0].state, failed.error) == (AIJobState.FAILED, StageState.FAILED, "no answer")
     assert answered.stages[0].files == earlier.files and answered.stages[0].orchestrator == "http://o1"
     assert store.recall("unknown") is None
     store.forget("k1")

@@ -111,7 +111,8 @@ class AIJobRunner:
         answer = self.recall(pipeline, model_id, request)
         if answer is not None:  # the same request was answered before: no orchestrator, no payment
             result, files, earlier = answer
-            self.store.add_answered(job_id, plan, earlier, result.model_dump(mode="json"))
+            self.store.add_done(job_id, plan, orchestrator=earlier.orchestrator, units=earlier.units,
+                                result=result.model_dump(mode="json"), files=earlier.files)
             return result, files
         job = await asyncio.to_thread(self.store.add_job, job_id, "request", [plan], running=True)
         try:

@@ -197,21 +197,25 @@ class AIJobStore:
         with self._lock:
             self._db.execute("DELETE FROM ai_results WHERE key = ?", (key,))
 
-    def add_answered(self, job_id: str, plan: StagePlan, source: StageRecord, result: dict[str, Any]) -> AIJobRecord:
-        """A Livepeer request answered from an earlier stage's outputs: recorded done, in
-        one transaction (one disk sync), with no orchestrator paid."""
+    def add_done(
+        self, job_id: str, plan: StagePlan, *, orchestrator: str | None, units: int | None, result: dict[str, Any],
+        files: dict[str, str], started: float | None = None, error: str | None = None,
+    ) -> AIJobRecord:
+        """A one-stage request recorded when it has ended (an answer from the gateway's
+        cache, an LLM answer): done — or failed, with `error` — in one transaction."""
         now = time.time()
+        job_state, stage_state = (AIJobState.FAILED, StageState.FAILED) if error else (AIJobState.COMPLETED, StageState.DONE)
         with self._lock, transaction(self._db):
             self._db.execute(
-                "INSERT INTO ai_jobs (id, kind, state, created, updated) VALUES (?, 'request', ?, ?, ?)",
-                (job_id, AIJobState.COMPLETED.value, now, now),
+                "INSERT INTO ai_jobs (id, kind, state, created, updated, error) VALUES (?, 'request', ?, ?, ?, ?)",
+                (job_id, job_state.value, started or now, now, error),
             )
             self._db.execute(
                 "INSERT INTO ai_stages (job_id, idx, pipeline, model_id, name, params, inputs, state, attempts,"
                 " orchestrator, units, price, result, files, started, finished)"
-                " VALUES (?, 0, ?, ?, '', ?, '{}', ?, 0, ?, ?, 0, ?, ?, ?, ?)",
-                (job_id, plan.pipeline, plan.model_id, json.dumps(plan.params), StageState.DONE.value,
-                 source.orchestrator, source.units, json.dumps(result), json.dumps(source.files), now, now),
+                " VALUES (?, 0, ?, ?, '', ?, '{}', ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, plan.pipeline, plan.model_id, json.dumps(plan.params), stage_state.value, orchestrator, units,
+                 int(result.get("price", 0)), json.dumps(result), json.dumps(files), started or now, now),
             )
         return self.job(job_id)
 

@@ -16,10 +16,12 @@ ends with `data: {"error": {"msg"}}` (as Livepeer's runner does).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -27,7 +29,9 @@ from fastapi.responses import StreamingResponse
 
 from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
 from framemesh.gateway.ai_dispatch import NoOrchestrator, OrchestratorRefused
+from framemesh.gateway.ai_jobs import StagePlan
 from framemesh.gateway.ai_routes import AIRoutes
+from framemesh.gateway.ai_store import AIJobStore
 from framemesh.gateway.errors import PeerFailed
 from framemesh.gateway.llm_dispatch import PIPELINE, LLMDispatcher, LLMStream
 from framemesh.net.api_errors import ApiError
@@ -78,24 +82,30 @@ def install_llm_routes(app: FastAPI, routes: AIRoutes) -> LLMDispatcher:
         except InvalidRequest as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
         job_id = uuid.uuid4().hex[:16]
-        if ai_request.stream:
-            stream = await _call(llm.open(model_id, ai_request, units, job_id))
-            return StreamingResponse(_sse(stream, job_id), media_type=SSE_MEDIA_TYPE)
-        done = await _complete(llm, model_id, ai_request, units, job_id)
+        record = partial(_record, routes.runner.store, job_id, StagePlan(PIPELINE, model_id, _params(fields)), time.time())
+        try:
+            if ai_request.stream:
+                stream = await _call(llm.open(model_id, ai_request, units, job_id))
+                return StreamingResponse(_sse(stream, job_id, record), media_type=SSE_MEDIA_TYPE)
+            done, url = await _complete(llm, model_id, ai_request, units, job_id)
+        except ApiError as exc:
+            await record(None, None, error=exc.msg)
+            raise
+        await record(done, url)
         return _response(done, job_id, message=done.text)
 
     return llm
 
 
-async def _complete(llm: LLMDispatcher, model_id: str, ai_request: Any, units: int, job_id: str) -> LLMDone:
-    """The whole answer; one that breaks mid-way is asked of the next orchestrator."""
+async def _complete(llm: LLMDispatcher, model_id: str, ai_request: Any, units: int, job_id: str) -> tuple[LLMDone, str]:
+    """The whole answer and who gave it; one that breaks mid-way is asked of the next orchestrator."""
     errors = []
     for _ in range(llm.ai.attempts):
         stream = await _call(llm.open(model_id, ai_request, units, job_id))
         try:
             async for kind, value in stream.events():
                 if kind == "done":
-                    return value  # type: ignore[no-any-return]
+                    return value, stream.url
         except PeerFailed as exc:
             errors.append(str(exc))
     raise ApiError(503, "unavailable", "llm failed on every orchestrator tried: " + "; ".join(errors))
@@ -111,7 +121,7 @@ async def _call(opening: Any) -> LLMStream:
         raise ApiError(exc.status, "invalid_request", str(exc)) from exc
 
 
-async def _sse(stream: LLMStream, job_id: str) -> AsyncIterator[bytes]:
+async def _sse(stream: LLMStream, job_id: str, record: Recorder) -> AsyncIterator[bytes]:
     """Server-sent events: a chunk per piece of text, the last with usage, then [DONE]."""
     created = int(time.time())
     try:
@@ -120,10 +130,31 @@ async def _sse(stream: LLMStream, job_id: str) -> AsyncIterator[bytes]:
                 yield _event(_chunk(stream.model_id, job_id, created, delta=value))
             else:
                 done: LLMDone = value
+                await record(done, stream.url)
                 yield _event(_response(done, job_id, created=created, delta="", finish=done.finish_reason))
         yield b"data: [DONE]\n\n"
     except PeerFailed as exc:
+        await record(None, stream.url, error=str(exc))
         yield _event({"error": {"msg": str(exc)}})
+
+
+Recorder = Callable[..., Awaitable[None]]
+
+
+async def _record(
+    store: AIJobStore, job_id: str, plan: StagePlan, started: float, done: LLMDone | None, url: str | None,
+    error: str | None = None,
+) -> None:
+    """The answer (or why there is none) in the gateway's AI job record (GET /ai/jobs)."""
+    result = done.model_dump(mode="json") if done is not None else {}
+    await asyncio.to_thread(
+        store.add_done, job_id, plan, orchestrator=url, units=done.units if done else None, result=result, files={},
+        started=started, error=error,
+    )
+
+
+def _params(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if not isinstance(v, bytes)}
 
 
 def _chunk(model_id: str, job_id: str, created: int, delta: str) -> dict[str, Any]:
