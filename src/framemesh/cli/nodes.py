@@ -131,6 +131,7 @@ def gateway_start(
     max_price: Annotated[int | None, typer.Option(min=0, help="Highest price accepted, wei per pixel.")] = None,
     max_price_per_unit: Annotated[int | None, typer.Option(min=0, help="Highest AI price accepted, wei per unit.")] = None,
     api_token: Annotated[str | None, typer.Option(envvar="FRAMEMESH_API_TOKEN", help="Require 'Authorization: Bearer TOKEN' on the AI API.")] = None,
+    ai_result_cache: Annotated[bool, typer.Option(help="Answer a repeated exact AI request (same seed and inputs) from its stored outputs.")] = True,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
     setup_logging(log_level)
@@ -147,6 +148,7 @@ def gateway_start(
             segment_timeout=segment_timeout,
             max_price_per_unit=max_price_per_unit,
             api_token=api_token,
+            ai_result_cache=ai_result_cache,
         )
     except ValueError as exc:
         fail(str(exc), 2)
