@@ -12,18 +12,12 @@ import httpx
 import pytest
 
 from framemesh.provenance.verify import read_provenance
-from tests.e2e.ai_nodes import SD, ai_network, quiet_third_party
+from tests.e2e.ai_nodes import SD, ai_network
 
 pytest.importorskip("diffusers")
 
 TIMEOUT = 180.0
 SVD = "framemesh/tiny-svd"
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    with quiet_third_party():
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from framemesh.net.api_errors import install_error_handlers
 from framemesh.net.server import ServerThread
 from framemesh.wire.ai import AICapability
 from framemesh.wire.orchestrator import Capabilities, OrchestratorInfo
-from tests.e2e.ai_nodes import ai_network, failing_orchestrator, quiet_third_party
+from tests.e2e.ai_nodes import ai_network, failing_orchestrator
 from tests.e2e.nodes import gateway_thread
 
 pytest.importorskip("transformers")
@@ -32,12 +32,6 @@ LLM = "framemesh/tiny-llm"
 TIMEOUT = 120.0
 ASK = {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello, who are you?"}],
        "model": LLM, "max_tokens": 16, "seed": 7}
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    with quiet_third_party():
-        yield
 
 
 @pytest.fixture(scope="module")

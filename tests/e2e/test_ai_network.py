@@ -26,7 +26,6 @@ from tests.e2e.ai_nodes import (
     SPHINX,
     ai_network,
     failing_orchestrator,
-    quiet_third_party,
 )
 from tests.e2e.nodes import gateway_thread
 
@@ -34,12 +33,6 @@ pytest.importorskip("diffusers")
 pytest.importorskip("piper")
 
 TIMEOUT = 120.0
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    with quiet_third_party():
-        yield
 
 
 @pytest.fixture(scope="module")

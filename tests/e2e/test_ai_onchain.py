@@ -3,8 +3,6 @@ the job in tickets, and the orchestrator charges price per unit x units."""
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +16,6 @@ from tests.e2e.ai_nodes import PIPER, write_models
 LLM = "framemesh/tiny-llm"
 
 pytest.importorskip("piper")
-
-
-@pytest.fixture(autouse=True)
-def _quiet_third_party() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", category=UserWarning)
-        yield
 
 
 def test_ai_job_is_paid_in_tickets(tmp_path: Path) -> None:

@@ -16,19 +16,13 @@ import httpx
 import pytest
 
 from framemesh.provenance.verify import read_provenance
-from tests.e2e.ai_nodes import PIPER, SD, SPHINX, ai_orchestrator, quiet_third_party, write_models
+from tests.e2e.ai_nodes import PIPER, SD, SPHINX, ai_orchestrator, write_models
 from tests.e2e.nodes import gateway_thread
 
 pytest.importorskip("diffusers")
 pytest.importorskip("piper")
 
 TIMEOUT = 180.0
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> Iterator[None]:
-    with quiet_third_party():
-        yield
 
 
 @pytest.fixture(scope="module")
