@@ -135,17 +135,11 @@ class Devnet:
         return self.protocol.current_round()
 
     def initialize_round(self) -> None:
-        """Initialize the round if no one has (anyone may; the orchestrators' duty loops
-        usually get there first).
-
-        Calls read the latest block, a transaction runs in the next one, and this chain
-        mines a block only for a transaction that succeeds. On the last block of a round
-        every call still sees the round initialized while every transaction (a ticket's
-        redemption) runs in the next, uninitialized round and reverts: nothing is mined
-        and nothing moves. So the round of the next block is the one initialized here.
-        """
-        next_round_start = self.protocol.current_round_start_block() + self.protocol.round_length()
-        if not self.protocol.round_initialized() or self.chain.block_number + 1 >= next_round_start:
+        """Initialize the round the next transaction runs in if no one has (anyone may;
+        the orchestrators' duty loops usually get there first). See
+        `Protocol.round_needs_initializing`: on this chain a block is mined only for a
+        transaction that succeeds, so a round left uninitialized stalls everything."""
+        if self.protocol.round_needs_initializing():
             try:
                 self.protocol.initialize_round(self.deployer)
             except ChainError as exc:  # an orchestrator's duty loop got there first

@@ -23,15 +23,16 @@ class RoundDuties:
     def once(self) -> None:
         """Do whatever this round still needs; safe to call any number of times."""
         proto, me = self.protocol, self.signer
-        current = proto.current_round()
-        if not proto.round_initialized():
+        if proto.round_needs_initializing():  # the round our next transaction runs in
             try:
                 proto.initialize_round(me)
-                self.initialized.append(current)
-                log.info("initialized round %d", current)
+                self.initialized.append(proto.current_round())
+                log.info("initialized round %d", proto.current_round())
             except ContractRevert as exc:
-                log.debug("round %d not initialized by us: %s", current, exc.reason)
-                return
+                log.debug("round not initialized by us: %s", exc.reason)
+                if not proto.round_initialized():
+                    return
+        current = proto.current_round()
         if current in self.rewards or not proto.is_active(me.address):
             return
         _, _, last_reward_round = proto.terms(me.address)

@@ -121,6 +121,18 @@ class Protocol:
     def round_initialized(self) -> bool:
         return bool(self._call(self.rounds.functions.currentRoundInitialized()))
 
+    def round_needs_initializing(self) -> bool:
+        """True when the round the next transaction runs in is not initialized yet.
+
+        Calls read the latest block; a transaction runs in the next one. On the last
+        block of a round every call still sees the round initialized while every
+        transaction (a ticket's redemption, reward()) runs in the next, uninitialized
+        round and reverts. So the next block's round is the one that counts.
+        """
+        if not self.round_initialized():
+            return True
+        return self.block_number + 1 >= self.current_round_start_block() + self.round_length()
+
     def round_locked(self) -> bool:
         return bool(self._call(self.rounds.functions.currentRoundLocked()))
 
