@@ -25,6 +25,15 @@ class ImageToVideo(DiffusionPipeline):
         self._m_pipe = load_diffusers(StableVideoDiffusionPipeline, self.spec.path)
         self.loaded = True
 
+    def warmup(self) -> None:
+        """One small run, so the first job does not pay torch's first-run costs."""
+        from PIL import Image
+
+        self._m_pipe(
+            Image.new("RGB", (64, 64)), height=64, width=64, num_frames=2, num_inference_steps=1,
+            decode_chunk_size=2, output_type="np",
+        )
+
     @property
     def default_frames(self) -> int:
         return int(self._m_pipe.unet.config.num_frames)
