@@ -108,3 +108,24 @@ def test_unfunded_sender_is_refused(world: World, tmp_path: Path) -> None:
     got = r.receive([(t.ticket, t.signature) for t in payment.tickets], seed=params.seed, expiration_block=params.expiration_block)
     assert got.accepted == 0 and got.rejected[0].reason is Reason.INSUFFICIENT_FUNDS
     assert not r.charge(broke.address, 1)
+
+
+def test_refresh_reads_the_chain_facts_so_a_payment_does_not(tmp_path: Path) -> None:
+    world = make_world(round_length=1000)
+    r = TicketRecipient(
+        world.protocol, world.orchestrator.address, b"orchestrator-secret-000000000000", WinningTicketStore(tmp_path / "w.sqlite"),
+        RecipientTerms.for_probability(ETH // 100, Fraction(1, 100)), refresh_seconds=0.5,
+    )
+    gateway = world.gateway.address
+    before = r.funds(gateway)  # a sender the recipient knows
+    world.protocol.fund_deposit(world.gateway, ETH)  # more deposit, on the chain
+    reads: list[str] = []
+    for name in ("current_round", "sender_info"):
+        original = getattr(world.protocol, name)
+        setattr(world.protocol, name, lambda *a, _f=original, _n=name: reads.append(_n) or _f(*a))
+    r.refresh()
+    assert reads == ["current_round", "sender_info"], "the background refresh reads them"
+    reads.clear()
+    assert r.funds(gateway).deposit == before.deposit + ETH, "and a payment finds them fresh"
+    r.chain_view()
+    assert reads == [], "without reading the chain itself"

@@ -112,6 +112,7 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
         if billing is not None and duties is not None:
             background.append(asyncio.create_task(duties.run(config.duties_interval), name="round-duties"))
             background.append(asyncio.create_task(billing.redeemer.run(config.redeem_interval), name="redeemer"))
+            background.append(asyncio.create_task(billing.keep_fresh(), name="chain-facts"))
         if ai is not None:
             await ai.start()  # the warm models load before the node serves
         log.info("orchestrator %s ready: %s", config.name, config.describe())

@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from framemesh.net.api_errors import ApiError
-from framemesh.payments.recipient import RecipientTerms, TicketRecipient, rejection_summary
+from framemesh.payments.recipient import (
+    RecipientTerms,
+    TicketRecipient,
+    rejection_summary,
+)
 from framemesh.payments.redeemer import Redeemer
 from framemesh.payments.ticket_store import WinningTicketStore
 from framemesh.wire.payment import PaymentWire, TicketParamsWire
@@ -52,6 +56,16 @@ class Billing:
     @property
     def address(self) -> str:
         return str(self.signer.address)
+
+    async def keep_fresh(self, interval: float = 0.4) -> None:
+        """Read the chain facts tickets are checked against in the background, so a
+        payment does not wait on the chain (on the embedded chain that was about 20 ms)."""
+        while True:
+            try:
+                await asyncio.to_thread(self.recipient.refresh)
+            except Exception as exc:  # the chain may be down for a moment: payments read it themselves
+                log.warning("refreshing chain facts for ticket checks: %s", exc)
+            await asyncio.sleep(interval)
 
     async def params(self, sender: str) -> TicketParamsWire:
         params = await asyncio.to_thread(self.recipient.params_for, sender)

@@ -85,29 +85,47 @@ class TicketRecipient:
 
     def chain_view(self) -> ChainView:
         with self._lock:
-            now = time.monotonic()
-            if self._view and now - self._view[0] < self._refresh:
+            if self._view and time.monotonic() - self._view[0] < self._refresh:
                 return self._view[1]
-            current = self.chain.current_round()
-            hashes = {r: self.chain.block_hash_for_round(r) for r in (current - 1, current) if r >= 0}
-            view = ChainView(current_round=current, current_block=self.chain.block_number, round_block_hashes=hashes)
-            self._view = (now, view)
+            view = self._read_view()
+            self._view = (time.monotonic(), view)
             return view
 
     def funds(self, sender: str) -> SenderFunds:
         with self._lock:
-            now = time.monotonic()
             cached = self._funds.get(sender)
-            if cached and now - cached[0] < self._refresh:
+            if cached and time.monotonic() - cached[0] < self._refresh:
                 return cached[1]
-            info = self.chain.sender_info(sender)
-            funds = SenderFunds(
-                deposit=info.deposit,
-                reserve_allocation=self.chain.claimable_reserve(sender, self.address),
-                unlocking=info.withdraw_round != 0,
-            )
-            self._funds[sender] = (now, funds)
+            funds = self._read_funds(sender)
+            self._funds[sender] = (time.monotonic(), funds)
             return funds
+
+    def refresh(self) -> None:
+        """Read the chain facts tickets are checked against (the round, its block hashes,
+        each known sender's deposit and reserve) now, without holding up a payment: the
+        orchestrator calls this in the background more often than the facts go stale,
+        so a payment finds them fresh and reads nothing from the chain itself."""
+        view = self._read_view()
+        with self._lock:
+            self._view = (time.monotonic(), view)
+            senders = list(self._funds)
+        for sender in senders:
+            funds = self._read_funds(sender)
+            with self._lock:
+                self._funds[sender] = (time.monotonic(), funds)
+
+    def _read_view(self) -> ChainView:
+        current = self.chain.current_round()
+        hashes = {r: self.chain.block_hash_for_round(r) for r in (current - 1, current) if r >= 0}
+        return ChainView(current_round=current, current_block=self.chain.block_number, round_block_hashes=hashes)
+
+    def _read_funds(self, sender: str) -> SenderFunds:
+        info = self.chain.sender_info(sender)
+        return SenderFunds(
+            deposit=info.deposit,
+            reserve_allocation=self.chain.claimable_reserve(sender, self.address),
+            unlocking=info.withdraw_round != 0,
+        )
 
     # parameters
 
