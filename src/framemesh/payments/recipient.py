@@ -81,6 +81,11 @@ class TicketRecipient:
     def __repr__(self) -> str:
         return f"TicketRecipient({self.address}, secret=<redacted>)"
 
+    @property
+    def refresh_seconds(self) -> float:
+        """How long the chain facts tickets are checked against are trusted."""
+        return self._refresh
+
     # chain facts, cached
 
     def chain_view(self) -> ChainView:
