@@ -333,3 +333,17 @@ def test_a_repeated_request_is_answered_by_the_gateway_from_its_checked_outputs(
         assert job["stages"][0]["outputs"][0]["url"] == "/" + first.json()["images"][0]["url"].split("/", 3)[3]
     finally:
         gw.stop()
+
+
+def test_openapi_describes_the_ai_job_routes(nodes: dict[str, Any], tmp_path: Path) -> None:
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        spec = httpx.get(f"{gw.url}/openapi.json", timeout=10).json()
+        body = spec["paths"]["/ai/jobs"]["post"]["requestBody"]["content"]
+        assert set(body["multipart/form-data"]["schema"]["properties"]) == {"stages", "image", "audio", "video"}
+        assert body["application/json"]["schema"]["required"] == ["stages"]
+        status = spec["paths"]["/ai/jobs/{job_id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert status["$ref"].endswith("/AIJobStatus")
+        assert "progress" in spec["components"]["schemas"]["AIStageStatus"]["properties"]
+    finally:
+        gw.stop()

@@ -88,6 +88,7 @@ _JOB_BODY = {
                         "stages": {"type": "string", "description": "The stages, as JSON."},
                         "image": {"type": "string", "format": "binary"},
                         "audio": {"type": "string", "format": "binary"},
+                        "video": {"type": "string", "format": "binary"},
                     },
                 }
             },
