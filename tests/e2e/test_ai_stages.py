@@ -347,3 +347,36 @@ def test_openapi_describes_the_ai_job_routes(nodes: dict[str, Any], tmp_path: Pa
         assert "progress" in spec["components"]["schemas"]["AIStageStatus"]["properties"]
     finally:
         gw.stop()
+
+
+def test_a_cancelled_job_starts_no_further_stage_and_stays_cancelled(nodes: dict[str, Any], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from framemesh.cli.main import app
+
+    stages = [
+        {"pipeline": "text-to-image", "model_id": SD,
+         "params": {"prompt": "a long wait", "width": 96, "height": 96, "num_inference_steps": 200, "seed": 31}},
+        {"pipeline": "upscale", "model_id": "realesrgan/x2"},
+    ]
+    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    try:
+        job_id = httpx.post(f"{gw.url}/ai/jobs", json={"stages": stages}, timeout=30).json()["id"]
+        _wait(gw.url, job_id, until=("running", "completed", "failed"))
+        result = CliRunner().invoke(app, ["ai", "cancel", job_id, "--gateway", gw.url])
+        assert result.exit_code == 0, result.output
+        job = httpx.get(f"{gw.url}/ai/jobs/{job_id}", timeout=10).json()
+        assert job["state"] == "cancelled" and job["error"] == "cancelled by its client"
+        assert job["stages"][-1]["state"] == "failed" and job["outputs"] == [], "the upscale never ran"
+        assert all(s["state"] in ("done", "failed") for s in job["stages"])
+        again = httpx.delete(f"{gw.url}/ai/jobs/{job_id}", timeout=10)
+        assert again.status_code == 409 and again.json()["detail"]["code"] == "ended"
+        assert httpx.delete(f"{gw.url}/ai/jobs/nope", timeout=10).status_code == 404
+    finally:
+        gw.stop()
+    again_gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])  # a restart does not resume it
+    try:
+        time.sleep(0.5)
+        assert httpx.get(f"{again_gw.url}/ai/jobs/{job_id}", timeout=10).json()["state"] == "cancelled"
+    finally:
+        again_gw.stop()

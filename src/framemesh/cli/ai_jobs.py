@@ -5,7 +5,7 @@ at the AI jobs a gateway has run.
                      --stage 'upscale@realesrgan/x2' --out lighthouse
     framemesh ai run --stage 'upscale' --upload image=photo.png
     framemesh ai run --stages job.json --upload audio=talk.wav
-    framemesh ai jobs;  framemesh ai status JOB_ID
+    framemesh ai jobs;  framemesh ai status JOB_ID;  framemesh ai cancel JOB_ID
 
 A stage is `PIPELINE[@MODEL] [id=NAME] [in.FIELD=STAGE] [FIELD=VALUE ...]`, read like
 a shell line: `id=` names the stage, `in.image=picture` takes the output of the stage
@@ -202,6 +202,24 @@ def status(
     for s in job.stages:
         for output in s.outputs:
             console.print(f"stage {s.index}: {gateway.rstrip('/')}{output.url}", soft_wrap=True)
+
+
+@ai_app.command("cancel")
+def cancel(
+    job_id: Annotated[str, typer.Argument(help="The staged AI job's id.")],
+    gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
+) -> None:
+    """Cancel a staged AI job: no further stage starts."""
+
+    async def send() -> AIJobStatus:
+        async with GatewayClient(gateway) as client:
+            return await client.cancel_ai_job(job_id)
+
+    try:
+        job = asyncio.run(send())
+    except GatewayRequestError as exc:
+        fail(str(exc))
+    show_job(job)
 
 
 @ai_app.command("jobs")

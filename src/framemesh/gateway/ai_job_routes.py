@@ -214,6 +214,19 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
         """Every AI job this gateway has run or runs: Livepeer API requests and staged jobs."""
         return [job_status(j, runner.progress) for j in await asyncio.to_thread(runner.store.jobs)]
 
+    @app.delete("/ai/jobs/{job_id}", response_model=AIJobStatus, tags=["jobs"], dependencies=auth)
+    async def cancel_ai_job(job_id: str) -> AIJobStatus:
+        """Cancel a staged job: no further stage starts; a job that has ended is left as it is (409)."""
+        try:
+            job = await asyncio.to_thread(runner.store.job, job_id)
+            if job.kind != "stages":
+                raise ApiError(409, "not_cancellable", f"job {job_id} is a request answered while its client waited")
+            if job.state.terminal:
+                raise ApiError(409, "ended", f"job {job_id} has already ended: {job.state.value}")
+            return job_status(await runner.cancel(job_id), runner.progress)
+        except JobNotFound as exc:
+            raise ApiError(404, "job_not_found", str(exc)) from exc
+
     @app.get("/ai/jobs/{job_id}", response_model=AIJobStatus, tags=["jobs"], dependencies=auth)
     async def get_ai_job(job_id: str) -> AIJobStatus:
         try:

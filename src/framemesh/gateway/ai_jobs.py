@@ -26,10 +26,11 @@ class AIJobState(str, Enum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # by its client (DELETE /ai/jobs/{id})
 
     @property
     def terminal(self) -> bool:
-        return self in (AIJobState.COMPLETED, AIJobState.FAILED)
+        return self in (AIJobState.COMPLETED, AIJobState.FAILED, AIJobState.CANCELLED)
 
 
 class StageState(str, Enum):
@@ -40,11 +41,12 @@ class StageState(str, Enum):
 
 
 _JOB_MOVES: dict[AIJobState, frozenset[AIJobState]] = {
-    AIJobState.QUEUED: frozenset({AIJobState.RUNNING, AIJobState.FAILED}),
+    AIJobState.QUEUED: frozenset({AIJobState.RUNNING, AIJobState.FAILED, AIJobState.CANCELLED}),
     # A restarted gateway re-enters running, hence the self-loop.
-    AIJobState.RUNNING: frozenset({AIJobState.RUNNING, AIJobState.COMPLETED, AIJobState.FAILED}),
+    AIJobState.RUNNING: frozenset({AIJobState.RUNNING, AIJobState.COMPLETED, AIJobState.FAILED, AIJobState.CANCELLED}),
     AIJobState.COMPLETED: frozenset(),
     AIJobState.FAILED: frozenset(),
+    AIJobState.CANCELLED: frozenset(),
 }
 
 _STAGE_MOVES: dict[StageState, frozenset[StageState]] = {

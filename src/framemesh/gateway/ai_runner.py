@@ -91,6 +91,27 @@ class AIJobRunner:
             return
         self._tasks[job_id] = asyncio.create_task(self._run_job(job_id), name=f"ai-job-{job_id}")
 
+    async def cancel(self, job_id: str) -> AIJobRecord:
+        """Stop a staged job: its running stage's answer is dropped (the orchestrator may
+        finish it, and was paid for it), no further stage starts. Raises JobNotFound;
+        a job that has ended is returned as it is."""
+        job = await asyncio.to_thread(self.store.job, job_id)
+        if job.state.terminal:
+            return job
+        task = self._tasks.get(job_id)
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        job = await asyncio.to_thread(self.store.job, job_id)
+        if job.state.terminal:  # it ended just before the cancel reached it
+            return job
+        for stage in job.stages:
+            if stage.state in (StageState.PENDING, StageState.RUNNING):
+                await asyncio.to_thread(self.store.fail_stage, job_id, stage.index)
+        return await asyncio.to_thread(
+            self.store.set_job_state, job_id, AIJobState.CANCELLED, error="cancelled by its client"
+        )
+
     async def shutdown(self) -> None:
         tasks = [t for t in self._tasks.values() if not t.done()]
         for task in tasks:

@@ -176,6 +176,11 @@ class GatewayClient:
         response = await self._request("GET", f"/ai/jobs/{job_id}")
         return AIJobStatus.model_validate_json(response.content)
 
+    async def cancel_ai_job(self, job_id: str) -> AIJobStatus:
+        """`DELETE /ai/jobs/{id}`: no further stage of the job starts."""
+        response = await self._request("DELETE", f"/ai/jobs/{job_id}")
+        return AIJobStatus.model_validate_json(response.content)
+
     async def ai_jobs(self) -> list[AIJobStatus]:
         response = await self._request("GET", "/ai/jobs")
         return [AIJobStatus.model_validate(j) for j in response.json()]

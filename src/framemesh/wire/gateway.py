@@ -74,7 +74,7 @@ class AIStageStatus(BaseModel):
 class AIJobStatus(BaseModel):
     id: str
     kind: str = Field(description="request (one Livepeer API call) or stages (POST /ai/jobs)")
-    state: str = Field(description="queued, running, completed or failed")
+    state: str = Field(description="queued, running, completed, failed or cancelled")
     progress: float = Field(ge=0, le=1, description="Mean of the stages' progress.")
     created: float
     updated: float
