@@ -132,6 +132,10 @@ def test_states_only_move_forward() -> None:
     check_ai_job_move(AIJobState.QUEUED, AIJobState.RUNNING)
     check_ai_job_move(AIJobState.RUNNING, AIJobState.RUNNING)  # a restarted gateway
     check_stage_move(StageState.RUNNING, StageState.PENDING)  # requeued after a restart
+    check_ai_job_move(AIJobState.RUNNING, AIJobState.CANCELLED)
+    assert AIJobState.CANCELLED.terminal
+    with pytest.raises(IllegalTransition):
+        check_ai_job_move(AIJobState.CANCELLED, AIJobState.RUNNING)
     for old, new in ((AIJobState.COMPLETED, AIJobState.RUNNING), (AIJobState.FAILED, AIJobState.COMPLETED)):
         with pytest.raises(IllegalTransition):
             check_ai_job_move(old, new)
