@@ -18,11 +18,18 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from framemesh.cli.output import console, fail
@@ -31,6 +38,7 @@ from framemesh.wire.gateway import AIJobStatus
 
 ai_app = typer.Typer(help="Run staged AI jobs through a gateway; list the AI jobs it ran.", no_args_is_help=True)
 GATEWAY = typer.Option(help="The gateway's URL.")
+T = TypeVar("T")
 
 
 class StageSyntaxError(ValueError):
@@ -130,6 +138,19 @@ def show_job(status: AIJobStatus) -> None:
         console.print(f"[red]error:[/] {status.error}", soft_wrap=True)
 
 
+def _ask(gateway: str, call: Callable[[GatewayClient], Awaitable[T]]) -> T:
+    """One call to the gateway; its refusal or absence is the command's error."""
+
+    async def go() -> T:
+        async with GatewayClient(gateway) as client:
+            return await call(client)
+
+    try:
+        return asyncio.run(go())
+    except GatewayRequestError as exc:
+        fail(str(exc))
+
+
 def _str(value: int | None) -> str:
     return "" if value is None else str(value)
 
@@ -186,15 +207,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the gateway's JSON.")] = False,
 ) -> None:
     """One AI job: its stages, who ran them, what they cost, their outputs."""
-
-    async def get() -> AIJobStatus:
-        async with GatewayClient(gateway) as client:
-            return await client.ai_job(job_id)
-
-    try:
-        job = asyncio.run(get())
-    except GatewayRequestError as exc:
-        fail(str(exc))
+    job = _ask(gateway, lambda client: client.ai_job(job_id))
     if as_json:
         console.print_json(job.model_dump_json())
         return
@@ -210,30 +223,13 @@ def cancel(
     gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
 ) -> None:
     """Cancel a staged AI job: no further stage starts."""
-
-    async def send() -> AIJobStatus:
-        async with GatewayClient(gateway) as client:
-            return await client.cancel_ai_job(job_id)
-
-    try:
-        job = asyncio.run(send())
-    except GatewayRequestError as exc:
-        fail(str(exc))
-    show_job(job)
+    show_job(_ask(gateway, lambda client: client.cancel_ai_job(job_id)))
 
 
 @ai_app.command("jobs")
 def jobs(gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936") -> None:
     """Every AI job the gateway ran: Livepeer API requests and staged jobs."""
-
-    async def get() -> list[AIJobStatus]:
-        async with GatewayClient(gateway) as client:
-            return await client.ai_jobs()
-
-    try:
-        listed = asyncio.run(get())
-    except GatewayRequestError as exc:
-        fail(str(exc))
+    listed = _ask(gateway, lambda client: client.ai_jobs())
     table = Table(title=f"{len(listed)} AI jobs", title_justify="left")
     for column in ("id", "kind", "state", "stages", "price (wei)", "error"):
         table.add_column(column)
