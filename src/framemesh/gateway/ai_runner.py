@@ -197,7 +197,8 @@ class AIJobRunner:
                 if pause is None:
                     raise
                 log.info("AI job %s stage %d waits %g s: %s", job.id, stage.index, pause, exc)
-                self.store.requeue_running(job.id)
+                # This stage only: a sibling stage running beside it is still running.
+                await asyncio.to_thread(self.store.requeue_stage, job.id, stage.index)
                 await asyncio.sleep(pause)
         raise AssertionError("unreachable")
 

@@ -222,6 +222,10 @@ class AIJobStore:
     def fail_stage(self, job_id: str, index: int) -> None:
         self._move_stage(job_id, index, StageState.FAILED, "finished = ?", (time.time(),))
 
+    def requeue_stage(self, job_id: str, index: int) -> None:
+        """A running stage back to pending (it waits for an orchestrator, then starts again)."""
+        self._move_stage(job_id, index, StageState.PENDING, "finished = NULL", ())
+
     def requeue_running(self, job_id: str) -> int:
         """Stages left running by a gateway that died go back to pending."""
         with self._lock:
