@@ -72,18 +72,23 @@ RESPONSES: dict[str, type[BaseModel]] = {
 BEARER = HTTPBearer(auto_error=False)
 # Text fields kept even when empty (so an empty prompt is refused with a message that says so).
 _TEXT_FIELDS = {"prompt", "text", "negative_prompt", "model_id", "description"}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": HTTPError, "description": words}
-    for status, words in (
-        (400, "Bad Request"),
-        (401, "Unauthorized"),
-        (404, "No orchestrator serves the model; the body lists what the network offers."),
-        (413, "Request Entity Too Large"),
-        (422, "The request cannot be run as sent; the message says why."),
-        (500, "Internal Server Error"),
-        (503, "No orchestrator could take the job now."),
-    )
+_ERROR_WORDS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "No orchestrator serves the model; the body lists what the network offers.",
+    413: "Request Entity Too Large",
+    422: "The request cannot be run as sent; the message says why.",
+    500: "Internal Server Error",
+    503: "No orchestrator could take the job now.",
 }
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of Livepeer's AI routes for these statuses (all by default)."""
+    return {s: {"model": HTTPError, "description": _ERROR_WORDS[s]} for s in statuses or _ERROR_WORDS}
+
+
+_ERRORS = error_responses()
 
 
 def _request_body(pipeline: str) -> dict[str, Any]:

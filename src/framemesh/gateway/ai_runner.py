@@ -132,8 +132,10 @@ class AIJobRunner:
         answer = self.recall(pipeline, model_id, request)
         if answer is not None:  # the same request was answered before: no orchestrator, no payment
             result, files, earlier = answer
-            self.store.add_done(job_id, plan, orchestrator=earlier.orchestrator, units=earlier.units,
-                                result=result.model_dump(mode="json"), files=earlier.files)
+            await asyncio.to_thread(
+                partial(self.store.add_done, job_id, plan, orchestrator=earlier.orchestrator, units=earlier.units,
+                        result=result.model_dump(mode="json"), files=earlier.files)
+            )
             return result, files
         job = await asyncio.to_thread(self.store.add_job, job_id, "request", [plan], running=True)
         try:
@@ -227,8 +229,10 @@ class AIJobRunner:
             await asyncio.to_thread(self.store.start_stage, job.id, stage.index)
         if answer is not None:
             result, files, earlier = answer
-            self.store.finish_stage(job.id, stage.index, orchestrator=earlier.orchestrator or "", units=units,
-                                    result=result.model_dump(mode="json"), files=earlier.files)
+            await asyncio.to_thread(
+                partial(self.store.finish_stage, job.id, stage.index, orchestrator=earlier.orchestrator or "",
+                        units=units, result=result.model_dump(mode="json"), files=earlier.files)
+            )
             return result, files
         out_dir = self.output_dir(job, stage.index)
         if out_dir.exists() and job.kind != "request":

@@ -30,22 +30,14 @@ from fastapi.responses import StreamingResponse
 from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
 from framemesh.gateway.ai_dispatch import NoOrchestrator, OrchestratorRefused
 from framemesh.gateway.ai_jobs import StagePlan
-from framemesh.gateway.ai_routes import AIRoutes
+from framemesh.gateway.ai_routes import AIRoutes, error_responses
 from framemesh.gateway.ai_store import AIJobStore
 from framemesh.gateway.errors import PeerFailed
 from framemesh.gateway.llm_dispatch import PIPELINE, LLMDispatcher, LLMStream
 from framemesh.net.api_errors import ApiError
-from framemesh.wire.ai import SSE_MEDIA_TYPE, HTTPError, LLMDone, LLMParams, LLMResponse
+from framemesh.wire.ai import SSE_MEDIA_TYPE, LLMDone, LLMParams, LLMResponse
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": HTTPError, "description": words}
-    for status, words in (
-        (401, "Unauthorized"),
-        (404, "No orchestrator serves the model; the body lists what the network offers."),
-        (422, "The request cannot be run as sent; the message says why."),
-        (503, "No orchestrator could take the job now."),
-    )
-}
+_ERRORS = error_responses(401, 404, 422, 503)
 
 
 def install_llm_routes(app: FastAPI, routes: AIRoutes) -> LLMDispatcher:
