@@ -126,6 +126,9 @@ def test_refresh_reads_the_chain_facts_so_a_payment_does_not(tmp_path: Path) -> 
     r.refresh()
     assert reads == ["current_round", "sender_info"], "the background refresh reads them"
     reads.clear()
+    r.refresh(active_for=0.0)
+    assert reads == [], "with no sender paying lately it reads nothing"
+    reads.clear()
     assert r.funds(gateway).deposit == before.deposit + ETH, "and a payment finds them fresh"
     r.chain_view()
     assert reads == [], "without reading the chain itself"

@@ -74,6 +74,7 @@ class TicketRecipient:
         self._refresh = refresh_seconds
         self._view: tuple[float, ChainView] | None = None
         self._funds: dict[str, tuple[float, SenderFunds]] = {}
+        self._paid_at: dict[str, float] = {}  # sender → when its funds were last asked for
         self._lock = threading.RLock()
         self.tickets_received = 0
         self.tickets_won = 0
@@ -98,6 +99,7 @@ class TicketRecipient:
 
     def funds(self, sender: str) -> SenderFunds:
         with self._lock:
+            self._paid_at[sender] = time.monotonic()
             cached = self._funds.get(sender)
             if cached and time.monotonic() - cached[0] < self._refresh:
                 return cached[1]
@@ -105,15 +107,20 @@ class TicketRecipient:
             self._funds[sender] = (time.monotonic(), funds)
             return funds
 
-    def refresh(self) -> None:
+    def refresh(self, active_for: float = 60.0) -> None:
         """Read the chain facts tickets are checked against (the round, its block hashes,
-        each known sender's deposit and reserve) now, without holding up a payment: the
-        orchestrator calls this in the background more often than the facts go stale,
-        so a payment finds them fresh and reads nothing from the chain itself."""
+        the deposit and reserve of each sender that paid in the last `active_for`
+        seconds) now, without holding up a payment: the orchestrator calls this in the
+        background more often than the facts go stale, so a payment finds them fresh and
+        reads nothing from the chain itself. With no recent payer it reads nothing."""
+        now = time.monotonic()
+        with self._lock:
+            senders = [s for s, at in self._paid_at.items() if now - at < active_for]
+        if not senders:
+            return
         view = self._read_view()
         with self._lock:
             self._view = (time.monotonic(), view)
-            senders = list(self._funds)
         for sender in senders:
             funds = self._read_funds(sender)
             with self._lock:
