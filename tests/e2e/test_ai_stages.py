@@ -382,7 +382,11 @@ def test_a_cancelled_job_starts_no_further_stage_and_stays_cancelled(nodes: dict
         gw.stop()
     again_gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])  # a restart does not resume it
     try:
-        time.sleep(0.5)
-        assert httpx.get(f"{again_gw.url}/ai/jobs/{job_id}", timeout=10).json()["state"] == "cancelled"
+        # The gateway serves only once its start-up (and so its resume) is over: whatever
+        # it resubmitted is in its runner by now.
+        assert job_id not in again_gw.app.state.gateway.ai_runner._tasks, "the cancelled job was resubmitted"
+        after = httpx.get(f"{again_gw.url}/ai/jobs/{job_id}", timeout=10).json()
+        assert after["state"] == "cancelled"
+        assert [s["attempts"] for s in after["stages"]] == [s["attempts"] for s in job["stages"]]
     finally:
         again_gw.stop()

@@ -56,3 +56,24 @@ def test_a_waiting_stage_does_not_requeue_its_running_sibling(tmp_path: Path, mo
     assert [s.attempts for s in job.stages] == [1, 2], "stage 1 started again after its wait; stage 0 once"
     assert sorted(dispatcher.calls) == ["j-0", "j-1", "j-1"]
     store.close()
+
+
+def test_a_cancelled_job_is_not_resubmitted_on_restart(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = AIJobStore(tmp_path / "g.sqlite")
+    plans = [StagePlan("text-to-speech", "piper", {"text": "one"})]
+    store.add_job("gone", "stages", plans)
+    store.set_job_state("gone", AIJobState.CANCELLED, error="cancelled by its client")
+    store.add_job("live", "stages", plans)
+    dispatcher = Dispatcher()
+    runner = ai_runner.AIJobRunner(store, dispatcher, tmp_path / "out", tmp_path / "jobs")  # type: ignore[arg-type]
+
+    async def go() -> None:
+        runner.resume()
+        await asyncio.gather(*runner._tasks.values())
+
+    with caplog.at_level("INFO", logger="framemesh.gateway"):
+        asyncio.run(go())
+    assert dispatcher.calls == ["live-0"], "only the unfinished job ran"
+    assert store.job("gone").state is AIJobState.CANCELLED
+    assert not [r for r in caplog.records if "crashed" in r.getMessage() or "gone" in r.getMessage()]
+    store.close()

@@ -78,3 +78,15 @@ def test_a_request_is_recorded_running_and_completed_with_its_stage(tmp_path: Pa
     store.forget("k1")
     assert store.recall("k1") is None
     store.close()
+
+
+@pytest.mark.parametrize("ended", [s for s in AIJobState if s.terminal])
+def test_a_job_that_ended_is_not_unfinished(tmp_path: Path, ended: AIJobState) -> None:
+    store = AIJobStore(tmp_path / "g.sqlite")
+    store.add_job("done", "stages", PLAN)
+    if ended is not AIJobState.CANCELLED:
+        store.set_job_state("done", AIJobState.RUNNING)
+    store.set_job_state("done", ended)
+    store.add_job("waiting", "stages", PLAN)
+    assert [j.id for j in store.jobs(unfinished_only=True)] == ["waiting"]
+    store.close()

@@ -111,3 +111,24 @@ def test_in_flight_never_exceeds_capacity(ops: list[tuple[str, int]]) -> None:
         for m in pool.members.values():
             assert 0 <= m.in_flight <= m.capacity
         assert sum(m.in_flight for m in pool.members.values()) == len(held)
+
+
+def test_info_does_not_bring_back_an_orchestrator_that_left_the_active_set() -> None:
+    pool = make_pool(1)
+    url = pool.acquire(0.0)
+    assert url == "http://o0"
+    pool.remove(url)  # still finishing its segment: kept, but refused
+    pool.set_info(url, 1, price_per_pixel=1)
+    assert pool.members[url].refused == "no longer in the active set"
+    pool.release(url)
+    assert pool.acquire(0.0) is None
+    pool.add(url)  # the chain lists it again
+    assert pool.acquire(0.0) == url
+
+
+def test_a_price_refusal_lifts_when_the_price_comes_down() -> None:
+    pool = OrchestratorPool()
+    pool.set_info("http://o", 1, price_per_pixel=900, max_price=500)
+    assert pool.acquire(0.0) is None
+    pool.set_info("http://o", 1, price_per_pixel=400, max_price=500)
+    assert pool.acquire(0.0) == "http://o"

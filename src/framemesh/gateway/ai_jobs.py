@@ -15,29 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
-from framemesh.gateway.jobs import check_move
+from framemesh.gateway.jobs import WORK_MOVES, check_move
+from framemesh.wire.states import AIJobState, WorkState
 
 
-class AIJobState(str, Enum):
-    QUEUED = "queued"  # accepted and committed, no stage started yet
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"  # by its client (DELETE /ai/jobs/{id})
-
-    @property
-    def terminal(self) -> bool:
-        return self in (AIJobState.COMPLETED, AIJobState.FAILED, AIJobState.CANCELLED)
-
-
-class StageState(str, Enum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+# A stage is one kind of work sent to one orchestrator at a time.
+StageState = WorkState
 
 
 _JOB_MOVES: dict[AIJobState, frozenset[AIJobState]] = {
@@ -49,21 +34,12 @@ _JOB_MOVES: dict[AIJobState, frozenset[AIJobState]] = {
     AIJobState.CANCELLED: frozenset(),
 }
 
-_STAGE_MOVES: dict[StageState, frozenset[StageState]] = {
-    StageState.PENDING: frozenset({StageState.RUNNING, StageState.FAILED}),
-    # Back to pending when the gateway restarts mid-stage: the stage runs again.
-    StageState.RUNNING: frozenset({StageState.PENDING, StageState.DONE, StageState.FAILED}),
-    StageState.DONE: frozenset(),  # a stage's output is delivered once
-    StageState.FAILED: frozenset(),
-}
-
-
 def check_ai_job_move(old: AIJobState, new: AIJobState) -> None:
     check_move(_JOB_MOVES, "an AI job", old, new)
 
 
 def check_stage_move(old: StageState, new: StageState) -> None:
-    check_move(_STAGE_MOVES, "a stage", old, new)
+    check_move(WORK_MOVES, "a stage", old, new)
 
 
 # What each pipeline makes (upscale: what it is given, an image or a video).

@@ -149,6 +149,8 @@ class AIJobRunner:
     async def _run_job(self, job_id: str) -> None:
         try:
             job = self.store.job(job_id)
+            if job.state.terminal:  # cancelled before it started: nothing to run
+                return
             self.store.set_job_state(job_id, AIJobState.RUNNING)
             plans = job.plans()
             outputs = {s.index: self._output_of(s) for s in job.stages if s.state is StageState.DONE}

@@ -24,6 +24,7 @@ from framemesh.gateway.ai_jobs import (
     check_stage_move,
 )
 from framemesh.gateway.errors import JobNotFound
+from framemesh.wire.states import terminal_values
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ai_jobs (
@@ -142,11 +143,13 @@ class AIJobStore:
         return _job(row, stages)
 
     def jobs(self, *, unfinished_only: bool = False, limit: int = 1000) -> list[AIJobRecord]:
-        query = "SELECT id FROM ai_jobs"
+        query, args = "SELECT id FROM ai_jobs", ()
         if unfinished_only:
-            query += f" WHERE state NOT IN ('{AIJobState.COMPLETED.value}', '{AIJobState.FAILED.value}')"
+            args = tuple(sorted(terminal_values(AIJobState)))
+            query += f" WHERE state NOT IN ({', '.join('?' * len(args))})"
         with self._lock:
-            ids = [r["id"] for r in self._db.execute(query + " ORDER BY created DESC LIMIT ?", (limit,)).fetchall()]
+            rows = self._db.execute(query + " ORDER BY created DESC LIMIT ?", (*args, limit)).fetchall()
+            ids = [r["id"] for r in rows]
         return [self.job(i) for i in reversed(ids)]
 
     def set_job_state(self, job_id: str, new: AIJobState, *, error: str | None = None) -> AIJobRecord:

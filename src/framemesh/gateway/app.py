@@ -133,7 +133,8 @@ class Gateway:
                     self.pool.failed(url, time.monotonic())
                 log.warning("orchestrator %s", exc)
                 return
-            if url in self.pool.members:
+            member = self.pool.members.get(url)
+            if member is not None and not member.departed:
                 self.pool.set_info(
                     url, info.capacity, price_per_pixel=info.price_per_pixel, address=info.address,
                     max_price=self.config.max_price_per_pixel,

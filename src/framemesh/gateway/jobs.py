@@ -11,28 +11,14 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import TypeVar
 
+from framemesh.wire.states import JobState, WorkState
+
 
 E = TypeVar("E", bound=Enum)
 
 
-class JobState(str, Enum):
-    QUEUED = "queued"  # accepted, source stored, nothing done yet
-    SEGMENTING = "segmenting"
-    TRANSCODING = "transcoding"
-    ASSEMBLING = "assembling"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (JobState.COMPLETED, JobState.FAILED)
-
-
-class SegmentState(str, Enum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+# A segment is one kind of work sent to one orchestrator at a time.
+SegmentState = WorkState
 
 
 _JOB_MOVES: dict[JobState, frozenset[JobState]] = {
@@ -45,13 +31,14 @@ _JOB_MOVES: dict[JobState, frozenset[JobState]] = {
     JobState.FAILED: frozenset(),
 }
 
-_SEGMENT_MOVES: dict[SegmentState, frozenset[SegmentState]] = {
-    SegmentState.PENDING: frozenset({SegmentState.RUNNING, SegmentState.FAILED}),
-    # Back to pending when its orchestrator fails: the segment goes to another one.
-    SegmentState.RUNNING: frozenset({SegmentState.PENDING, SegmentState.DONE, SegmentState.FAILED}),
-    # Done is final: a segment is delivered once.
-    SegmentState.DONE: frozenset(),
-    SegmentState.FAILED: frozenset(),
+# Segments and stages alike: back to pending when the orchestrator fails or the
+# gateway restarts (it goes to another one, or runs again); done is final, a piece of
+# work is delivered once.
+WORK_MOVES: dict[WorkState, frozenset[WorkState]] = {
+    WorkState.PENDING: frozenset({WorkState.RUNNING, WorkState.FAILED}),
+    WorkState.RUNNING: frozenset({WorkState.PENDING, WorkState.DONE, WorkState.FAILED}),
+    WorkState.DONE: frozenset(),
+    WorkState.FAILED: frozenset(),
 }
 
 
@@ -71,7 +58,7 @@ def check_job_move(old: JobState, new: JobState) -> None:
 
 
 def check_segment_move(old: SegmentState, new: SegmentState) -> None:
-    check_move(_SEGMENT_MOVES, "a segment", old, new)
+    check_move(WORK_MOVES, "a segment", old, new)
 
 
 def progress(done: int, total: int) -> float:

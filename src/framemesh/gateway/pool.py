@@ -27,7 +27,13 @@ class Member:
     stake: int = 0  # on-chain total stake, when discovered from the chain
     address: str | None = None  # on-chain address
     price_per_pixel: int = 0
-    refused: str | None = None  # why this gateway won't use it (e.g. over --max-price)
+    over_price: str | None = None  # why its price keeps it out (over --max-price), from its /info
+    departed: bool = False  # it left the active set; only its work in flight finishes
+
+    @property
+    def refused(self) -> str | None:
+        """Why this gateway won't send it work, or None."""
+        return "no longer in the active set" if self.departed else self.over_price
 
     def available(self, now: float) -> bool:
         return self.refused is None and self.avoid_until <= now and self.in_flight < self.capacity
@@ -49,21 +55,28 @@ class OrchestratorPool:
     rng: random.Random = field(default_factory=random.Random)
 
     def add(self, url: str, capacity: int = 1) -> Member:
+        """Take an orchestrator into the pool (again, if it had left the active set)."""
         member = self.members.get(url)
         if member is None:
             member = self.members[url] = Member(url=url)
         member.capacity = max(1, capacity)
+        member.departed = False
         return member
 
     def set_info(
         self, url: str, capacity: int, *, price_per_pixel: int = 0, address: str | None = None, max_price: int | None = None
     ) -> None:
-        member = self.add(url, capacity)
+        """What the orchestrator's /info says. It never brings back one that has left the
+        active set: only the chain (`add`) does."""
+        member = self.members.get(url)
+        if member is None:
+            member = self.add(url, capacity)
+        member.capacity = max(1, capacity)
         member.known = True
         member.price_per_pixel = price_per_pixel
         member.address = address or member.address
         over = max_price is not None and price_per_pixel > max_price
-        member.refused = f"price {price_per_pixel} wei/pixel is over the max price {max_price}" if over else None
+        member.over_price = f"price {price_per_pixel} wei/pixel is over the max price {max_price}" if over else None
 
     def remove(self, url: str) -> None:
         """Forget an orchestrator (it left the active set); work in flight finishes."""
@@ -71,7 +84,7 @@ class OrchestratorPool:
         if member is not None and member.in_flight == 0:
             del self.members[url]
         elif member is not None:
-            member.refused = "no longer in the active set"
+            member.departed = True
 
     def acquire(self, now: float) -> str | None:
         """Reserve a slot; returns the orchestrator's URL, or None when none is free."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from framemesh.durable import open_durable, transaction
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.jobs import JobState, SegmentState, check_job_move, check_segment_move
+from framemesh.wire.states import terminal_values
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -117,11 +118,12 @@ class JobStore:
         return _job(row)
 
     def jobs(self, *, unfinished_only: bool = False) -> list[JobRecord]:
-        query = "SELECT * FROM jobs"
+        query, args = "SELECT * FROM jobs", ()
         if unfinished_only:
-            query += f" WHERE state NOT IN ('{JobState.COMPLETED.value}', '{JobState.FAILED.value}')"
+            args = tuple(sorted(terminal_values(JobState)))
+            query += f" WHERE state NOT IN ({', '.join('?' * len(args))})"
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY created").fetchall()
+            rows = self._db.execute(query + " ORDER BY created", args).fetchall()
         return [_job(r) for r in rows]
 
     def set_job_state(

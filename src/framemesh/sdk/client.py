@@ -26,8 +26,10 @@ import httpx
 from framemesh.net.client import make_client
 from framemesh.wire.ai import AudioResponse, ImageResponse, TextResponse
 from framemesh.wire.gateway import AIJobAccepted, AIJobStatus, JobAccepted, JobStatus
+from framemesh.wire.states import AIJobState, JobState, terminal_values
 
-TERMINAL = ("completed", "failed")
+# Every state a job can end in, transcoding or AI (cancelled among them).
+TERMINAL = terminal_values(JobState, AIJobState)
 S = TypeVar("S", JobStatus, AIJobStatus)
 
 
