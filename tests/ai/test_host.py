@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import os
 import signal
-from pathlib import Path
 from typing import Any
 
 import pytest

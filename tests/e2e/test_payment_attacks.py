@@ -4,7 +4,6 @@ that says what is wrong, and no key ever in a log."""
 from __future__ import annotations
 
 import logging
-from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
 

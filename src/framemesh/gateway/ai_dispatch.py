@@ -15,10 +15,9 @@ import hashlib
 import logging
 import shutil
 import time
-from collections.abc import Awaitable, Callable
-from fractions import Fraction
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from framemesh.gateway.ai_selection import AIDirectory, expected_outputs, request_parts
 from framemesh.gateway.errors import (
@@ -26,16 +25,14 @@ from framemesh.gateway.errors import (
     PeerBusy,
     PeerFailed,
     PeerRefused,
-    PeerUnpaid,
 )
+from framemesh.gateway.payer import pay_and_call
 from framemesh.gateway.peer import OrchestratorClient
 from framemesh.gateway.pool import OrchestratorPool
 from framemesh.gateway.provenance_check import provenance_problem
 from framemesh.wire.ai import AIResult
 
 log = logging.getLogger("framemesh.gateway")
-
-T = TypeVar("T")
 
 PROGRESS_INTERVAL = 1.0  # seconds between readings of a running job's progress
 
@@ -182,42 +179,9 @@ class AIDispatcher:
     async def _pay_and_send(
         self, url: str, pipeline: str, request: Any, price: int, dest_dir: Path, job_id: str
     ) -> tuple[AIResult, dict[str, Path]]:
-        return await self.pay_and_call(
-            url, price, lambda payment: self._send(url, pipeline, request, payment, dest_dir, job_id)
+        return await pay_and_call(
+            self.payer, url, price, lambda payment: self._send(url, pipeline, request, payment, dest_dir, job_id)
         )
-
-    async def pay_and_call(
-        self, url: str, price: int, call: Callable[[str | None], Awaitable[T]], *, charged_on_bad_result: bool = True
-    ) -> T:
-        """Pay `price` to `url` (on a chain) and `call(payment header or None)`. A 402 for
-        stale parameters or a balance out of step is fixed and paid again (3 tries); a
-        failure takes the payment back, except a bad result the orchestrator charged for
-        (`charged_on_bad_result`: it delivered, and charges on delivery)."""
-        for _ in range(3):
-            payment = None
-            if self.payer is not None:
-                try:
-                    payment = await self.payer.payment_header(url, price)
-                except Exception as exc:
-                    raise PeerFailed(url, "unreachable", f"no ticket parameters: {exc}") from exc
-            try:
-                return await call(payment)
-            except PeerUnpaid as exc:
-                if self.payer is None:
-                    raise PeerFailed(url, "error", str(exc)) from exc
-                self.payer.refund(url, price)
-                if exc.code in ("unknown_params", "expired"):
-                    self.payer.forget(url)
-                elif exc.balance is not None:
-                    self.payer.resync(url, Fraction(exc.balance))  # take its word for our credit
-                else:
-                    raise PeerFailed(url, "error", str(exc)) from exc
-            except (PeerFailed, PeerBusy, OrchestratorRefused) as exc:
-                charged = charged_on_bad_result and isinstance(exc, PeerFailed) and exc.kind == "bad_result"
-                if payment is not None and not charged:
-                    self.payer.refund(url, price)
-                raise
-        raise PeerFailed(url, "error", "payment refused three times")
 
     async def _send(
         self, url: str, pipeline: str, request: Any, payment: str | None, dest_dir: Path, job_id: str

@@ -33,6 +33,7 @@ from framemesh.gateway.ai_dispatch import (
     OrchestratorRefused,
 )
 from framemesh.gateway.errors import PeerBusy, PeerFailed, PeerRefused
+from framemesh.gateway.payer import pay_and_call
 from framemesh.gateway.peer import raise_for_status
 from framemesh.payments.signatures import BadSignature, recover
 from framemesh.wire.ai import (
@@ -213,7 +214,7 @@ class LLMDispatcher:
             paid.append(payment is not None)
             return await self._open(url, fields, payment, job_id)
 
-        response, lines, first = await self.ai.pay_and_call(url, price_per_unit * units, call, charged_on_bad_result=False)
+        response, lines, first = await pay_and_call(self.ai.payer, url, price_per_unit * units, call, charged_on_bad_result=False)
         return LLMStream(self, url, response, lines, first, fields, job_id, model_id, units, price_per_unit, paid[-1])
 
     async def _open(

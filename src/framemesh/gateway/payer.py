@@ -12,7 +12,9 @@ import logging
 import time
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, TypeVar
+
+from framemesh.gateway.errors import PeerFailed, PeerUnpaid
 
 from framemesh.payments.params import TicketParams
 from framemesh.payments.sender import TicketSender
@@ -21,6 +23,9 @@ from framemesh.wire.payment import PaymentWire, TicketParamsWire
 log = logging.getLogger("framemesh.gateway")
 
 FetchParams = Callable[[str, str], Awaitable[TicketParamsWire]]
+T = TypeVar("T")
+# Payments refused (402) and fixed per call before the orchestrator counts as failed.
+PAY_TRIES = 3
 
 
 @dataclass
@@ -97,3 +102,43 @@ class GatewayPayer:
             "face_value_sent": str(self.face_value_sent),
             "expected_value_sent": str(round(self.expected_value_sent)),
         }
+
+
+async def pay_and_call(
+    payer: GatewayPayer | None, url: str, price: int, call: Callable[[str | None], Awaitable[T]], *,
+    charged_on_bad_result: bool = True,
+) -> T:
+    """Pay `price` to `url` (on a chain: `payer`) and `call(payment header or None)`.
+
+    The one payment policy of every kind of work. A 402 for stale parameters or a
+    balance out of step is fixed and paid again, up to PAY_TRIES times within this call
+    (so one job's refusals never count against another's); past that, or for a 402 that
+    says nothing to fix, the orchestrator failed (`PeerFailed`). Any other failure takes
+    the payment back, except a bad result it charged for (`charged_on_bad_result`: it
+    delivered, and charges on delivery). Off-chain (`payer` None) a 402 is a failure.
+    """
+    for _ in range(PAY_TRIES):
+        payment = None
+        if payer is not None:
+            try:
+                payment = await payer.payment_header(url, price)
+            except Exception as exc:
+                raise PeerFailed(url, "unreachable", f"no ticket parameters: {exc}") from exc
+        try:
+            return await call(payment)
+        except PeerUnpaid as exc:
+            if payer is None:
+                raise PeerFailed(url, "error", str(exc)) from exc
+            payer.refund(url, price)
+            if exc.code in ("unknown_params", "expired"):
+                payer.forget(url)
+            elif exc.balance is not None:
+                payer.resync(url, Fraction(exc.balance))  # take its word for our credit
+            else:
+                raise PeerFailed(url, "error", str(exc)) from exc
+        except Exception as exc:
+            charged = charged_on_bad_result and isinstance(exc, PeerFailed) and exc.kind == "bad_result"
+            if payer is not None and payment is not None and not charged:
+                payer.refund(url, price)
+            raise
+    raise PeerFailed(url, "error", f"payment refused {PAY_TRIES} times")

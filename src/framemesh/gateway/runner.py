@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from framemesh.gateway.config import GatewayConfig
-from framemesh.gateway.errors import JobFailed, PeerBusy, PeerFailed, PeerUnpaid
+from framemesh.gateway.errors import JobFailed, PeerBusy, PeerFailed
 from framemesh.gateway.jobs import JobState, SegmentState
-from framemesh.gateway.payer import GatewayPayer
+from framemesh.gateway.payer import GatewayPayer, pay_and_call
 from framemesh.gateway.provenance_check import provenance_problem
 from framemesh.gateway.verification import should_check
 from framemesh.gateway.peer import OrchestratorClient
@@ -62,7 +62,6 @@ class JobRunner:
         self.config = config
         self.payer = payer
         self.trust_anchors = [p.read_text() for p in config.trust_anchors]
-        self.unpaid_retries: dict[tuple[str, int], int] = {}
         self.checked_successes: dict[str, int] = {}  # per orchestrator: fully checked and good
         self.store = store
         self.pool = pool
@@ -192,15 +191,17 @@ class JobRunner:
     ) -> _Outcome:
         seg = self.store.segment(job.id, index)
         work = self.job_dir(job.id) / "incoming" / f"{index:05d}-{os.urandom(4).hex()}"
-        price, payment = 0, None
         holding = True
         try:
+            price = 0
             if self.payer is not None:
                 price = transcode_price(self.pool.members[url].price_per_pixel, plan, seg.duration)
-                payment = await self.payer.payment_header(url, price)
-            result, files, seconds = await self.client.transcode(
-                url, seg.path, tuple(s.name for s in plan), job_id=job.id, index=index, dest_dir=work,
-                duration=seg.duration if self.payer is not None else None, payment=payment,
+            result, files, seconds = await pay_and_call(
+                self.payer, url, price,
+                lambda payment: self.client.transcode(
+                    url, seg.path, tuple(s.name for s in plan), job_id=job.id, index=index, dest_dir=work,
+                    duration=seg.duration if self.payer is not None else None, payment=payment,
+                ),
             )
             # The orchestrator is done with this segment: let it start the next one
             # while we check this one (the check is a third of a slot's time otherwise).
@@ -212,17 +213,13 @@ class JobRunner:
             self.pool.succeeded(url, seconds)
             return _Outcome(index, url, ok=True)
         except PeerBusy as exc:
-            self._refund(url, price, payment)
             self.pool.busy(url, time.monotonic(), exc.retry_after)
             return _Outcome(index, url, ok=False, busy=True)
-        except PeerUnpaid as exc:
-            return self._unpaid(job, index, url, price, exc)
         except PeerFailed as exc:
             if exc.kind == "bad_result":
                 # It was paid and delivered garbage: no more work (and so no more pay) for a long while.
                 until = self.pool.ban(url, time.monotonic())
             else:
-                self._refund(url, price, payment)
                 until = self.pool.failed(url, time.monotonic())
             log.warning("job %s segment %d: %s (avoided for %.0f s)", job.id, index, exc, until - time.monotonic())
             self.store.bump_attempts(job.id, index)
@@ -232,31 +229,6 @@ class JobRunner:
                 self.pool.release(url)
             self.pool_changed.set()
             shutil.rmtree(work, ignore_errors=True)
-
-    def _refund(self, url: str, price: int, payment: str | None) -> None:
-        if self.payer is not None and payment is not None:
-            self.payer.refund(url, price)
-
-    def _unpaid(self, job: JobRecord, index: int, url: str, price: int, exc: PeerUnpaid) -> _Outcome:
-        """A 402: fix what the orchestrator says is wrong and try again, a few times."""
-        assert self.payer is not None or exc.code == "payment_required"
-        key = (url, index)
-        self.unpaid_retries[key] = self.unpaid_retries.get(key, 0) + 1
-        if self.payer is not None:
-            if exc.code in ("unknown_params", "expired"):
-                self.payer.refund(url, price)
-                self.payer.forget(url)
-            elif exc.balance is not None:
-                self.payer.resync(url, _fraction(exc.balance))
-            else:
-                self.payer.refund(url, price)
-        if self.unpaid_retries[key] <= 3 and self.payer is not None:
-            log.info("job %s segment %d: %s; paying again", job.id, index, exc)
-            return _Outcome(index, url, ok=False, busy=True)
-        until = self.pool.failed(url, time.monotonic())
-        log.warning("job %s segment %d: %s (avoided for %.0f s)", job.id, index, exc, until - time.monotonic())
-        self.store.bump_attempts(job.id, index)
-        return _Outcome(index, url, ok=False, error=str(exc))
 
     async def _verify(self, url, seg: SegmentRecord, plan, renditions, files) -> None:  # type: ignore[no-untyped-def]
         by_name = {r.name: r for r in renditions}
@@ -329,9 +301,3 @@ class JobRunner:
 
 def _call(fn, args, kwargs):  # type: ignore[no-untyped-def]
     return fn(*args, **kwargs)
-
-
-def _fraction(text: str) -> "Fraction":
-    from fractions import Fraction
-
-    return Fraction(text)
