@@ -40,6 +40,7 @@ from framemesh.gateway.ai_dispatch import (
 from framemesh.gateway.ai_runner import AIJobRunner, build_for_network, checked_units
 from framemesh.gateway.config import GatewayConfig
 from framemesh.net.api_errors import ApiError
+from framemesh.net.body import limited
 from framemesh.wire.ai import (
     AudioResponse,
     AudioToTextForm,
@@ -68,6 +69,8 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "audio-to-text": TextResponse,
     "text-to-speech": AudioResponse,
 }
+# What a form adds around its files: field names, boundaries, small text fields.
+FORM_OVERHEAD = 64 * 1024
 # Livepeer's security scheme (HTTPBearer); enforced only when the gateway has an api_token.
 BEARER = HTTPBearer(auto_error=False)
 # Text fields kept even when empty (so an empty prompt is refused with a message that says so).
@@ -115,10 +118,11 @@ class AIRoutes:
                            headers={"WWW-Authenticate": "Bearer"})
 
     async def fields(self, pipeline: str, request: Request) -> dict[str, Any]:
-        declared = request.headers.get("content-length")
+        """The request's fields, its JSON body or its form (uploaded files as bytes), read
+        within the upload limit however the body is sent, with Livepeer's spellings
+        brought to ours."""
         limit = self.config.ai_max_upload_bytes
-        if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
-            raise ApiError(413, "too_large", f"the request is larger than the {limit}-byte limit")
+        request = limited(request, limit + FORM_OVERHEAD)
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
             raw = await self._form(request, limit)

@@ -24,7 +24,7 @@ from framemesh import __version__
 from framemesh.gateway.ai_dispatch import AIDispatcher
 from framemesh.gateway.ai_selection import AIDirectory
 from framemesh.gateway.ai_job_routes import install_ai_job_routes
-from framemesh.gateway.ai_routes import install_ai_routes, install_unknown_pipeline
+from framemesh.gateway.ai_routes import FORM_OVERHEAD, install_ai_routes, install_unknown_pipeline
 from framemesh.gateway.llm_routes import install_llm_routes
 from framemesh.gateway.ai_runner import AIJobRunner
 from framemesh.gateway.ai_store import AIJobStore
@@ -42,6 +42,7 @@ from framemesh.media.errors import MediaError, UnknownProfileError
 from framemesh.media.probe import probe
 from framemesh.media.profiles import parse_profiles
 from framemesh.net.api_errors import ApiError, install_error_handlers
+from framemesh.net.body import limited
 from framemesh.net.client import make_client
 
 log = logging.getLogger("framemesh.gateway")
@@ -243,11 +244,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         content_type = request.headers.get("content-type", "")
         if not content_type.startswith("multipart/form-data"):
             raise ApiError(415, "unsupported_media_type", "send the video as multipart/form-data with a 'file' field")
-        length = request.headers.get("content-length")
-        if length is None or not length.isdigit():
-            raise ApiError(411, "length_required", "the upload needs a Content-Length header")
-        if int(length) > config.max_upload_bytes + 64 * 1024:
-            raise ApiError(413, "too_large", f"the upload is larger than the {config.max_upload_bytes}-byte limit")
+        request = limited(request, config.max_upload_bytes + FORM_OVERHEAD, "the upload")
         form = await request.form(max_files=1, max_fields=8)
         try:
             upload = form.get("file")

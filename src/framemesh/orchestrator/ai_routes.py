@@ -47,6 +47,7 @@ from framemesh.ai import (
 from framemesh.ai.pipeline import Progress
 from framemesh.ai.requests import with_default_frames
 from framemesh.net.api_errors import ApiError
+from framemesh.net.body import limited
 from framemesh.orchestrator.ai_work import package_result
 from framemesh.orchestrator.signing import SigningSpec
 from framemesh.wire.ai import (
@@ -177,9 +178,7 @@ class AIService:
         return AdmittedJob(job, spec, ai_request, fields, inputs, units, price, sender)
 
     async def _read(self, request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_request_bytes:
-            raise ApiError(413, "too_large", f"the request is larger than the {self.max_request_bytes}-byte limit")
+        request = limited(request, self.max_request_bytes)
         if not request.headers.get("content-type", "").startswith(FORM_TYPES):
             raise ApiError(415, "unsupported_media_type", "send the job as a form: multipart/form-data (request + file)")
         form = await request.form(max_files=len(FILE_PARTS), max_fields=4)

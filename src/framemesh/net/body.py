@@ -1,0 +1,38 @@
+"""A request body held to a size limit, however it is sent.
+
+A declared Content-Length over the limit is refused before a byte is read; a body
+sent chunked (no Content-Length) is counted as it arrives and refused the moment it
+passes the limit, so neither a JSON parser nor a multipart spool ever holds more.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.types import Message
+
+from framemesh.net.api_errors import ApiError
+
+
+def too_large(limit: int, what: str) -> ApiError:
+    return ApiError(413, "too_large", f"{what} is larger than the {limit}-byte limit")
+
+
+def limited(request: Request, limit: int, what: str = "the request") -> Request:
+    """The same request, whose body (read by `.body()`, `.form()`, `.stream()`) raises
+    a 413 ApiError once more than `limit` bytes have come."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit, what)
+    receive = request.receive
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise too_large(limit, what)
+        return message
+
+    return Request(request.scope, counted)
