@@ -107,14 +107,14 @@ def test_the_orchestrator_sends_pieces_as_the_model_makes_them(network: dict[str
     assert done["units"] == done["usage"]["total_tokens"] <= done["units_bound"]
     assert done["price"] == 0 and done["balance"] is None and done["signature"] is None  # off-chain: free, unsigned
     service = network["app"].state.ai
-    assert service.waiting[("llm", LLM)] == 0
+    assert service.slots[("llm", LLM)] == 0
     with httpx.stream("POST", f"{network['orchestrator']}/ai/llm", data={"request": json.dumps({**fields, "max_tokens": 300})},
                       timeout=TIMEOUT) as response:
         assert next(line for line in response.iter_lines() if line)  # then the client goes away
     deadline = time.monotonic() + 60
-    while service.waiting[("llm", LLM)] and time.monotonic() < deadline:
+    while service.slots[("llm", LLM)] and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert service.waiting[("llm", LLM)] == 0, "a client that leaves frees its place in the queue"
+    assert service.slots[("llm", LLM)] == 0, "a client that leaves frees its place in the queue"
     again = httpx.post(f"{network['gateway']}/llm", json=ASK, timeout=TIMEOUT)
     assert again.status_code == 200, again.text
 

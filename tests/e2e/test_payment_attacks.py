@@ -4,6 +4,8 @@ that says what is wrong, and no key ever in a log."""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
 
@@ -19,7 +21,8 @@ from framemesh.wire.payment import PAYMENT_HEADER, PaymentWire, TicketParamsWire
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    with Devnet(DevnetConfig(root=tmp_path_factory.mktemp("attacks"))) as devnet:
+    # Three slots each, so jobs really run at once (the concurrent attack below).
+    with Devnet(DevnetConfig(root=tmp_path_factory.mktemp("attacks"), capacity=3)) as devnet:
         yield devnet
 
 
@@ -145,3 +148,26 @@ def test_no_key_in_any_log(net: Devnet, segment, caplog: pytest.LogCaptureFixtur
     text = caplog.text + repr(payer) + str(net.orchestrators[0].signer)
     for secret in [_key(i).hex() for i in (1, 2, 100, 101)]:
         assert secret not in text and secret.lstrip("0") not in text
+
+
+def test_jobs_sent_at_once_cannot_spend_one_credit_twice(net: Devnet, segment) -> None:  # type: ignore[no-untyped-def]
+    """B5: credit for one more job, then three jobs at once with no new tickets: the
+    orchestrator reserves each job's price as it admits it, so exactly one runs."""
+    url = net.orchestrators[1].url
+    payer = funded(net, 7)
+    wire = params(url, payer.address)
+    no_tickets = PaymentWire(sender=payer.address, params=wire, tickets=[]).header()
+    price = int(post(url, segment, no_tickets).json()["detail"]["price"])
+    ticket_value = Fraction(int(wire.face_value)) * int(wire.win_prob) / (2**256 - 1)
+    assert ticket_value < price, "a ticket worth more than a job leaves room for two"
+    p = wire.params()
+    payment = TicketSender(payer).pay(p, 2 * price)
+    first = post(url, segment, PaymentWire.of(payment, p, payer.address).header())
+    assert first.status_code == 200, first.text[:300]
+    left = payment.expected_value - price
+    assert price <= left < 2 * price
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: post(url, segment, no_tickets), range(3)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 402, 402], statuses
+    assert {code(a) for a in answers if a.status_code == 402} == {"insufficient_payment"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from framemesh.ai.pipeline import REQUEST_TYPES
+from framemesh.ai.requests import REQUEST_TYPES
 from framemesh.gateway.ai_routes import FORM_PIPELINES, JSON_PIPELINES
 from framemesh.wire.ai import AIOutput, AIResult, read_ai_bundle, write_ai_bundle
 from framemesh.wire.bundle import BundleError, sha256_file

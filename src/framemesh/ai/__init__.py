@@ -24,7 +24,7 @@ from framemesh.ai.errors import (
     WorkerDied,
 )
 from framemesh.ai.host import ModelHost, ModelStatus
-from framemesh.ai.requests import DEFAULT_LIMITS, Limits, build_request
+from framemesh.ai.requests import DEFAULT_LIMITS, Limits, build_request, checked_units
 
 __all__ = [
     "AIConfig",
@@ -42,6 +42,7 @@ __all__ = [
     "UnknownModel",
     "WorkerDied",
     "build_request",
+    "checked_units",
     "load_config",
     "parse_config",
 ]

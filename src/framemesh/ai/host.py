@@ -25,8 +25,7 @@ from typing import Any
 from framemesh.ai.cache import ResultCache, cache_key
 from framemesh.ai.config import AIConfig, ModelSpec
 from framemesh.ai.errors import InvalidRequest, UnknownModel, WorkerDied
-from framemesh.ai.pipeline import REQUEST_TYPES
-from framemesh.ai.requests import DEFAULT_LIMITS, Limits
+from framemesh.ai.requests import DEFAULT_LIMITS, REQUEST_TYPES, Limits
 from framemesh.ai.worker import Worker
 
 

@@ -22,19 +22,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from framemesh.ai import requests as rq
+from framemesh.ai.requests import REQUEST_TYPES
 from framemesh.ai.config import ModelSpec
 from framemesh.ai.errors import InvalidRequest, ModelLoadError
-
-REQUEST_TYPES: dict[str, type] = {
-    "text-to-image": rq.TextToImageRequest,
-    "image-to-image": rq.ImageToImageRequest,
-    "image-to-video": rq.ImageToVideoRequest,
-    "upscale": rq.UpscaleRequest,
-    "audio-to-text": rq.AudioToTextRequest,
-    "text-to-speech": rq.TextToSpeechRequest,
-    "llm": rq.LLMRequest,
-    "mux": rq.MuxRequest,
-}
 
 _CLASSES: dict[str, str] = {
     "text-to-image": "framemesh.ai.text_to_image:TextToImage",

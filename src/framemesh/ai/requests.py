@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from framemesh.ai import media, units
-from framemesh.ai.errors import InvalidRequest
+from pydantic import TypeAdapter, ValidationError
+
+from framemesh.ai.errors import InvalidRequest, UnknownModel
 
 
 @dataclass(frozen=True)
@@ -435,25 +438,46 @@ def _check_steps_seed(request: Any, limits: Limits) -> None:
         raise InvalidRequest(f"seed must be 0..2**32-1, got {request.seed}")
 
 
+# Each pipeline's request class, by the pipeline's name.
+REQUEST_TYPES: dict[str, type] = {
+    "text-to-image": TextToImageRequest,
+    "image-to-image": ImageToImageRequest,
+    "image-to-video": ImageToVideoRequest,
+    "upscale": UpscaleRequest,
+    "audio-to-text": AudioToTextRequest,
+    "text-to-speech": TextToSpeechRequest,
+    "llm": LLMRequest,
+    "mux": MuxRequest,
+}
+
+
+@cache
+def _adapter(cls: type) -> TypeAdapter[Any]:
+    return TypeAdapter(cls)
+
+
 def build_request(pipeline: str, fields: dict[str, Any]) -> Any:
     """The request object for a pipeline from the JSON/multipart fields a client sent.
 
     Livepeer clients may send fields framemesh does not use: they are ignored, never
-    refused. Missing or mistyped fields raise InvalidRequest naming the field.
+    refused. Missing or mistyped fields raise InvalidRequest naming the field; a
+    pipeline that does not exist raises UnknownModel.
     """
-    from pydantic import TypeAdapter, ValidationError
-
-    from framemesh.ai.errors import UnknownModel
-    from framemesh.ai.pipeline import REQUEST_TYPES
-
     cls = REQUEST_TYPES.get(pipeline)
     if cls is None:
         raise UnknownModel(f"no pipeline {pipeline!r}; pipelines: {', '.join(REQUEST_TYPES)}")
     known = {f.name for f in dataclasses.fields(cls)}
     try:
-        return TypeAdapter(cls).validate_python({k: v for k, v in fields.items() if k in known})
+        return _adapter(cls).validate_python({k: v for k, v in fields.items() if k in known})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
         )
         raise InvalidRequest(f"{pipeline} request: {problems}") from None
+
+
+def checked_units(request: Any, limits: Limits = DEFAULT_LIMITS) -> int:
+    """Check a request as every node does (reading its inputs' headers) and count its
+    units, the quantity its price is per."""
+    request.check(limits)
+    return int(request.units())

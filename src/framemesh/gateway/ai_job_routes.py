@@ -29,7 +29,7 @@ import numpy as np
 from fastapi import Depends, FastAPI, Request
 from PIL import Image
 
-from framemesh.ai import InvalidRequest
+from framemesh.ai import InvalidRequest, checked_units
 from framemesh.ai.media import encode_png, encode_video, encode_wav
 from framemesh.gateway.ai_jobs import (
     InvalidPlan,
@@ -40,7 +40,7 @@ from framemesh.gateway.ai_jobs import (
     uploads,
 )
 from framemesh.gateway.ai_routes import AIRoutes
-from framemesh.gateway.ai_runner import AIJobRunner, build_for_network, checked_units
+from framemesh.gateway.ai_runner import AIJobRunner, build_for_network
 from framemesh.gateway.ai_selection import AIDirectory
 from framemesh.gateway.ai_store import AIJobRecord, StageRecord
 from framemesh.gateway.errors import JobNotFound

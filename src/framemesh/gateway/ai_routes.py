@@ -31,13 +31,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from framemesh.ai import InvalidRequest
+from framemesh.ai import InvalidRequest, checked_units
 from framemesh.gateway.ai_dispatch import (
     AIDispatcher,
     NoOrchestrator,
     OrchestratorRefused,
 )
-from framemesh.gateway.ai_runner import AIJobRunner, build_for_network, checked_units
+from framemesh.gateway.ai_runner import AIJobRunner, build_for_network
 from framemesh.gateway.config import GatewayConfig
 from framemesh.net.api_errors import ApiError
 from framemesh.net.body import limited

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
+from framemesh.ai import InvalidRequest, build_request, checked_units
 from framemesh.ai.cache import request_key
 from framemesh.ai.requests import with_default_frames
 from framemesh.gateway.ai_dispatch import (
@@ -48,12 +48,6 @@ def build_for_network(directory: AIDirectory, pipeline: str, fields: dict[str, A
     units. Raises InvalidRequest."""
     request = build_request(pipeline, fields)
     return with_default_frames(request, directory.default_frames(pipeline, str(fields.get("model_id", ""))))
-
-
-def checked_units(ai_request: Any) -> int:
-    """Check a request as every node does, and count its units (reads image/audio headers)."""
-    ai_request.check(DEFAULT_LIMITS)
-    return int(ai_request.units())
 
 
 class AIJobRunner:

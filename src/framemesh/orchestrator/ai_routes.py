@@ -24,7 +24,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -39,16 +38,19 @@ from framemesh.ai import (
     AIError,
     InvalidRequest,
     ModelHost,
-    ModelSpec,
     UnknownModel,
-    WorkerDied,
     build_request,
+    checked_units,
 )
 from framemesh.ai.pipeline import Progress
 from framemesh.ai.requests import with_default_frames
 from framemesh.net.api_errors import ApiError
 from framemesh.net.body import limited
+from framemesh.orchestrator.admission import ModelSlots
+from framemesh.orchestrator.ai_jobs import AdmittedJob, job_error
 from framemesh.orchestrator.ai_work import package_result
+from framemesh.orchestrator.billing import Billing
+from framemesh.orchestrator.llm_stream import stream_llm
 from framemesh.orchestrator.signing import SigningSpec
 from framemesh.wire.ai import (
     FILE_PARTS,
@@ -79,7 +81,7 @@ class AIService:
         name: str,
         work_root: Path,
         signing: SigningSpec,
-        billing: Any,
+        billing: Billing | None,
         run_in_pool: RunInPool,
         max_request_bytes: int,
         timeout: float | None = None,
@@ -94,7 +96,7 @@ class AIService:
         self.max_request_bytes = max_request_bytes
         self.jobs_done = 0
         self.fees_charged = 0
-        self.waiting: dict[tuple[str, str], int] = {}  # jobs running or queued, per model
+        self.slots = ModelSlots()  # jobs running or queued, per model
         self.progress: dict[str, Progress] = {}  # job id → how far its worker is
 
     async def start(self) -> None:
@@ -113,38 +115,53 @@ class AIService:
     async def run(self, pipeline: str, request: Request) -> Response:
         job = await self.admit(pipeline, request)
         if pipeline == "llm":
-            # Imported here: llm_stream builds on this module.
-            from framemesh.orchestrator.llm_stream import stream_llm
-
-            return await stream_llm(self, job)
-        spec, units, price, sender, started = job.spec, job.units, job.price, job.sender, time.time()
-        self.waiting[spec.key] = self.waiting.get(spec.key, 0) + 1
+            return await stream_llm(job, self.host, self.billing, self.name, self._delivered)
         try:
-            result = await self.host.run(pipeline, spec.model_id, job.request, partial(self._progressed, job.id))
+            response = await self._run(pipeline, job)
+        except BaseException:
+            self._undelivered(job)
+            raise
+        return response
+
+    async def _run(self, pipeline: str, job: AdmittedJob) -> Response:
+        started = time.time()
+        try:
+            result = await self.host.run(pipeline, job.spec.model_id, job.request, partial(self._progressed, job.id))
         except AIError as exc:
             raise job_error(exc, pipeline, job.id) from exc
         finally:
-            self.waiting[spec.key] -= 1
+            job.slot.release()
             self.progress.pop(job.id, None)
         work_dir = Path(tempfile.mkdtemp(prefix="ai-", dir=self.work_root))
         try:
             bundle = await self.run_in_pool(
                 partial(
-                    package_result, pipeline, spec.model_id, result, job.inputs, work_dir, self.signing,
-                    job_id=job.id, units=units, price=price if self.billing is not None else 0,
+                    package_result, pipeline, job.spec.model_id, result, job.inputs, work_dir, self.signing,
+                    job_id=job.id, units=job.units, price=job.price if self.billing is not None else 0,
                     orchestrator=self.name, started=started,
                 )
             )
         except BaseException:
             shutil.rmtree(work_dir, ignore_errors=True)
             raise
-        self.jobs_done += 1
-        if self.billing is not None and sender is not None:
-            self.billing.charge(sender, price)
-            self.fees_charged += price
+        self._delivered(job, None)
         return FileResponse(
             bundle, media_type=MEDIA_TYPE, background=BackgroundTask(shutil.rmtree, work_dir, ignore_errors=True)
         )
+
+    def _delivered(self, job: AdmittedJob, price: int | None) -> int:
+        """The work is delivered: settle its reservation for `price` (all of it by default)."""
+        self.jobs_done += 1
+        charged = 0
+        if self.billing is not None and job.held is not None:
+            charged = self.billing.settle(job.held, price)
+            self.fees_charged += charged
+        return charged
+
+    def _undelivered(self, job: AdmittedJob) -> None:
+        job.slot.release()
+        if self.billing is not None and job.held is not None:
+            self.billing.release(job.held)
 
     def _progressed(self, job_id: str, piece: Any) -> None:
         """A worker's report while it runs (called from a host thread)."""
@@ -152,7 +169,7 @@ class AIService:
             self.progress[job_id] = piece
 
     async def admit(self, pipeline: str, request: Request) -> AdmittedJob:
-        """Read and check the job, make sure the model has room, take its payment."""
+        """Read and check the job, take a slot of its model, then reserve its payment."""
         fields, inputs = await self._read(request)
         job = _request_job(request)
         try:
@@ -164,18 +181,23 @@ class AIService:
                     + (", ".join(f"{m['pipeline']} {m['model_id']!r}" for m in self.served()) or "nothing")
                 )
             ai_request = with_default_frames(ai_request, spec.default_frames)
-            units = await asyncio.to_thread(_checked_units, ai_request, self.host.limits)
+            units = await asyncio.to_thread(checked_units, ai_request, self.host.limits)
         except UnknownModel as exc:
             raise ApiError(404, "unknown_model", str(exc), extra={"models": self.served()}) from exc
         except InvalidRequest as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
-        if self.waiting.get(spec.key, 0) >= QUEUE_PER_WORKER * spec.capacity:
-            raise ApiError(503, "busy", f"{pipeline} {spec.model_id!r} is at capacity; retry later", headers={"Retry-After": "1"})
+        # The slot is taken before the payment's await: requests that arrive together
+        # cannot all pass a check of the queue made before any of them is counted.
+        slot = self.slots.take(spec.key, QUEUE_PER_WORKER * spec.capacity, f"{pipeline} {spec.model_id!r}")
         price = spec.price_per_unit * units
-        sender = None
+        held = None
         if self.billing is not None:
-            sender = await self.billing.take_payment(request.headers.get(PAYMENT_HEADER), price)
-        return AdmittedJob(job, spec, ai_request, fields, inputs, units, price, sender)
+            try:
+                held = await self.billing.take_payment(request.headers.get(PAYMENT_HEADER), price)
+            except BaseException:
+                slot.release()
+                raise
+        return AdmittedJob(job, spec, ai_request, fields, inputs, units, price, slot, held)
 
     async def _read(self, request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
         request = limited(request, self.max_request_bytes)
@@ -200,36 +222,6 @@ class AIService:
         finally:
             await form.close()
         return fields, inputs
-
-
-@dataclass(frozen=True)
-class AdmittedJob:
-    """A checked job whose payment (price_per_unit x units, on a chain) is credited."""
-
-    id: str
-    spec: ModelSpec
-    request: Any
-    fields: dict[str, Any]
-    inputs: dict[str, bytes]
-    units: int
-    price: int
-    sender: str | None
-
-
-def job_error(exc: AIError, pipeline: str, job: str) -> ApiError:
-    """The HTTP error for a job the model host failed."""
-    if isinstance(exc, WorkerDied):
-        log.warning("AI job %s: %s", job, exc)
-        return ApiError(503, "worker_died", f"the {pipeline} worker died: {exc}; retry")
-    if isinstance(exc, InvalidRequest):
-        return ApiError(422, "invalid_request", str(exc))
-    log.error("AI job %s failed: %s", job, exc)
-    return ApiError(500, "ai_failed", f"{type(exc).__name__}: {exc}")
-
-
-def _checked_units(ai_request: Any, limits: Any) -> int:
-    ai_request.check(limits)
-    return int(ai_request.units())
 
 
 def _request_job(request: Request) -> str:

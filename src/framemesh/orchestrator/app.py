@@ -29,7 +29,7 @@ from framemesh.media.errors import InvalidMediaError, MediaError, UnknownProfile
 from framemesh.media.profiles import parse_profiles
 from framemesh.net.api_errors import ApiError, install_error_handlers
 from framemesh.orchestrator.ai_routes import AIService, install_ai_routes
-from framemesh.orchestrator.billing import Billing
+from framemesh.orchestrator.billing import Billing, Reservation
 from framemesh.orchestrator.capacity import CapacityLimiter
 from framemesh.orchestrator.config import OrchestratorConfig
 from framemesh.orchestrator.duties import RoundDuties
@@ -222,12 +222,13 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
                 headers={"Retry-After": str(config.retry_after_seconds)},
             )
         work_dir = Path(tempfile.mkdtemp(prefix=f"seg{segment}-", dir=state.work_root))
+        held: Reservation | None = None
         try:
             src = work_dir / "segment.bin"
             if await _read_body(request, config.max_segment_bytes, src) == 0:
                 raise ApiError(422, "invalid_media", "the segment is empty")
             job = job_id or uuid.uuid4().hex
-            sender, price = None, 0
+            price = 0
             if billing is not None:
                 specs, probed = await state.run(partial(plan_segment, src, tuple(p.name for p in wanted)))
                 if duration is None:
@@ -235,7 +236,7 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
                 if abs(probed - duration) > 0.25:
                     raise ApiError(422, "wrong_duration", f"the segment lasts {probed:.3f} s, not {duration} s")
                 price = transcode_price(config.price_per_pixel, specs, duration)
-                sender = await billing.take_payment(request.headers.get(PAYMENT_HEADER), price)
+                held = await billing.take_payment(request.headers.get(PAYMENT_HEADER), price)
             bundle, pixels = await state.run(
                 partial(
                     transcode_to_bundle,
@@ -249,23 +250,21 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
                     signing=signing,
                 )
             )
-        except InvalidMediaError as exc:
+        except BaseException as exc:
+            if billing is not None and held is not None:
+                billing.release(held)  # not delivered: the price goes back to the sender's credit
             _cleanup(work_dir, state)
-            raise ApiError(422, "invalid_media", str(exc)) from exc
-        except MediaError as exc:
-            _cleanup(work_dir, state)
-            raise ApiError(500, "transcode_failed", str(exc)) from exc
-        except BrokenProcessPool as exc:
-            _cleanup(work_dir, state)
-            raise ApiError(500, "worker_died", "the transcoding worker died; retry") from exc
-        except BaseException:
-            _cleanup(work_dir, state)
+            if isinstance(exc, InvalidMediaError):
+                raise ApiError(422, "invalid_media", str(exc)) from exc
+            if isinstance(exc, MediaError):
+                raise ApiError(500, "transcode_failed", str(exc)) from exc
+            if isinstance(exc, BrokenProcessPool):
+                raise ApiError(500, "worker_died", "the transcoding worker died; retry") from exc
             raise
         state.segments_done += 1
         state.pixels_done += pixels
-        if billing is not None and sender is not None:
-            billing.charge(sender, price)
-            state.fees_charged += price
+        if billing is not None and held is not None:
+            state.fees_charged += billing.settle(held)
         return FileResponse(
             bundle,
             media_type=MEDIA_TYPE,

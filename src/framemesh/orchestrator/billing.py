@@ -3,7 +3,9 @@
 Off-chain (no chain configured) every job is free. On-chain, each job must come with
 tickets (the `Framemesh-Payment` header) whose expected value, added to what the
 gateway already has in credit here, covers the job's price; otherwise 402 with what
-is missing. The price is charged only when the work is delivered.
+is missing. The price is reserved when the job is admitted, so no two jobs running at
+once can count the same credit; it is settled (charged) when the work is delivered and
+released (given back) when it is not.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,21 @@ def load_or_create_secret(path: Path) -> bytes:
     return secret
 
 
+@dataclass
+class Reservation:
+    """A job's price, taken from its sender's credit when the job was admitted; closed
+    once, by `Billing.settle` or `Billing.release`."""
+
+    sender: str
+    amount: int
+    open: bool = True
+
+    def close(self) -> bool:
+        """Close it; False when it was closed already."""
+        was, self.open = self.open, False
+        return was
+
+
 class Billing:
     def __init__(self, protocol: Any, signer: Any, data_dir: Path, terms: RecipientTerms, price_per_pixel: int) -> None:
         self.protocol = protocol
@@ -52,6 +70,7 @@ class Billing:
         )
         self.redeemer = Redeemer(protocol, self.store, signer)
         self.paid_jobs = 0
+        self.fees_charged = 0  # wei, over every job settled
 
     @property
     def address(self) -> str:
@@ -73,8 +92,9 @@ class Billing:
         params = await asyncio.to_thread(self.recipient.params_for, sender)
         return TicketParamsWire.of(params, self.price_per_pixel)
 
-    async def take_payment(self, header: str | None, price: int) -> str:
-        """Credit the tickets in `header`; returns the sender once its balance covers `price`."""
+    async def take_payment(self, header: str | None, price: int) -> Reservation:
+        """Credit the tickets in `header`, then reserve `price` from the sender's balance
+        in one step; 402 when the balance does not cover it."""
         if not header:
             raise ApiError(402, "payment_required", f"this job costs {price} wei: send tickets in the Framemesh-Payment header",)
         try:
@@ -88,25 +108,40 @@ class Billing:
             seed=bytes.fromhex(params.seed.removeprefix("0x")),
             expiration_block=params.expiration_block,
         )
-        balance = self.recipient.balance(payment.sender)
         if result.rejected:
             # Any bad ticket refuses the job, whatever the credit: a sender that forges,
             # replays or overreaches gets no work. (Its valid tickets stay credited.)
             code, words = rejection_summary(result.rejected)
+            balance = self.recipient.balance(payment.sender)
             raise ApiError(402, code, words, extra={"price": str(price), "balance": _fraction(balance)})
-        if balance < price:
+        if not self.recipient.charge(payment.sender, price):
+            balance = self.recipient.balance(payment.sender)
             raise ApiError(
                 402,
                 "insufficient_payment",
                 f"the tickets do not cover the price: price {price} wei, balance {float(balance):.0f} wei",
                 extra={"price": str(price), "balance": _fraction(balance)},
             )
-        return payment.sender
+        return Reservation(payment.sender, price)
 
-    def charge(self, sender: str, price: int) -> None:
-        if not self.recipient.charge(sender, price):
-            log.error("charging %s %d wei failed although the balance was checked", sender, price)
-        self.paid_jobs += 1
+    def settle(self, held: Reservation, price: int | None = None) -> int:
+        """The work was delivered: keep `price` (at most what was reserved; all of it by
+        default) and give the rest back. Returns what was charged."""
+        charged = held.amount if price is None else price
+        if not 0 <= charged <= held.amount:
+            raise ValueError(f"a charge of {charged} wei is outside the {held.amount} wei reserved")
+        if held.close():
+            if held.amount > charged:
+                self.recipient.give_back(held.sender, held.amount - charged)
+            self.paid_jobs += 1
+            self.fees_charged += charged
+            return charged
+        return 0
+
+    def release(self, held: Reservation) -> None:
+        """The work was not delivered: the whole reservation goes back to the sender."""
+        if held.close():
+            self.recipient.give_back(held.sender, held.amount)
 
     def credit_left(self, sender: str) -> str:
         """`sender`'s balance here, wei, as "n" or "n/d" (what a 402 body says too)."""

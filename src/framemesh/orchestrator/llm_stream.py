@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from framemesh.ai import AIError
+from framemesh.ai import AIError, ModelHost
 from framemesh.ai.requests import LLMResult
 from framemesh.ai.units import llm_charged_units
-from framemesh.orchestrator.ai_routes import AdmittedJob, AIService, job_error
+from framemesh.orchestrator.ai_jobs import AdmittedJob, job_error
+from framemesh.orchestrator.billing import Billing
 from framemesh.wire.ai import (
     LLM_MEDIA_TYPE,
     LLMDone,
@@ -36,28 +37,36 @@ from framemesh.wire.ai import (
     llm_request_sha256,
 )
 
+# Settles a delivered job for a price (at most its reservation); returns what was charged.
+Delivered = Callable[[AdmittedJob, int | None], int]
 
-async def stream_llm(service: AIService, job: AdmittedJob) -> StreamingResponse:
-    """Start the job; answer once its first piece (or its whole result) is there."""
-    spec = job.spec
+
+async def stream_llm(
+    job: AdmittedJob, host: ModelHost, billing: Billing | None, name: str, delivered: Delivered
+) -> StreamingResponse:
+    """Start the job; answer once its first piece (or its whole result) is there.
+
+    `delivered(job, price)` settles the job once its answer is complete; an answer that
+    ends any other way gives the job's slot and reserved payment back."""
     started = time.time()
-    service.waiting[spec.key] = service.waiting.get(spec.key, 0) + 1
-    items: AsyncGenerator[Any, None] = service.host.stream("llm", spec.model_id, job.request)
-    released = False
+    items: AsyncGenerator[Any, None] = host.stream("llm", job.spec.model_id, job.request)
+    ended = False
 
-    async def release() -> None:
+    async def end() -> None:
         """Once, whichever comes first: the answer's end, or the response's (a client
         gone before the body started never runs the body)."""
-        nonlocal released
-        if not released:
-            released = True
-            service.waiting[spec.key] -= 1
+        nonlocal ended
+        if not ended:
+            ended = True
+            job.slot.release()
+            if billing is not None and job.held is not None:
+                billing.release(job.held)  # nothing, once the answer was settled
             await items.aclose()
 
     try:
         first = await anext(items)
     except BaseException as exc:
-        await release()
+        await end()
         if isinstance(exc, AIError):
             raise job_error(exc, "llm", job.id) from exc
         raise
@@ -68,28 +77,24 @@ async def stream_llm(service: AIService, job: AdmittedJob) -> StreamingResponse:
             while isinstance(item, str):
                 yield _line({"delta": item})
                 item = await anext(items)
-            yield _line({"done": _finish(service, job, item, started).model_dump()})
+            yield _line({"done": _finish(job, item, billing, name, delivered, started).model_dump()})
         except AIError as exc:
             error = job_error(exc, "llm", job.id)
             yield _line({"error": {"msg": error.msg, "code": error.code}})
         finally:
-            await release()
+            await end()
 
-    return StreamingResponse(lines(), media_type=LLM_MEDIA_TYPE, background=BackgroundTask(release))
+    return StreamingResponse(lines(), media_type=LLM_MEDIA_TYPE, background=BackgroundTask(end))
 
 
-def _finish(service: AIService, job: AdmittedJob, result: LLMResult, started: float) -> LLMDone:
+def _finish(
+    job: AdmittedJob, result: LLMResult, billing: Billing | None, name: str, delivered: Delivered, started: float
+) -> LLMDone:
     """Charge for the tokens used, and sign the answer (with the account, on a chain)."""
     spec = job.spec
     units = llm_charged_units(result.prompt_tokens, result.completion_tokens, job.units)
-    billing = service.billing
-    price = spec.price_per_unit * units if billing is not None else 0
-    balance = None
-    if billing is not None and job.sender is not None:
-        billing.charge(job.sender, price)
-        service.fees_charged += price
-        balance = billing.credit_left(job.sender)
-    service.jobs_done += 1
+    price = delivered(job, spec.price_per_unit * units if billing is not None else 0)
+    balance = billing.credit_left(job.held.sender) if billing is not None and job.held is not None else None
     done = LLMDone(
         model_id=spec.model_id, job_id=job.id, text=result.text, finish_reason=result.finish_reason,
         usage=LLMTokenUsage(
@@ -97,12 +102,13 @@ def _finish(service: AIService, job: AdmittedJob, result: LLMResult, started: fl
             total_tokens=result.total_tokens,
         ),
         seed=result.seed, units_bound=job.units, units=units, price=price, balance=balance,
-        orchestrator=service.name, address=None, signature=None, elapsed=time.time() - started,
+        orchestrator=name, address=None, signature=None, elapsed=time.time() - started,
     )
-    signer = getattr(billing, "signer", None)
-    if signer is not None:
+    if billing is not None:
         digest = llm_answer_digest(done, llm_request_sha256(job.fields))
-        done = done.model_copy(update={"address": str(signer.address), "signature": "0x" + signer.sign_digest(digest).hex()})
+        done = done.model_copy(update={
+            "address": str(billing.signer.address), "signature": "0x" + billing.signer.sign_digest(digest).hex(),
+        })
     return done
 
 

@@ -206,8 +206,15 @@ class TicketRecipient:
         return result
 
     def charge(self, sender: str, price: int) -> bool:
+        """Take `price` from `sender`'s credit if it covers it, at once (no other job can
+        count the same credit); False, and nothing taken, if not."""
         with self._lock:
             return self.balances.debit(sender, price)
+
+    def give_back(self, sender: str, amount: int) -> None:
+        """Return credit taken for a job that was not delivered (or cost less)."""
+        with self._lock:
+            self.balances.credit(sender, amount)
 
     def balance(self, sender: str) -> Fraction:
         return self.balances.get(sender)
