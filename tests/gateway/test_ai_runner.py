@@ -77,3 +77,37 @@ def test_a_cancelled_job_is_not_resubmitted_on_restart(tmp_path: Path, caplog: p
     assert store.job("gone").state is AIJobState.CANCELLED
     assert not [r for r in caplog.records if "crashed" in r.getMessage() or "gone" in r.getMessage()]
     store.close()
+
+
+class Failing(Dispatcher):
+    """Both parallel stages fail, one a moment after the other."""
+
+    async def run(self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str,
+                  on_progress: Any = None) -> tuple[AIResult, dict[str, Path], str]:
+        self.calls.append(job_id)
+        await asyncio.sleep(0.05 if job_id.endswith("-1") else 0.0)
+        raise NoOrchestrator(503, f"{job_id} failed on every orchestrator tried", [])
+
+
+def test_parallel_stages_that_both_fail_both_end_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """B7: no stage of a failed job is left running; a stage that can now never start fails too."""
+    monkeypatch.setattr(ai_runner, "BUSY_PAUSES", ())
+    store = AIJobStore(tmp_path / "g.sqlite")
+    plans = [
+        StagePlan("text-to-speech", "piper", {"text": "one"}),
+        StagePlan("text-to-speech", "piper", {"text": "two"}),
+        StagePlan("audio-to-text", "sphinx", {}, {"audio": 0}),
+    ]
+    store.add_job("j", "stages", plans)
+    runner = ai_runner.AIJobRunner(store, Failing(), tmp_path / "out", tmp_path / "jobs")  # type: ignore[arg-type]
+
+    async def go() -> None:
+        runner.submit("j")
+        await asyncio.wait_for(runner._tasks["j"], timeout=10)
+
+    asyncio.run(go())
+    job = store.job("j")
+    assert job.state is AIJobState.FAILED
+    assert [s.state for s in job.stages] == [StageState.FAILED] * 3
+    assert "j-0 failed" in (job.error or "") and "j-1 failed" in (job.error or ""), job.error
+    store.close()

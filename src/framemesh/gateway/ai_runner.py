@@ -135,7 +135,7 @@ class AIJobRunner:
         try:
             return await self._run_stage(job, job.stages[0], request, units, started=True)
         except BaseException as exc:
-            self._fail(job_id, 0, _message(exc))
+            self._fail(job_id, [0], _message(exc))
             raise
 
     # a staged job, in the background
@@ -155,13 +155,19 @@ class AIJobRunner:
                 ready = [s for s in remaining if all(src in outputs for src in s.inputs.values())]
                 done = await asyncio.gather(*(self._stage(job, s, plans[s.index], outputs) for s in ready),
                                             return_exceptions=True)
+                failures = []
                 for stage, outcome in zip(ready, done):
                     if isinstance(outcome, asyncio.CancelledError):
                         raise outcome
                     if isinstance(outcome, BaseException):
-                        self._fail(job_id, stage.index, f"stage {stage.index} ({stage.pipeline}): {_message(outcome)}")
-                        return
-                    outputs[stage.index] = outcome
+                        failures.append(f"stage {stage.index} ({stage.pipeline}): {_message(outcome)}")
+                    else:
+                        outputs[stage.index] = outcome
+                if failures:
+                    # Every stage that failed beside it, and every one that will now never
+                    # start, ends failed with the job: none is left running or pending.
+                    self._fail(job_id, [s.index for s in remaining if s.index not in outputs], "; ".join(failures))
+                    return
                 remaining = [s for s in remaining if s not in ready]
             self.store.set_job_state(job_id, AIJobState.COMPLETED)
         except asyncio.CancelledError:
@@ -259,11 +265,13 @@ class AIJobRunner:
         first = stage.files.get(outputs[0]["file"]) if outputs else None
         return {"text": result.get("text"), "file": (self.outputs_dir / first).read_bytes() if first else None}
 
-    def _fail(self, job_id: str, index: int | None, message: str) -> None:
+    def _fail(self, job_id: str, indexes: list[int] | None, message: str) -> None:
+        """Fail the job and those of its stages not ended yet (`indexes`; None: all)."""
         try:
             job = self.store.job(job_id)
-            if index is not None and job.stages[index].state in (StageState.PENDING, StageState.RUNNING):
-                self.store.fail_stage(job_id, index)
+            for index in range(len(job.stages)) if indexes is None else indexes:
+                if not job.stages[index].state.terminal:
+                    self.store.fail_stage(job_id, index)
             if not job.state.terminal:
                 self.store.set_job_state(job_id, AIJobState.FAILED, error=message)
         except Exception:  # recording the failure must not hide the error that caused it
