@@ -8,6 +8,7 @@ process or the machine. Connections are shared across threads behind a lock.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,3 +37,30 @@ def transaction(db: sqlite3.Connection) -> Iterator[None]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+class Database:
+    """One SQLite file's one connection in this process, and the lock every user of it
+    takes: the file has one writer, so a write never waits on another connection's
+    (up to sqlite's busy timeout). Several stores share one `Database`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = open_durable(path, "", rows_as_dicts=True)
+        self.lock = threading.RLock()
+
+    def apply(self, schema: str) -> None:
+        with self.lock:
+            self.conn.executescript(schema)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+def shared(where: Database | Path, schema: str) -> tuple[Database, bool]:
+    """`where` as a Database with `schema` applied, and whether the caller opened it
+    (and so closes it)."""
+    db = where if isinstance(where, Database) else Database(where)
+    db.apply(schema)
+    return db, not isinstance(where, Database)

@@ -269,7 +269,7 @@ def test_the_cli_runs_a_staged_job_with_progress_and_downloads_it(nodes: dict[st
         (png,) = (tmp_path / "out").rglob("*.png")
         assert _size(png.read_bytes()) == (64, 48)
         assert "completed" in result.output and str(png) in result.output.replace("\n", "")
-        job_id = httpx.get(f"{gw.url}/ai/jobs", timeout=10).json()[-1]["id"]
+        job_id = httpx.get(f"{gw.url}/ai/jobs", timeout=10).json()[0]["id"]  # newest first
         shown = CliRunner().invoke(app, ["ai", "status", job_id, "--gateway", gw.url])
         assert shown.exit_code == 0 and nodes["o2"] in shown.output and "upscale" in shown.output
         listed = CliRunner().invoke(app, ["ai", "jobs", "--gateway", gw.url])

@@ -54,6 +54,5 @@ async def test_an_orchestrator_that_left_the_active_set_stays_out_after_a_refres
     finally:
         await gateway.http.aclose()
         gateway.executor.shutdown()
-        gateway.store.close()
-        gateway.ai_store.close()
+        gateway.database.close()
         orch.stop()

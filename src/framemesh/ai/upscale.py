@@ -7,7 +7,11 @@ Livepeer's API), or a video frame by frame (framemesh's extra, for staged jobs).
 
 from __future__ import annotations
 
+import os
 import random
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PIL import Image
 
@@ -34,7 +38,24 @@ class Upscaler:
         self._model = Realesrgan(gpuid=-1, model=_MODELS[scale])
 
     def __call__(self, image: Image.Image) -> Image.Image:
-        return self._model.process_pil(image.convert("RGB"))
+        with _native_stderr_silenced():  # ncnn prints "0.00%" per tile to the process's stderr
+            return self._model.process_pil(image.convert("RGB"))
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 points at /dev/null while the block runs (C code writes to it
+    directly, past Python's sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 class Upscale(Pipeline):

@@ -22,11 +22,12 @@ import json
 import os
 import uuid
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from PIL import Image
 
 from framemesh.ai import InvalidRequest, checked_units
@@ -43,6 +44,7 @@ from framemesh.gateway.ai_routes import AIRoutes
 from framemesh.gateway.ai_runner import AIJobRunner, build_for_network
 from framemesh.gateway.ai_selection import AIDirectory
 from framemesh.gateway.ai_store import AIJobRecord, StageRecord
+from framemesh.gateway.config import MAX_PAGE, PAGE
 from framemesh.gateway.errors import JobNotFound
 from framemesh.net.api_errors import ApiError
 from framemesh.wire.gateway import (
@@ -210,9 +212,13 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
         return AIJobAccepted(id=job_id, state="queued", status_url=f"/ai/jobs/{job_id}")
 
     @app.get("/ai/jobs", response_model=list[AIJobStatus], tags=["jobs"], dependencies=auth)
-    async def list_ai_jobs() -> list[AIJobStatus]:
-        """Every AI job this gateway has run or runs: Livepeer API requests and staged jobs."""
-        return [job_status(j, runner.progress) for j in await asyncio.to_thread(runner.store.jobs)]
+    async def list_ai_jobs(
+        limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0)
+    ) -> list[AIJobStatus]:
+        """The AI jobs this gateway has run or runs, Livepeer API requests and staged jobs,
+        newest first, a page at a time."""
+        jobs = await asyncio.to_thread(partial(runner.store.jobs, limit=limit, offset=offset))
+        return [job_status(j, runner.progress) for j in jobs]
 
     @app.delete("/ai/jobs/{job_id}", response_model=AIJobStatus, tags=["jobs"], dependencies=auth)
     async def cancel_ai_job(job_id: str) -> AIJobStatus:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from framemesh.durable import open_durable, transaction
+from framemesh.durable import Database, shared, transaction
 from framemesh.gateway.ai_jobs import (
     AIJobState,
     StagePlan,
@@ -103,13 +102,15 @@ class AIJobRecord:
 class AIJobStore:
     """AI jobs and stages in SQLite. Safe to call from several threads."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = open_durable(path, _SCHEMA, rows_as_dicts=True)
-        self._lock = threading.RLock()
+    def __init__(self, where: Database | Path) -> None:
+        """On the gateway's one Database (or a file of its own, for a path)."""
+        self.database, self._owned = shared(where, _SCHEMA)
+        self._db = self.database.conn
+        self._lock = self.database.lock
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        if self._owned:
+            self.database.close()
 
     def add_job(
         self, job_id: str, kind: str, stages: list[StagePlan], uploads: Path | None = None, *, running: bool = False
@@ -142,15 +143,22 @@ class AIJobStore:
             stages = self._db.execute("SELECT * FROM ai_stages WHERE job_id = ? ORDER BY idx", (job_id,)).fetchall()
         return _job(row, stages)
 
-    def jobs(self, *, unfinished_only: bool = False, limit: int = 1000) -> list[AIJobRecord]:
-        query, args = "SELECT id FROM ai_jobs", ()
+    def jobs(self, *, unfinished_only: bool = False, limit: int | None = None, offset: int = 0) -> list[AIJobRecord]:
+        """Jobs with their stages (two queries), newest first; all of them without `limit`."""
+        query, args = "SELECT * FROM ai_jobs", ()
         if unfinished_only:
             args = tuple(sorted(terminal_values(AIJobState)))
             query += f" WHERE state NOT IN ({', '.join('?' * len(args))})"
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY created DESC LIMIT ?", (*args, limit)).fetchall()
+            rows = self._db.execute(query + " ORDER BY created DESC, id LIMIT ? OFFSET ?", (*args, -1 if limit is None else limit, offset)).fetchall()
             ids = [r["id"] for r in rows]
-        return [self.job(i) for i in reversed(ids)]
+            stages = self._db.execute(
+                f"SELECT * FROM ai_stages WHERE job_id IN ({', '.join('?' * len(ids))}) ORDER BY job_id, idx", ids
+            ).fetchall() if ids else []
+        by_job: dict[str, list[sqlite3.Row]] = {}
+        for stage in stages:
+            by_job.setdefault(stage["job_id"], []).append(stage)
+        return [_job(row, by_job.get(row["id"], [])) for row in rows]
 
     def set_job_state(self, job_id: str, new: AIJobState, *, error: str | None = None) -> AIJobRecord:
         with self._lock, transaction(self._db):

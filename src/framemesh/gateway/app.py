@@ -16,11 +16,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
 from framemesh import __version__
+from framemesh.durable import Database
 from framemesh.gateway.ai_dispatch import AIDispatcher
 from framemesh.gateway.ai_selection import AIDirectory
 from framemesh.gateway.ai_job_routes import install_ai_job_routes
@@ -28,7 +29,7 @@ from framemesh.gateway.ai_routes import FORM_OVERHEAD, install_ai_routes, instal
 from framemesh.gateway.llm_routes import install_llm_routes
 from framemesh.gateway.ai_runner import AIJobRunner
 from framemesh.gateway.ai_store import AIJobStore
-from framemesh.gateway.config import GatewayConfig
+from framemesh.gateway.config import MAX_PAGE, PAGE, GatewayConfig
 from framemesh.gateway.discovery import discover_async
 from framemesh.gateway.errors import JobNotFound, PeerFailed
 from framemesh.gateway.jobs import JobState, progress
@@ -57,7 +58,9 @@ class Gateway:
     def __init__(self, config: GatewayConfig, protocol: Any = None, signer: Any = None) -> None:
         self.config = config
         self.protocol = protocol
-        self.store = JobStore(config.db_path)
+        # One connection to the gateway's file, shared by every store of its records.
+        self.database = Database(config.db_path)
+        self.store = JobStore(self.database)
         self.pool = OrchestratorPool(base_avoid=config.avoid_seconds, max_avoid=config.max_avoid_seconds)
         for url in config.orchestrators:
             self.pool.add(url.rstrip("/"))
@@ -77,7 +80,7 @@ class Gateway:
             attempts=config.ai_attempts, max_price=config.max_price_per_unit,
             trust_anchors=self.runner.trust_anchors,
         )
-        self.ai_store = AIJobStore(config.db_path)
+        self.ai_store = AIJobStore(self.database)
         self.ai_runner = AIJobRunner(
             self.ai_store, self.ai, config.outputs_dir, config.jobs_dir, result_cache=config.ai_result_cache
         )
@@ -99,8 +102,7 @@ class Gateway:
         await self.ai_runner.shutdown()
         await self.http.aclose()
         self.executor.shutdown(wait=False, cancel_futures=True)
-        self.store.close()
-        self.ai_store.close()
+        self.database.close()
 
     async def discover(self) -> None:
         """Read the active set and service URIs from the chain into the pool."""
@@ -300,13 +302,20 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         return body
 
     @app.get("/jobs", response_model=list[JobStatus])
-    async def list_jobs() -> list[JobStatus]:
-        return [gateway.status(job) for job in gateway.store.jobs()]
+    async def list_jobs(
+        limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0)
+    ) -> list[JobStatus]:
+        """Transcoding jobs, newest first, a page at a time."""
+
+        def page() -> list[JobStatus]:
+            return [gateway.status(job) for job in gateway.store.page(limit, offset)]
+
+        return await asyncio.to_thread(page)
 
     @app.get("/jobs/{job_id}", response_model=JobStatus)
     async def get_job(job_id: str) -> JobStatus:
         try:
-            return gateway.status(gateway.store.job(job_id))
+            return await asyncio.to_thread(lambda: gateway.status(gateway.store.job(job_id)))
         except JobNotFound as exc:
             raise ApiError(404, "job_not_found", str(exc)) from exc
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from framemesh.media.profiles import PROFILES
 
 DEFAULT_PROFILES = ("720p", "480p", "360p")
+# Jobs a list (GET /jobs, GET /ai/jobs) answers with, by default and at most.
+PAGE, MAX_PAGE = 50, 500
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import httpx
@@ -88,12 +89,14 @@ class OrchestratorClient:
         params: dict[str, str | int | float] = {"profiles": ",".join(profiles), "job_id": job_id, "segment": index}
         if duration is not None:
             params["duration"] = round(duration, 6)
-        headers = {"content-type": "video/x-matroska"}
+        size = (await asyncio.to_thread(segment.stat)).st_size
+        # Declared, so the orchestrator can refuse a segment over its limit before reading it.
+        headers = {"content-type": "video/x-matroska", "content-length": str(size)}
         if payment is not None:
             headers[PAYMENT_HEADER] = payment
         result, files = await self._bundle_call(
             url, "/transcode", TranscodeResult, dest_dir, timeout=self.segment_timeout, what="result",
-            params=params, content=segment.read_bytes(), headers=headers,
+            params=params, content=file_chunks(segment), headers=headers,
         )
         if result.segment != index or result.job_id != job_id:
             raise PeerFailed(url, "bad_result", f"answered for job {result.job_id} segment {result.segment}")
@@ -149,6 +152,13 @@ class OrchestratorClient:
             raise PeerFailed(url, "bad_result", str(exc)) from exc
         finally:
             bundle.unlink(missing_ok=True)
+
+
+async def file_chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    """A file's bytes, read a piece at a time off the event loop."""
+    with path.open("rb") as fh:
+        while chunk := await asyncio.to_thread(fh.read, size):
+            yield chunk
 
 
 def raise_for_status(url: str, response: httpx.Response, *, refusals: bool = False) -> None:

@@ -96,7 +96,7 @@ class JobRunner:
 
     async def run(self, job_id: str) -> None:
         try:
-            job = self.store.job(job_id)
+            job = await asyncio.to_thread(self.store.job, job_id)
             plan = await self._plan(job)
             if job.state in (JobState.QUEUED, JobState.SEGMENTING):
                 job = await self._segment(job)
@@ -106,13 +106,13 @@ class JobRunner:
                 await self._assemble(job, plan)
         except JobFailed as exc:
             log.warning("job %s failed: %s", job_id, exc)
-            self.store.add_error(job_id, str(exc))
-            self.store.set_job_state(job_id, JobState.FAILED, error=str(exc))
+            await asyncio.to_thread(self.store.add_error, job_id, str(exc))
+            await asyncio.to_thread(self.store.set_job_state, job_id, JobState.FAILED, error=str(exc))
         except Exception as exc:  # a bug must fail the job, not leave it hanging
             log.exception("job %s crashed", job_id)
             message = f"internal error: {type(exc).__name__}: {exc}"
-            self.store.add_error(job_id, message)
-            self.store.set_job_state(job_id, JobState.FAILED, error=message)
+            await asyncio.to_thread(self.store.add_error, job_id, message)
+            await asyncio.to_thread(self.store.set_job_state, job_id, JobState.FAILED, error=message)
 
     # steps
 
@@ -129,7 +129,7 @@ class JobRunner:
         return plan_renditions(info.video.width, info.video.height, parse_profiles(list(job.profiles)))
 
     async def _segment(self, job: JobRecord) -> JobRecord:
-        self.store.set_job_state(job.id, JobState.SEGMENTING)
+        await asyncio.to_thread(self.store.set_job_state, job.id, JobState.SEGMENTING)
         seg_dir = self.job_dir(job.id) / "segments"
         shutil.rmtree(seg_dir, ignore_errors=True)
         try:
@@ -138,13 +138,13 @@ class JobRunner:
             )
         except MediaError as exc:
             raise JobFailed(f"could not cut the source into segments: {exc}") from exc
-        self.store.set_segments(job.id, [(s.index, s.path, s.start, s.duration) for s in segments])
+        await asyncio.to_thread(self.store.set_segments, job.id, [(s.index, s.path, s.start, s.duration) for s in segments])
         log.info("job %s: %d segments", job.id, len(segments))
-        return self.store.set_job_state(job.id, JobState.TRANSCODING)
+        return await asyncio.to_thread(self.store.set_job_state, job.id, JobState.TRANSCODING)
 
     async def _transcode(self, job: JobRecord, plan: tuple[RenditionSpec, ...]) -> JobRecord:
-        self.store.requeue_running(job.id)
-        pending = [s.index for s in self.store.segments(job.id) if s.state is SegmentState.PENDING]
+        await asyncio.to_thread(self.store.requeue_running, job.id)
+        pending = [s.index for s in await asyncio.to_thread(self.store.segments, job.id) if s.state is SegmentState.PENDING]
         running: set[asyncio.Task[_Outcome]] = set()
         if not self.pool.members:
             raise JobFailed("the gateway knows no orchestrators; start it with --orchestrator URL")
@@ -155,7 +155,7 @@ class JobRunner:
                 if url is None:
                     break
                 index = pending.pop(0)
-                self.store.set_segment_state(job.id, index, SegmentState.RUNNING)
+                await asyncio.to_thread(self.store.set_segment_state, job.id, index, SegmentState.RUNNING)
                 running.add(asyncio.create_task(self._run_segment(job, index, url, plan)))
             waiter = asyncio.create_task(self.pool_changed.wait())
             wake = self.pool.next_change(time.monotonic())
@@ -168,28 +168,28 @@ class JobRunner:
                 outcome: _Outcome = task.result()  # type: ignore[assignment]
                 if outcome.ok:
                     continue
-                seg = self.store.segment(job.id, outcome.index)
+                seg = await asyncio.to_thread(self.store.segment, job.id, outcome.index)
                 if outcome.busy:
-                    self.store.set_segment_state(job.id, outcome.index, SegmentState.PENDING)
+                    await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.PENDING)
                     pending.insert(0, outcome.index)
                     continue
-                self.store.add_error(job.id, outcome.error or "failed", segment=outcome.index, orchestrator=outcome.url)
+                await asyncio.to_thread(self.store.add_error, job.id, outcome.error or "failed", segment=outcome.index, orchestrator=outcome.url)
                 if seg.attempts >= self.config.max_attempts:
                     for t in running:
                         t.cancel()
                     await asyncio.gather(*running, return_exceptions=True)
-                    self.store.set_segment_state(job.id, outcome.index, SegmentState.FAILED)
+                    await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.FAILED)
                     raise JobFailed(
                         f"segment {outcome.index} failed {seg.attempts} times; last: {outcome.error}"
                     )
-                self.store.set_segment_state(job.id, outcome.index, SegmentState.PENDING)
+                await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.PENDING)
                 pending.insert(0, outcome.index)
-        return self.store.set_job_state(job.id, JobState.ASSEMBLING)
+        return await asyncio.to_thread(self.store.set_job_state, job.id, JobState.ASSEMBLING)
 
     async def _run_segment(
         self, job: JobRecord, index: int, url: str, plan: tuple[RenditionSpec, ...]
     ) -> _Outcome:
-        seg = self.store.segment(job.id, index)
+        seg = await asyncio.to_thread(self.store.segment, job.id, index)
         work = self.job_dir(job.id) / "incoming" / f"{index:05d}-{os.urandom(4).hex()}"
         holding = True
         try:
@@ -209,7 +209,7 @@ class JobRunner:
             holding = False
             self.pool_changed.set()
             await self._verify(url, seg, plan, result.renditions, files)
-            self._commit(job.id, seg, files, {r.name: r.file for r in result.renditions}, url)
+            await asyncio.to_thread(self._commit, job.id, seg, files, {r.name: r.file for r in result.renditions}, url)
             self.pool.succeeded(url, seconds)
             return _Outcome(index, url, ok=True)
         except PeerBusy as exc:
@@ -222,7 +222,7 @@ class JobRunner:
             else:
                 until = self.pool.failed(url, time.monotonic())
             log.warning("job %s segment %d: %s (avoided for %.0f s)", job.id, index, exc, until - time.monotonic())
-            self.store.bump_attempts(job.id, index)
+            await asyncio.to_thread(self.store.bump_attempts, job.id, index)
             return _Outcome(index, url, ok=False, error=str(exc))
         finally:
             if holding:
@@ -270,8 +270,8 @@ class JobRunner:
         return self.job_dir(job_id) / "renditions" / name / f"seg_{index:05d}.mp4"
 
     async def _assemble(self, job: JobRecord, plan: tuple[RenditionSpec, ...]) -> None:
-        self.store.set_job_state(job.id, JobState.ASSEMBLING)
-        segments = self.store.segments(job.id)
+        await asyncio.to_thread(self.store.set_job_state, job.id, JobState.ASSEMBLING)
+        segments = await asyncio.to_thread(self.store.segments, job.id)
         missing = [s.index for s in segments if s.state is not SegmentState.DONE]
         if missing:
             raise JobFailed(f"segments {missing} were never transcoded")
@@ -295,7 +295,7 @@ class JobRunner:
         except MediaError as exc:
             raise JobFailed(f"could not write the HLS ladder: {exc}") from exc
         rel = Path(master).relative_to(self.config.outputs_dir).as_posix()
-        self.store.set_job_state(job.id, JobState.COMPLETED, master=rel)
+        await asyncio.to_thread(self.store.set_job_state, job.id, JobState.COMPLETED, master=rel)
         log.info("job %s completed: %s", job.id, rel)
 
 

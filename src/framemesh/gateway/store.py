@@ -8,12 +8,11 @@ on restart which jobs finished, which failed, and where to resume the others.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from framemesh.durable import open_durable, transaction
+from framemesh.durable import Database, shared, transaction
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.jobs import JobState, SegmentState, check_job_move, check_segment_move
 from framemesh.wire.states import terminal_values
@@ -89,14 +88,15 @@ class JobError:
 class JobStore:
     """Jobs and segments in SQLite. Safe to call from several threads."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db = open_durable(path, _SCHEMA, rows_as_dicts=True)
-        self._lock = threading.RLock()
+    def __init__(self, where: Database | Path) -> None:
+        """On the gateway's one Database (or a file of its own, for a path)."""
+        self.database, self._owned = shared(where, _SCHEMA)
+        self._db = self.database.conn
+        self._lock = self.database.lock
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        if self._owned:
+            self.database.close()
 
     # jobs
 
@@ -118,12 +118,21 @@ class JobStore:
         return _job(row)
 
     def jobs(self, *, unfinished_only: bool = False) -> list[JobRecord]:
+        """Every job (or every unfinished one), oldest first."""
         query, args = "SELECT * FROM jobs", ()
         if unfinished_only:
             args = tuple(sorted(terminal_values(JobState)))
             query += f" WHERE state NOT IN ({', '.join('?' * len(args))})"
         with self._lock:
             rows = self._db.execute(query + " ORDER BY created", args).fetchall()
+        return [_job(r) for r in rows]
+
+    def page(self, limit: int, offset: int = 0) -> list[JobRecord]:
+        """A page of jobs, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM jobs ORDER BY created DESC, id LIMIT ? OFFSET ?", (limit, offset)
+            ).fetchall()
         return [_job(r) for r in rows]
 
     def set_job_state(

@@ -56,7 +56,10 @@ class Redeemer:
             except ContractRevert as exc:
                 self.store.failed_attempt(key, exc.reason)
                 result.failed += 1
-                log.warning("redeeming ticket %s: %s (will retry)", key.hex()[:12], exc.reason)
+                # A new round waits for someone to initialize it (the orchestrator's duties
+                # do, within seconds): expected, not worth a warning.
+                level = logging.INFO if "not initialized" in (exc.reason or "") else logging.WARNING
+                log.log(level, "redeeming ticket %s: %s (will retry)", key.hex()[:12], exc.reason)
                 continue
             except ChainError as exc:
                 self.store.failed_attempt(key, str(exc))
