@@ -56,3 +56,24 @@ def test_store_round_trip_marks_hits(tmp_path: Path) -> None:
     assert hit.info == {"steps": 2, "cache": "hit"}
     assert (cache.hits, cache.misses) == (1, 1)
     assert ResultCache(tmp_path).get("ab" * 32) is not None  # on disk, survives a restart
+
+
+def test_the_cache_keeps_to_its_size_and_drops_the_least_recently_used(tmp_path: Path) -> None:
+    import os
+    import time
+
+    def result(n: int) -> ImagesResult:
+        return ImagesResult(images=[ImageOutput(png=os.urandom(10_000), seed=n, nsfw=False)])
+
+    cache = ResultCache(tmp_path, max_bytes=45_000)
+    keys = [f"{n:02d}" * 32 for n in range(5)]
+    for n, key in enumerate(keys):
+        cache.put(key, result(n))
+        os.utime(cache._path(key), (time.time() - 100 + n, time.time() - 100 + n))  # written in this order
+        if n == 3:
+            assert cache.get(keys[0]) is not None  # read again: now the most recently used
+    assert cache.size <= 45_000 and cache.evicted >= 1
+    assert cache.get(keys[0]) is not None, "recently read: kept"
+    assert cache.get(keys[1]) is None, "the least recently used went first"
+    assert cache.get(keys[4]) is not None
+    assert ResultCache(tmp_path, max_bytes=45_000).size == cache.size, "the size is read back from disk"

@@ -65,6 +65,8 @@ model_id = "pocketsphinx/en-us"
         ({"models": [_model(options={"result_cache": 1})]}, r"^models\[0\]\.options\.result_cache: must be bool"),
         ({"models": [_model(options={"similar_threshold": 2})]}, r"similar_threshold: must be in 0\.\.1"),
         ({"models": [_model(options={"auto_steps_min": 9, "auto_steps_max": 3})]}, r"auto_steps_min/auto_steps_max"),
+        ({"cache_max_mb": 0, "models": [_model()]}, r"^cache_max_mb: must be a whole number of MiB"),
+        ({"cache_max_mb": "1G", "models": [_model()]}, r"^cache_max_mb: must be a whole number of MiB"),
     ],
 )
 def test_errors_name_the_bad_key(raw: dict[str, object], message: str, tmp_path: Path) -> None:

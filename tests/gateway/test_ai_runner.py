@@ -55,6 +55,7 @@ def test_a_waiting_stage_does_not_requeue_its_running_sibling(tmp_path: Path, mo
     assert [s.state for s in job.stages] == [StageState.DONE, StageState.DONE]
     assert [s.attempts for s in job.stages] == [1, 2], "stage 1 started again after its wait; stage 0 once"
     assert sorted(dispatcher.calls) == ["j-0", "j-1", "j-1"]
+    assert runner._tasks == {}, "a finished job's task is not kept"
     store.close()
 
 

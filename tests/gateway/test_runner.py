@@ -3,6 +3,7 @@ real store and pool, and a client that puts 402s in front of the real one."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import shutil
 from collections.abc import AsyncIterator
@@ -112,6 +113,17 @@ async def test_a_job_is_segmented_transcoded_checked_and_assembled(world: World)
     assert world.store.work_by_orchestrator("a") == {world.url: 2}
     assert job.master and (world.runner.config.outputs_dir / job.master).is_file()
     assert world.pool.members[world.url].successes == 2 and world.pool.members[world.url].in_flight == 0
+    assert not world.runner.job_dir("a").exists(), "the working files (source, segments) go when the job ends"
+
+
+async def test_a_finished_job_leaves_no_task_behind(world: World) -> None:
+    _add(world, "t")
+    world.runner.submit("t")
+    task = world.runner._tasks["t"]
+    await task
+    await asyncio.sleep(0)  # done callbacks run on the next turn of the loop
+    assert world.store.job("t").state is JobState.COMPLETED
+    assert world.runner._tasks == {}
 
 
 async def test_one_jobs_402s_never_count_against_a_later_job(world: World) -> None:

@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,29 @@ def request_key(pipeline: str, model_id: str, request: Any, node: dict[str, Any]
 
 
 class ResultCache:
-    def __init__(self, root: str | Path) -> None:
+    """Results on disk, at most `max_bytes` of them: past that, the least recently used
+    (written or read) go first, down to nine tenths of the bound. Safe from several
+    threads (the model host's)."""
+
+    def __init__(self, root: str | Path, *, max_bytes: int = 2 << 30) -> None:
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be positive")
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
         self.hits = 0
         self.misses = 0
+        self.evicted = 0
+        self._lock = threading.Lock()
+        self._bytes = sum(p.stat().st_size for p in self._files())
+
+    @property
+    def size(self) -> int:
+        """Bytes the cache holds on disk."""
+        return self._bytes
+
+    def _files(self) -> list[Path]:
+        return list(self.root.glob("*/*.pickle"))
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.pickle"
@@ -61,6 +80,7 @@ class ResultCache:
         try:
             with path.open("rb") as fh:
                 result = pickle.load(fh)  # our own files, written by put()
+            os.utime(path)  # recently used: evicted last
         except (FileNotFoundError, EOFError, pickle.UnpicklingError):
             self.misses += 1
             return None
@@ -73,4 +93,20 @@ class ResultCache:
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        size = os.path.getsize(tmp)
+        with self._lock:
+            old = path.stat().st_size if path.exists() else 0
+            os.replace(tmp, path)
+            self._bytes += size - old
+            if self._bytes > self.max_bytes:
+                self._evict(int(self.max_bytes * 0.9))
+
+    def _evict(self, target: int) -> None:
+        aged = sorted(((p.stat().st_mtime, p) for p in self._files()), key=lambda item: item[0])
+        for _, path in aged:
+            if self._bytes <= target:
+                break
+            size = path.stat().st_size
+            path.unlink(missing_ok=True)
+            self._bytes -= size
+            self.evicted += 1

@@ -115,10 +115,14 @@ class ModelSpec:
             return None
 
 
+DEFAULT_CACHE_MB = 2048
+
+
 @dataclass(frozen=True)
 class AIConfig:
     models: tuple[ModelSpec, ...]
     cache_dir: Path | None = None
+    cache_max_mb: int = DEFAULT_CACHE_MB  # the result cache's size; the least recently used go first
 
     def find(self, pipeline: str, model_id: str) -> ModelSpec | None:
         for spec in self.models:
@@ -139,10 +143,13 @@ def load_config(path: str | Path) -> AIConfig:
 
 
 def parse_config(raw: dict[str, Any], base: Path = Path(".")) -> AIConfig:
-    _no_unknown(raw, {"cache_dir", "models"}, "")
+    _no_unknown(raw, {"cache_dir", "cache_max_mb", "models"}, "")
     cache_dir = raw.get("cache_dir")
     if cache_dir is not None and not isinstance(cache_dir, str):
         raise ConfigError(f"cache_dir: must be a path string, got {cache_dir!r}")
+    cache_max_mb = raw.get("cache_max_mb", DEFAULT_CACHE_MB)
+    if not isinstance(cache_max_mb, int) or isinstance(cache_max_mb, bool) or cache_max_mb < 1:
+        raise ConfigError(f"cache_max_mb: must be a whole number of MiB, at least 1, got {cache_max_mb!r}")
     entries = raw.get("models", [])
     if not isinstance(entries, list) or not entries:
         raise ConfigError("models: add at least one [[models]] table")
@@ -153,7 +160,7 @@ def parse_config(raw: dict[str, Any], base: Path = Path(".")) -> AIConfig:
             raise ConfigError(f"models[{i}]: {spec.pipeline} {spec.model_id!r} is listed twice")
         seen.add(spec.key)
     return AIConfig(
-        models=tuple(specs), cache_dir=(base / cache_dir) if cache_dir is not None else None
+        models=tuple(specs), cache_dir=(base / cache_dir) if cache_dir is not None else None, cache_max_mb=cache_max_mb
     )
 
 

@@ -63,7 +63,9 @@ class ModelHost:
         self.config = config
         self.limits = limits
         self.timeout = timeout
-        self.cache = ResultCache(config.cache_dir) if config.cache_dir is not None else None
+        self.cache = (
+            ResultCache(config.cache_dir, max_bytes=config.cache_max_mb << 20) if config.cache_dir is not None else None
+        )
         self._start_method = start_method
         self._models: dict[tuple[str, str], _Model] = {}
         self._pool = ThreadPoolExecutor(

@@ -132,6 +132,7 @@ def gateway_start(
     max_price_per_unit: Annotated[int | None, typer.Option(min=0, help="Highest AI price accepted, wei per unit.")] = None,
     api_token: Annotated[str | None, typer.Option(envvar="FRAMEMESH_API_TOKEN", help="Require 'Authorization: Bearer TOKEN' on the AI API.")] = None,
     ai_result_cache: Annotated[bool, typer.Option(help="Answer a repeated exact AI request (same seed and inputs) from its stored outputs.")] = True,
+    retention_days: Annotated[float, typer.Option(min=0, help="Forget jobs (records, outputs, files) this many days after they end; 0 keeps them forever.")] = 30.0,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
     setup_logging(log_level)
@@ -149,6 +150,7 @@ def gateway_start(
             max_price_per_unit=max_price_per_unit,
             api_token=api_token,
             ai_result_cache=ai_result_cache,
+            retention=retention_days * 86400 if retention_days > 0 else None,
         )
     except ValueError as exc:
         fail(str(exc), 2)

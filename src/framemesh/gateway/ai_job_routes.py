@@ -204,9 +204,9 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
         except InvalidPlan as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
         job_id = uuid.uuid4().hex[:16]
-        upload_dir = runner.jobs_dir / f"ai-{job_id}" if files else None
+        upload_dir = runner.uploads_dir(job_id) if files else None
         for key, data in files.items():
-            await asyncio.to_thread(_write_durably, runner.jobs_dir / f"ai-{job_id}" / key, data)
+            await asyncio.to_thread(_write_durably, runner.uploads_dir(job_id) / key, data)
         await asyncio.to_thread(runner.store.add_job, job_id, "stages", resolved, upload_dir)
         runner.submit(job_id)
         return AIJobAccepted(id=job_id, state="queued", status_url=f"/ai/jobs/{job_id}")

@@ -222,8 +222,9 @@ def sinks(plans: list[StagePlan]) -> list[int]:
 def feed(plan: StagePlan, outputs: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """A stage's request fields, each input filled from the output of the stage it names.
 
-    `outputs[n]` holds stage n's output: `file` (bytes of its first output file) or
-    `text` (audio-to-text's transcript).
+    `outputs[n]` holds stage n's output: `file` (its first output file: a path, read
+    by the caller when it builds the request, or its bytes) or `text` (audio-to-text's
+    transcript).
     """
     fields = dict(plan.params)
     for key, source in plan.inputs.items():

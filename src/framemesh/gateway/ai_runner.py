@@ -83,7 +83,16 @@ class AIJobRunner:
     def submit(self, job_id: str) -> None:
         if job_id in self._tasks and not self._tasks[job_id].done():
             return
-        self._tasks[job_id] = asyncio.create_task(self._run_job(job_id), name=f"ai-job-{job_id}")
+        task = self._tasks[job_id] = asyncio.create_task(self._run_job(job_id), name=f"ai-job-{job_id}")
+        task.add_done_callback(lambda done: self._tasks.pop(job_id, None) if self._tasks.get(job_id) is done else None)
+
+    def uploads_dir(self, job_id: str) -> Path:
+        """Where a staged job's uploaded inputs wait for the stages that read them."""
+        return self.jobs_dir / f"ai-{job_id}"
+
+    def dirs(self, job_id: str) -> list[Path]:
+        """Everything a job fills on disk (what retention deletes)."""
+        return [self.outputs_dir / "ai" / job_id, self.uploads_dir(job_id)]
 
     async def cancel(self, job_id: str) -> AIJobRecord:
         """Stop a staged job: its running stage's answer is dropped (the orchestrator may
@@ -102,9 +111,11 @@ class AIJobRunner:
         for stage in job.stages:
             if stage.state in (StageState.PENDING, StageState.RUNNING):
                 await asyncio.to_thread(self.store.fail_stage, job_id, stage.index)
-        return await asyncio.to_thread(
+        cancelled = await asyncio.to_thread(
             self.store.set_job_state, job_id, AIJobState.CANCELLED, error="cancelled by its client"
         )
+        await asyncio.to_thread(shutil.rmtree, self.uploads_dir(job_id), ignore_errors=True)
+        return cancelled
 
     async def shutdown(self) -> None:
         tasks = [t for t in self._tasks.values() if not t.done()]
@@ -141,6 +152,11 @@ class AIJobRunner:
     # a staged job, in the background
 
     async def _run_job(self, job_id: str) -> None:
+        await self._run_stages(job_id)
+        if (await asyncio.to_thread(self.store.job, job_id)).state.terminal:
+            await asyncio.to_thread(shutil.rmtree, self.uploads_dir(job_id), ignore_errors=True)
+
+    async def _run_stages(self, job_id: str) -> None:
         try:
             job = self.store.job(job_id)
             if job.state.terminal:  # cancelled before it started: nothing to run
@@ -180,6 +196,9 @@ class AIJobRunner:
         self, job: AIJobRecord, stage: StageRecord, plan: StagePlan, outputs: dict[int, dict[str, Any]]
     ) -> dict[str, Any]:
         fields = {**feed(plan, outputs), "model_id": stage.model_id}
+        for key, value in fields.items():
+            if isinstance(value, Path):  # an earlier stage's output, read only now that it is needed
+                fields[key] = await asyncio.to_thread(value.read_bytes)
         for key in plan.uploads:
             path = job.uploads / key if job.uploads is not None else None
             if path is None or not path.is_file():
@@ -188,8 +207,7 @@ class AIJobRunner:
         request = build_for_network(self.dispatcher.directory, stage.pipeline, fields)
         units = await asyncio.to_thread(checked_units, request)
         result, files = await self._run_waiting(job, stage, request, units)
-        first = files[result.outputs[0].file] if result.outputs else None
-        return {"text": result.text, "file": await asyncio.to_thread(first.read_bytes) if first else None}
+        return {"text": result.text, "file": files[result.outputs[0].file] if result.outputs else None}
 
     async def _run_waiting(self, job: AIJobRecord, stage: StageRecord, request: Any, units: int) -> tuple[AIResult, dict[str, Path]]:
         for pause in (*BUSY_PAUSES, None):
@@ -263,7 +281,7 @@ class AIJobRunner:
         result = stage.result or {}
         outputs = result.get("outputs") or []
         first = stage.files.get(outputs[0]["file"]) if outputs else None
-        return {"text": result.get("text"), "file": (self.outputs_dir / first).read_bytes() if first else None}
+        return {"text": result.get("text"), "file": self.outputs_dir / first if first else None}
 
     def _fail(self, job_id: str, indexes: list[int] | None, message: str) -> None:
         """Fail the job and those of its stages not ended yet (`indexes`; None: all)."""

@@ -160,6 +160,19 @@ class AIJobStore:
             by_job.setdefault(stage["job_id"], []).append(stage)
         return [_job(row, by_job.get(row["id"], [])) for row in rows]
 
+    def delete_ended(self, before: float) -> list[str]:
+        """Forget the jobs that ended before `before` (epoch seconds), with their stages
+        and the cache entries their outputs answered; returns their ids."""
+        ended = tuple(sorted(terminal_values(AIJobState)))
+        with self._lock, transaction(self._db):
+            ids = [r["id"] for r in self._db.execute(
+                f"SELECT id FROM ai_jobs WHERE state IN ({', '.join('?' * len(ended))}) AND updated < ?",
+                (*ended, before),
+            ).fetchall()]
+            for table, column in (("ai_results", "job_id"), ("ai_stages", "job_id"), ("ai_jobs", "id")):
+                self._db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in ids])
+        return ids
+
     def set_job_state(self, job_id: str, new: AIJobState, *, error: str | None = None) -> AIJobRecord:
         with self._lock, transaction(self._db):
             row = self._db.execute("SELECT state FROM ai_jobs WHERE id = ?", (job_id,)).fetchone()

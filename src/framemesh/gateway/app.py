@@ -37,6 +37,7 @@ from framemesh.wire.gateway import JobAccepted, JobErrorOut, JobOutputs, JobStat
 from framemesh.gateway.payer import GatewayPayer
 from framemesh.gateway.peer import OrchestratorClient
 from framemesh.gateway.pool import OrchestratorPool
+from framemesh.gateway.retention import Janitor, Kept
 from framemesh.gateway.runner import JobRunner
 from framemesh.gateway.store import JobRecord, JobStore
 from framemesh.media.errors import MediaError, UnknownProfileError
@@ -84,20 +85,29 @@ class Gateway:
         self.ai_runner = AIJobRunner(
             self.ai_store, self.ai, config.outputs_dir, config.jobs_dir, result_cache=config.ai_result_cache
         )
-        self._refresher: asyncio.Task[None] | None = None
+        self.janitor = None
+        if config.retention is not None:
+            self.janitor = Janitor(
+                [Kept(self.store, self.runner.dirs), Kept(self.ai_store, self.ai_runner.dirs)],
+                retention=config.retention, interval=config.retention_interval,
+            )
+        self._background: list[asyncio.Task[None]] = []
         self._last_discovery = 0.0
 
     async def start(self) -> None:
         for path in (self.config.outputs_dir, self.config.jobs_dir):
             path.mkdir(parents=True, exist_ok=True)
         await self.refresh_orchestrators()
-        self._refresher = asyncio.create_task(self._refresh_loop())
+        self._background.append(asyncio.create_task(self._refresh_loop(), name="orchestrator-refresh"))
+        if self.janitor is not None:
+            self._background.append(asyncio.create_task(self.janitor.run(), name="retention"))
         self.runner.resume()
         self.ai_runner.resume()
 
     async def stop(self) -> None:
-        if self._refresher:
-            self._refresher.cancel()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.runner.shutdown()
         await self.ai_runner.shutdown()
         await self.http.aclose()

@@ -44,6 +44,10 @@ class GatewayConfig:
     ai_max_upload_bytes: int = 64 * 1024 * 1024
     ai_attempts: int = 3  # orchestrators tried per AI request
     ai_result_cache: bool = True  # answer a repeated exact AI request (same seed, inputs) from its stored outputs
+    # A job that ended longer ago than this is forgotten: its records, outputs and files
+    # (None: kept forever). Swept every `retention_interval` seconds.
+    retention: float | None = 30 * 86400.0
+    retention_interval: float = 3600.0
 
     def __post_init__(self) -> None:
         for url in self.orchestrators:
@@ -66,6 +70,10 @@ class GatewayConfig:
             raise ValueError("max_price_per_unit: must not be negative")
         if self.ai_attempts < 1:
             raise ValueError("ai_attempts: must be at least 1")
+        if self.retention is not None and self.retention <= 0:
+            raise ValueError("retention: must be positive, or None to keep everything")
+        if self.retention_interval <= 0:
+            raise ValueError("retention_interval: must be positive")
 
     @property
     def db_path(self) -> Path:
@@ -94,4 +102,5 @@ class GatewayConfig:
             "verify": f"first {self.verify_first} per orchestrator, then {self.verify_fraction:.0%}",
             "api_token": "(set)" if self.api_token else None,
             "max_price_per_unit": self.max_price_per_unit,
+            "retention": "forever" if self.retention is None else f"{self.retention / 86400:g} days",
         }

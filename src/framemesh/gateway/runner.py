@@ -77,6 +77,7 @@ class JobRunner:
             return
         task = asyncio.create_task(self.run(job_id), name=f"job-{job_id}")
         self._tasks[job_id] = task
+        task.add_done_callback(lambda done: self._tasks.pop(job_id, None) if self._tasks.get(job_id) is done else None)
 
     def resume(self) -> list[str]:
         """Start every job a previous run of this gateway left unfinished."""
@@ -92,7 +93,12 @@ class JobRunner:
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     def job_dir(self, job_id: str) -> Path:
+        """The job's working files: its source, segments and renditions before assembly."""
         return self.config.jobs_dir / job_id
+
+    def dirs(self, job_id: str) -> list[Path]:
+        """Everything a job fills on disk (what retention deletes)."""
+        return [self.config.outputs_dir / job_id, self.job_dir(job_id)]
 
     async def run(self, job_id: str) -> None:
         try:
@@ -113,6 +119,9 @@ class JobRunner:
             message = f"internal error: {type(exc).__name__}: {exc}"
             await asyncio.to_thread(self.store.add_error, job_id, message)
             await asyncio.to_thread(self.store.set_job_state, job_id, JobState.FAILED, error=message)
+        # Ended (not stopped by a shutdown, which resumes it): its working files are
+        # done with; the ladder lives under outputs.
+        await asyncio.to_thread(shutil.rmtree, self.job_dir(job_id), ignore_errors=True)
 
     # steps
 

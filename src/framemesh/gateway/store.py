@@ -148,6 +148,18 @@ class JobStore:
             )
         return self.job(job_id)
 
+    def delete_ended(self, before: float) -> list[str]:
+        """Forget the jobs that ended (completed or failed) before `before` (epoch
+        seconds), with their segments and errors; returns their ids."""
+        ended = tuple(sorted(terminal_values(JobState)))
+        with self._lock, transaction(self._db):
+            ids = [r["id"] for r in self._db.execute(
+                f"SELECT id FROM jobs WHERE state IN ({', '.join('?' * len(ended))}) AND updated < ?", (*ended, before)
+            ).fetchall()]
+            for table, column in (("job_errors", "job_id"), ("segments", "job_id"), ("jobs", "id")):
+                self._db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in ids])
+        return ids
+
     # segments
 
     def set_segments(self, job_id: str, segments: list[tuple[int, Path, float, float]]) -> None:
