@@ -137,9 +137,3 @@ async def test_a_model_that_cannot_load_says_so_and_the_host_stays_up(host: Mode
     assert _status(host, "text-to-image", "broken").in_use == 0
     result = await host.run("text-to-image", SD_ID, request)
     assert image_of(result.images[0].png).size == (32, 32)
-
-
-async def test_price_is_units_times_price_per_unit(host: ModelHost) -> None:
-    request = TextToImageRequest(prompt="a", width=64, height=32, num_images_per_prompt=2)
-    assert host.price("text-to-image", SD_ID, request) == 64 * 32 * 2 * 1
-    assert host.price("text-to-speech", TTS_ID, TextToSpeechRequest(text="hello")) == 5 * 100

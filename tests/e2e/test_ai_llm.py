@@ -228,6 +228,23 @@ def test_failover_before_the_answer_and_after_a_broken_one(network: dict[str, An
             fake.stop()
 
 
+def test_a_whole_answer_tries_at_most_ai_attempts_orchestrators_in_all(network: dict[str, Any]) -> None:
+    """B10: answers that break mid-way and openings that fail share one budget."""
+    broken = []
+    for _ in range(3):  # ranked in this order: one that fails to open, then one that opens and breaks
+        broken += [failing_orchestrator("llm", LLM, status=500, how="error"), _breaks_mid_answer("cut")]
+    gw = gateway_thread(network["root"] / "budget", [b.url for b in broken], ai_attempts=2)
+    try:
+        response = httpx.post(f"{gw.url}/llm", json=ASK, timeout=TIMEOUT)
+        assert response.status_code == 503 and response.json()["detail"]["code"] == "unavailable", response.text
+        pool = httpx.get(f"{gw.url}/orchestrators").json()
+        assert sum(m["failures"] for m in pool) == 2, [(m["url"], m["failures"]) for m in pool]
+    finally:
+        gw.stop()
+        for fake in broken:
+            fake.stop()
+
+
 def test_a_stream_that_breaks_after_its_first_byte_ends_with_an_error_event(network: dict[str, Any]) -> None:
     broken = _breaks_mid_answer("error")
     gw = gateway_thread(network["root"] / "mid-stream", [broken.url])

@@ -115,10 +115,6 @@ class ModelHost:
             for m in self._models.values()
         ]
 
-    def price(self, pipeline: str, model_id: str, request: Any) -> int:
-        """The job's price in wei: its units times the model's price per unit."""
-        return int(request.units()) * self._model(pipeline, model_id).spec.price_per_unit
-
     def worker_pids(self, pipeline: str, model_id: str) -> list[int]:
         return [w.pid for w in self._model(pipeline, model_id).workers if w.pid is not None]
 

@@ -75,7 +75,6 @@ class AIDispatcher:
         self.timeout = timeout
         self.attempts = attempts
         self.max_price = max_price
-        self.jobs_done = 0
 
     async def run(
         self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str,
@@ -101,7 +100,7 @@ class AIDispatcher:
             except PeerFailed as exc:
                 shutil.rmtree(staging, ignore_errors=True)
                 log.warning("AI job %s: %s; failing over", job_id, exc)
-                self._failed(url, exc)
+                self.failed(url, exc)
                 errors.append(str(exc))
                 continue
             except BaseException:
@@ -114,7 +113,6 @@ class AIDispatcher:
             files = {name: dest_dir / path.name for name, path in files.items()}
             if url in self.pool.members:
                 self.pool.succeeded(url, result.elapsed)
-            self.jobs_done += 1
             return result, files, url
         raise NoOrchestrator(503, f"{pipeline} {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
 
@@ -168,7 +166,8 @@ class AIDispatcher:
             raise NoOrchestrator(503, f"no orchestrator can take {pipeline} {model_id!r} now: {why}", offers)
         return ranked
 
-    def _failed(self, url: str, exc: PeerFailed) -> None:
+    def failed(self, url: str, exc: PeerFailed) -> None:
+        """Count a failure against `url`; a bad result (it cheated) bans it for longest."""
         if url not in self.pool.members:
             return
         if exc.kind == "bad_result":

@@ -55,7 +55,6 @@ class AIJobRunner:
         self, store: AIJobStore, dispatcher: AIDispatcher, outputs_dir: Path, jobs_dir: Path, *, result_cache: bool = True
     ) -> None:
         self.result_cache = result_cache
-        self.cache_hits = 0
         self.store = store
         self.dispatcher = dispatcher
         self.outputs_dir = outputs_dir
@@ -235,7 +234,6 @@ class AIJobRunner:
         if not all(path.is_file() for path in files.values()):
             self.store.forget(key)  # its outputs were cleaned up
             return None
-        self.cache_hits += 1
         info = {**(earlier.result.get("info") or {}), "cache": "gateway", "answered_by_job": earlier.job_id}
         return AIResult.model_validate({**earlier.result, "price": 0, "info": info}), files, earlier
 

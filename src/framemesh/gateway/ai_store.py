@@ -185,13 +185,6 @@ class AIJobStore:
             )
         return self.job(job_id)
 
-    def set_model(self, job_id: str, index: int, model_id: str) -> None:
-        """The model a stage runs on, once the gateway has picked the network's default."""
-        with self._lock:
-            self._db.execute(
-                "UPDATE ai_stages SET model_id = ? WHERE job_id = ? AND idx = ?", (model_id, job_id, index)
-            )
-
     def start_stage(self, job_id: str, index: int) -> None:
         self._move_stage(job_id, index, StageState.RUNNING, "attempts = attempts + 1, started = ?", (time.time(),))
 

@@ -10,7 +10,8 @@ answer is checked: the job, model and text are the ones asked for and sent, the 
 charged are min(usage.total_tokens, bound) and the price is price per unit x units,
 and the signature, when there is one, is the orchestrator's account's. Then the part
 of the bound not charged is taken back into the payer's mirror of our credit there,
-and the mirror is set to the orchestrator's word (`done.balance`), so both agree.
+so both agree (the mirror is not set to `done.balance`: that figure does not yet
+count our other jobs in flight there, which the mirror already does).
 A broken answer raises PeerFailed (the orchestrator is avoided; a cheat is banned).
 """
 
@@ -95,7 +96,7 @@ class LLMStream:
                 line = await self.dispatcher.next_line(self.url, self.lines)
             raise PeerFailed(self.url, "error", "the answer ended before its done line")
         except PeerFailed as exc:
-            self.dispatcher.failed(self.url, exc)
+            self.dispatcher.ai.failed(self.url, exc)
             raise
         finally:
             payer = self.dispatcher.ai.payer
@@ -135,7 +136,6 @@ class LLMStream:
         pool = self.dispatcher.ai.pool
         if self.url in pool.members:
             pool.succeeded(self.url, done.elapsed)
-        self.dispatcher.jobs_done += 1
         return done
 
     def _signature_problem(self, done: LLMDone) -> str | None:
@@ -159,13 +159,19 @@ class LLMDispatcher:
 
     def __init__(self, ai: AIDispatcher) -> None:
         self.ai = ai
-        self.jobs_done = 0
 
-    async def open(self, model_id: str, request: Any, units: int, job_id: str) -> LLMStream:
-        ranked = self.ai.ranked(PIPELINE, model_id)
+    async def open(
+        self, model_id: str, request: Any, units: int, job_id: str, tried: set[str] | None = None
+    ) -> LLMStream:
+        """The answer's stream from the best orchestrator that opens one. `tried` (grown
+        here) holds the orchestrators already tried for this request: together they are
+        never more than `ai_attempts`, however often the caller asks again."""
+        tried = set() if tried is None else tried
+        ranked = [r for r in self.ai.ranked(PIPELINE, model_id) if r[0] not in tried]
         errors: list[str] = []
         fields = dataclasses.asdict(request)
-        for url, price_per_unit in ranked[: self.ai.attempts]:
+        for url, price_per_unit in ranked[: max(0, self.ai.attempts - len(tried))]:
+            tried.add(url)
             try:
                 return await self._pay_and_open(url, fields, model_id, units, price_per_unit, job_id)
             except PeerBusy as exc:
@@ -174,12 +180,9 @@ class LLMDispatcher:
                 errors.append(str(exc))
             except PeerFailed as exc:
                 log.warning("LLM job %s: %s; failing over", job_id, exc)
-                self.failed(url, exc)
+                self.ai.failed(url, exc)
                 errors.append(str(exc))
-        raise NoOrchestrator(503, f"llm {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
-
-    def failed(self, url: str, exc: PeerFailed) -> None:
-        self.ai._failed(url, exc)
+        raise NoOrchestrator(503, f"llm {model_id!r} failed on every orchestrator tried: " + ("; ".join(errors) or "none left"), [])
 
     async def next_line(self, url: str, lines: AsyncIterator[str]) -> dict[str, Any] | None:
         """The next JSON line of an answer (None at its end), within the AI timeout."""

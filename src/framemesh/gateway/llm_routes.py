@@ -91,9 +91,15 @@ def install_llm_routes(app: FastAPI, routes: AIRoutes) -> LLMDispatcher:
 
 async def _complete(llm: LLMDispatcher, model_id: str, ai_request: Any, units: int, job_id: str) -> tuple[LLMDone, str]:
     """The whole answer and who gave it; one that breaks mid-way is asked of the next orchestrator."""
-    errors = []
-    for _ in range(llm.ai.attempts):
-        stream = await _call(llm.open(model_id, ai_request, units, job_id))
+    errors: list[str] = []
+    tried: set[str] = set()  # one budget of ai_attempts orchestrators for the whole request
+    while len(tried) < llm.ai.attempts:
+        try:
+            stream = await _call(llm.open(model_id, ai_request, units, job_id, tried))
+        except ApiError as exc:
+            if errors and exc.status == 503:
+                break
+            raise
         try:
             async for kind, value in stream.events():
                 if kind == "done":
