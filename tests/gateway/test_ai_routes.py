@@ -62,3 +62,21 @@ def test_a_model_nobody_serves_lists_the_offers(client: TestClient) -> None:
     assert response.status_code == 404
     assert response.json()["detail"]["models"] == [{"pipeline": "upscale", "model_id": "realesrgan/x2"}]
     assert "upscale 'realesrgan/x2'" in response.json()["detail"]["msg"]
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("GET", "/jobs"), ("GET", "/jobs/x"), ("POST", "/jobs"), ("GET", "/ai/jobs"), ("GET", "/orchestrators"),
+     ("GET", "/payments"), ("GET", "/provenance/x.png"), ("POST", "/llm")],
+)
+def test_the_token_guards_every_route_that_spends_or_shows(client: TestClient, method: str, path: str) -> None:
+    response = client.request(method, path, headers={"Authorization": ""}, files={"file": ("a.mp4", b"\0" * 100)} if method == "POST" else None)
+    assert response.status_code == 401, (path, response.text)
+    assert response.json()["detail"]["code"] == "unauthorized"
+    assert client.request(method, path).status_code != 401, "with the token it gets past the door"
+
+
+def test_probes_and_outputs_are_open(client: TestClient) -> None:
+    for path in ("/healthz", "/openapi.json"):
+        assert client.get(path, headers={"Authorization": ""}).status_code == 200, path
+    assert client.get("/outputs/nothing.png", headers={"Authorization": ""}).status_code == 404

@@ -130,7 +130,7 @@ def gateway_start(
     password_file: PasswordFileOption = None,
     max_price: Annotated[int | None, typer.Option(min=0, help="Highest price accepted, wei per pixel.")] = None,
     max_price_per_unit: Annotated[int | None, typer.Option(min=0, help="Highest AI price accepted, wei per unit.")] = None,
-    api_token: Annotated[str | None, typer.Option(envvar="FRAMEMESH_API_TOKEN", help="Require 'Authorization: Bearer TOKEN' on the AI API.")] = None,
+    api_token: Annotated[str | None, typer.Option(envvar="FRAMEMESH_API_TOKEN", help="Require 'Authorization: Bearer TOKEN' on the API (all but /healthz, /readyz and /outputs); clients read it from $FRAMEMESH_API_TOKEN.")] = None,
     ai_result_cache: Annotated[bool, typer.Option(help="Answer a repeated exact AI request (same seed and inputs) from its stored outputs.")] = True,
     retention_days: Annotated[float, typer.Option(min=0, help="Forget jobs (records, outputs, files) this many days after they end; 0 keeps them forever.")] = 30.0,
 ) -> None:

@@ -19,15 +19,13 @@ stored under the gateway's outputs directory and served from /outputs/ai/...
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import shutil
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
@@ -38,6 +36,7 @@ from framemesh.gateway.ai_dispatch import (
     OrchestratorRefused,
 )
 from framemesh.gateway.ai_runner import AIJobRunner, build_for_network
+from framemesh.gateway.auth import TokenCheck
 from framemesh.gateway.config import GatewayConfig
 from framemesh.net.api_errors import ApiError
 from framemesh.net.body import limited
@@ -71,8 +70,6 @@ RESPONSES: dict[str, type[BaseModel]] = {
 }
 # What a form adds around its files: field names, boundaries, small text fields.
 FORM_OVERHEAD = 64 * 1024
-# Livepeer's security scheme (HTTPBearer); enforced only when the gateway has an api_token.
-BEARER = HTTPBearer(auto_error=False)
 # Text fields kept even when empty (so an empty prompt is refused with a message that says so).
 _TEXT_FIELDS = {"prompt", "text", "negative_prompt", "model_id", "description"}
 _ERROR_WORDS = {
@@ -107,15 +104,7 @@ class AIRoutes:
         self.config = config
         self.dispatcher = dispatcher
         self.runner = runner  # records every request in the job store (GET /ai/jobs)
-
-    def authorize(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
-        token = self.config.api_token
-        if not token:
-            return
-        given = credentials.credentials if credentials is not None else ""
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <token>' with this gateway's API token",
-                           headers={"WWW-Authenticate": "Bearer"})
+        self.authorize = TokenCheck(config.api_token)
 
     async def fields(self, pipeline: str, request: Request) -> dict[str, Any]:
         """The request's fields, its JSON body or its form (uploaded files as bytes), read

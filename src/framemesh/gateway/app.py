@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
@@ -29,6 +29,7 @@ from framemesh.gateway.ai_routes import FORM_OVERHEAD, install_ai_routes, instal
 from framemesh.gateway.llm_routes import install_llm_routes
 from framemesh.gateway.ai_runner import AIJobRunner
 from framemesh.gateway.ai_store import AIJobStore
+from framemesh.gateway.auth import TokenCheck
 from framemesh.gateway.config import MAX_PAGE, PAGE, GatewayConfig
 from framemesh.gateway.discovery import discover_async
 from framemesh.gateway.errors import JobNotFound, PeerFailed
@@ -202,6 +203,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
             await gateway.stop()
 
     app = FastAPI(title="framemesh gateway", version=__version__, lifespan=lifespan)
+    auth = [Depends(TokenCheck(config.api_token))]
     app.state.gateway = gateway
     install_error_handlers(app)
     config.outputs_dir.mkdir(parents=True, exist_ok=True)
@@ -218,11 +220,11 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
             raise ApiError(503, "not_ready", "no orchestrator has answered yet")
         return {"ready": True, "orchestrators": len(usable)}
 
-    @app.get("/orchestrators")
+    @app.get("/orchestrators", dependencies=auth)
     async def orchestrators() -> list[dict[str, object]]:
         return gateway.pool.snapshot(time.monotonic())
 
-    @app.get("/payments")
+    @app.get("/payments", dependencies=auth)
     async def payments() -> dict[str, object]:
         """What this gateway has paid in tickets (empty off-chain)."""
         if gateway.payer is None:
@@ -232,6 +234,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
     @app.post(
         "/jobs",
         status_code=202,
+        dependencies=auth,
         response_model=JobAccepted,
         openapi_extra={
             "requestBody": {
@@ -294,7 +297,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         gateway.runner.submit(job_id)
         return JobAccepted(id=job_id, state=JobState.QUEUED.value, status_url=f"/jobs/{job_id}")
 
-    @app.get("/provenance/{output:path}")
+    @app.get("/provenance/{output:path}", dependencies=auth)
     async def provenance(output: str) -> dict[str, object]:
         """The C2PA provenance of an output file (a path under /outputs/), in facts."""
         root = config.outputs_dir.resolve()
@@ -311,7 +314,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         body["path"] = path.relative_to(root).as_posix()
         return body
 
-    @app.get("/jobs", response_model=list[JobStatus])
+    @app.get("/jobs", response_model=list[JobStatus], dependencies=auth)
     async def list_jobs(
         limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0)
     ) -> list[JobStatus]:
@@ -322,7 +325,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
 
         return await asyncio.to_thread(page)
 
-    @app.get("/jobs/{job_id}", response_model=JobStatus)
+    @app.get("/jobs/{job_id}", response_model=JobStatus, dependencies=auth)
     async def get_job(job_id: str) -> JobStatus:
         try:
             return await asyncio.to_thread(lambda: gateway.status(gateway.store.job(job_id)))

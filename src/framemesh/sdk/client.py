@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import mimetypes
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -28,6 +29,7 @@ from framemesh.wire.ai import AudioResponse, ImageResponse, TextResponse
 from framemesh.wire.gateway import AIJobAccepted, AIJobStatus, JobAccepted, JobStatus
 from framemesh.wire.states import AIJobState, JobState, terminal_values
 
+TOKEN_ENV = "FRAMEMESH_API_TOKEN"
 # Every state a job can end in, transcoding or AI (cancelled among them).
 TERMINAL = terminal_values(JobState, AIJobState)
 S = TypeVar("S", JobStatus, AIJobStatus)
@@ -58,9 +60,13 @@ def _raise_for(response: httpx.Response) -> None:
 
 
 class GatewayClient:
-    def __init__(self, base_url: str, *, timeout: float = 300.0) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 300.0, token: str | None = None) -> None:
+        """`token`: the gateway's API token (default: $FRAMEMESH_API_TOKEN, if set)."""
         self.base_url = base_url.rstrip("/")
         self._http = make_client(base_url=self.base_url, timeout=timeout)
+        token = token if token is not None else os.environ.get(TOKEN_ENV)
+        if token:
+            self._http.headers["Authorization"] = f"Bearer {token}"
 
     async def __aenter__(self) -> Self:
         return self
