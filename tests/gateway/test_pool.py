@@ -1,6 +1,7 @@
 from hypothesis import given, strategies as st
 
 from framemesh.gateway.pool import OrchestratorPool
+from framemesh.gateway.selection import RECORD_HALF_LIFE
 
 
 def make_pool(*caps: int) -> OrchestratorPool:
@@ -69,7 +70,7 @@ def test_avoidance_doubles_and_caps() -> None:
     pool = make_pool(1)
     waits = [pool.failed("http://o0", now=0.0) for _ in range(6)]
     assert waits == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]
-    pool.succeeded("http://o0", 1.0)
+    pool.succeeded("http://o0", 1.0, now=0.0)
     pool.members["http://o0"].avoid_until = 0.0
     assert pool.failed("http://o0", now=0.0) == 5.0
 
@@ -87,8 +88,8 @@ def test_faster_orchestrator_preferred_at_equal_load() -> None:
     for seed in range(200):
         pool = make_pool(1, 1)
         pool.rng.seed(seed)
-        pool.succeeded("http://o0", 3.0)
-        pool.succeeded("http://o1", 1.0)
+        pool.succeeded("http://o0", 3.0, now=0.0)
+        pool.succeeded("http://o1", 1.0, now=0.0)
         picks.append(pool.acquire(0.0))
     assert picks.count("http://o1") > 2 * picks.count("http://o0") > 0
 
@@ -132,3 +133,24 @@ def test_a_price_refusal_lifts_when_the_price_comes_down() -> None:
     assert pool.acquire(0.0) is None
     pool.set_info("http://o", 1, price_per_pixel=400, max_price=500)
     assert pool.acquire(0.0) == "http://o"
+
+
+def test_a_failure_record_fades_with_time() -> None:
+    """B10: an orchestrator that failed an hour ago is not held to it for ever."""
+    pool = make_pool(1)
+    for _ in range(20):
+        pool.failed("http://o0", now=0.0)
+    member = pool.members["http://o0"]
+    assert member.success_rate(0.0) < 0.05
+    assert 0.4 < member.success_rate(6 * RECORD_HALF_LIFE) < 0.5, "six half-lives on, close to a new one's 1/2"
+    assert member.failures == 20, "the total stays for reporting"
+    pool.succeeded("http://o0", 1.0, now=6 * RECORD_HALF_LIFE)
+    assert member.success_rate(6 * RECORD_HALF_LIFE) > 0.5
+
+
+def test_an_unanswered_probe_backs_off_but_is_not_a_failed_job() -> None:
+    pool = make_pool(1)
+    assert [pool.unreachable("http://o0", now=0.0) for _ in range(3)] == [5.0, 10.0, 20.0]
+    member = pool.members["http://o0"]
+    assert (member.failures, member.recent_failures, member.success_rate(0.0)) == (0, 0.0, 0.5)
+    assert pool.acquire(19.0) is None and pool.acquire(20.0) == "http://o0"

@@ -43,9 +43,13 @@ def test_full_orchestrator_never_chosen() -> None:
     assert choose([Candidate("full", in_flight=1, capacity=1)], random.Random(0)) is None
 
 
-def test_deterministic_for_a_seed() -> None:
-    cands = [Candidate(str(i), stake=i + 1) for i in range(5)]
-    assert draws(cands, 100, seed=7) == draws(cands, 100, seed=7)
+def test_each_is_drawn_in_proportion_to_its_weight() -> None:
+    cands = [Candidate("a", stake=6), Candidate("b", stake=3, price_per_pixel=2, successes=4.5), Candidate("c", stake=1)]
+    ws = weights(cands)
+    n = 20_000
+    got = draws(cands, n)
+    for c, w in zip(cands, ws):
+        assert abs(got[c.url] / n - w / sum(ws)) < 0.02, (c.url, got[c.url] / n, w / sum(ws))
 
 
 @given(
@@ -69,5 +73,7 @@ def test_weights_are_finite_and_choice_is_a_free_candidate(cands: list[Candidate
     ws = weights(cands)
     assert all(w >= 0 and w == w for w in ws)
     picked = choose(cands, random.Random(seed))
+    free = [c for c in cands if c.in_flight < c.capacity]
+    assert (picked is None) == (not free), "a free candidate is always drawn; a full one never"
     if picked is not None:
-        assert any(c.url == picked and c.in_flight < c.capacity for c in cands)
+        assert any(c.url == picked for c in free)

@@ -112,7 +112,7 @@ class AIDispatcher:
             staging.rename(dest_dir)
             files = {name: dest_dir / path.name for name, path in files.items()}
             if url in self.pool.members:
-                self.pool.succeeded(url, result.elapsed)
+                self.pool.succeeded(url, result.elapsed, time.monotonic())
             return result, files, url
         raise NoOrchestrator(503, f"{pipeline} {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from framemesh.gateway.pool import OrchestratorPool
+from framemesh.gateway.selection import success_rate
 from framemesh.wire.ai import AICapability
 
 
@@ -79,7 +80,7 @@ class AIDirectory:
 
         def key(item: tuple[str, AICapability, Any]) -> tuple[bool, bool, int, float, float]:
             _, c, member = item
-            success = (member.successes + 1) / (member.successes + member.failures + 2) if member else 0.5
+            success = member.success_rate(now) if member else success_rate(0, 0)
             full = c.in_use >= c.capacity
             return (not c.warm, full, c.price_per_unit, -success, self.rng.random())
 

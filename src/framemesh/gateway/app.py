@@ -138,13 +138,13 @@ class Gateway:
         if self.protocol is not None and time.monotonic() - self._last_discovery >= self.config.discovery_interval:
             await self.discover()
 
-        async def one(url: str) -> None:
+        async def probe(url: str) -> None:
             try:
                 info = await self.client.info(url)
             except PeerFailed as exc:
                 member = self.pool.members.get(url)
                 if member is not None and (not member.known or member.in_flight == 0):
-                    self.pool.failed(url, time.monotonic())
+                    self.pool.unreachable(url, time.monotonic())
                 log.warning("orchestrator %s", exc)
                 return
             member = self.pool.members.get(url)
@@ -155,7 +155,7 @@ class Gateway:
                 )
                 self.ai.directory.update(url, info.capabilities.ai)
 
-        await asyncio.gather(*(one(url) for url in list(self.pool.members)))
+        await asyncio.gather(*(probe(url) for url in list(self.pool.members)))
         self.runner.pool_changed.set()
 
     async def _refresh_loop(self) -> None:

@@ -135,7 +135,7 @@ class LLMStream:
             payer.refund(self.url, bound_price - done.price)
         pool = self.dispatcher.ai.pool
         if self.url in pool.members:
-            pool.succeeded(self.url, done.elapsed)
+            pool.succeeded(self.url, done.elapsed, time.monotonic())
         return done
 
     def _signature_problem(self, done: LLMDone) -> str | None:

@@ -3,6 +3,8 @@
 Pure bookkeeping, no I/O: the caller passes the time in. An orchestrator that fails
 is avoided for a while, twice as long after each consecutive failure (up to a cap),
 so a dead node costs one failed request per back-off period, not one per segment.
+Its record for selection (recent successes and failures) fades with time; a /info
+probe that fails backs it off the same way but is not a failed job.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from framemesh.gateway.selection import Candidate, choose
+from framemesh.gateway.selection import Candidate, choose, decayed, success_rate
 
 
 @dataclass
@@ -20,8 +22,11 @@ class Member:
     in_flight: int = 0
     avoid_until: float = 0.0
     consecutive_failures: int = 0
-    successes: int = 0
-    failures: int = 0
+    successes: int = 0  # jobs done, ever (reported)
+    failures: int = 0  # jobs failed, ever (reported)
+    recent_successes: float = 0.0  # the same, fading with time: what selection weighs
+    recent_failures: float = 0.0
+    recorded_at: float = 0.0  # when the recent counts were last brought up to date
     latency: float | None = None  # smoothed seconds per segment
     known: bool = False  # /info answered at least once
     stake: int = 0  # on-chain total stake, when discovered from the chain
@@ -38,10 +43,35 @@ class Member:
     def available(self, now: float) -> bool:
         return self.refused is None and self.avoid_until <= now and self.in_flight < self.capacity
 
-    def candidate(self) -> Candidate:
+    def record(self, now: float, *, ok: bool) -> None:
+        """Count a job done (`ok`) or failed, after fading the record to `now`."""
+        self._fade(now)
+        if ok:
+            self.successes += 1
+            self.recent_successes += 1
+        else:
+            self.failures += 1
+            self.recent_failures += 1
+
+    def _fade(self, now: float) -> None:
+        elapsed = now - self.recorded_at
+        self.recent_successes = decayed(self.recent_successes, elapsed)
+        self.recent_failures = decayed(self.recent_failures, elapsed)
+        self.recorded_at = max(self.recorded_at, now)
+
+    def recent(self, now: float) -> tuple[float, float]:
+        """(successes, failures) as they stand at `now`."""
+        elapsed = now - self.recorded_at
+        return decayed(self.recent_successes, elapsed), decayed(self.recent_failures, elapsed)
+
+    def success_rate(self, now: float) -> float:
+        return success_rate(*self.recent(now))
+
+    def candidate(self, now: float) -> Candidate:
+        successes, failures = self.recent(now)
         return Candidate(
-            url=self.url, stake=self.stake, price_per_pixel=self.price_per_pixel, successes=self.successes,
-            failures=self.failures, latency=self.latency, in_flight=self.in_flight, capacity=self.capacity,
+            url=self.url, stake=self.stake, price_per_pixel=self.price_per_pixel, successes=successes,
+            failures=failures, latency=self.latency, in_flight=self.in_flight, capacity=self.capacity,
         )
 
 
@@ -89,7 +119,7 @@ class OrchestratorPool:
     def acquire(self, now: float) -> str | None:
         """Reserve a slot; returns the orchestrator's URL, or None when none is free."""
         free = [m for m in self.members.values() if m.available(now)]
-        url = choose([m.candidate() for m in free], self.rng)
+        url = choose([m.candidate(now) for m in free], self.rng)
         if url is None:
             return None
         self.members[url].in_flight += 1
@@ -101,16 +131,21 @@ class OrchestratorPool:
             raise RuntimeError(f"release of {url} without a slot held")
         member.in_flight -= 1
 
-    def succeeded(self, url: str, seconds: float) -> None:
+    def succeeded(self, url: str, seconds: float, now: float) -> None:
         member = self.members[url]
-        member.successes += 1
+        member.record(now, ok=True)
         member.consecutive_failures = 0
         member.latency = seconds if member.latency is None else 0.7 * member.latency + 0.3 * seconds
 
     def failed(self, url: str, now: float) -> float:
-        """Count a failure and avoid the orchestrator; returns until when."""
+        """Count a failed job and avoid the orchestrator; returns until when."""
+        self.members[url].record(now, ok=False)
+        return self.unreachable(url, now)
+
+    def unreachable(self, url: str, now: float) -> float:
+        """It did not answer (a /info probe): back off as after a failure, twice as long
+        each time in a row, without counting a failed job; returns until when."""
         member = self.members[url]
-        member.failures += 1
         member.consecutive_failures += 1
         wait = min(self.max_avoid, self.base_avoid * 2 ** (member.consecutive_failures - 1))
         member.avoid_until = max(member.avoid_until, now + wait)
@@ -119,7 +154,7 @@ class OrchestratorPool:
     def ban(self, url: str, now: float) -> float:
         """It cheated: count a failure and avoid it for the longest time."""
         member = self.members[url]
-        member.failures += 1
+        member.record(now, ok=False)
         member.consecutive_failures += 1
         member.avoid_until = max(member.avoid_until, now + self.max_avoid)
         return member.avoid_until
@@ -143,6 +178,7 @@ class OrchestratorPool:
                 "avoided_for": round(max(0.0, m.avoid_until - now), 3),
                 "successes": m.successes,
                 "failures": m.failures,
+                "success_rate": round(m.success_rate(now), 4),
                 "latency": m.latency,
                 "known": m.known,
                 "stake": str(m.stake),

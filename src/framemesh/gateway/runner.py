@@ -27,11 +27,11 @@ from framemesh.gateway.verification import should_check
 from framemesh.gateway.peer import OrchestratorClient
 from framemesh.gateway.pool import OrchestratorPool
 from framemesh.gateway.store import JobRecord, JobStore, SegmentRecord
+from framemesh.media.plan import plan_file
 from framemesh.media.check import check_renditions
 from framemesh.media.errors import MediaError
 from framemesh.media.hls import LadderSegment, write_ladder
-from framemesh.media.probe import probe
-from framemesh.media.profiles import RenditionSpec, parse_profiles, plan_renditions
+from framemesh.media.profiles import RenditionSpec
 from framemesh.media.segment import split_segments
 from framemesh.payments.pricing import transcode_price
 from framemesh.provenance.verify import read_provenance
@@ -131,11 +131,10 @@ class JobRunner:
 
     async def _plan(self, job: JobRecord) -> tuple[RenditionSpec, ...]:
         try:
-            info = await self._in_executor(probe, job.source)
+            specs, _ = await self._in_executor(plan_file, job.source, job.profiles)
         except MediaError as exc:
             raise JobFailed(f"the source is not a usable video: {exc}") from exc
-        assert info.video is not None
-        return plan_renditions(info.video.width, info.video.height, parse_profiles(list(job.profiles)))
+        return specs
 
     async def _segment(self, job: JobRecord) -> JobRecord:
         await asyncio.to_thread(self.store.set_job_state, job.id, JobState.SEGMENTING)
@@ -219,7 +218,7 @@ class JobRunner:
             self.pool_changed.set()
             await self._verify(url, seg, plan, result.renditions, files)
             await asyncio.to_thread(self._commit, job.id, seg, files, {r.name: r.file for r in result.renditions}, url)
-            self.pool.succeeded(url, seconds)
+            self.pool.succeeded(url, seconds, time.monotonic())
             return _Outcome(index, url, ok=True)
         except PeerBusy as exc:
             self.pool.busy(url, time.monotonic(), exc.retry_after)

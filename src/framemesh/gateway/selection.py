@@ -7,8 +7,9 @@ Each free orchestrator gets a weight, and one is drawn at random by weight:
 - stake share: the orchestrator's share of the candidates' stake (what the chain
   says it has at risk); `floor` keeps unstaked (off-chain) or tiny ones in the draw;
 - price: cheaper is better, in proportion;
-- success: (successes + 1) / (attempts + 2), so a new orchestrator starts at 1/2
-  and one that keeps failing fades out;
+- success: (successes + 1) / (attempts + 2) over its recent record (the counts
+  halve every `RECORD_HALF_LIFE` seconds), so a new orchestrator starts at 1/2, one
+  that keeps failing fades out, and one that failed an hour ago is not held to it;
 - latency: smoothed seconds per segment, relative to the fastest; unknown is neutral;
 - free slots: the fraction of its capacity not in use, so work spreads out.
 
@@ -23,6 +24,17 @@ from dataclasses import dataclass
 from typing import Sequence
 
 STAKE_FLOOR = 0.05
+RECORD_HALF_LIFE = 600.0  # seconds for an orchestrator's success and failure counts to halve
+
+
+def success_rate(successes: float, failures: float) -> float:
+    """(successes + 1) / (attempts + 2): 1/2 with no record, towards 0 or 1 with one."""
+    return (successes + 1) / (successes + failures + 2)
+
+
+def decayed(count: float, seconds: float) -> float:
+    """A count `seconds` after it was last updated, halving every RECORD_HALF_LIFE."""
+    return count * 0.5 ** (max(0.0, seconds) / RECORD_HALF_LIFE)
 
 
 @dataclass(frozen=True)
@@ -30,8 +42,8 @@ class Candidate:
     url: str
     stake: int = 0
     price_per_pixel: int = 0
-    successes: int = 0
-    failures: int = 0
+    successes: float = 0.0  # recent (decayed) counts
+    failures: float = 0.0
     latency: float | None = None
     in_flight: int = 0
     capacity: int = 1
@@ -49,7 +61,7 @@ def weights(candidates: Sequence[Candidate]) -> list[float]:
     for c in candidates:
         stake = c.stake / total_stake if total_stake else 1.0 / len(candidates)
         price = best_price / c.price_per_pixel if c.price_per_pixel > 0 and best_price else 1.0
-        success = (c.successes + 1) / (c.successes + c.failures + 2)
+        success = success_rate(c.successes, c.failures)
         latency = best_latency / c.latency if best_latency and c.latency else 1.0
         free = max(0.0, 1.0 - c.in_flight / c.capacity) if c.capacity > 0 else 0.0
         out.append((STAKE_FLOOR + stake) * price * success**2 * latency * free)

@@ -7,6 +7,7 @@ command line is needed. Modules, each with one job:
 - `errors`    the error hierarchy
 - `profiles`  rendition profiles and ladder planning (pure, no I/O)
 - `probe`     what a file holds; refuses anything that is not a decodable video
+- `plan`      the renditions a file becomes for a set of profiles, and its duration
 - `segment`   cut a source into keyframe-aligned segments by stream copy
 - `keyframes` re-encode a source whose keyframes are too sparse to cut
 - `transcode` one segment -> one fragmented MP4 per rendition (decode once)

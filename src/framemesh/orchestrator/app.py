@@ -26,6 +26,7 @@ from starlette.background import BackgroundTask
 
 from framemesh import __version__
 from framemesh.media.errors import InvalidMediaError, MediaError, UnknownProfileError
+from framemesh.media.plan import plan_file
 from framemesh.media.profiles import parse_profiles
 from framemesh.net.api_errors import ApiError, install_error_handlers
 from framemesh.orchestrator.ai_routes import AIService, install_ai_routes
@@ -33,7 +34,6 @@ from framemesh.orchestrator.billing import Billing, Reservation
 from framemesh.orchestrator.capacity import CapacityLimiter
 from framemesh.orchestrator.config import OrchestratorConfig
 from framemesh.orchestrator.duties import RoundDuties
-from framemesh.orchestrator.planning import plan_segment
 from framemesh.orchestrator.signing import SigningSpec, dev_signing_spec
 from framemesh.orchestrator.work import transcode_to_bundle
 from framemesh.payments.pricing import transcode_price
@@ -68,7 +68,8 @@ class OrchestratorState:
         self.duties = duties
 
     async def run(self, fn: partial[Any]) -> Any:
-        assert self.executor is not None, "the service is not started"
+        if self.executor is None:
+            raise RuntimeError("the orchestrator's worker pool is not started (use the app's lifespan)")
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self.executor, fn)
@@ -230,7 +231,7 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
             job = job_id or uuid.uuid4().hex
             price = 0
             if billing is not None:
-                specs, probed = await state.run(partial(plan_segment, src, tuple(p.name for p in wanted)))
+                specs, probed = await state.run(partial(plan_file, src, tuple(p.name for p in wanted)))
                 if duration is None:
                     raise ApiError(422, "duration_required", "give the segment's duration (the job is priced by it)")
                 if abs(probed - duration) > 0.25:

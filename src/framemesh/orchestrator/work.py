@@ -8,8 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from framemesh.media.probe import probe
-from framemesh.media.profiles import parse_profiles, plan_renditions
+from framemesh.media.plan import plan_file
 from framemesh.media.transcode import transcode_segment
 from framemesh.orchestrator.signing import SigningSpec, sign_renditions
 from framemesh.wire.bundle import sha256_file, write_bundle
@@ -35,9 +34,7 @@ def transcode_to_bundle(
     Raises the media part's errors for input that is not a usable video.
     """
     started = time.perf_counter()
-    info = probe(segment)
-    assert info.video is not None  # probe() refuses files without video
-    specs = plan_renditions(info.video.width, info.video.height, parse_profiles(list(profiles)))
+    specs, _ = plan_file(segment, profiles)
     if threads is None:
         threads = encoder_threads(len(specs), os.cpu_count() or 1)
     outputs = transcode_segment(segment, specs, work_dir / "out", preset=preset, threads=threads)
