@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import os
 import signal
+import threading
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ pytest.importorskip("piper")
 from framemesh.ai.config import AIConfig  # noqa: E402
 from framemesh.ai.errors import InvalidRequest, ModelLoadError, UnknownModel, WorkerDied  # noqa: E402
 from framemesh.ai.host import ModelHost  # noqa: E402
+from framemesh.ai.pipeline import Progress  # noqa: E402
 from framemesh.ai.requests import TextToImageRequest, TextToSpeechRequest  # noqa: E402
 from framemesh.ai.tiny import SD_ID  # noqa: E402
 from tests.ai.conftest import image_of  # noqa: E402
@@ -77,12 +79,15 @@ async def test_cache_hit_does_not_touch_the_worker(host: ModelHost) -> None:
 async def test_a_worker_killed_mid_job_raises_and_is_restarted(host: ModelHost) -> None:
     [pid] = host.worker_pids("text-to-image", SD_ID)
     slow = TextToImageRequest(prompt="a slow cat", width=256, height=256, seed=None, num_inference_steps=200)
-    job = asyncio.create_task(host.run("text-to-image", SD_ID, slow))
-    for _ in range(200):
-        await asyncio.sleep(0.05)
-        if _status(host, "text-to-image").in_use == 1:
-            break
-    await asyncio.sleep(0.5)
+    denoising = threading.Event()  # set by the worker's first progress report: it is mid-job
+
+    def progressed(piece: object) -> None:
+        if isinstance(piece, Progress) and 0 < piece.done < piece.total:
+            denoising.set()
+
+    job = asyncio.create_task(host.run("text-to-image", SD_ID, slow, progressed))
+    assert await asyncio.to_thread(denoising.wait, 60), "the job never began denoising"
+    assert not job.done()
     os.kill(pid, signal.SIGKILL)
     with pytest.raises(WorkerDied, match="killed by signal 9"):
         await job

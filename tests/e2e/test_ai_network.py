@@ -222,14 +222,17 @@ def test_a_worker_that_dies_mid_job_is_a_503_and_is_restarted(network: dict[str,
     answers: list[httpx.Response] = []
     job = threading.Thread(
         target=lambda: answers.append(
-            httpx.post(f"{orch}/ai/text-to-image", data={"request": fields}, timeout=TIMEOUT)
+            httpx.post(f"{orch}/ai/text-to-image", params={"job_id": "long"}, data={"request": fields}, timeout=TIMEOUT)
         )
     )
     job.start()
-    deadline = time.monotonic() + 30
-    while not any(s.in_use for s in host.status() if s.pipeline == "text-to-image") and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while True:  # until the worker reports denoising steps: it is mid-job, a fact, not a guess
+        progress = httpx.get(f"{orch}/ai/progress/long", timeout=10)
+        if progress.status_code == 200 and 0 < progress.json()["fraction"] < 1:
+            break
+        assert time.monotonic() < deadline and job.is_alive(), "the job never began denoising"
         time.sleep(0.05)
-    time.sleep(0.3)
     (pid,) = host.worker_pids("text-to-image", SD)
     os.kill(pid, signal.SIGKILL)
     job.join(TIMEOUT)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from framemesh.provenance.verify import read_provenance
-from tests.e2e.ai_nodes import PIPER, SD, SPHINX, ai_orchestrator, write_models
+from tests.e2e.ai_nodes import PIPER, SD, SPHINX, ai_orchestrator, failing_orchestrator, write_models
 from tests.e2e.nodes import gateway_thread
 
 pytest.importorskip("diffusers")
@@ -160,29 +160,26 @@ def test_a_job_survives_a_gateway_restart(nodes: dict[str, Any], tmp_path: Path)
     stages = [
         {"pipeline": "text-to-image", "model_id": SD,
          "params": {"prompt": "a red kite", "width": 64, "height": 64, "num_inference_steps": 2, "seed": 4}},
-        {"pipeline": "image-to-video", "model_id": "framemesh/tiny-svd",  # many steps: still running at the stop
-         "params": {"width": 64, "height": 64, "num_inference_steps": 60, "fps": 4, "seed": 4}},
+        {"pipeline": "image-to-video", "model_id": "framemesh/tiny-svd",
+         "params": {"width": 64, "height": 64, "num_inference_steps": 200, "fps": 4, "seed": 4}},
         {"pipeline": "upscale", "model_id": "realesrgan/x2"},
     ]
     gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
     try:
         job_id = httpx.post(f"{gw.url}/ai/jobs", json={"stages": stages}, timeout=30).json()["id"]
-        running = _wait(gw.url, job_id, until=("completed", "failed", "running"))
-        deadline = time.monotonic() + TIMEOUT
-        while running["stages"][0]["state"] != "done" and time.monotonic() < deadline:
-            time.sleep(0.05)
-            running = httpx.get(f"{gw.url}/ai/jobs/{job_id}", timeout=10).json()
+        # Mid-job is a fact, not a guess: stage 1 reports denoising steps done, and not all.
+        _wait_for(gw.url, job_id, lambda j: j["stages"][1]["state"] == "running" and 0 < j["stages"][1]["progress"] < 1)
     finally:
-        gw.stop()  # mid-job: the runner is cancelled, the store keeps where it stood
-    assert running["state"] == "running" and running["stages"][1]["state"] in ("pending", "running"), running
+        gw.stop()  # the runner is cancelled, the store keeps where it stood
+    at_stop = _recorded(tmp_path, job_id)  # what the stopped gateway left on disk
+    assert at_stop.stages[0].state.value == "done" and at_stop.stages[1].state.value == "running", at_stop
 
     again = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])  # same data directory
     try:
         job = _wait(again.url, job_id)
         assert job["state"] == "completed", job
         assert job["stages"][0]["attempts"] == 1, "a done stage is not run again"
-        before = running["stages"][1]["attempts"]  # 1 if it had started when the gateway stopped, else 0
-        assert job["stages"][1]["attempts"] == before + 1, "the interrupted stage ran again, once"
+        assert job["stages"][1]["attempts"] == at_stop.stages[1].attempts + 1, "the interrupted stage ran again, once"
         info = video_info(httpx.get(again.url + job["outputs"][0]["url"], timeout=10).content)
         assert (info.width, info.height) == (128, 128), "the clip, upscaled"
     finally:
@@ -195,7 +192,10 @@ def test_an_uploaded_input_survives_a_restart_before_its_stage_ran(nodes: dict[s
     buf = io.BytesIO()
     Image.new("RGB", (40, 32), (30, 90, 200)).save(buf, format="PNG")
     stages = [{"pipeline": "upscale", "model_id": "realesrgan/x2"}, {"pipeline": "upscale", "model_id": "realesrgan/x2"}]
-    gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
+    # The first gateway knows only a node that is always full: the job is accepted and
+    # stored, and its first stage can only wait.
+    full = failing_orchestrator("upscale", "realesrgan/x2", how="busy")
+    gw = gateway_thread(tmp_path, [full.url])
     try:
         accepted = httpx.post(
             f"{gw.url}/ai/jobs", data={"stages": json.dumps(stages)}, files={"image": ("in.png", buf.getvalue(), "image/png")},
@@ -203,18 +203,42 @@ def test_an_uploaded_input_survives_a_restart_before_its_stage_ran(nodes: dict[s
         )
         assert accepted.status_code == 202, accepted.text
         job_id = accepted.json()["id"]
-        at_stop = httpx.get(f"{gw.url}/ai/jobs/{job_id}", timeout=10).json()
     finally:
-        gw.stop()  # at once: the first stage has not finished
-    assert at_stop["state"] in ("queued", "running") and at_stop["stages"][0]["state"] in ("pending", "running"), at_stop
+        gw.stop()
+        full.stop()
+    at_stop = _recorded(tmp_path, job_id)
+    assert [s.orchestrator for s in at_stop.stages] == [None, None] and at_stop.uploads is not None, at_stop
 
     again = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
     try:
         job = _wait(again.url, job_id)
         assert job["state"] == "completed", job
+        assert job["stages"][0]["orchestrator"] in (nodes["o1"], nodes["o2"]), "stage 0 ran after the restart"
         assert _size(httpx.get(again.url + job["outputs"][0]["url"], timeout=10).content) == (160, 128)
     finally:
         again.stop()
+    assert not at_stop.uploads.exists(), "the upload is deleted once the job has ended"
+
+
+def _recorded(root: Path, job_id: str) -> Any:
+    """The job as the gateway's file holds it (read with the gateway stopped)."""
+    from framemesh.gateway.ai_store import AIJobStore
+
+    store = AIJobStore(root / "gateway" / "gateway.sqlite")
+    try:
+        return store.job(job_id)
+    finally:
+        store.close()
+
+
+def _wait_for(url: str, job_id: str, ready: Any, timeout: float = TIMEOUT) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = httpx.get(f"{url}/ai/jobs/{job_id}", timeout=10).json()
+        if ready(job):
+            return job
+        assert job["state"] in ("queued", "running") and time.monotonic() < deadline, f"never got there: {job}"
+        time.sleep(0.05)
 
 
 def test_livepeer_requests_are_recorded_as_jobs(nodes: dict[str, Any], tmp_path: Path) -> None:
