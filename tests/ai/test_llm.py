@@ -17,8 +17,6 @@ from framemesh.ai import build_request
 from framemesh.ai.errors import InvalidRequest, ModelLoadError
 from framemesh.ai.requests import DEFAULT_LIMITS, LLMMessage, LLMRequest, LLMResult
 from framemesh.ai.units import (
-    LLM_MESSAGE_OVERHEAD,
-    LLM_PROMPT_OVERHEAD,
     llm_charged_units,
     llm_prompt_bound,
     llm_units_bound,
@@ -196,7 +194,10 @@ def test_check_takes_the_edges() -> None:
 
 def test_the_units_bound_is_the_shared_rule() -> None:
     request = ask("héllo", max_tokens=100)
-    expected = LLM_PROMPT_OVERHEAD + (6 + 9 + LLM_MESSAGE_OVERHEAD) + (4 + 6 + LLM_MESSAGE_OVERHEAD) + 100
+    # The documented rule, by hand: 64 for the prompt, then per message its role's and
+    # content's UTF-8 bytes and 8 ("system" 6 + "Be brief." 9; "user" 4 + "héllo" 6), and
+    # max_tokens.
+    expected = 64 + (6 + 9 + 8) + (4 + 6 + 8) + 100
     assert request.units() == llm_units_bound(request.pairs(), 100) == expected  # "é" is two bytes
     assert llm_charged_units(30, 20, bound=expected) == 50
     assert llm_charged_units(30, 20, bound=40) == 40, "never more than the bound paid"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -94,19 +96,29 @@ def test_a_stream_is_server_sent_events_of_the_same_answer(network: dict[str, An
 
 
 def test_the_orchestrator_sends_pieces_as_the_model_makes_them(network: dict[str, Any]) -> None:
-    fields = {**ASK, "max_tokens": 12}
+    service = network["app"].state.ai
+    (pid,) = service.host.worker_pids("llm", LLM)
+    finished_before = service.jobs_done
+    fields = {**ASK, "max_tokens": 300, "seed": 3}
     with httpx.stream("POST", f"{network['orchestrator']}/ai/llm", data={"request": json.dumps(fields)},
                       params={"job_id": "j1"}, timeout=TIMEOUT) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/x-ndjson")
-        lines = [json.loads(line) for line in response.iter_lines() if line]
+        stream = response.iter_lines()
+        first = next(line for line in stream if line)
+        os.kill(pid, signal.SIGSTOP)  # the worker makes no more tokens while we look
+        try:
+            assert service.jobs_done == finished_before, "the first piece came before the answer was finished"
+            assert service.slots[("llm", LLM)] == 1, "and the job still holds its place"
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        lines = [json.loads(first)] + [json.loads(line) for line in stream if line]
     *deltas, last = lines
     assert len(deltas) > 1 and all(set(d) == {"delta"} for d in deltas)
     done = last["done"]
     assert done["job_id"] == "j1" and done["text"] == "".join(d["delta"] for d in deltas)
     assert done["units"] == done["usage"]["total_tokens"] <= done["units_bound"]
     assert done["price"] == 0 and done["balance"] is None and done["signature"] is None  # off-chain: free, unsigned
-    service = network["app"].state.ai
     assert service.slots[("llm", LLM)] == 0
     with httpx.stream("POST", f"{network['orchestrator']}/ai/llm", data={"request": json.dumps({**fields, "max_tokens": 300})},
                       timeout=TIMEOUT) as response:

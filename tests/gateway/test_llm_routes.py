@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from framemesh.gateway.app import create_app
+from framemesh.ai.requests import LLMRequest
 from framemesh.gateway.config import GatewayConfig
+from framemesh.gateway.llm_dispatch import LLMDispatcher
 from framemesh.wire.ai import AICapability
 
 LLM = "framemesh/tiny-llm"
@@ -64,10 +67,22 @@ def test_bodies_that_cannot_run_are_422(client: TestClient, body: dict[str, obje
     assert detail["code"] == "invalid_request" and words in detail["msg"]
 
 
-def test_livepeer_clients_empty_strings_mean_defaults(client: TestClient) -> None:
+def test_livepeer_clients_empty_strings_mean_defaults(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     _offer(client)
+    sent: list[Any] = []
+    real_open = LLMDispatcher.open
+
+    async def recording_open(self: LLMDispatcher, model_id: str, request: Any, *args: Any, **kw: Any) -> Any:
+        sent.append((model_id, request))
+        return await real_open(self, model_id, request, *args, **kw)
+
+    monkeypatch.setattr(LLMDispatcher, "open", recording_open)
     response = client.post("/llm", json={**HELLO, "model": "", "seed": "", "max_tokens": ""})
     assert response.status_code == 503, "checked and sent on (to an orchestrator that is not there)"
+    (model_id, request), = sent
+    defaults = LLMRequest(messages=request.messages)
+    assert model_id == LLM, "no model: the one the network offers"
+    assert (request.max_tokens, request.seed, request.temperature) == (defaults.max_tokens, None, defaults.temperature)
 
 
 def test_an_unreachable_orchestrator_is_503_streaming_or_not(client: TestClient) -> None:

@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from framemesh.sdk.client import GatewayClient, GatewayRequestError
@@ -73,9 +74,19 @@ async def test_upscale_doubles_the_image(gateway: str, tmp_path: Path) -> None:
 async def test_a_path_is_sent_under_its_own_name(gateway: str, tmp_path: Path) -> None:
     source = tmp_path / "small.png"
     source.write_bytes(_png(16, 16))
+    sent: list[bytes] = []
+
+    async def capture(request: httpx.Request) -> None:
+        if request.url.path == "/upscale":
+            sent.append(await request.aread())
+
     async with GatewayClient(gateway) as gw:
+        gw._http.event_hooks["request"].append(capture)
         answer = await gw.upscale(source, model_id="realesrgan/x2")
     assert answer.images[0].url.endswith(".png")
+    (body,) = sent
+    assert b'name="image"; filename="small.png"' in body and b"Content-Type: image/png" in body
+    assert source.read_bytes() in body
 
 
 async def test_a_model_nobody_serves_is_a_404_with_its_code(gateway: str) -> None:
