@@ -48,9 +48,13 @@ def test_orchestrator_refuses_an_unknown_profile() -> None:
     assert "9000p" in result.stderr
 
 
-def test_demo_can_leave_the_ai_jobs_out() -> None:
-    result = framemesh("demo", "--help")
-    assert result.returncode == 0 and "--no-ai" in result.stdout
+def test_demo_can_leave_the_ai_jobs_out(tmp_path: Path) -> None:
+    result = framemesh("demo", "--no-ai", "--duration", "2", "--profiles", "240p", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "out" / "master.m3u8").is_file(), "the transcode still ran"
+    assert "AI jobs through the gateway" not in result.stdout and not (tmp_path / "out" / "ai").exists()
+    header = next(line for line in result.stdout.splitlines() if "┃ orchestrator" in line)
+    assert "AI jobs" not in header
 
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
