@@ -86,7 +86,7 @@ def job(seed: int, steps: int) -> TextToImageRequest:
 
 
 def body(request: TextToImageRequest) -> dict[str, Any]:
-    from framemesh.gateway.ai_selection import request_parts
+    from framemesh.gateway.ai.directory import request_parts
 
     return request_parts(request)[0]
 

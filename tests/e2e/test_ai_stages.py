@@ -222,7 +222,7 @@ def test_an_uploaded_input_survives_a_restart_before_its_stage_ran(nodes: dict[s
 
 def _recorded(root: Path, job_id: str) -> Any:
     """The job as the gateway's file holds it (read with the gateway stopped)."""
-    from framemesh.gateway.ai_store import AIJobStore
+    from framemesh.gateway.ai.store import AIJobStore
 
     store = AIJobStore(root / "gateway" / "gateway.sqlite")
     try:
@@ -305,7 +305,7 @@ def test_the_cli_runs_a_staged_job_with_progress_and_downloads_it(nodes: dict[st
 def test_a_running_stage_reports_its_denoising_progress(
     nodes: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from framemesh.gateway import ai_dispatch
+    from framemesh.gateway.ai import dispatch as ai_dispatch
 
     monkeypatch.setattr(ai_dispatch, "PROGRESS_INTERVAL", 0.05)  # read often: the tiny model is quick
     gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])

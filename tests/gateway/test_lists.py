@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from framemesh.gateway.ai_jobs import StagePlan
+from framemesh.gateway.ai.jobs import StagePlan
 from framemesh.gateway.app import create_app
 from framemesh.gateway.config import MAX_PAGE, GatewayConfig
 

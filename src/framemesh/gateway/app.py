@@ -1,5 +1,7 @@
-"""The gateway's public HTTP service: take a video, answer with a job id at once,
-transcode it through the orchestrators in the background, serve the ladder.
+"""The gateway's public HTTP service, wired together: one core (the orchestrator pool,
+discovery, payments, the peer client, records, retention) and one sub-package per
+kind of work on it: `vod` (transcode jobs), `ai` (Livepeer's AI API, staged jobs,
+LLM), `live` (live streams).
 """
 
 from __future__ import annotations
@@ -7,45 +9,36 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import shutil
 import time
-import uuid
-from functools import partial
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
-from pathlib import Path
+from functools import partial
 from typing import Any, AsyncIterator
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import UploadFile
 
 from framemesh import __version__
 from framemesh.durable import Database
-from framemesh.gateway.ai_dispatch import AIDispatcher
-from framemesh.gateway.ai_selection import AIDirectory
-from framemesh.gateway.ai_job_routes import install_ai_job_routes
-from framemesh.gateway.ai_routes import FORM_OVERHEAD, install_ai_routes, install_unknown_pipeline
-from framemesh.gateway.llm_routes import install_llm_routes
-from framemesh.gateway.ai_runner import AIJobRunner
-from framemesh.gateway.ai_store import AIJobStore
+from framemesh.gateway.ai.directory import AIDirectory
+from framemesh.gateway.ai.dispatch import AIDispatcher
+from framemesh.gateway.ai.job_routes import install_ai_job_routes
+from framemesh.gateway.ai.llm_routes import install_llm_routes
+from framemesh.gateway.ai.routes import install_ai_routes, install_unknown_pipeline
+from framemesh.gateway.ai.runner import AIJobRunner
+from framemesh.gateway.ai.store import AIJobStore
 from framemesh.gateway.auth import TokenCheck
-from framemesh.gateway.config import MAX_PAGE, PAGE, GatewayConfig
-from framemesh.gateway.discovery import discover_async
-from framemesh.gateway.errors import JobNotFound, PeerFailed
-from framemesh.gateway.jobs import JobState, progress
-from framemesh.wire.gateway import JobAccepted, JobErrorOut, JobOutputs, JobStatus, SegmentCounts
-from framemesh.gateway.payer import GatewayPayer
-from framemesh.gateway.peer import OrchestratorClient
-from framemesh.gateway.pool import OrchestratorPool
-from framemesh.gateway.retention import Janitor, Kept
-from framemesh.gateway.runner import JobRunner
-from framemesh.gateway.store import JobRecord, JobStore
-from framemesh.media.errors import MediaError, UnknownProfileError
-from framemesh.media.probe import probe
-from framemesh.media.profiles import parse_profiles
+from framemesh.gateway.config import GatewayConfig
+from framemesh.gateway.core.discovery import discover_async
+from framemesh.gateway.core.payer import GatewayPayer
+from framemesh.gateway.core.peer import OrchestratorClient
+from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.core.retention import Janitor, Kept
+from framemesh.gateway.errors import PeerFailed
+from framemesh.gateway.vod.routes import install_vod_routes
+from framemesh.gateway.vod.runner import JobRunner
+from framemesh.gateway.vod.store import JobStore
 from framemesh.net.api_errors import ApiError, install_error_handlers
-from framemesh.net.body import limited
 from framemesh.net.client import make_client
 
 log = logging.getLogger("framemesh.gateway")
@@ -163,31 +156,6 @@ class Gateway:
             await asyncio.sleep(self.config.info_refresh_seconds)
             await self.refresh_orchestrators()
 
-    def status(self, job: JobRecord) -> JobStatus:
-        done = self.store.count_done(job.id)
-        outputs = None
-        if job.state is JobState.COMPLETED and job.master:
-            out_dir = self.config.outputs_dir / job.id
-            files = sorted(
-                "/outputs/" + p.relative_to(self.config.outputs_dir).as_posix()
-                for p in out_dir.rglob("*")
-                if p.is_file()
-            )
-            outputs = JobOutputs(master=f"/outputs/{job.master}", files=files)
-        return JobStatus(
-            id=job.id,
-            state=job.state.value,
-            progress=1.0 if job.state is JobState.COMPLETED else progress(done, job.segments_total or 0),
-            segments=SegmentCounts(done=done, total=job.segments_total),
-            profiles=list(job.profiles),
-            source_name=job.source_name,
-            created=job.created,
-            updated=job.updated,
-            error=job.error,
-            errors=[JobErrorOut(**e.__dict__) for e in self.store.errors(job.id)],
-            orchestrators=self.store.work_by_orchestrator(job.id),
-            outputs=outputs,
-        )
 
 
 def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = None) -> FastAPI:
@@ -231,72 +199,6 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
             return {"enabled": False}
         return {"enabled": True, "address": gateway.payer.address, **gateway.payer.stats()}
 
-    @app.post(
-        "/jobs",
-        status_code=202,
-        dependencies=auth,
-        response_model=JobAccepted,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["file"],
-                            "properties": {
-                                "file": {"type": "string", "format": "binary"},
-                                "profiles": {"type": "string", "example": "720p,480p,360p"},
-                            },
-                        }
-                    }
-                },
-            }
-        },
-    )
-    async def submit(request: Request) -> JobAccepted:
-        """Upload a video to transcode into an HLS ladder; answers at once with the job's id."""
-        content_type = request.headers.get("content-type", "")
-        if not content_type.startswith("multipart/form-data"):
-            raise ApiError(415, "unsupported_media_type", "send the video as multipart/form-data with a 'file' field")
-        request = limited(request, config.max_upload_bytes + FORM_OVERHEAD, "the upload")
-        form = await request.form(max_files=1, max_fields=8)
-        try:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise ApiError(422, "missing_file", "the form has no 'file' field with the video")
-            part_type = upload.content_type or "application/octet-stream"
-            if not part_type.startswith(UPLOAD_TYPES):
-                raise ApiError(415, "unsupported_media_type", f"'file' must be a video, got {part_type}")
-            raw_profiles = form.get("profiles")
-            try:
-                profiles = parse_profiles(
-                    raw_profiles if isinstance(raw_profiles, str) and raw_profiles.strip() else list(config.default_profiles)
-                )
-            except UnknownProfileError as exc:
-                raise ApiError(422, "unknown_profile", str(exc)) from exc
-            job_id = uuid.uuid4().hex[:16]
-            job_dir = gateway.runner.job_dir(job_id)
-            job_dir.mkdir(parents=True)
-            name = Path(upload.filename or "source").name
-            source = job_dir / ("source" + (Path(name).suffix[:8] or ".bin"))
-            try:
-                size = await asyncio.to_thread(_save_upload, upload, source, config.max_upload_bytes)
-                if size == 0:
-                    raise ApiError(422, "invalid_media", "the uploaded file is empty")
-                try:
-                    await asyncio.get_running_loop().run_in_executor(gateway.executor, probe, source)
-                except MediaError as exc:
-                    raise ApiError(422, "invalid_media", str(exc)) from exc
-            except BaseException:
-                shutil.rmtree(job_dir, ignore_errors=True)
-                raise
-        finally:
-            await form.close()
-        gateway.store.add_job(job_id, tuple(p.name for p in profiles), source, name)
-        gateway.runner.submit(job_id)
-        return JobAccepted(id=job_id, state=JobState.QUEUED.value, status_url=f"/jobs/{job_id}")
-
     @app.get("/provenance/{output:path}", dependencies=auth)
     async def provenance(output: str) -> dict[str, object]:
         """The C2PA provenance of an output file (a path under /outputs/), in facts."""
@@ -314,38 +216,9 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         body["path"] = path.relative_to(root).as_posix()
         return body
 
-    @app.get("/jobs", response_model=list[JobStatus], dependencies=auth)
-    async def list_jobs(
-        limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0)
-    ) -> list[JobStatus]:
-        """Transcoding jobs, newest first, a page at a time."""
-
-        def page() -> list[JobStatus]:
-            return [gateway.status(job) for job in gateway.store.page(limit, offset)]
-
-        return await asyncio.to_thread(page)
-
-    @app.get("/jobs/{job_id}", response_model=JobStatus, dependencies=auth)
-    async def get_job(job_id: str) -> JobStatus:
-        try:
-            return await asyncio.to_thread(lambda: gateway.status(gateway.store.job(job_id)))
-        except JobNotFound as exc:
-            raise ApiError(404, "job_not_found", str(exc)) from exc
-
+    install_vod_routes(app, gateway, auth)
     ai_routes = install_ai_routes(app, config, gateway.ai, gateway.ai_runner)
     install_ai_job_routes(app, ai_routes, gateway.ai_runner)
     install_llm_routes(app, ai_routes)
     install_unknown_pipeline(app, ai_routes)  # last: it matches any POST /name
     return app
-
-
-def _save_upload(upload: UploadFile, dest: Path, limit: int) -> int:
-    size = 0
-    upload.file.seek(0)
-    with dest.open("wb") as out:
-        while chunk := upload.file.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(413, "too_large", f"the upload is larger than the {limit}-byte limit")
-            out.write(chunk)
-    return size

@@ -2,7 +2,7 @@
 
 One enum per kind of record; which states are terminal is said once, here, and every
 other place (the stores' SQL, the SDK's wait, the CLI) asks these enums. Which moves
-between states are allowed is the gateway's business (`framemesh.gateway.jobs`).
+between states are allowed is the gateway's business (`framemesh.gateway.vod.jobs`).
 """
 
 from __future__ import annotations

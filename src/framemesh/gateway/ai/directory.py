@@ -1,0 +1,111 @@
+"""Which orchestrator gets an AI job. Pure: no I/O, randomness passed in.
+
+`AIDirectory` keeps what each orchestrator's /info advertises (`Capabilities.ai`) and
+ranks who may take a job: it serves that pipeline and model, asks no more than the max
+price, and is not avoided after a recent failure; then warm before cold, free before
+busy, cheaper first, the better success record first (random among equals).
+`request_parts` and `expected_outputs` say what a request sends and should get back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.core.selection import success_rate
+from framemesh.wire.ai import AICapability
+
+
+@dataclass
+class AIDirectory:
+    """Who serves which pipeline and model, at what price. Pure: no I/O."""
+
+    caps: dict[str, list[AICapability]] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def update(self, url: str, caps: list[AICapability]) -> None:
+        self.caps[url] = list(caps)
+
+    def forget(self, url: str) -> None:
+        self.caps.pop(url, None)
+
+    def offers(self) -> list[dict[str, str]]:
+        """Every (pipeline, model_id) some orchestrator serves, sorted."""
+        seen = {(c.pipeline, c.model_id) for caps in self.caps.values() for c in caps}
+        return [{"pipeline": p, "model_id": m} for p, m in sorted(seen)]
+
+    def default_model(self, pipeline: str) -> str | None:
+        """The model to use when a client sends no model_id: the one most orchestrators serve warm."""
+        counts: dict[str, tuple[int, int]] = {}
+        for caps in self.caps.values():
+            for c in caps:
+                if c.pipeline == pipeline:
+                    warm, total = counts.get(c.model_id, (0, 0))
+                    counts[c.model_id] = (warm + c.warm, total + 1)
+        if not counts:
+            return None
+        return max(sorted(counts), key=lambda m: counts[m])
+
+    def default_frames(self, pipeline: str, model_id: str) -> int | None:
+        """The frames the orchestrators serving an image-to-video model make by default
+        (the value most of them advertise)."""
+        seen = [c.default_frames for caps in self.caps.values() for c in caps
+                if (c.pipeline, c.model_id) == (pipeline, model_id) and c.default_frames]
+        return max(sorted(set(seen)), key=seen.count) if seen else None
+
+    def rank(
+        self, pipeline: str, model_id: str, pool: OrchestratorPool, now: float, max_price: int | None
+    ) -> tuple[list[tuple[str, int]], str | None]:
+        """(url, price per unit) of the orchestrators to try, best first, and why none if empty."""
+        serving = [
+            (url, c) for url, caps in self.caps.items() for c in caps if (c.pipeline, c.model_id) == (pipeline, model_id)
+        ]
+        if not serving:
+            return [], None
+        affordable = [(u, c) for u, c in serving if max_price is None or c.price_per_unit <= max_price]
+        if not affordable:
+            cheapest = min(c.price_per_unit for _, c in serving)
+            return [], f"every orchestrator asks more than the max price {max_price} wei/unit (cheapest: {cheapest})"
+        usable = []
+        for url, c in affordable:
+            member = pool.members.get(url)
+            if member is not None and member.avoid_until > now:
+                continue
+            usable.append((url, c, member))
+        if not usable:
+            return [], "every orchestrator serving it failed recently; retry shortly"
+
+        def key(item: tuple[str, AICapability, Any]) -> tuple[bool, bool, int, float, float]:
+            _, c, member = item
+            success = member.success_rate(now) if member else success_rate(0, 0)
+            full = c.in_use >= c.capacity
+            return (not c.warm, full, c.price_per_unit, -success, self.rng.random())
+
+        return [(url, c.price_per_unit) for url, c, _ in sorted(usable, key=key)], None
+
+
+def request_parts(request: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A `framemesh.ai` request as the orchestrator's wire takes it: JSON fields and files."""
+    fields, files = {}, {}
+    for f in dataclasses.fields(request):
+        value = getattr(request, f.name)
+        if isinstance(value, bytes):
+            if value:  # an input left empty (upscale's image when it has a video) is not sent
+                files[f.name] = value
+        else:
+            fields[f.name] = value
+    return fields, files
+
+
+def expected_outputs(pipeline: str, request: Any) -> int | None:
+    """How many output files a result of `request` has (None: no files, e.g. audio-to-text)."""
+    if pipeline in ("text-to-image", "image-to-image"):
+        return int(request.num_images_per_prompt)
+    if pipeline == "image-to-video":
+        return int(request.num_videos)
+    if pipeline in ("upscale", "text-to-speech", "mux"):
+        return 1
+    return None

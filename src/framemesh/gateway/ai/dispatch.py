@@ -1,0 +1,194 @@
+"""Sending an AI job to an orchestrator that serves its pipeline and model.
+
+`AIDispatcher` tries the orchestrators in `AIDirectory`'s order (`ai_selection`),
+paying each when the gateway runs on a chain; checks what comes back (the outputs
+asked for, each C2PA-signed for this job, pipeline, model and input by the
+orchestrator that did the work); and fails over on an error, a timeout, a dead worker
+or a bad result, up to `ai_attempts` orchestrators. A full one (503 busy) is skipped,
+not counted as a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from framemesh.gateway.ai.directory import AIDirectory, expected_outputs, request_parts
+from framemesh.gateway.errors import (
+    GatewayError,
+    PeerBusy,
+    PeerFailed,
+    PeerRefused,
+)
+from framemesh.gateway.core.payer import pay_and_call
+from framemesh.gateway.core.peer import OrchestratorClient
+from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.core.checks import provenance_problem
+from framemesh.wire.ai import AIResult
+
+log = logging.getLogger("framemesh.gateway")
+
+PROGRESS_INTERVAL = 1.0  # seconds between readings of a running job's progress
+
+
+class NoOrchestrator(GatewayError):
+    """No orchestrator offers the pipeline and model (status 404) or none could do it (503)."""
+
+    def __init__(self, status: int, msg: str, offers: list[dict[str, str]]) -> None:
+        super().__init__(msg)
+        self.status = status
+        self.offers = offers
+
+
+class OrchestratorRefused(GatewayError):
+    """An orchestrator said the request itself is bad (4xx): the client's fault, no failover."""
+
+    def __init__(self, status: int, msg: str) -> None:
+        super().__init__(msg)
+        self.status = status
+
+
+class AIDispatcher:
+    def __init__(
+        self,
+        directory: AIDirectory,
+        pool: OrchestratorPool,
+        client: OrchestratorClient,
+        payer: Any,
+        *,
+        timeout: float,
+        attempts: int,
+        max_price: int | None,
+        trust_anchors: list[str] | None = None,
+    ) -> None:
+        self.trust_anchors = trust_anchors or []
+        self.directory = directory
+        self.pool = pool
+        self.client = client
+        self.payer = payer
+        self.timeout = timeout
+        self.attempts = attempts
+        self.max_price = max_price
+
+    async def run(
+        self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> tuple[AIResult, dict[str, Path], str]:
+        """Run the job on the best orchestrator that will; returns its result, files and URL.
+        With `on_progress`, the orchestrator's progress (0..1) is read about once a second."""
+        ranked = self.ranked(pipeline, model_id)
+        errors: list[str] = []
+        for attempt, (url, price_per_unit) in enumerate(ranked[: self.attempts]):
+            price = price_per_unit * units
+            staging = dest_dir.with_name(f".{dest_dir.name}-{attempt}")  # served only once verified
+            watcher = asyncio.create_task(self._watch(url, job_id, on_progress)) if on_progress else None
+            try:
+                result, files = await self._pay_and_send(url, pipeline, request, price, staging, job_id)
+                await self._verify(url, pipeline, model_id, request, result, files, job_id)
+            except PeerBusy as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                if url in self.pool.members:
+                    self.pool.busy(url, time.monotonic(), exc.retry_after)
+                errors.append(str(exc))
+                continue
+            except PeerFailed as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                log.warning("AI job %s: %s; failing over", job_id, exc)
+                self.failed(url, exc)
+                errors.append(str(exc))
+                continue
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+            staging.rename(dest_dir)
+            files = {name: dest_dir / path.name for name, path in files.items()}
+            if url in self.pool.members:
+                self.pool.succeeded(url, result.elapsed, time.monotonic())
+            return result, files, url
+        raise NoOrchestrator(503, f"{pipeline} {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
+
+    async def _watch(self, url: str, job_id: str, on_progress: Callable[[float], None]) -> None:
+        """Pass on the orchestrator's progress until cancelled; a missed reading is no error."""
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            try:
+                progress = await self.client.ai_progress(url, job_id)
+            except PeerFailed:
+                continue  # not begun yet, or just finished
+            on_progress(progress.fraction)
+
+    async def _verify(
+        self, url: str, pipeline: str, model_id: str, request: Any, result: AIResult, files: dict[str, Path], job_id: str
+    ) -> None:
+        """Refuse a result that is not what was asked, or whose outputs' provenance is wrong."""
+        from framemesh.provenance.verify import read_provenance
+
+        if (result.pipeline, result.model_id, result.job_id) != (pipeline, model_id, job_id):
+            raise PeerFailed(url, "bad_result", f"answered for {result.pipeline} {result.model_id!r} job {result.job_id}")
+        expected = expected_outputs(pipeline, request)
+        if expected is not None and len(result.outputs) != expected:
+            raise PeerFailed(url, "bad_result", f"returned {len(result.outputs)} outputs, asked for {expected}")
+        _, inputs = request_parts(request)
+        sources = [hashlib.sha256(data).hexdigest() for data in inputs.values() if data]
+        member = self.pool.members.get(url)
+        for output in result.outputs:
+            verdict = await asyncio.to_thread(read_provenance, files[output.file], trust_anchors=self.trust_anchors or None)
+            problem = provenance_problem(
+                verdict, job_id=job_id, expected_address=member.address if member else None,
+                source_sha256=sources[0] if sources else None, strict_trust=bool(self.trust_anchors),
+            )
+            active = verdict.active
+            if problem is None and active is not None and (active.pipeline, active.model) != (pipeline, model_id):
+                problem = f"its manifest names {active.pipeline} {active.model!r}"
+            if problem is None and active is not None and not set(sources) <= set(active.ingredient_sha256):
+                problem = "its manifest does not name every input it was sent as an ingredient"
+            if problem is not None:
+                raise PeerFailed(url, "bad_result", f"{output.file} failed the provenance check: {problem}")
+
+    def ranked(self, pipeline: str, model_id: str) -> list[tuple[str, int]]:
+        """(url, price per unit) of the orchestrators to try, best first; NoOrchestrator
+        (404: nobody serves it, 503: nobody can now) when there is none."""
+        ranked, why = self.directory.rank(pipeline, model_id, self.pool, time.monotonic(), self.max_price)
+        if not ranked:
+            offers = self.directory.offers()
+            if why is None:
+                listed = ", ".join(f"{o['pipeline']} {o['model_id']!r}" for o in offers) or "nothing yet"
+                raise NoOrchestrator(404, f"no orchestrator serves {pipeline} model {model_id!r}; the network offers: {listed}", offers)
+            raise NoOrchestrator(503, f"no orchestrator can take {pipeline} {model_id!r} now: {why}", offers)
+        return ranked
+
+    def failed(self, url: str, exc: PeerFailed) -> None:
+        """Count a failure against `url`; a bad result (it cheated) bans it for longest."""
+        if url not in self.pool.members:
+            return
+        if exc.kind == "bad_result":
+            self.pool.ban(url, time.monotonic())
+        else:
+            self.pool.failed(url, time.monotonic())
+
+    async def _pay_and_send(
+        self, url: str, pipeline: str, request: Any, price: int, dest_dir: Path, job_id: str
+    ) -> tuple[AIResult, dict[str, Path]]:
+        return await pay_and_call(
+            self.payer, url, price, lambda payment: self._send(url, pipeline, request, payment, dest_dir, job_id)
+        )
+
+    async def _send(
+        self, url: str, pipeline: str, request: Any, payment: str | None, dest_dir: Path, job_id: str
+    ) -> tuple[AIResult, dict[str, Path]]:
+        fields, inputs = request_parts(request)
+        try:
+            return await self.client.run_ai(
+                url, pipeline, fields, inputs, job_id=job_id, dest_dir=dest_dir, timeout=self.timeout, payment=payment
+            )
+        except PeerRefused as exc:
+            raise OrchestratorRefused(exc.status, exc.detail) from exc

@@ -1,0 +1,286 @@
+"""Drives transcoding jobs: segment the source, fan segments out to orchestrators,
+check what comes back, assemble the HLS ladder.
+
+Each step is recorded in the store before the next begins, so `resume()` after a
+restart carries every unfinished job on from where it stood. A segment whose
+orchestrator fails goes back to pending and to another orchestrator; it is marked
+done once, after its checked renditions are on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+from framemesh.gateway.config import GatewayConfig
+from framemesh.gateway.errors import JobFailed, PeerBusy, PeerFailed
+from framemesh.gateway.vod.jobs import JobState, SegmentState
+from framemesh.gateway.core.payer import GatewayPayer, pay_and_call
+from framemesh.gateway.core.checks import SegmentChecks
+from framemesh.gateway.core.peer import OrchestratorClient
+from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.vod.store import JobRecord, JobStore, SegmentRecord
+from framemesh.media.plan import plan_file
+from framemesh.media.errors import MediaError
+from framemesh.media.hls import LadderSegment, write_ladder
+from framemesh.media.profiles import RenditionSpec
+from framemesh.media.segment import split_segments
+from framemesh.payments.pricing import transcode_price
+
+log = logging.getLogger("framemesh.gateway")
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    index: int
+    url: str
+    ok: bool
+    busy: bool = False
+    error: str | None = None
+
+
+class JobRunner:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        store: JobStore,
+        pool: OrchestratorPool,
+        client: OrchestratorClient,
+        executor: Executor,
+        payer: GatewayPayer | None = None,
+    ) -> None:
+        self.config = config
+        self.payer = payer
+        self.trust_anchors = [p.read_text() for p in config.trust_anchors]
+        self.store = store
+        self.pool = pool
+        self.client = client
+        self.executor = executor
+        self.pool_changed = asyncio.Event()
+        self.checks = SegmentChecks(
+            self._in_executor, trust_anchors=self.trust_anchors, rng=pool.rng,
+            first=config.verify_first, fraction=config.verify_fraction,
+        )
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    # public face
+
+    def submit(self, job_id: str) -> None:
+        if job_id in self._tasks and not self._tasks[job_id].done():
+            return
+        task = asyncio.create_task(self.run(job_id), name=f"job-{job_id}")
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda done: self._tasks.pop(job_id, None) if self._tasks.get(job_id) is done else None)
+
+    def resume(self) -> list[str]:
+        """Start every job a previous run of this gateway left unfinished."""
+        ids = [job.id for job in self.store.jobs(unfinished_only=True)]
+        for job_id in ids:
+            log.info("resuming job %s", job_id)
+            self.submit(job_id)
+        return ids
+
+    async def shutdown(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    def job_dir(self, job_id: str) -> Path:
+        """The job's working files: its source, segments and renditions before assembly."""
+        return self.config.jobs_dir / job_id
+
+    def dirs(self, job_id: str) -> list[Path]:
+        """Everything a job fills on disk (what retention deletes)."""
+        return [self.config.outputs_dir / job_id, self.job_dir(job_id)]
+
+    async def run(self, job_id: str) -> None:
+        try:
+            job = await asyncio.to_thread(self.store.job, job_id)
+            plan = await self._plan(job)
+            if job.state in (JobState.QUEUED, JobState.SEGMENTING):
+                job = await self._segment(job)
+            if job.state is JobState.TRANSCODING:
+                job = await self._transcode(job, plan)
+            if job.state is JobState.ASSEMBLING:
+                await self._assemble(job, plan)
+        except JobFailed as exc:
+            log.warning("job %s failed: %s", job_id, exc)
+            await asyncio.to_thread(self.store.add_error, job_id, str(exc))
+            await asyncio.to_thread(self.store.set_job_state, job_id, JobState.FAILED, error=str(exc))
+        except Exception as exc:  # a bug must fail the job, not leave it hanging
+            log.exception("job %s crashed", job_id)
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            await asyncio.to_thread(self.store.add_error, job_id, message)
+            await asyncio.to_thread(self.store.set_job_state, job_id, JobState.FAILED, error=message)
+        # Ended (not stopped by a shutdown, which resumes it): its working files are
+        # done with; the ladder lives under outputs.
+        await asyncio.to_thread(shutil.rmtree, self.job_dir(job_id), ignore_errors=True)
+
+    # steps
+
+    async def _in_executor(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, _call, fn, args, kwargs)
+
+    async def _plan(self, job: JobRecord) -> tuple[RenditionSpec, ...]:
+        try:
+            specs, _ = await self._in_executor(plan_file, job.source, job.profiles)
+        except MediaError as exc:
+            raise JobFailed(f"the source is not a usable video: {exc}") from exc
+        return specs
+
+    async def _segment(self, job: JobRecord) -> JobRecord:
+        await asyncio.to_thread(self.store.set_job_state, job.id, JobState.SEGMENTING)
+        seg_dir = self.job_dir(job.id) / "segments"
+        shutil.rmtree(seg_dir, ignore_errors=True)
+        try:
+            segments = await self._in_executor(
+                split_segments, job.source, seg_dir, target_duration=self.config.segment_duration
+            )
+        except MediaError as exc:
+            raise JobFailed(f"could not cut the source into segments: {exc}") from exc
+        await asyncio.to_thread(self.store.set_segments, job.id, [(s.index, s.path, s.start, s.duration) for s in segments])
+        log.info("job %s: %d segments", job.id, len(segments))
+        return await asyncio.to_thread(self.store.set_job_state, job.id, JobState.TRANSCODING)
+
+    async def _transcode(self, job: JobRecord, plan: tuple[RenditionSpec, ...]) -> JobRecord:
+        await asyncio.to_thread(self.store.requeue_running, job.id)
+        pending = [s.index for s in await asyncio.to_thread(self.store.segments, job.id) if s.state is SegmentState.PENDING]
+        running: set[asyncio.Task[_Outcome]] = set()
+        if not self.pool.members:
+            raise JobFailed("the gateway knows no orchestrators; start it with --orchestrator URL")
+        while pending or running:
+            self.pool_changed.clear()
+            while pending:
+                url = self.pool.acquire(time.monotonic())
+                if url is None:
+                    break
+                index = pending.pop(0)
+                await asyncio.to_thread(self.store.set_segment_state, job.id, index, SegmentState.RUNNING)
+                running.add(asyncio.create_task(self._run_segment(job, index, url, plan)))
+            waiter = asyncio.create_task(self.pool_changed.wait())
+            wake = self.pool.next_change(time.monotonic())
+            done, _ = await asyncio.wait(
+                running | {waiter}, timeout=wake if wake is not None else 1.0, return_when=asyncio.FIRST_COMPLETED
+            )
+            waiter.cancel()
+            for task in done - {waiter}:
+                running.discard(task)  # type: ignore[arg-type]
+                outcome: _Outcome = task.result()  # type: ignore[assignment]
+                if outcome.ok:
+                    continue
+                seg = await asyncio.to_thread(self.store.segment, job.id, outcome.index)
+                if outcome.busy:
+                    await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.PENDING)
+                    pending.insert(0, outcome.index)
+                    continue
+                await asyncio.to_thread(self.store.add_error, job.id, outcome.error or "failed", segment=outcome.index, orchestrator=outcome.url)
+                if seg.attempts >= self.config.max_attempts:
+                    for t in running:
+                        t.cancel()
+                    await asyncio.gather(*running, return_exceptions=True)
+                    await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.FAILED)
+                    raise JobFailed(
+                        f"segment {outcome.index} failed {seg.attempts} times; last: {outcome.error}"
+                    )
+                await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.PENDING)
+                pending.insert(0, outcome.index)
+        return await asyncio.to_thread(self.store.set_job_state, job.id, JobState.ASSEMBLING)
+
+    async def _run_segment(
+        self, job: JobRecord, index: int, url: str, plan: tuple[RenditionSpec, ...]
+    ) -> _Outcome:
+        seg = await asyncio.to_thread(self.store.segment, job.id, index)
+        work = self.job_dir(job.id) / "incoming" / f"{index:05d}-{os.urandom(4).hex()}"
+        holding = True
+        try:
+            price = 0
+            if self.payer is not None:
+                price = transcode_price(self.pool.members[url].price_per_pixel, plan, seg.duration)
+            result, files, seconds = await pay_and_call(
+                self.payer, url, price,
+                lambda payment: self.client.transcode(
+                    url, seg.path, tuple(s.name for s in plan), job_id=job.id, index=index, dest_dir=work,
+                    duration=seg.duration if self.payer is not None else None, payment=payment,
+                ),
+            )
+            # The orchestrator is done with this segment: let it start the next one
+            # while we check this one (the check is a third of a slot's time otherwise).
+            self.pool.release(url)
+            holding = False
+            self.pool_changed.set()
+            member = self.pool.members.get(url)
+            await self.checks.check(
+                url, seg.path, seg.job_id, member.address if member else None, plan, result.renditions, files
+            )
+            await asyncio.to_thread(self._commit, job.id, seg, files, {r.name: r.file for r in result.renditions}, url)
+            self.pool.succeeded(url, seconds, time.monotonic())
+            return _Outcome(index, url, ok=True)
+        except PeerBusy as exc:
+            self.pool.busy(url, time.monotonic(), exc.retry_after)
+            return _Outcome(index, url, ok=False, busy=True)
+        except PeerFailed as exc:
+            if exc.kind == "bad_result":
+                # It was paid and delivered garbage: no more work (and so no more pay) for a long while.
+                until = self.pool.ban(url, time.monotonic())
+            else:
+                until = self.pool.failed(url, time.monotonic())
+            log.warning("job %s segment %d: %s (avoided for %.0f s)", job.id, index, exc, until - time.monotonic())
+            await asyncio.to_thread(self.store.bump_attempts, job.id, index)
+            return _Outcome(index, url, ok=False, error=str(exc))
+        finally:
+            if holding:
+                self.pool.release(url)
+            self.pool_changed.set()
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _commit(self, job_id: str, seg: SegmentRecord, files: dict[str, Path], members: dict[str, str], url: str) -> None:
+        if self.store.segment(job_id, seg.index).state is not SegmentState.RUNNING:
+            return  # already delivered by someone else: never twice
+        for name, member in members.items():
+            target = self.rendition_path(job_id, name, seg.index)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(files[member], target)
+        self.store.set_segment_state(job_id, seg.index, SegmentState.DONE, orchestrator=url)
+
+    def rendition_path(self, job_id: str, name: str, index: int) -> Path:
+        return self.job_dir(job_id) / "renditions" / name / f"seg_{index:05d}.mp4"
+
+    async def _assemble(self, job: JobRecord, plan: tuple[RenditionSpec, ...]) -> None:
+        await asyncio.to_thread(self.store.set_job_state, job.id, JobState.ASSEMBLING)
+        segments = await asyncio.to_thread(self.store.segments, job.id)
+        missing = [s.index for s in segments if s.state is not SegmentState.DONE]
+        if missing:
+            raise JobFailed(f"segments {missing} were never transcoded")
+        ladder = {
+            spec.name: [
+                LadderSegment(
+                    path=self.rendition_path(job.id, spec.name, s.index),
+                    duration=s.duration,
+                    width=spec.width,
+                    height=spec.height,
+                    bandwidth=spec.video_bitrate + spec.audio_bitrate,
+                )
+                for s in segments
+            ]
+            for spec in plan
+        }
+        out_dir = self.config.outputs_dir / job.id
+        shutil.rmtree(out_dir, ignore_errors=True)
+        try:
+            master = await self._in_executor(write_ladder, out_dir, ladder)
+        except MediaError as exc:
+            raise JobFailed(f"could not write the HLS ladder: {exc}") from exc
+        rel = Path(master).relative_to(self.config.outputs_dir).as_posix()
+        await asyncio.to_thread(self.store.set_job_state, job.id, JobState.COMPLETED, master=rel)
+        log.info("job %s completed: %s", job.id, rel)
+
+
+def _call(fn, args, kwargs):  # type: ignore[no-untyped-def]
+    return fn(*args, **kwargs)
