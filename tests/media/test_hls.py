@@ -160,12 +160,12 @@ def test_missing_file_and_bad_name_are_refused(tmp_path: Path) -> None:
 
 
 def test_media_playlist_target_duration_rounds_up() -> None:
-    from framemesh.media.hls import _Placed, media_playlist
+    from framemesh.media.hls import Placed, media_playlist
 
-    text = media_playlist([_Placed("seg_00000.mp4", 4.0, 900, 5000), _Placed("seg_00001.mp4", 2.02, 900, 3000)])
+    text = media_playlist([Placed("seg_00000.mp4", 4.0, 900, 5000), Placed("seg_00001.mp4", 2.02, 900, 3000)])
     assert "#EXT-X-TARGETDURATION:4\n" in text
     assert "#EXTINF:2.020000,\n#EXT-X-BYTERANGE:3000@900\nseg_00001.mp4\n" in text
-    assert media_playlist([_Placed("a.mp4", 2.5, 1, 1)]).count("#EXT-X-TARGETDURATION:3\n") == 1
+    assert media_playlist([Placed("a.mp4", 2.5, 1, 1)]).count("#EXT-X-TARGETDURATION:3\n") == 1
 
 
 def test_rewriting_a_ladder_replaces_it(master: Path, transcoded: list[dict[str, RenditionOutput]]) -> None:
@@ -187,3 +187,16 @@ def test_audio_timestamps_never_step_back_between_segments(master: Path) -> None
     assert all(b > a for a, b in itertools.pairwise(times))
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert max(gaps) < 0.05  # no hole either (one AAC frame is 21.3 ms)
+
+
+def test_a_live_window_has_its_sequences_discontinuities_and_no_end_until_it_ends() -> None:
+    from framemesh.media.hls import Placed, media_playlist
+
+    window = [Placed("seg_00007.mp4", 2.0, 900, 5000), Placed("seg_00008.mp4", 2.0, 900, 5000, discontinuity=True)]
+    text = media_playlist(window, live=True, media_sequence=7, discontinuity_sequence=1, ended=False, target=2)
+    lines = text.splitlines()
+    assert "#EXT-X-MEDIA-SEQUENCE:7" in lines and "#EXT-X-DISCONTINUITY-SEQUENCE:1" in lines
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" not in lines and "#EXT-X-ENDLIST" not in lines
+    assert lines.count("#EXT-X-DISCONTINUITY") == 1
+    assert lines.index("#EXT-X-DISCONTINUITY") < lines.index("seg_00008.mp4") and lines.index("#EXT-X-DISCONTINUITY") > lines.index("seg_00007.mp4")
+    assert media_playlist(window, live=True, media_sequence=7, ended=True).endswith("#EXT-X-ENDLIST\n")

@@ -16,9 +16,12 @@ C2PA manifest it signed (and any box we do not know) stays valid and checkable, 
 assembling is a link or copy, never a re-mux. The cost is one small init section
 (about 1 kB) fetched per segment instead of once; players cache identical maps.
 Every segment starts with a keyframe and carries absolute timestamps (see
-`transcode`), so `#EXT-X-INDEPENDENT-SEGMENTS` holds and no discontinuity tags are
-needed. Only standard tags are written (RFC 8216, version 7), which hls.js, Safari
-and FFmpeg all read.
+`transcode`), so `#EXT-X-INDEPENDENT-SEGMENTS` holds and a discontinuity tag is
+written only where the timeline really jumps (a live encoder that reconnected, a
+live segment skipped). Only standard tags are written (RFC 8216, version 7), which
+hls.js, Safari and FFmpeg all read. A live media playlist is the same list cut to a
+sliding window, with its media and discontinuity sequence numbers, and no ENDLIST
+until the stream ends.
 """
 
 from __future__ import annotations
@@ -48,16 +51,18 @@ class LadderSegment:
     height: int
     bandwidth: int = 0
     fps: float = 30.0
+    discontinuity: bool = False  # the timeline jumps before this segment
 
 
 @dataclass(frozen=True)
-class _Placed:
-    """A segment file copied into the ladder, with its init and media byte ranges."""
+class Placed:
+    """A segment file in a rendition's folder, with its init and media byte ranges."""
 
     name: str
     duration: float
     init_size: int
     media_size: int
+    discontinuity: bool = False
 
 
 def write_ladder(out_dir: Path, ladder: Mapping[str, Sequence[LadderSegment]]) -> Path:
@@ -76,7 +81,8 @@ def write_ladder(out_dir: Path, ladder: Mapping[str, Sequence[LadderSegment]]) -
     out_dir.mkdir(parents=True, exist_ok=True)
     variants: list[str] = []
     for name, segments in ladder.items():
-        placed = [_place(seg, out_dir / name, k) for k, seg in enumerate(segments)]
+        placed = [place_segment(seg.path, out_dir / name, f"seg_{k:05d}.mp4", seg.duration, seg.discontinuity)
+                  for k, seg in enumerate(segments)]
         (out_dir / name / MEDIA).write_text(media_playlist(placed))
         variants.append(_variant(name, segments, placed, out_dir / name))
     master = out_dir / MASTER
@@ -84,10 +90,12 @@ def write_ladder(out_dir: Path, ladder: Mapping[str, Sequence[LadderSegment]]) -
     return master
 
 
-def _place(seg: LadderSegment, dest_dir: Path, index: int) -> _Placed:
-    source = Path(seg.path)
+def place_segment(source: Path, dest_dir: Path, name: str, duration: float, discontinuity: bool = False) -> Placed:
+    """Link (or copy) a rendition's segment file into `dest_dir` as `name` and find its
+    init and media ranges. Raises TranscodeError for a missing or non-fragmented file."""
+    source = Path(source)
     if not source.is_file():
-        raise TranscodeError(f"segment file {source} is missing; transcode segment {index} again")
+        raise TranscodeError(f"segment file {source} is missing; transcode the segment again")
     try:
         boxes = read_boxes(source)
     except BoxError as exc:
@@ -95,11 +103,10 @@ def _place(seg: LadderSegment, dest_dir: Path, index: int) -> _Placed:
     moofs = [b for b in boxes if b.type == "moof"]
     if not moofs or not any(b.type == "moov" for b in boxes[: boxes.index(moofs[0])]):
         raise TranscodeError(f"{source.name} is not a fragmented MP4 (needs moov before moof); use transcode_segment")
-    name = f"seg_{index:05d}.mp4"
     dest_dir.mkdir(parents=True, exist_ok=True)
     _link_or_copy(source, dest_dir / name)
     size = source.stat().st_size
-    return _Placed(name, seg.duration, moofs[0].offset, size - moofs[0].offset)
+    return Placed(name, duration, moofs[0].offset, size - moofs[0].offset, discontinuity)
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
@@ -112,29 +119,56 @@ def _link_or_copy(source: Path, dest: Path) -> None:
         shutil.copyfile(source, dest)
 
 
-def media_playlist(segments: Sequence[_Placed]) -> str:
-    """The VOD media playlist for one rendition. Pure."""
-    target = max(1, math.ceil(max(s.duration for s in segments) - 1e-6))
+def media_playlist(
+    segments: Sequence[Placed], *, live: bool = False, media_sequence: int = 0, discontinuity_sequence: int = 0,
+    ended: bool = True, target: int | None = None,
+) -> str:
+    """One rendition's media playlist. Pure. VOD by default; `live`: a window of a
+    stream whose first entry is segment `media_sequence`, with `discontinuity_sequence`
+    discontinuities before it, ENDLIST only once `ended`."""
+    if target is None:
+        target = max(1, math.ceil(max((s.duration for s in segments), default=1.0) - 1e-6))
     lines = [
         "#EXTM3U",
         "#EXT-X-VERSION:7",
         f"#EXT-X-TARGETDURATION:{target}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-        "#EXT-X-INDEPENDENT-SEGMENTS",
+        f"#EXT-X-MEDIA-SEQUENCE:{media_sequence}",
     ]
+    if live:
+        if discontinuity_sequence:
+            lines.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{discontinuity_sequence}")
+    else:
+        lines.append("#EXT-X-PLAYLIST-TYPE:VOD")
+    lines.append("#EXT-X-INDEPENDENT-SEGMENTS")
     for s in segments:
+        if s.discontinuity:
+            lines.append("#EXT-X-DISCONTINUITY")
         lines += [
             f'#EXT-X-MAP:URI="{s.name}",BYTERANGE="{s.init_size}@0"',
             f"#EXTINF:{s.duration:.6f},",
             f"#EXT-X-BYTERANGE:{s.media_size}@{s.init_size}",
             s.name,
         ]
-    lines.append("#EXT-X-ENDLIST")
+    if ended:
+        lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
 
 
-def _variant(name: str, segments: Sequence[LadderSegment], placed: Sequence[_Placed], folder: Path) -> str:
+def variant_attributes(width: int, height: int, fps: float, peak: float, average: float, init: bytes) -> str:
+    """The #EXT-X-STREAM-INF attributes of a rendition (codecs read from its init section)."""
+    codecs = [c for c in (avc_codec(init), audio_codec(init)) if c]
+    attrs = [
+        f"BANDWIDTH={math.ceil(peak)}",
+        f"AVERAGE-BANDWIDTH={math.ceil(average)}",
+        f"RESOLUTION={width}x{height}",
+        f"FRAME-RATE={fps:.3f}",
+    ]
+    if codecs:
+        attrs.append(f'CODECS="{",".join(codecs)}"')
+    return ",".join(attrs)
+
+
+def _variant(name: str, segments: Sequence[LadderSegment], placed: Sequence[Placed], folder: Path) -> str:
     """The master playlist's #EXT-X-STREAM-INF entry for one rendition."""
     rates = [p.media_size * 8 / p.duration for p in placed if p.duration > 0]
     total = sum(p.duration for p in placed)
@@ -142,14 +176,5 @@ def _variant(name: str, segments: Sequence[LadderSegment], placed: Sequence[_Pla
     average = sum(p.media_size for p in placed) * 8 / total if total > 0 else peak
     with open(folder / placed[0].name, "rb") as f:
         init = f.read(placed[0].init_size)
-    codecs = [c for c in (avc_codec(init), audio_codec(init)) if c]
     first = segments[0]
-    attrs = [
-        f"BANDWIDTH={math.ceil(peak)}",
-        f"AVERAGE-BANDWIDTH={math.ceil(average)}",
-        f"RESOLUTION={first.width}x{first.height}",
-        f"FRAME-RATE={first.fps:.3f}",
-    ]
-    if codecs:
-        attrs.append(f'CODECS="{",".join(codecs)}"')
-    return f"#EXT-X-STREAM-INF:{','.join(attrs)}\n{name}/{MEDIA}\n"
+    return f"#EXT-X-STREAM-INF:{variant_attributes(first.width, first.height, first.fps, peak, average, init)}\n{name}/{MEDIA}\n"
