@@ -39,6 +39,19 @@ class AIJobState(str, Enum):
         return self in (AIJobState.COMPLETED, AIJobState.FAILED, AIJobState.CANCELLED)
 
 
+class StreamState(str, Enum):
+    """A live stream."""
+
+    IDLE = "idle"  # created, or its encoder went away: it may (re)connect until the idle timeout
+    LIVE = "live"  # media is coming in
+    ENDED = "ended"  # by its client, or idle too long; its recording (if any) is written
+    FAILED = "failed"  # its input could not be used; the reason says why
+
+    @property
+    def terminal(self) -> bool:
+        return self in (StreamState.ENDED, StreamState.FAILED)
+
+
 class WorkState(str, Enum):
     """A piece of a job sent to one orchestrator at a time: a segment, a stage."""
 
@@ -52,6 +65,6 @@ class WorkState(str, Enum):
         return self in (WorkState.DONE, WorkState.FAILED)
 
 
-def terminal_values(*enums: type[JobState] | type[AIJobState] | type[WorkState]) -> frozenset[str]:
+def terminal_values(*enums: type[JobState] | type[AIJobState] | type[StreamState] | type[WorkState]) -> frozenset[str]:
     """The wire spelling of every terminal state of these enums."""
     return frozenset(state.value for enum in enums for state in enum if state.terminal)

@@ -154,3 +154,13 @@ def test_an_unanswered_probe_backs_off_but_is_not_a_failed_job() -> None:
     member = pool.members["http://o0"]
     assert (member.failures, member.recent_failures, member.success_rate(0.0)) == (0, 0.0, 0.5)
     assert pool.acquire(19.0) is None and pool.acquire(20.0) == "http://o0"
+
+
+def test_a_preferred_orchestrator_is_taken_while_it_is_free_and_an_excluded_one_never() -> None:
+    pool = make_pool(1, 1, 1)
+    assert pool.acquire(0.0, prefer="http://o2") == "http://o2"
+    assert pool.acquire(0.0, prefer="http://o2") in ("http://o0", "http://o1"), "full: another is drawn"
+    assert pool.acquire(0.0, exclude={"http://o0", "http://o1"}) is None
+    pool = make_pool(1, 1)
+    pool.failed("http://o1", now=0.0)
+    assert pool.acquire(1.0, prefer="http://o1") == "http://o0", "an avoided one is not taken, preferred or not"

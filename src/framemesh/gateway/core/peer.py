@@ -83,8 +83,10 @@ class OrchestratorClient:
         dest_dir: Path,
         duration: float | None = None,
         payment: str | None = None,
+        timeout: float | None = None,
     ) -> tuple[TranscodeResult, dict[str, Path], float]:
-        """Send one segment; returns the result, its unpacked files and the seconds it took."""
+        """Send one segment; returns the result, its unpacked files and the seconds it took
+        (at most `timeout`, by default the client's segment timeout)."""
         started = time.perf_counter()
         params: dict[str, str | int | float] = {"profiles": ",".join(profiles), "job_id": job_id, "segment": index}
         if duration is not None:
@@ -95,7 +97,7 @@ class OrchestratorClient:
         if payment is not None:
             headers[PAYMENT_HEADER] = payment
         result, files = await self._bundle_call(
-            url, "/transcode", TranscodeResult, dest_dir, timeout=self.segment_timeout, what="result",
+            url, "/transcode", TranscodeResult, dest_dir, timeout=timeout or self.segment_timeout, what="result",
             params=params, content=file_chunks(segment), headers=headers,
         )
         if result.segment != index or result.job_id != job_id:

@@ -10,6 +10,7 @@ probe that fails backs it off the same way but is not a failed job.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from framemesh.gateway.core.selection import Candidate, choose, decayed, success_rate
@@ -116,9 +117,15 @@ class OrchestratorPool:
         elif member is not None:
             member.departed = True
 
-    def acquire(self, now: float) -> str | None:
-        """Reserve a slot; returns the orchestrator's URL, or None when none is free."""
-        free = [m for m in self.members.values() if m.available(now)]
+    def acquire(self, now: float, *, prefer: str | None = None, exclude: Collection[str] = ()) -> str | None:
+        """Reserve a slot; returns the orchestrator's URL, or None when none is free.
+        `prefer` is taken when it is free (a live stream stays where it keeps up);
+        `exclude` is never taken."""
+        preferred = self.members.get(prefer) if prefer is not None and prefer not in exclude else None
+        if preferred is not None and preferred.available(now):
+            preferred.in_flight += 1
+            return preferred.url
+        free = [m for m in self.members.values() if m.available(now) and m.url not in exclude]
         url = choose([m.candidate(now) for m in free], self.rng)
         if url is None:
             return None

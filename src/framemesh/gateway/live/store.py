@@ -1,0 +1,221 @@
+"""The gateway's durable record of live streams and their finished segments.
+
+A stream is created once its row is committed; each segment is written once, when it
+is listed (with its orchestrator, attempts, round trip, latency and rendition files)
+or skipped. A restarted gateway finds every stream as it stood and its segments on
+disk: an encoder can reconnect and carry on, and the recording is whole.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from framemesh.durable import Database, shared, transaction
+from framemesh.gateway.core.states import check_move
+from framemesh.gateway.errors import JobNotFound
+from framemesh.media.hls import Placed
+from framemesh.wire.states import StreamState, terminal_values
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS streams (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    stream_key TEXT NOT NULL UNIQUE,
+    profiles TEXT NOT NULL,
+    record INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    live_since REAL,
+    ended_at REAL,
+    recording TEXT,                -- the recording's master playlist, under the outputs directory
+    fees TEXT NOT NULL DEFAULT '0',  -- wei paid for its segments
+    swaps INTEGER NOT NULL DEFAULT 0,
+    reconnects INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS stream_segments (
+    stream_id TEXT NOT NULL REFERENCES streams(id),
+    seq INTEGER NOT NULL,
+    duration REAL NOT NULL,
+    discontinuity INTEGER NOT NULL,
+    first_frame_at REAL NOT NULL,
+    state TEXT NOT NULL,           -- listed or skipped
+    orchestrator TEXT,
+    attempts INTEGER NOT NULL,
+    round_trip REAL,
+    latency REAL,
+    files TEXT,                    -- JSON: rendition → [file, init bytes, media bytes]
+    PRIMARY KEY (stream_id, seq)
+);
+"""
+
+LISTED, SKIPPED = "listed", "skipped"
+
+_MOVES: dict[StreamState, frozenset[StreamState]] = {
+    StreamState.IDLE: frozenset({StreamState.LIVE, StreamState.ENDED, StreamState.FAILED}),
+    StreamState.LIVE: frozenset({StreamState.LIVE, StreamState.IDLE, StreamState.ENDED, StreamState.FAILED}),
+    StreamState.ENDED: frozenset(),
+    StreamState.FAILED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    id: str
+    name: str
+    stream_key: str
+    profiles: tuple[str, ...]
+    record: bool
+    state: StreamState
+    error: str | None
+    created: float
+    updated: float
+    live_since: float | None
+    ended_at: float | None
+    recording: str | None
+    fees: int
+    swaps: int
+    reconnects: int
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    stream_id: str
+    seq: int
+    duration: float
+    discontinuity: bool
+    first_frame_at: float
+    state: str
+    orchestrator: str | None
+    attempts: int
+    round_trip: float | None
+    latency: float | None
+    files: dict[str, Placed]
+
+
+class StreamStore:
+    def __init__(self, where: Database | Path) -> None:
+        self.database, self._owned = shared(where, _SCHEMA)
+        self._db = self.database.conn
+        self._lock = self.database.lock
+
+    def close(self) -> None:
+        if self._owned:
+            self.database.close()
+
+    def add(self, stream_id: str, name: str, key: str, profiles: tuple[str, ...], record: bool) -> StreamRecord:
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO streams (id, name, stream_key, profiles, record, state, created, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (stream_id, name, key, ",".join(profiles), int(record), StreamState.IDLE.value, now, now),
+            )
+        return self.get(stream_id)
+
+    def get(self, stream_id: str) -> StreamRecord:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM streams WHERE id = ?", (stream_id,)).fetchone()
+        if row is None:
+            raise JobNotFound(stream_id)
+        return _stream(row)
+
+    def by_key(self, key: str) -> StreamRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM streams WHERE stream_key = ?", (key,)).fetchone()
+        return _stream(row) if row is not None else None
+
+    def page(self, limit: int, offset: int = 0) -> list[StreamRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM streams ORDER BY created DESC, id LIMIT ? OFFSET ?", (limit, offset)
+            ).fetchall()
+        return [_stream(r) for r in rows]
+
+    def unfinished(self) -> list[StreamRecord]:
+        ended = tuple(sorted(terminal_values(StreamState)))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM streams WHERE state NOT IN ({', '.join('?' * len(ended))}) ORDER BY created", ended
+            ).fetchall()
+        return [_stream(r) for r in rows]
+
+    def set_state(self, stream_id: str, new: StreamState, *, error: str | None = None, recording: str | None = None) -> StreamRecord:
+        now = time.time()
+        with self._lock, transaction(self._db):
+            old = self.get(stream_id)
+            check_move(_MOVES, "a stream", old.state, new)
+            self._db.execute(
+                "UPDATE streams SET state = ?, updated = ?, error = COALESCE(?, error), recording = COALESCE(?, recording),"
+                " live_since = CASE WHEN ? = 'live' AND live_since IS NULL THEN ? ELSE live_since END,"
+                " ended_at = CASE WHEN ? IN ('ended', 'failed') THEN ? ELSE ended_at END WHERE id = ?",
+                (new.value, now, error, recording, new.value, now, new.value, now, stream_id),
+            )
+        return self.get(stream_id)
+
+    def count(self, stream_id: str, *, fees: int = 0, swaps: int = 0, reconnects: int = 0) -> None:
+        with self._lock:
+            row = self._db.execute("SELECT fees FROM streams WHERE id = ?", (stream_id,)).fetchone()
+            self._db.execute(
+                "UPDATE streams SET fees = ?, swaps = swaps + ?, reconnects = reconnects + ?, updated = ? WHERE id = ?",
+                (str(int(row["fees"]) + fees), swaps, reconnects, time.time(), stream_id),
+            )
+
+    def add_segment(self, seg: SegmentRecord) -> None:
+        files = {name: [p.name, p.init_size, p.media_size] for name, p in seg.files.items()}
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO stream_segments (stream_id, seq, duration, discontinuity, first_frame_at, state,"
+                " orchestrator, attempts, round_trip, latency, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (seg.stream_id, seg.seq, seg.duration, int(seg.discontinuity), seg.first_frame_at, seg.state,
+                 seg.orchestrator, seg.attempts, seg.round_trip, seg.latency, json.dumps(files)),
+            )
+
+    def segments(self, stream_id: str, *, last: int | None = None) -> list[SegmentRecord]:
+        """Its finished segments in order (only the `last` ones, when given)."""
+        with self._lock:
+            if last is None:
+                rows = self._db.execute("SELECT * FROM stream_segments WHERE stream_id = ? ORDER BY seq", (stream_id,)).fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT * FROM (SELECT * FROM stream_segments WHERE stream_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                    (stream_id, last),
+                ).fetchall()
+        return [_segment(r) for r in rows]
+
+    def delete_ended(self, before: float) -> list[str]:
+        """Forget the streams that ended before `before` (epoch seconds); returns their ids."""
+        ended = tuple(sorted(terminal_values(StreamState)))
+        with self._lock, transaction(self._db):
+            ids = [r["id"] for r in self._db.execute(
+                f"SELECT id FROM streams WHERE state IN ({', '.join('?' * len(ended))}) AND updated < ?", (*ended, before)
+            ).fetchall()]
+            for table, column in (("stream_segments", "stream_id"), ("streams", "id")):
+                self._db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in ids])
+        return ids
+
+
+def _stream(row: sqlite3.Row) -> StreamRecord:
+    return StreamRecord(
+        id=row["id"], name=row["name"], stream_key=row["stream_key"],
+        profiles=tuple(p for p in row["profiles"].split(",") if p), record=bool(row["record"]),
+        state=StreamState(row["state"]), error=row["error"], created=row["created"], updated=row["updated"],
+        live_since=row["live_since"], ended_at=row["ended_at"], recording=row["recording"], fees=int(row["fees"]),
+        swaps=row["swaps"], reconnects=row["reconnects"],
+    )
+
+
+def _segment(row: sqlite3.Row) -> SegmentRecord:
+    raw: dict[str, Any] = json.loads(row["files"]) if row["files"] else {}
+    return SegmentRecord(
+        stream_id=row["stream_id"], seq=row["seq"], duration=row["duration"], discontinuity=bool(row["discontinuity"]),
+        first_frame_at=row["first_frame_at"], state=row["state"], orchestrator=row["orchestrator"],
+        attempts=row["attempts"], round_trip=row["round_trip"], latency=row["latency"],
+        files={name: Placed(f, row["duration"], init, media, bool(row["discontinuity"])) for name, (f, init, media) in raw.items()},
+    )
