@@ -133,6 +133,8 @@ def gateway_start(
     api_token: Annotated[str | None, typer.Option(envvar="FRAMEMESH_API_TOKEN", help="Require 'Authorization: Bearer TOKEN' on the API (all but /healthz, /readyz and /outputs); clients read it from $FRAMEMESH_API_TOKEN.")] = None,
     ai_result_cache: Annotated[bool, typer.Option(help="Answer a repeated exact AI request (same seed and inputs) from its stored outputs.")] = True,
     retention_days: Annotated[float, typer.Option(min=0, help="Forget jobs (records, outputs, files) this many days after they end; 0 keeps them forever.")] = 30.0,
+    rtmp_port: Annotated[int | None, typer.Option(min=0, max=65535, help="Listen for live streams over RTMP on this port (1935 is RTMP's).")] = None,
+    live_idle_timeout: Annotated[float, typer.Option(min=1.0, help="End a live stream after this many seconds without media.")] = 30.0,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
     setup_logging(log_level)
@@ -151,6 +153,8 @@ def gateway_start(
             api_token=api_token,
             ai_result_cache=ai_result_cache,
             retention=retention_days * 86400 if retention_days > 0 else None,
+            rtmp_port=rtmp_port,
+            live_idle_timeout=live_idle_timeout,
         )
     except ValueError as exc:
         fail(str(exc), 2)

@@ -35,6 +35,10 @@ from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
 from framemesh.gateway.core.retention import Janitor, Kept
 from framemesh.gateway.errors import PeerFailed
+from framemesh.gateway.live.routes import install_live_routes
+from framemesh.gateway.live.session import LiveParts
+from framemesh.gateway.live.store import StreamStore
+from framemesh.gateway.live.streams import LiveStreams
 from framemesh.gateway.vod.routes import install_vod_routes
 from framemesh.gateway.vod.runner import JobRunner
 from framemesh.gateway.vod.store import JobStore
@@ -79,10 +83,20 @@ class Gateway:
         self.ai_runner = AIJobRunner(
             self.ai_store, self.ai, config.outputs_dir, config.jobs_dir, result_cache=config.ai_result_cache
         )
+        self.live = LiveStreams(
+            LiveParts(
+                pool=self.pool, client=self.client, payer=self.payer, checks=self.runner.checks,
+                store=StreamStore(self.database), outputs_dir=config.outputs_dir, work_dir=config.jobs_dir,
+                in_pool=self.runner.in_pool, window=config.live_window, segment_duration=config.live_segment_duration,
+                deadline_factor=config.live_deadline_factor,
+            ),
+            idle_timeout=config.live_idle_timeout, rtmp_host=config.rtmp_host or config.host, rtmp_port=config.rtmp_port,
+        )
         self.janitor = None
         if config.retention is not None:
             self.janitor = Janitor(
-                [Kept(self.store, self.runner.dirs), Kept(self.ai_store, self.ai_runner.dirs)],
+                [Kept(self.store, self.runner.dirs), Kept(self.ai_store, self.ai_runner.dirs),
+                 Kept(self.live.store, self.live.dirs)],
                 retention=config.retention, interval=config.retention_interval,
             )
         self._background: list[asyncio.Task[None]] = []
@@ -97,11 +111,13 @@ class Gateway:
             self._background.append(asyncio.create_task(self.janitor.run(), name="retention"))
         self.runner.resume()
         self.ai_runner.resume()
+        await self.live.start()
 
     async def stop(self) -> None:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.live.stop()
         await self.runner.shutdown()
         await self.ai_runner.shutdown()
         await self.http.aclose()
@@ -217,6 +233,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         return body
 
     install_vod_routes(app, gateway, auth)
+    install_live_routes(app, gateway.live, auth, config.default_profiles)
     ai_routes = install_ai_routes(app, config, gateway.ai, gateway.ai_runner)
     install_ai_job_routes(app, ai_routes, gateway.ai_runner)
     install_llm_routes(app, ai_routes)

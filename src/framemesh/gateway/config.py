@@ -48,6 +48,15 @@ class GatewayConfig:
     # (None: kept forever). Swept every `retention_interval` seconds.
     retention: float | None = 30 * 86400.0
     retention_interval: float = 3600.0
+    # Live streams: RTMP ingest on this port (None: HTTP push only), segments of about
+    # this many seconds, a playlist window of this many segments, a deadline of this
+    # many segment durations for each segment, and an end after this long without media.
+    rtmp_port: int | None = None
+    rtmp_host: str | None = None  # default: `host`
+    live_segment_duration: float = 2.0
+    live_window: int = 6
+    live_deadline_factor: float = 4.0
+    live_idle_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         for url in self.orchestrators:
@@ -74,6 +83,14 @@ class GatewayConfig:
             raise ValueError("retention: must be positive, or None to keep everything")
         if self.retention_interval <= 0:
             raise ValueError("retention_interval: must be positive")
+        if self.rtmp_port is not None and not 0 <= self.rtmp_port < 65536:
+            raise ValueError(f"rtmp_port: {self.rtmp_port} is not a TCP port")
+        if not 1.0 <= self.live_segment_duration <= 10.0:
+            raise ValueError("live_segment_duration: must be 1 to 10 seconds")
+        if self.live_window < 3:
+            raise ValueError("live_window: at least 3 segments (players start 3 from the live edge)")
+        if self.live_deadline_factor < 1.0 or self.live_idle_timeout <= 0:
+            raise ValueError("live_deadline_factor must be at least 1 and live_idle_timeout positive")
 
     @property
     def db_path(self) -> Path:
@@ -103,4 +120,7 @@ class GatewayConfig:
             "api_token": "(set)" if self.api_token else None,
             "max_price_per_unit": self.max_price_per_unit,
             "retention": "forever" if self.retention is None else f"{self.retention / 86400:g} days",
+            "rtmp": f"{self.rtmp_host or self.host}:{self.rtmp_port}" if self.rtmp_port is not None else None,
+            "live": f"{self.live_segment_duration:g} s segments, a window of {self.live_window}, "
+                    f"idle timeout {self.live_idle_timeout:g} s",
         }

@@ -64,7 +64,7 @@ class JobRunner:
         self.executor = executor
         self.pool_changed = asyncio.Event()
         self.checks = SegmentChecks(
-            self._in_executor, trust_anchors=self.trust_anchors, rng=pool.rng,
+            self.in_pool, trust_anchors=self.trust_anchors, rng=pool.rng,
             first=config.verify_first, fraction=config.verify_fraction,
         )
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -124,13 +124,14 @@ class JobRunner:
 
     # steps
 
-    async def _in_executor(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def in_pool(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Run a blocking function in the gateway's worker processes."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, _call, fn, args, kwargs)
 
     async def _plan(self, job: JobRecord) -> tuple[RenditionSpec, ...]:
         try:
-            specs, _ = await self._in_executor(plan_file, job.source, job.profiles)
+            specs, _ = await self.in_pool(plan_file, job.source, job.profiles)
         except MediaError as exc:
             raise JobFailed(f"the source is not a usable video: {exc}") from exc
         return specs
@@ -140,7 +141,7 @@ class JobRunner:
         seg_dir = self.job_dir(job.id) / "segments"
         shutil.rmtree(seg_dir, ignore_errors=True)
         try:
-            segments = await self._in_executor(
+            segments = await self.in_pool(
                 split_segments, job.source, seg_dir, target_duration=self.config.segment_duration
             )
         except MediaError as exc:
@@ -274,7 +275,7 @@ class JobRunner:
         out_dir = self.config.outputs_dir / job.id
         shutil.rmtree(out_dir, ignore_errors=True)
         try:
-            master = await self._in_executor(write_ladder, out_dir, ladder)
+            master = await self.in_pool(write_ladder, out_dir, ladder)
         except MediaError as exc:
             raise JobFailed(f"could not write the HLS ladder: {exc}") from exc
         rel = Path(master).relative_to(self.config.outputs_dir).as_posix()

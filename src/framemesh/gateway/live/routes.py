@@ -1,0 +1,195 @@
+"""The gateway's live API.
+
+    POST   /streams                      {name, profiles, record} → 201 the stream, with its key and URLs
+    GET    /streams                      newest first, a page at a time
+    GET    /streams/{id}                 state, segments, orchestrators, swaps, round trips, latency
+    DELETE /streams/{id}                 end it (its recording is written, with `record`)
+    PUT    /live/{stream_key}/{seq}.ts   HTTP push of one MPEG-TS segment (the key is the secret)
+    GET    /streams/{id}/index.m3u8      the live master playlist (404 until the first segment is listed)
+    GET    /streams/{id}/{rendition}/index.m3u8, …/{file}   media playlists and segments
+    GET    /streams/{id}/recording/…     the recording, once the stream has ended
+    GET    /streams/{id}/player          a page that plays it (hls.js)
+
+The stream's management routes take the gateway's API token; playback and push are
+open, as /outputs/ is: players send no headers, and the stream's id and key are
+random secrets only its creator was told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from framemesh.gateway.config import MAX_PAGE, PAGE
+from framemesh.gateway.errors import JobNotFound
+from framemesh.gateway.live.session import LiveSession
+from framemesh.gateway.live.store import StreamRecord
+from framemesh.gateway.live.streams import LiveStreams, StreamEnded
+from framemesh.media.errors import MediaError, UnknownProfileError
+from framemesh.media.hls import MASTER, MEDIA
+from framemesh.media.profiles import parse_profiles
+from framemesh.net.api_errors import ApiError
+from framemesh.net.body import limited
+from framemesh.wire.live import LatencyOut, RecentSegment, SegmentCountsOut, StreamCreate, StreamOut
+
+PLAYLIST = "application/vnd.apple.mpegurl"
+NO_CACHE = {"Cache-Control": "no-cache, no-store"}
+MAX_PUSH_BYTES = 64 << 20
+_STATIC = resources.files("framemesh.gateway.live") / "static"
+
+
+def stream_out(record: StreamRecord, session: LiveSession | None, request: Request, rtmp_port: int | None) -> StreamOut:
+    base = str(request.base_url).rstrip("/")
+    stream = f"{base}/streams/{record.id}"
+    latency = session.latencies() if session is not None else (None, None, None)
+    recent = [
+        RecentSegment(seq=p.seq, duration=round(p.duration, 3), orchestrator=p.orchestrator, attempts=p.attempts,
+                      round_trip=_round(p.round_trip), latency=_round(p.latency), state=p.state)
+        for p in (list(session.recent) + sorted(session.pieces.values(), key=lambda p: p.seq) if session else [])
+    ]
+    return StreamOut(
+        id=record.id, name=record.name, state=record.state.value, error=record.error, profiles=list(record.profiles),
+        record=record.record, stream_key=record.stream_key,
+        rtmp_url=f"rtmp://{request.url.hostname}:{rtmp_port}/live/{record.stream_key}" if rtmp_port else None,
+        push_url=f"{base}/live/{record.stream_key}", playback_url=f"{stream}/{MEDIA}", player_url=f"{stream}/player",
+        recording_url=f"{stream}/recording/{MASTER}" if record.recording else None,
+        created=record.created, live_since=record.live_since, ended_at=record.ended_at,
+        segments=SegmentCountsOut(
+            received=session.received if session else 0, listed=session.listed if session else 0,
+            skipped=session.skipped if session else 0, in_flight=session.in_flight if session else 0,
+        ),
+        orchestrator=session.current if session else None,
+        orchestrators=dict(session.by_orchestrator) if session else {},
+        swaps=session.swaps if session else record.swaps, discontinuities=session.discontinuities if session else 0,
+        reconnects=record.reconnects, fees_wei=session.fees if session else record.fees,
+        latency=LatencyOut(median=_round(latency[0]), p95=_round(latency[1]), round_trip_median=_round(latency[2])),
+        recent=recent[-12:],
+    )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def install_live_routes(app: FastAPI, live: LiveStreams, auth: list[Any], default_profiles: tuple[str, ...]) -> None:
+    store = live.store
+
+    async def record_of(stream_id: str) -> StreamRecord:
+        try:
+            return await asyncio.to_thread(store.get, stream_id)
+        except JobNotFound as exc:
+            raise ApiError(404, "stream_not_found", f"no stream with id {stream_id!r}") from exc
+
+    @app.post("/streams", status_code=201, response_model=StreamOut, dependencies=auth, tags=["live"])
+    async def create_stream(body: StreamCreate, request: Request) -> StreamOut:
+        """A new live stream: push to its `rtmp_url` (or `push_url`), watch its `playback_url`."""
+        try:
+            profiles = parse_profiles(body.profiles if body.profiles else list(default_profiles))
+        except UnknownProfileError as exc:
+            raise ApiError(422, "unknown_profile", str(exc)) from exc
+        record = await asyncio.to_thread(live.create, body.name, tuple(p.name for p in profiles), body.record)
+        return stream_out(record, None, request, live.rtmp_port)
+
+    @app.get("/streams", response_model=list[StreamOut], dependencies=auth, tags=["live"])
+    async def list_streams(
+        request: Request, limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0)
+    ) -> list[StreamOut]:
+        records = await asyncio.to_thread(store.page, limit, offset)
+        return [stream_out(r, live.session(r.id), request, live.rtmp_port) for r in records]
+
+    @app.get("/streams/{stream_id}", response_model=StreamOut, dependencies=auth, tags=["live"])
+    async def get_stream(stream_id: str, request: Request) -> StreamOut:
+        record = await record_of(stream_id)
+        return stream_out(record, live.session(stream_id), request, live.rtmp_port)
+
+    @app.delete("/streams/{stream_id}", response_model=StreamOut, dependencies=auth, tags=["live"])
+    async def end_stream(stream_id: str, request: Request) -> StreamOut:
+        """End the stream: the segments in work are finished, the playlists end, the recording is written."""
+        await record_of(stream_id)
+        record = await live.end(stream_id)
+        return stream_out(record, live.session(stream_id), request, live.rtmp_port)
+
+    @app.put("/live/{stream_key}/{name}", status_code=201, tags=["live"])
+    async def push_segment(stream_key: str, name: str, request: Request) -> dict[str, object]:
+        """HTTP push: one MPEG-TS segment (`{seq}.ts`), cut on keyframes by the encoder."""
+        stem, dot, ext = name.rpartition(".")
+        if not dot or ext not in ("ts", "mp4", "mkv") or not stem.isdigit():
+            raise ApiError(422, "invalid_request", f"push to {{push_url}}/{{seq}}.ts with a number as seq, not {name!r}")
+        record = await asyncio.to_thread(store.by_key, stream_key)
+        if record is None:
+            raise ApiError(404, "stream_not_found", "no stream has this key")
+        session_dir = live.parts.work_dir / f"live-{record.id}" / "push"
+        await asyncio.to_thread(session_dir.mkdir, parents=True, exist_ok=True)
+        path = session_dir / f"{int(stem):09d}-{os.urandom(3).hex()}.{ext}"
+        size = await _receive(limited(request, MAX_PUSH_BYTES, "a pushed segment"), path)
+        if size == 0:
+            path.unlink(missing_ok=True)
+            raise ApiError(422, "invalid_media", "the segment is empty")
+        try:
+            record, seq = await live.push(stream_key, int(stem), path)
+        except MediaError as exc:
+            path.unlink(missing_ok=True)
+            raise ApiError(422, "invalid_media", f"not a usable segment: {exc}") from exc
+        except StreamEnded as exc:
+            path.unlink(missing_ok=True)
+            raise ApiError(409, "stream_ended", str(exc)) from exc
+        except JobNotFound as exc:
+            path.unlink(missing_ok=True)
+            raise ApiError(404, "stream_not_found", "no stream has this key") from exc
+        return {"stream": record.id, "seq": seq}
+
+    @app.get(f"/streams/{{stream_id}}/{MEDIA}", tags=["live"], response_class=Response)
+    async def master_playlist(stream_id: str) -> Response:
+        session = live.session(stream_id)
+        if session is None or not session.window.renditions:
+            await record_of(stream_id)
+            raise ApiError(404, "not_live", "nothing is listed yet: the stream has not gone live")
+        return Response(session.window.master(), media_type=PLAYLIST, headers=NO_CACHE)
+
+    @app.get(f"/streams/{{stream_id}}/{{rendition}}/{MEDIA}", tags=["live"], response_class=Response)
+    async def media_playlist(stream_id: str, rendition: str) -> Response:
+        session = live.session(stream_id)
+        if session is None or rendition not in session.window.renditions:
+            raise ApiError(404, "not_found", f"stream {stream_id!r} has no live rendition {rendition!r}")
+        return Response(session.window.media(rendition), media_type=PLAYLIST, headers=NO_CACHE)
+
+    @app.get("/streams/{stream_id}/player", response_class=HTMLResponse, tags=["live"])
+    async def player(stream_id: str) -> HTMLResponse:
+        """A page that plays the stream with hls.js."""
+        record = await record_of(stream_id)
+        page = (_STATIC / "player.html").read_text()
+        page = page.replace("{{NAME}}", html.escape(record.name or f"stream {record.id}"))
+        page = page.replace("{{PLAYBACK}}", f"/streams/{record.id}/{MEDIA}").replace("{{STATIC}}", "/live-static")
+        return HTMLResponse(page, headers=NO_CACHE)
+
+    @app.get("/streams/{stream_id}/{path:path}", tags=["live"], response_class=Response)
+    async def stream_file(stream_id: str, path: str) -> Response:
+        """A segment, or a file of the recording."""
+        root = (live.parts.outputs_dir / "live" / stream_id).resolve()
+        target = (root / path).resolve()
+        if not target.is_relative_to(root) or not await asyncio.to_thread(target.is_file):
+            raise ApiError(404, "not_found", f"stream {stream_id!r} has no file {path!r}")
+        if target.suffix == ".m3u8":
+            return FileResponse(target, media_type=PLAYLIST)
+        return FileResponse(target, media_type="video/mp4")
+
+    @app.get("/live-static/hls.min.js", include_in_schema=False)
+    async def hls_js() -> Response:
+        return Response((_STATIC / "hls.min.js").read_bytes(), media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
+async def _receive(request: Request, dest: Path) -> int:
+    size = 0
+    with dest.open("wb") as out:
+        async for chunk in request.stream():
+            size += len(chunk)
+            await asyncio.to_thread(out.write, chunk)
+    return size

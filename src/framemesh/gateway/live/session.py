@@ -1,0 +1,367 @@
+"""One live stream at work: its segments through the network and into its playlists.
+
+Each segment the ingest cuts is sent at once to an orchestrator, paid with tickets
+and checked (its renditions and their manifests, as for a video-on-demand job), then
+listed in the live window. The stream sticks to one orchestrator while that one
+keeps up (its last round trip within the segment's duration) and moves when it falls
+behind, fails or dies; while its orchestrator still works on one segment, the next
+goes to another, so a slow answer never holds the stream back.
+
+A segment that fails is retried on another orchestrator until its deadline
+(`deadline_factor` x its duration after it arrived). Segments are listed in order:
+a later one that is ready waits for an earlier one still in work. Only a segment no
+orchestrator delivered by its deadline is skipped: the playlist moves on, with a
+discontinuity where it was, and the skip is counted. It never stalls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import statistics
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from framemesh.gateway.core.checks import SegmentChecks
+from framemesh.gateway.core.payer import GatewayPayer, pay_and_call
+from framemesh.gateway.core.peer import OrchestratorClient
+from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.errors import PeerBusy, PeerFailed
+from framemesh.gateway.live.ingest import SourceFacts
+from framemesh.gateway.live.playlist import Entry, LiveWindow, Rendition
+from framemesh.gateway.live.store import LISTED, SKIPPED, SegmentRecord, StreamRecord, StreamStore
+from framemesh.media.hls import LadderSegment, Placed, place_segment, write_ladder
+from framemesh.media.probe import probe
+from framemesh.media.profiles import RenditionSpec, parse_profiles, plan_renditions
+from framemesh.payments.pricing import transcode_price
+
+log = logging.getLogger("framemesh.gateway.live")
+
+RECENT = 20  # segments kept for the status's round trips and latency figures
+WAIT_FOR_SLOT = 0.05  # seconds between looks for a free orchestrator
+
+
+@dataclass
+class LiveParts:
+    """What every stream shares with the rest of the gateway."""
+
+    pool: OrchestratorPool
+    client: OrchestratorClient
+    payer: GatewayPayer | None
+    checks: SegmentChecks
+    store: StreamStore
+    outputs_dir: Path  # a stream's renditions go under outputs_dir/live/<id>/
+    work_dir: Path  # its source segments and answers in transit, under work_dir/live-<id>/
+    in_pool: Callable[..., Awaitable[Any]]
+    window: int = 6
+    segment_duration: float = 2.0
+    deadline_factor: float = 4.0
+    min_deadline: float = 6.0
+
+
+@dataclass
+class Piece:
+    """A segment from its arrival to its listing (or skip)."""
+
+    seq: int
+    source: Path
+    duration: float
+    first_frame_at: float
+    received: float  # monotonic
+    received_wall: float
+    facts: SourceFacts
+    discontinuity: bool
+    state: str = "running"
+    orchestrator: str | None = None
+    attempts: int = 0
+    round_trip: float | None = None
+    latency: float | None = None
+    files: dict[str, Placed] = field(default_factory=dict)
+    price: int = 0
+
+
+class LiveSession:
+    def __init__(self, record: StreamRecord, parts: LiveParts) -> None:
+        self.id = record.id
+        self.record = record
+        self.parts = parts
+        self.profiles = record.profiles
+        self.window = LiveWindow(parts.window, parts.segment_duration)
+        self.pieces: dict[int, Piece] = {}
+        self.next_seq = 0
+        self.next_to_list = 0
+        self.current: str | None = None  # the orchestrator the stream is on
+        self.unfit: set[str] = set()  # failed or fell behind on its last segment of this stream
+        self.busy: set[str] = set()  # working on a segment of this stream now
+        self.recent: deque[Piece] = deque(maxlen=RECENT)
+        self.listed = self.skipped = self.received = 0
+        self.by_orchestrator: dict[str, int] = {}
+        self.swaps = record.swaps
+        self.fees = record.fees
+        self.discontinuities = 0
+        self._skip_pending = False  # a skip happened: the next listed segment is discontinuous
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._listed_event = asyncio.Event()
+        self.dir = parts.outputs_dir / "live" / self.id
+        self.work = parts.work_dir / f"live-{self.id}"
+
+    # restoring after a gateway restart
+
+    def restore(self, segments: list[SegmentRecord]) -> None:
+        """Carry on after a restart: the window and counters from the finished segments."""
+        for seg in segments:
+            self.next_seq = self.next_to_list = seg.seq + 1
+            if seg.state == SKIPPED:
+                self.skipped += 1
+                self._skip_pending = True
+                continue
+            self.listed += 1
+            self.received += 1
+            if seg.orchestrator:
+                self.by_orchestrator[seg.orchestrator] = self.by_orchestrator.get(seg.orchestrator, 0) + 1
+            self.window.add(Entry(seg.seq, seg.duration, seg.discontinuity, seg.first_frame_at, seg.files))
+        if self.listed:
+            self._skip_pending = True  # whatever comes next, the encoder restarted
+
+    # segments in
+
+    def add_segment(self, source: Path, duration: float, facts: SourceFacts, *, discontinuity: bool = False) -> int:
+        """A new segment from the encoder (on the event loop); returns its sequence number."""
+        now, wall = time.monotonic(), time.time()
+        seq = self.next_seq
+        self.next_seq += 1
+        self.received += 1
+        piece = Piece(seq, source, duration, wall - duration, now, wall, facts, discontinuity)
+        self.pieces[seq] = piece
+        task = asyncio.create_task(self._deliver(piece), name=f"live-{self.id}-{seq}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return seq
+
+    def mark_discontinuity(self) -> None:
+        """The encoder reconnected: its timeline starts again."""
+        self._skip_pending = True
+
+    @property
+    def in_flight(self) -> int:
+        return sum(1 for p in self.pieces.values() if p.state == "running")
+
+    async def drain(self, timeout: float) -> None:
+        """Wait for the segments in work to be listed or skipped."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # through the network
+
+    def plan(self, facts: SourceFacts) -> tuple[RenditionSpec, ...]:
+        return plan_renditions(facts.width, facts.height, parse_profiles(list(self.profiles)))
+
+    async def _deliver(self, piece: Piece) -> None:
+        parts = self.parts
+        plan = self.plan(piece.facts)
+        deadline = piece.received + max(parts.min_deadline, parts.deadline_factor * piece.duration)
+        failed_here: set[str] = set()
+        try:
+            while time.monotonic() < deadline and piece.state == "running":
+                url = self._choose(failed_here)
+                if url is None:
+                    await asyncio.sleep(WAIT_FOR_SLOT)
+                    continue
+                piece.attempts += 1
+                if await self._attempt(piece, url, plan, deadline):
+                    piece.state = "done"
+                else:
+                    failed_here.add(url)
+            if piece.state == "running":
+                piece.state = SKIPPED
+                log.warning("stream %s: segment %d skipped, no orchestrator delivered it within %.1f s",
+                            self.id, piece.seq, deadline - piece.received)
+        finally:
+            await asyncio.to_thread(piece.source.unlink, missing_ok=True)
+            await self._publish()
+
+    def _choose(self, exclude: set[str]) -> str | None:
+        now = time.monotonic()
+        current = self.current
+        keep = current if current is not None and current not in self.unfit and current not in self.busy else None
+        url = self.parts.pool.acquire(now, prefer=keep, exclude=exclude | self.busy)
+        if url is None:
+            return None
+        if current is None:
+            self.current = url
+        elif url != current and (current in self.unfit or current not in self.parts.pool.members):
+            self.swaps += 1
+            self.current = url
+            log.info("stream %s moves from %s to %s", self.id, current, url)
+        return url
+
+    async def _attempt(self, piece: Piece, url: str, plan: tuple[RenditionSpec, ...], deadline: float) -> bool:
+        parts = self.parts
+        self.busy.add(url)
+        incoming = self.work / "incoming" / f"{piece.seq:06d}-{os.urandom(4).hex()}"
+        holding = True
+        member = parts.pool.members.get(url)
+        price = 0
+        try:
+            if parts.payer is not None and member is not None:
+                price = transcode_price(member.price_per_pixel, plan, piece.duration)
+            remaining = max(1.0, deadline - time.monotonic())
+            result, files, seconds = await pay_and_call(
+                parts.payer, url, price,
+                lambda payment: parts.client.transcode(
+                    url, piece.source, tuple(s.name for s in plan), job_id=self.id, index=piece.seq, dest_dir=incoming,
+                    duration=piece.duration if parts.payer is not None else None, payment=payment, timeout=remaining,
+                ),
+            )
+            parts.pool.release(url)
+            holding = False
+            self.busy.discard(url)
+            await parts.checks.check(
+                url, piece.source, self.id, member.address if member else None, plan, result.renditions, files
+            )
+            by_name = {r.name: files[r.file] for r in result.renditions}
+            piece.files = await asyncio.to_thread(self._place, piece, by_name)
+            parts.pool.succeeded(url, seconds, time.monotonic())
+            piece.orchestrator, piece.round_trip, piece.price = url, seconds, price
+            if seconds > piece.duration:
+                self.unfit.add(url)  # fell behind real time: the next segment goes elsewhere
+            else:
+                self.unfit.discard(url)
+            return True
+        except PeerBusy as exc:
+            parts.pool.busy(url, time.monotonic(), exc.retry_after)
+            return False
+        except PeerFailed as exc:
+            now = time.monotonic()
+            parts.pool.ban(url, now) if exc.kind == "bad_result" else parts.pool.failed(url, now)
+            self.unfit.add(url)
+            log.warning("stream %s segment %d: %s; retrying elsewhere", self.id, piece.seq, exc)
+            return False
+        finally:
+            if holding:
+                parts.pool.release(url)
+            self.busy.discard(url)
+            await asyncio.to_thread(shutil.rmtree, incoming, ignore_errors=True)
+
+    def _place(self, piece: Piece, files: dict[str, Path]) -> dict[str, Placed]:
+        name = f"seg_{piece.seq:06d}.mp4"
+        return {
+            rendition: place_segment(path, self.dir / rendition, name, piece.duration, piece.discontinuity)
+            for rendition, path in files.items()
+        }
+
+    # into the playlists, in order
+
+    async def _publish(self) -> None:
+        while self.next_to_list in self.pieces and self.pieces[self.next_to_list].state != "running":
+            piece = self.pieces.pop(self.next_to_list)
+            self.next_to_list += 1
+            if piece.state == SKIPPED:
+                self.skipped += 1
+                self._skip_pending = True
+                await asyncio.to_thread(self.parts.store.add_segment, self._record(piece, SKIPPED))
+                self.recent.append(piece)
+                continue
+            discontinuity = piece.discontinuity or self._skip_pending
+            if discontinuity:
+                self.discontinuities += 1
+                piece.files = {k: Placed(p.name, p.duration, p.init_size, p.media_size, True) for k, p in piece.files.items()}
+            piece.discontinuity = discontinuity
+            self._skip_pending = False
+            self._learn_renditions(piece)
+            self.window.add(Entry(piece.seq, piece.duration, discontinuity, piece.first_frame_at, piece.files))
+            piece.latency = time.time() - piece.received_wall
+            piece.state = LISTED
+            self.listed += 1
+            if piece.orchestrator is not None:
+                self.by_orchestrator[piece.orchestrator] = self.by_orchestrator.get(piece.orchestrator, 0) + 1
+            self.fees += piece.price
+            self.recent.append(piece)
+            self._listed_event.set()
+            await asyncio.to_thread(self._save, piece)
+
+    def _save(self, piece: Piece) -> None:
+        store = self.parts.store
+        store.add_segment(self._record(piece, LISTED))
+        store.count(self.id, fees=piece.price, swaps=self.swaps - self.record.swaps)
+        self.record = StreamRecord(**{**self.record.__dict__, "swaps": self.swaps})
+
+    def _record(self, piece: Piece, state: str) -> SegmentRecord:
+        return SegmentRecord(
+            self.id, piece.seq, piece.duration, piece.discontinuity, piece.first_frame_at, state, piece.orchestrator,
+            piece.attempts, piece.round_trip, piece.latency, piece.files if state == LISTED else {},
+        )
+
+    def _learn_renditions(self, piece: Piece) -> None:
+        """The master playlist's entries, from the first segment of each rendition."""
+        plan = {s.name: s for s in self.plan(piece.facts)}
+        for name, placed in piece.files.items():
+            if name in self.window.renditions or name not in plan:
+                continue
+            spec = plan[name]
+            with open(self.dir / name / placed.name, "rb") as fh:
+                init = fh.read(placed.init_size)
+            self.window.renditions[name] = Rendition(
+                name, spec.width, spec.height, piece.facts.fps, spec.video_bitrate + spec.audio_bitrate, init
+            )
+
+    async def wait_listed(self, timeout: float) -> bool:
+        """Until a segment is listed (or `timeout`)."""
+        self._listed_event.clear()
+        try:
+            await asyncio.wait_for(self._listed_event.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    # the end
+
+    def write_recording(self) -> Path | None:
+        """The whole stream as a video-on-demand ladder (blocking: call off the loop)."""
+        segments = [s for s in self.parts.store.segments(self.id) if s.state == LISTED]
+        if not segments:
+            return None
+        ladder: dict[str, list[LadderSegment]] = {}
+        names = {name for s in segments for name in s.files}
+        order = {spec.name: -spec.height for spec in parse_profiles(list(self.profiles))}
+        for name in sorted(names, key=lambda n: (order.get(n, 0), n)):  # the highest first, as the profiles
+            mine = [s for s in segments if name in s.files]
+            width, height, fps, bandwidth = self._rendition_facts(name, self.dir / name / mine[0].files[name].name)
+            ladder[name] = [
+                LadderSegment(
+                    path=self.dir / name / s.files[name].name, duration=s.duration, width=width, height=height,
+                    bandwidth=bandwidth, fps=fps, discontinuity=s.discontinuity,
+                )
+                for s in mine
+            ]
+        return write_ladder(self.dir / "recording", ladder)
+
+    def _rendition_facts(self, name: str, first: Path) -> tuple[int, int, float, int]:
+        known = self.window.renditions.get(name)
+        if known is not None:
+            return known.width, known.height, known.fps, known.bandwidth
+        info = probe(first)  # after a restart: read them off its first file
+        video = info.video
+        return (video.width, video.height, video.fps or 30.0, 0) if video else (0, 0, 30.0, 0)
+
+    # figures
+
+    def latencies(self) -> tuple[float | None, float | None, float | None]:
+        """(median latency, p95 latency, median round trip) of the recent listed segments."""
+        lat = sorted(p.latency for p in self.recent if p.latency is not None)
+        trips = [p.round_trip for p in self.recent if p.round_trip is not None]
+        if not lat:
+            return None, None, statistics.median(trips) if trips else None
+        p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
+        return statistics.median(lat), p95, statistics.median(trips) if trips else None

@@ -1,0 +1,251 @@
+"""The gateway's live streams: created over the API, fed over RTMP or HTTP push,
+ended by their client or by silence.
+
+- An encoder publishes with the stream's key; an unknown key, a stream that has
+  ended, or a second encoder on a key already live is refused at the publish.
+- Its media is cut into segments (`ingest`) that the stream's `LiveSession` sends
+  through the network; an encoder that went away may reconnect until the idle timeout
+  and the stream carries on, with one discontinuity in its playlists.
+- Input the network cannot use (no video, a codec that does not decode, an absurd
+  size, keyframes too far apart) fails the stream with the reason in its status;
+  the gateway and the other streams go on.
+- A stream ends by `DELETE /streams/{id}` or after `idle_timeout` seconds without
+  media; the segments in work are finished first, the playlists get ENDLIST, and with
+  `record` the whole stream is written as a video-on-demand ladder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from framemesh.gateway.errors import JobNotFound
+from framemesh.gateway.live.ingest import Ingest, SourceFacts
+from framemesh.gateway.live.rtmp import Feed, Refused, RTMPServer
+from framemesh.gateway.live.session import LiveParts, LiveSession
+from framemesh.gateway.live.store import StreamRecord
+from framemesh.media.errors import MediaError
+from framemesh.media.live_segment import LiveSegment
+from framemesh.media.probe import probe
+from framemesh.wire.states import StreamState
+
+log = logging.getLogger("framemesh.gateway.live")
+
+SWEEP_INTERVAL = 1.0
+
+
+class StreamEnded(Exception):
+    """The stream has ended (or failed): it takes no more media."""
+
+
+class LiveStreams:
+    def __init__(
+        self, parts: LiveParts, *, idle_timeout: float = 30.0, rtmp_host: str = "127.0.0.1", rtmp_port: int | None = None,
+        max_segment: float = 10.0,
+    ) -> None:
+        self.parts = parts
+        self.store = parts.store
+        self.idle_timeout = idle_timeout
+        self.max_segment = max_segment
+        self.sessions: dict[str, LiveSession] = {}
+        self.ingests: dict[str, Ingest] = {}
+        self.last_media: dict[str, float] = {}  # monotonic time of each stream's latest media
+        self.push_seq: dict[str, int] = {}  # the latest HTTP-pushed sequence number per stream
+        self.rtmp = RTMPServer(self.admit, host=rtmp_host, port=rtmp_port, idle_timeout=min(10.0, idle_timeout)) \
+            if rtmp_port is not None else None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._ending: dict[str, asyncio.Task[StreamRecord]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # the node's life
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        for record in await asyncio.to_thread(self.store.unfinished):
+            session = self._session(record)
+            session.restore(await asyncio.to_thread(self.store.segments, record.id))
+            if record.state is StreamState.LIVE:  # its encoder's connection died with the old process
+                await asyncio.to_thread(self.store.set_state, record.id, StreamState.IDLE)
+            self.last_media[record.id] = time.monotonic()
+        if self.rtmp is not None:
+            await self.rtmp.start()
+        self._sweeper = asyncio.create_task(self._sweep(), name="live-sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        if self.rtmp is not None:
+            await self.rtmp.stop()
+        for ingest in list(self.ingests.values()):
+            ingest.close()
+        for session in self.sessions.values():
+            await session.stop()
+
+    @property
+    def rtmp_port(self) -> int | None:
+        return self.rtmp.port if self.rtmp is not None else None
+
+    # streams
+
+    def create(self, name: str, profiles: tuple[str, ...], record: bool) -> StreamRecord:
+        """A new stream, idle until its encoder connects (blocking: call off the loop)."""
+        stream_id = uuid.uuid4().hex[:16]
+        key = secrets.token_urlsafe(18)
+        return self.store.add(stream_id, name, key, profiles, record)
+
+    def dirs(self, stream_id: str) -> list[Path]:
+        """Everything a stream fills on disk (what retention deletes)."""
+        return [self.parts.outputs_dir / "live" / stream_id, self.parts.work_dir / f"live-{stream_id}"]
+
+    def session(self, stream_id: str) -> LiveSession | None:
+        return self.sessions.get(stream_id)
+
+    def _session(self, record: StreamRecord) -> LiveSession:
+        session = self.sessions.get(record.id)
+        if session is None:
+            session = self.sessions[record.id] = LiveSession(record, self.parts)
+        return session
+
+    # media in: RTMP
+
+    def admit(self, key: str) -> Feed:
+        """The feed for a publish on `key` (on the event loop); raises Refused."""
+        record = self.store.by_key(key)
+        if record is None:
+            raise Refused("unknown stream key")
+        if record.state.terminal:
+            raise Refused(f"the stream has {record.state.value}")
+        if record.id in self.ingests:
+            raise Refused("an encoder is already publishing on this key")
+        ingest = self._ingest(record, "flv")
+        ingest.start()
+        return ingest
+
+    def _ingest(self, record: StreamRecord, container_format: str) -> Ingest:
+        session = self._session(record)
+        if session.received:
+            session.mark_discontinuity()
+            asyncio.get_running_loop().create_task(asyncio.to_thread(self.store.count, record.id, reconnects=1))
+        loop = asyncio.get_running_loop()
+        ingest = Ingest(
+            session.work / "source", name=f"c{int(time.time() * 1000) % 10**9}",
+            on_segment=lambda seg, facts: loop.call_soon_threadsafe(self._segment, record.id, seg, facts),
+            on_end=lambda error: loop.call_soon_threadsafe(self._ingest_ended, record.id, ingest, error),
+            target_duration=self.parts.segment_duration, max_duration=self.max_segment, container_format=container_format,
+        )
+        self.ingests[record.id] = ingest
+        self.last_media[record.id] = time.monotonic()
+        loop.create_task(self._went_live(record.id))
+        return ingest
+
+    async def _went_live(self, stream_id: str) -> None:
+        record = await asyncio.to_thread(self.store.get, stream_id)
+        if record.state in (StreamState.IDLE, StreamState.LIVE):
+            await asyncio.to_thread(self.store.set_state, stream_id, StreamState.LIVE)
+
+    def _segment(self, stream_id: str, segment: LiveSegment, facts: SourceFacts) -> None:
+        self.last_media[stream_id] = time.monotonic()
+        session = self.sessions.get(stream_id)
+        if session is None or stream_id in self._ending:
+            segment.path.unlink(missing_ok=True)
+            return
+        session.add_segment(segment.path, segment.duration, facts)
+
+    def _ingest_ended(self, stream_id: str, ingest: Ingest, error: str | None) -> None:
+        if self.ingests.get(stream_id) is ingest:
+            del self.ingests[stream_id]
+        self.last_media[stream_id] = time.monotonic()
+        if error is not None:
+            log.warning("stream %s: its input cannot be used: %s", stream_id, error)
+            self._end_soon(stream_id, StreamState.FAILED, error)
+        elif stream_id not in self._ending:
+            asyncio.get_running_loop().create_task(self._went_idle(stream_id))
+
+    async def _went_idle(self, stream_id: str) -> None:
+        record = await asyncio.to_thread(self.store.get, stream_id)
+        if record.state is StreamState.LIVE and stream_id not in self.ingests:
+            await asyncio.to_thread(self.store.set_state, stream_id, StreamState.IDLE)
+
+    # media in: HTTP push
+
+    async def push(self, key: str, seq: int, path: Path) -> tuple[StreamRecord, int]:
+        """One MPEG-TS segment an encoder segmented itself; returns the stream and the
+        segment's place in it. Raises JobNotFound (unknown key), StreamEnded, MediaError."""
+        record = await asyncio.to_thread(self.store.by_key, key)
+        if record is None:
+            raise JobNotFound(key)
+        if record.state.terminal or record.id in self._ending:
+            raise StreamEnded(f"stream {record.id} has {record.state.value}")
+        if record.id in self.ingests:
+            raise StreamEnded("an RTMP encoder is publishing on this stream; push over one path at a time")
+        info = await self.parts.in_pool(probe, path)
+        if info.video is None:
+            raise MediaError("the segment has no video")
+        facts = SourceFacts(info.video.width, info.video.height, info.video.fps or 30.0, info.video.codec, None)
+        session = self._session(record)
+        last = self.push_seq.get(record.id)
+        if last is not None and seq != last + 1:
+            session.mark_discontinuity()  # the encoder's numbering jumped: so did its timeline
+        self.push_seq[record.id] = seq
+        self.last_media[record.id] = time.monotonic()
+        if record.state is StreamState.IDLE:
+            record = await asyncio.to_thread(self.store.set_state, record.id, StreamState.LIVE)
+        return record, session.add_segment(path, info.duration, facts)
+
+    # the end
+
+    def _end_soon(self, stream_id: str, state: StreamState, error: str | None) -> None:
+        if stream_id not in self._ending:
+            self._ending[stream_id] = asyncio.get_running_loop().create_task(self._finish(stream_id, state, error))
+
+    async def end(self, stream_id: str) -> StreamRecord:
+        """End a stream (DELETE): finish its segments in work, close its playlists,
+        write its recording. Raises JobNotFound."""
+        record = await asyncio.to_thread(self.store.get, stream_id)
+        if record.state.terminal and stream_id not in self._ending:
+            return record
+        self._end_soon(stream_id, StreamState.ENDED, None)
+        return await asyncio.shield(self._ending[stream_id])
+
+    async def _finish(self, stream_id: str, state: StreamState, error: str | None) -> StreamRecord:
+        ingest = self.ingests.pop(stream_id, None)
+        if ingest is not None:
+            ingest.close()
+            await asyncio.to_thread(ingest.join, 10.0)
+        session = self.sessions.get(stream_id)
+        recording = None
+        if session is not None:
+            parts = self.parts
+            await session.drain(max(parts.min_deadline, parts.deadline_factor * parts.segment_duration) + 5.0)
+            session.window.end()
+            if session.record.record:
+                try:
+                    master = await asyncio.to_thread(session.write_recording)
+                except MediaError as exc:
+                    log.error("stream %s: its recording could not be written: %s", stream_id, exc)
+                    master = None
+                if master is not None:
+                    recording = master.relative_to(parts.outputs_dir).as_posix()
+            await asyncio.to_thread(shutil.rmtree, session.work, ignore_errors=True)
+        record = await asyncio.to_thread(self.store.set_state, stream_id, state, error=error, recording=recording)
+        log.info("stream %s %s%s", stream_id, state.value, f": {error}" if error else "")
+        return record
+
+    async def _sweep(self) -> None:
+        """End the streams whose media stopped longer than the idle timeout ago."""
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            now = time.monotonic()
+            for stream_id, session in list(self.sessions.items()):
+                if stream_id in self._ending or stream_id in self.ingests:
+                    continue
+                if now - self.last_media.get(stream_id, now) > self.idle_timeout and session.record is not None:
+                    record = await asyncio.to_thread(self.store.get, stream_id)
+                    if not record.state.terminal:
+                        log.info("stream %s: no media for %g s: ending it", stream_id, self.idle_timeout)
+                        self._end_soon(stream_id, StreamState.ENDED, None)
