@@ -50,6 +50,8 @@ class DevnetConfig:
     rpc: str | None = None
     encoder_preset: str = "veryfast"
     ai_config: Path | None = None  # a models.toml every orchestrator serves AI pipelines from
+    rtmp_port: int | None = None  # the gateway listens for live streams over RTMP here (0: any free port)
+    live_idle_timeout: float = 30.0
 
 
 @dataclass
@@ -113,7 +115,7 @@ class Devnet:
         self.supply_at_start = self.protocol.total_supply()
         gateway_config = GatewayConfig(
             data_dir=cfg.root / "gateway", discovery_interval=2.0, info_refresh_seconds=2.0,
-            trust_anchors=(self.keys_dir / "ca.pem",),
+            trust_anchors=(self.keys_dir / "ca.pem",), rtmp_port=cfg.rtmp_port, live_idle_timeout=cfg.live_idle_timeout,
         )
         self.gateway = ServerThread(
             create_gateway(gateway_config, protocol=self.protocol, signer=self.gateway_signer)
