@@ -101,9 +101,9 @@ def orchestrator_process(root: Path, name: str, capacity: int = 1) -> Iterator[N
 
 
 @contextmanager
-def gateway_process(root: Path, orchestrators: list[str]) -> Iterator[NodeProcess]:
+def gateway_process(root: Path, orchestrators: list[str], *extra: str) -> Iterator[NodeProcess]:
     port = free_port()
-    args = ["gateway", "start", "--data-dir", str(root / "gateway")]
+    args = ["gateway", "start", "--data-dir", str(root / "gateway"), *extra]
     for url in orchestrators:
         args += ["--orchestrator", url]
     node = NodeProcess(args, port, root / "gateway.log")
