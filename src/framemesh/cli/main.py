@@ -19,6 +19,7 @@ from framemesh.cli.protocol_cmds import (
 from framemesh.cli.models import models_app
 from framemesh.cli.protocol_sim import simulate
 from framemesh.cli.provenance import keys_app, verify
+from framemesh.cli.stream import stream_app
 from framemesh.cli.transcode import transcode
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(deposit_app, name="deposit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 app.add_typer(ai_app, name="ai")
+app.add_typer(stream_app, name="stream")
 app.command()(verify)
 app.command()(transcode)
 app.command()(demo)

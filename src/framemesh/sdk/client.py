@@ -27,6 +27,7 @@ import httpx
 from framemesh.net.client import make_client
 from framemesh.wire.ai import AudioResponse, ImageResponse, TextResponse
 from framemesh.wire.gateway import AIJobAccepted, AIJobStatus, JobAccepted, JobStatus
+from framemesh.wire.live import StreamOut
 from framemesh.wire.states import AIJobState, JobState, terminal_values
 
 TOKEN_ENV = "FRAMEMESH_API_TOKEN"
@@ -203,6 +204,29 @@ class GatewayClient:
     ) -> AIJobStatus:
         """Poll until the AI job completes or fails."""
         return await _poll(lambda: self.ai_job(job_id), on_progress, interval, timeout)
+
+    # live streams ----------------------------------------------------------------
+
+    async def create_stream(self, name: str = "", profiles: str | None = None, record: bool = False) -> StreamOut:
+        """`POST /streams`: a new live stream, with its key and its URLs."""
+        body: dict[str, Any] = {"name": name, "record": record}
+        if profiles:
+            body["profiles"] = profiles
+        response = await self._request("POST", "/streams", json=body)
+        return StreamOut.model_validate_json(response.content)
+
+    async def stream(self, stream_id: str) -> StreamOut:
+        response = await self._request("GET", f"/streams/{stream_id}")
+        return StreamOut.model_validate_json(response.content)
+
+    async def streams(self, limit: int = 50) -> list[StreamOut]:
+        response = await self._request("GET", "/streams", params={"limit": limit})
+        return [StreamOut.model_validate(s) for s in response.json()]
+
+    async def end_stream(self, stream_id: str) -> StreamOut:
+        """`DELETE /streams/{id}`: returns once its segments are done and its recording written."""
+        response = await self._request("DELETE", f"/streams/{stream_id}")
+        return StreamOut.model_validate_json(response.content)
 
     async def fetch(self, url: str, dest: Path) -> Path:
         """Download an output URL the gateway answered with into `dest`."""

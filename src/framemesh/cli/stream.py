@@ -1,0 +1,149 @@
+"""`framemesh stream`: live streams on a gateway.
+
+    framemesh stream create --name "launch" --profiles 720p,480p,360p --record
+    framemesh stream push talk.mp4 --stream ID        # in real time, as OBS or a camera would
+    framemesh stream list;  framemesh stream status ID;  framemesh stream end ID
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from framemesh.cli.output import console, fail
+from framemesh.media.errors import MediaError
+from framemesh.sdk.client import GatewayClient, GatewayRequestError
+from framemesh.wire.live import StreamOut
+
+stream_app = typer.Typer(help="Live streams: create one, push to it, follow it, end it.", no_args_is_help=True)
+GATEWAY = typer.Option(help="The gateway's URL.")
+T = TypeVar("T")
+
+
+def _ask(gateway: str, call: Callable[[GatewayClient], Awaitable[T]]) -> T:
+    async def go() -> T:
+        async with GatewayClient(gateway) as client:
+            return await call(client)
+
+    try:
+        return asyncio.run(go())
+    except GatewayRequestError as exc:
+        fail(str(exc))
+
+
+def show(s: StreamOut) -> None:
+    table = Table(title=f"stream {s.id} {s.name!r}: {s.state}", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("rtmp", s.rtmp_url or "(the gateway does not listen for RTMP)"),
+        ("push", f"{s.push_url}/{{seq}}.ts"),
+        ("playback", s.playback_url),
+        ("player", s.player_url),
+        ("profiles", ", ".join(s.profiles) + (" (recorded)" if s.record else "")),
+        ("segments", f"{s.segments.listed} listed of {s.segments.received} received, {s.segments.skipped} skipped, "
+                     f"{s.segments.in_flight} in work"),
+        ("orchestrator", f"{s.orchestrator or '-'}; {s.swaps} swap(s); per orchestrator {s.orchestrators or '-'}"),
+        ("latency", "-" if s.latency.median is None else
+         f"median {s.latency.median:.2f} s, p95 {s.latency.p95:.2f} s, round trip {s.latency.round_trip_median or 0:.2f} s"),
+        ("fees", f"{s.fees_wei} wei"),
+    ]
+    if s.recording_url:
+        rows.append(("recording", s.recording_url))
+    if s.error:
+        rows.append(("error", f"[red]{s.error}[/]"))
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table, soft_wrap=True)
+
+
+@stream_app.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="A label for people.")] = "",
+    profiles: Annotated[str | None, typer.Option(help="Renditions, e.g. 720p,480p,360p (the gateway's default otherwise).")] = None,
+    record: Annotated[bool, typer.Option(help="Keep the whole stream as a video-on-demand ladder when it ends.")] = False,
+    gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
+) -> None:
+    """Create a live stream; prints its key and where to push and play."""
+    s = _ask(gateway, lambda c: c.create_stream(name, profiles, record))
+    show(s)
+    console.print(f"stream key: [bold]{s.stream_key}[/] (keep it secret: whoever has it can publish)", soft_wrap=True)
+
+
+@stream_app.command("list")
+def list_streams(gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936") -> None:
+    """The gateway's streams, newest first."""
+    streams = _ask(gateway, lambda c: c.streams())
+    table = Table(title=f"{len(streams)} streams", title_justify="left")
+    for column in ("id", "name", "state", "listed", "skipped", "latency (median s)", "orchestrator"):
+        table.add_column(column)
+    for s in streams:
+        table.add_row(s.id, s.name, s.state, str(s.segments.listed), str(s.segments.skipped),
+                      "-" if s.latency.median is None else f"{s.latency.median:.2f}", s.orchestrator or "")
+    console.print(table)
+
+
+@stream_app.command("status")
+def status(
+    stream_id: Annotated[str, typer.Argument(help="The stream's id.")],
+    gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the gateway's JSON.")] = False,
+) -> None:
+    """One stream: its state, segments, orchestrators, round trips and latency."""
+    s = _ask(gateway, lambda c: c.stream(stream_id))
+    if as_json:
+        console.print_json(s.model_dump_json())
+    else:
+        show(s)
+
+
+@stream_app.command("end")
+def end(
+    stream_id: Annotated[str, typer.Argument(help="The stream's id.")],
+    gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
+) -> None:
+    """End a stream: its playlists end, its recording (if any) is written."""
+    show(_ask(gateway, lambda c: c.end_stream(stream_id)))
+
+
+@stream_app.command("push")
+def push(
+    file: Annotated[Path, typer.Argument(help="The video to send.")],
+    stream_id: Annotated[str, typer.Option("--stream", help="The stream's id.")],
+    loops: Annotated[int, typer.Option(min=1, help="Send the file this many times over, back to back.")] = 1,
+    gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
+) -> None:
+    """Send FILE to a stream in real time over RTMP, as a camera or OBS would."""
+    from framemesh.media.push import push_realtime
+
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    s = _ask(gateway, lambda c: c.stream(stream_id))
+    if s.rtmp_url is None:
+        fail("this gateway does not listen for RTMP: start it with --rtmp-port 1935 (or push segments to push_url)")
+    if s.state in ("ended", "failed"):
+        fail(f"stream {s.id} has {s.state}")
+    from framemesh.media.probe import probe
+
+    try:
+        total = probe(file).duration * loops
+    except MediaError as exc:
+        fail(str(exc))
+    started = time.monotonic()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[at]}"),
+                  TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task(f"pushing to {s.id}", total=total, at="")
+        try:
+            sent = push_realtime(file, s.rtmp_url, loops=loops,
+                                 on_progress=lambda at: bar.update(task, completed=at, at=f"{at:.1f} / {total:.1f} s"))
+        except MediaError as exc:
+            fail(str(exc))
+        bar.update(task, completed=total)
+    console.print(f"sent {sent:.1f} s in {time.monotonic() - started:.1f} s; watch it at {s.player_url}", soft_wrap=True)
