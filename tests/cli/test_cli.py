@@ -65,7 +65,22 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert master.is_file()
     assert str(master.resolve()) in result.stdout
     assert (tmp_path / "out" / "360p" / "index.m3u8").is_file()
+    _check_live_part(tmp_path / "out" / "live", result.stdout)
     _check_ai_part(tmp_path / "out" / "ai", result.stdout)
+
+
+def _check_live_part(live: Path, stdout: str) -> None:
+    """The demo's live stream went through the network, every segment of it, and was recorded."""
+    import re
+
+    found = re.search(r"live: (\d+) of (\d+) segments listed, (\d+) skipped; latency .* median ([\d.]+) s", stdout)
+    assert found, stdout[-2000:]
+    listed, received, skipped = (int(found.group(i)) for i in (1, 2, 3))
+    assert listed == received == 2 and skipped == 0
+    vod = (live / "360p" / "index.m3u8").read_text()
+    assert vod.count("#EXTINF") == 2 and "#EXT-X-ENDLIST" in vod
+    header = next(line for line in stdout.splitlines() if "┃ orchestrator" in line)
+    assert "live segments" in header
 
 
 def _check_ai_part(ai: Path, stdout: str) -> None:

@@ -38,6 +38,7 @@ def demo(
     rpc: Annotated[str | None, typer.Option(help="A dev chain's JSON-RPC URL (e.g. anvil's) instead of the embedded chain.")] = None,
     rounds: Annotated[int, typer.Option(min=0, max=50, help="Rounds to advance after the job, for rewards.")] = 2,
     ai: Annotated[bool, typer.Option("--ai/--no-ai", help="Also send AI jobs through the network (needs the 'ai' extra).")] = True,
+    live: Annotated[bool, typer.Option("--live/--no-live", help="Also run a short live stream through the network (RTMP in, live HLS out).")] = True,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
 ) -> None:
     """Start a chain, a gateway and two orchestrators locally; transcode a clip and run AI jobs through them, paid in tickets."""
@@ -47,6 +48,7 @@ def demo(
     from framemesh.chain.errors import ChainError
     from framemesh.chain.units import format_amount
     from framemesh.cli.demo_ai import prepare_models, run_ai_jobs
+    from framemesh.cli.demo_live import run_live_stream
     from framemesh.cli.transcode import transcode_via_gateway
     from framemesh.devnet import Devnet, DevnetConfig
     from framemesh.media.testclip import make_test_clip
@@ -61,7 +63,7 @@ def demo(
                 make_test_clip(source, duration=duration, width=1280, height=720)
             console.print(f"made a {duration:g} s 1280x720 test clip with audio")
         ai_config = prepare_models(root) if ai else None
-        net = Devnet(DevnetConfig(root=root, rpc=rpc, ai_config=ai_config))
+        net = Devnet(DevnetConfig(root=root, rpc=rpc, ai_config=ai_config, rtmp_port=0 if live else None))
         try:
             with console.status("deploying the protocol, staking, funding the gateway"):
                 net.start()
@@ -81,6 +83,10 @@ def demo(
                 fail(str(exc))
             if master is None:
                 fail(f"job {status.id} {status.state}: {status.error or 'unknown error'}")
+            live_result = None
+            if live:
+                outputs = net.config.root / "gateway" / "outputs"
+                live_result = run_live_stream(net.gateway.url, source, out, outputs, duration)
             ai_result = None
             if ai_config is not None:
                 names = {n.signer.address.lower(): n.name for n in net.orchestrators}
@@ -90,24 +96,27 @@ def demo(
             fees_before_rounds = {str(n.signer.address): proto.pending_fees(n.signer.address) for n in net.orchestrators}
             with console.status(f"advancing {rounds} rounds (orchestrators call reward())"):
                 net.advance_rounds(rounds)
-            _report(net, status, fees_before_rounds, format_amount)
+            _report(net, status, fees_before_rounds, format_amount, live_result.by_orchestrator if live_result else None)
             console.print(f"{status.segments.total} segments, renditions {', '.join(status.profiles)}")
             console.print(f"master playlist: [bold]{master.resolve()}[/]", soft_wrap=True)
             if ai_result is not None:
                 console.print(f"AI outputs: [bold]{(out / 'ai').resolve()}[/]", soft_wrap=True)
+            if live_result is not None and not live_result.ok:
+                fail(f"the live stream failed: {live_result.problem}")
+            if ai_result is not None:
                 if not ai_result.ok:
                     fail(f"{len(ai_result.failures)} AI job(s) failed: {'; '.join(ai_result.failures)}")
         finally:
             net.stop()
 
 
-def _report(net, status, fees: dict[str, int], fmt) -> None:  # type: ignore[no-untyped-def]
+def _report(net, status, fees: dict[str, int], fmt, live: dict[str, int] | None) -> None:  # type: ignore[no-untyped-def]
     proto = net.protocol
     gateway = _get_json(f"{net.gateway.url}/payments")
     table = Table(title="orchestrators", title_justify="left")
     metrics = {node.name: _get_json(f"{node.url}/metrics") for node in net.orchestrators}
     ai = all("ai" in m for m in metrics.values())  # served when the orchestrators run AI models
-    columns = ["orchestrator", "segments", "transcode fees"]
+    columns = ["orchestrator", "segments"] + (["live segments"] if live is not None else []) + ["transcode fees"]
     columns += ["AI jobs", "AI fees"] if ai else []
     columns += ["tickets in/won/redeemed", "fee pool (own)", "rewards (stake now)"]
     for col in columns:
@@ -115,7 +124,9 @@ def _report(net, status, fees: dict[str, int], fmt) -> None:  # type: ignore[no-
     for node in net.orchestrators:
         m = metrics[node.name]
         pay = m["payments"]
-        row = [node.name, str(status.orchestrators.get(node.url, 0)), fmt(int(m["fees_charged_wei"]), "gwei")]
+        row = [node.name, str(status.orchestrators.get(node.url, 0))]
+        row += [str(live.get(node.url, 0))] if live is not None else []
+        row += [fmt(int(m["fees_charged_wei"]), "gwei")]
         row += [str(m["ai"]["jobs_done"]), fmt(int(m["ai"]["fees_charged_wei"]), "gwei")] if ai else []
         row += [
             f"{pay['tickets_received']}/{pay['tickets_won']}/{pay['tickets']['redeemed']}",
