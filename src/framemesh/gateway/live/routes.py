@@ -29,7 +29,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from framemesh.gateway.config import MAX_PAGE, PAGE
 from framemesh.gateway.errors import JobNotFound
-from framemesh.gateway.live.session import LiveSession
+from framemesh.gateway.live.figures import RECENT_SHOWN, Figures, from_records, from_session
 from framemesh.gateway.live.store import StreamRecord
 from framemesh.gateway.live.streams import LiveStreams, StreamEnded
 from framemesh.media.errors import MediaError, UnknownProfileError
@@ -37,7 +37,7 @@ from framemesh.media.hls import MASTER, MEDIA
 from framemesh.media.profiles import parse_profiles
 from framemesh.net.api_errors import ApiError
 from framemesh.net.body import limited
-from framemesh.wire.live import LatencyOut, RecentSegment, SegmentCountsOut, StreamCreate, StreamOut
+from framemesh.wire.live import LatencyOut, SegmentCountsOut, StreamCreate, StreamOut
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 NO_CACHE = {"Cache-Control": "no-cache, no-store"}
@@ -45,15 +45,10 @@ MAX_PUSH_BYTES = 64 << 20
 _STATIC = resources.files("framemesh.gateway.live") / "static"
 
 
-def stream_out(record: StreamRecord, session: LiveSession | None, request: Request, rtmp_port: int | None) -> StreamOut:
+def stream_out(record: StreamRecord, figures: Figures, request: Request, rtmp_port: int | None) -> StreamOut:
     base = str(request.base_url).rstrip("/")
     stream = f"{base}/streams/{record.id}"
-    latency = session.latencies() if session is not None else (None, None, None)
-    recent = [
-        RecentSegment(seq=p.seq, duration=round(p.duration, 3), orchestrator=p.orchestrator, attempts=p.attempts,
-                      round_trip=_round(p.round_trip), latency=_round(p.latency), state=p.state)
-        for p in (list(session.recent) + sorted(session.pieces.values(), key=lambda p: p.seq) if session else [])
-    ]
+    median, p95, trip = figures.latency
     return StreamOut(
         id=record.id, name=record.name, state=record.state.value, error=record.error, profiles=list(record.profiles),
         record=record.record, stream_key=record.stream_key,
@@ -61,16 +56,12 @@ def stream_out(record: StreamRecord, session: LiveSession | None, request: Reque
         push_url=f"{base}/live/{record.stream_key}", playback_url=f"{stream}/{MEDIA}", player_url=f"{stream}/player",
         recording_url=f"{stream}/recording/{MASTER}" if record.recording else None,
         created=record.created, live_since=record.live_since, ended_at=record.ended_at,
-        segments=SegmentCountsOut(
-            received=session.received if session else 0, listed=session.listed if session else 0,
-            skipped=session.skipped if session else 0, in_flight=session.in_flight if session else 0,
-        ),
-        orchestrator=session.current if session else None,
-        orchestrators=dict(session.by_orchestrator) if session else {},
-        swaps=session.swaps if session else record.swaps, discontinuities=session.discontinuities if session else 0,
-        reconnects=record.reconnects, fees_wei=session.fees if session else record.fees,
-        latency=LatencyOut(median=_round(latency[0]), p95=_round(latency[1]), round_trip_median=_round(latency[2])),
-        recent=recent[-12:],
+        segments=SegmentCountsOut(received=figures.received, listed=figures.listed, skipped=figures.skipped,
+                                  in_flight=figures.in_flight),
+        orchestrator=figures.current, orchestrators=figures.by_orchestrator, swaps=figures.swaps,
+        discontinuities=figures.discontinuities, reconnects=record.reconnects, fees_wei=figures.fees,
+        latency=LatencyOut(median=_round(median), p95=_round(p95), round_trip_median=_round(trip)),
+        recent=figures.recent,
     )
 
 
@@ -80,6 +71,17 @@ def _round(value: float | None) -> float | None:
 
 def install_live_routes(app: FastAPI, live: LiveStreams, auth: list[Any], default_profiles: tuple[str, ...]) -> None:
     store = live.store
+
+    async def out(record: StreamRecord, request: Request) -> StreamOut:
+        session = live.session(record.id)
+        if session is not None:
+            figures = from_session(session)
+        else:
+            counts, last = await asyncio.gather(
+                asyncio.to_thread(store.summary, record.id), asyncio.to_thread(store.segments, record.id, last=RECENT_SHOWN)
+            )
+            figures = from_records(record, counts, last)
+        return stream_out(record, figures, request, live.rtmp_port)
 
     async def record_of(stream_id: str) -> StreamRecord:
         try:
@@ -95,26 +97,26 @@ def install_live_routes(app: FastAPI, live: LiveStreams, auth: list[Any], defaul
         except UnknownProfileError as exc:
             raise ApiError(422, "unknown_profile", str(exc)) from exc
         record = await asyncio.to_thread(live.create, body.name, tuple(p.name for p in profiles), body.record)
-        return stream_out(record, None, request, live.rtmp_port)
+        return await out(record, request)
 
     @app.get("/streams", response_model=list[StreamOut], dependencies=auth, tags=["live"])
     async def list_streams(
         request: Request, limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0)
     ) -> list[StreamOut]:
         records = await asyncio.to_thread(store.page, limit, offset)
-        return [stream_out(r, live.session(r.id), request, live.rtmp_port) for r in records]
+        return [await out(r, request) for r in records]
 
     @app.get("/streams/{stream_id}", response_model=StreamOut, dependencies=auth, tags=["live"])
     async def get_stream(stream_id: str, request: Request) -> StreamOut:
         record = await record_of(stream_id)
-        return stream_out(record, live.session(stream_id), request, live.rtmp_port)
+        return await out(record, request)
 
     @app.delete("/streams/{stream_id}", response_model=StreamOut, dependencies=auth, tags=["live"])
     async def end_stream(stream_id: str, request: Request) -> StreamOut:
         """End the stream: the segments in work are finished, the playlists end, the recording is written."""
         await record_of(stream_id)
         record = await live.end(stream_id)
-        return stream_out(record, live.session(stream_id), request, live.rtmp_port)
+        return await out(record, request)
 
     @app.put("/live/{stream_key}/{name}", status_code=201, tags=["live"])
     async def push_segment(stream_key: str, name: str, request: Request) -> dict[str, object]:

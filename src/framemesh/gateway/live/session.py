@@ -20,7 +20,6 @@ import asyncio
 import logging
 import os
 import shutil
-import statistics
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -114,7 +113,8 @@ class LiveSession:
     # restoring after a gateway restart
 
     def restore(self, segments: list[SegmentRecord]) -> None:
-        """Carry on after a restart: the window and counters from the finished segments."""
+        """Carry on after a restart: the window, the renditions and the counters from the
+        finished segments (blocking: reads the last segment's files)."""
         for seg in segments:
             self.next_seq = self.next_to_list = seg.seq + 1
             if seg.state == SKIPPED:
@@ -128,6 +128,16 @@ class LiveSession:
             self.window.add(Entry(seg.seq, seg.duration, seg.discontinuity, seg.first_frame_at, seg.files))
         if self.listed:
             self._skip_pending = True  # whatever comes next, the encoder restarted
+            listed = [seg for seg in segments if seg.state == LISTED]
+            specs = {spec.name: spec for spec in parse_profiles(list(self.profiles))}
+            for name, placed in listed[-1].files.items():
+                path = self.dir / name / placed.name
+                width, height, fps, _ = self._rendition_facts(name, path)
+                with open(path, "rb") as fh:
+                    init = fh.read(placed.init_size)
+                spec = specs.get(name)
+                bandwidth = spec.video_bitrate + spec.audio_bitrate if spec else 0
+                self.window.renditions[name] = Rendition(name, width, height, fps, bandwidth, init)
 
     # segments in
 
@@ -354,14 +364,3 @@ class LiveSession:
         info = probe(first)  # after a restart: read them off its first file
         video = info.video
         return (video.width, video.height, video.fps or 30.0, 0) if video else (0, 0, 30.0, 0)
-
-    # figures
-
-    def latencies(self) -> tuple[float | None, float | None, float | None]:
-        """(median latency, p95 latency, median round trip) of the recent listed segments."""
-        lat = sorted(p.latency for p in self.recent if p.latency is not None)
-        trips = [p.round_trip for p in self.recent if p.round_trip is not None]
-        if not lat:
-            return None, None, statistics.median(trips) if trips else None
-        p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
-        return statistics.median(lat), p95, statistics.median(trips) if trips else None

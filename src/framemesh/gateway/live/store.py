@@ -189,6 +189,17 @@ class StreamStore:
                 ).fetchall()
         return [_segment(r) for r in rows]
 
+    def summary(self, stream_id: str) -> tuple[int, int, dict[str, int]]:
+        """(segments listed, segments skipped, listed per orchestrator) of a stream."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT state, orchestrator, COUNT(*) AS n FROM stream_segments WHERE stream_id = ? GROUP BY state, orchestrator",
+                (stream_id,),
+            ).fetchall()
+        listed = sum(r["n"] for r in rows if r["state"] == LISTED)
+        skipped = sum(r["n"] for r in rows if r["state"] == SKIPPED)
+        return listed, skipped, {r["orchestrator"]: r["n"] for r in rows if r["state"] == LISTED and r["orchestrator"]}
+
     def delete_ended(self, before: float) -> list[str]:
         """Forget the streams that ended before `before` (epoch seconds); returns their ids."""
         ended = tuple(sorted(terminal_values(StreamState)))

@@ -37,6 +37,9 @@ from framemesh.wire.states import StreamState
 log = logging.getLogger("framemesh.gateway.live")
 
 SWEEP_INTERVAL = 1.0
+# How long an ended stream's session (its final playlists, its figures in memory)
+# stays after the end; then its status comes from the store.
+KEEP_ENDED = 300.0
 
 
 class StreamEnded(Exception):
@@ -60,6 +63,7 @@ class LiveStreams:
             if rtmp_port is not None else None
         self._sweeper: asyncio.Task[None] | None = None
         self._ending: dict[str, asyncio.Task[StreamRecord]] = {}
+        self._ended_at: dict[str, float] = {}  # monotonic, for dropping sessions of ended streams
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # the node's life
@@ -68,7 +72,7 @@ class LiveStreams:
         self._loop = asyncio.get_running_loop()
         for record in await asyncio.to_thread(self.store.unfinished):
             session = self._session(record)
-            session.restore(await asyncio.to_thread(self.store.segments, record.id))
+            await asyncio.to_thread(session.restore, await asyncio.to_thread(self.store.segments, record.id))
             if record.state is StreamState.LIVE:  # its encoder's connection died with the old process
                 await asyncio.to_thread(self.store.set_state, record.id, StreamState.IDLE)
             self.last_media[record.id] = time.monotonic()
@@ -233,6 +237,9 @@ class LiveStreams:
                     recording = master.relative_to(parts.outputs_dir).as_posix()
             await asyncio.to_thread(shutil.rmtree, session.work, ignore_errors=True)
         record = await asyncio.to_thread(self.store.set_state, stream_id, state, error=error, recording=recording)
+        self._ended_at[stream_id] = time.monotonic()
+        self.last_media.pop(stream_id, None)
+        self.push_seq.pop(stream_id, None)
         log.info("stream %s %s%s", stream_id, state.value, f": {error}" if error else "")
         return record
 
@@ -241,10 +248,15 @@ class LiveStreams:
         while True:
             await asyncio.sleep(SWEEP_INTERVAL)
             now = time.monotonic()
-            for stream_id, session in list(self.sessions.items()):
+            for stream_id, ended in list(self._ended_at.items()):
+                if now - ended > KEEP_ENDED:
+                    del self._ended_at[stream_id]
+                    self._ending.pop(stream_id, None)
+                    self.sessions.pop(stream_id, None)
+            for stream_id in list(self.sessions):
                 if stream_id in self._ending or stream_id in self.ingests:
                     continue
-                if now - self.last_media.get(stream_id, now) > self.idle_timeout and session.record is not None:
+                if now - self.last_media.get(stream_id, now) > self.idle_timeout:
                     record = await asyncio.to_thread(self.store.get, stream_id)
                     if not record.state.terminal:
                         log.info("stream %s: no media for %g s: ending it", stream_id, self.idle_timeout)
