@@ -6,9 +6,11 @@ orchestrator start`), the encoder is Debian's `ffmpeg -re … -f flv rtmp://…`
 source a 720p30 test clip (keyframe every 2 s, AAC) looped for as long as a scenario
 lasts, the ladder 480p + 360p. Figures:
 
-- **segment latency**: from the moment a segment's last frame reached the gateway
-  (its `EXT-X-PROGRAM-DATE-TIME` plus its duration) to the moment a client polling
-  the live playlist every 50 ms sees it listed;
+- **segment latency**: from the moment the encoder sent a segment's last frame (the
+  encoder sends in real time from timestamp 0, so that is its start plus the
+  segment's end) to the moment a client polling the live playlist every 50 ms sees
+  the segment listed, the same yardstick for framemesh and the baseline; also the part
+  of it from the last frame reaching the gateway (its program date plus duration);
 - **glass-to-glass**: in Debian's chromium playing the gateway's player page (hls.js),
   wall clock minus the program date of the frame on screen (`hls.playingDate`),
   sampled every second, for two hls.js settings;
@@ -51,6 +53,9 @@ from framemesh.media.testclip import make_test_clip  # noqa: E402
 from framemesh.net.server import free_port  # noqa: E402
 
 LADDER = "480p,360p"
+# Seconds from launching `ffmpeg -re` to its first frame on the wire (start-up and the
+# RTMP handshake; about 0.25 s measured here): the encoder's clock starts then.
+ENCODER_START = 0.25
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 
 
@@ -129,14 +134,17 @@ def push(source: Path, url: str, seconds: float) -> subprocess.Popen[bytes]:
 
 
 class PlaylistWatcher(threading.Thread):
-    """Polls a live media playlist (URL or file) every 50 ms; when each segment first
-    appears, and when its last frame reached the origin (program date + duration)."""
+    """Polls a live media playlist (URL or file) every 50 ms and notes when each segment
+    first appears, with its duration and program date (when its first frame reached
+    the origin, where the playlist says)."""
 
     def __init__(self, read: Any) -> None:
         super().__init__(daemon=True)
         self.read = read
+        self.order: list[str] = []
         self.seen: dict[str, float] = {}
-        self.ended_at: dict[str, float] = {}
+        self.duration: dict[str, float] = {}
+        self.program_date: dict[str, float] = {}
         self.stop_event = threading.Event()
 
     def run(self) -> None:
@@ -153,14 +161,28 @@ class PlaylistWatcher(threading.Thread):
                 elif line.startswith("#EXTINF:"):
                     duration = float(line[8:].split(",")[0])
                 elif line and not line.startswith("#"):
-                    if line not in self.seen and pdt is not None and duration is not None:
+                    if line not in self.seen and duration is not None:
+                        self.order.append(line)
                         self.seen[line] = now
-                        self.ended_at[line] = pdt + duration
+                        self.duration[line] = duration
+                        if pdt is not None:
+                            self.program_date[line] = pdt
                     pdt = duration = None
             time.sleep(0.05)
 
-    def latencies(self) -> list[float]:
-        return [self.seen[k] - self.ended_at[k] for k in sorted(self.seen, key=lambda k: self.ended_at[k])]
+    def from_encoder(self, sent_at: float) -> list[tuple[float, float]]:
+        """(when its last frame was sent, latency) per segment, for an encoder that began
+        sending at `sent_at` in real time from timestamp 0: the same yardstick for any
+        origin."""
+        out, end = [], 0.0
+        for name in self.order:
+            end += self.duration[name]
+            out.append((sent_at + end, self.seen[name] - (sent_at + end)))
+        return out
+
+    def from_origin(self) -> list[float]:
+        """Latency from the moment the last frame reached the origin (program date + duration)."""
+        return [self.seen[n] - (self.program_date[n] + self.duration[n]) for n in self.order if n in self.program_date]
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
@@ -188,12 +210,13 @@ def ffmpeg_baseline(source: Path, seconds: float, work: Path) -> list[float]:
     time.sleep(0.5)
     watcher = PlaylistWatcher(lambda: (out / "v1.m3u8").read_text())
     watcher.start()
+    sent_at = time.time() + ENCODER_START
     encoder = push(source, f"rtmp://127.0.0.1:{port}/live/x", seconds)
     encoder.wait()
     server.wait(30)
     time.sleep(0.5)
     watcher.stop_event.set()
-    return watcher.latencies()[:-1]  # the last segment ends with the input: no next keyframe cuts it
+    return [lat for _, lat in watcher.from_encoder(sent_at)][:-1]  # the last one ends with the input, not a keyframe
 
 
 def glass_to_glass(player_url: str, seconds: float, sync: int) -> dict[str, Any]:
@@ -230,6 +253,7 @@ def live_run(net: Network, source: Path, seconds: float, profiles: str, *, brows
     watcher.start()
     started = time.time()
     encoder = push(source, stream["rtmp_url"], seconds)
+    sent_at = started + ENCODER_START
     browser: dict[str, Any] = {}
     killed = None
     if browser_sync is not None:
@@ -244,7 +268,8 @@ def live_run(net: Network, source: Path, seconds: float, profiles: str, *, brows
     watcher.stop_event.set()
     vod = httpx.get(ended["recording_url"].replace("master.m3u8", f"{rendition}/index.m3u8")).text if ended["recording_url"] else ""
     return {
-        "stream": ended, "latency": watcher.latencies(), "times": sorted(watcher.ended_at.values()), "started": started,
+        "stream": ended, "latency": [lat for _, lat in watcher.from_encoder(sent_at)][:-1],
+        "origin": watcher.from_origin()[:-1], "times": [t for t, _ in watcher.from_encoder(sent_at)][:-1], "started": started,
         "browser": browser, "killed": killed, "recorded": vod.count("#EXTINF"), "discontinuities": vod.count("#EXT-X-DISCONTINUITY"),
     }
 
@@ -308,6 +333,8 @@ def report(base: list[float], r: dict[str, Any], args: argparse.Namespace) -> No
         "| --- | ---: | ---: | ---: |",
         f"| segment latency, median (s) | {ours_med:.2f} | {base_med:.2f} | {ours_med / base_med:.2f}x |",
         f"| segment latency, p95 (s) | {ours_p95:.2f} | {base_p95:.2f} | {ours_p95 / base_p95:.2f}x |",
+        f"| … of which from the last frame reaching the gateway to its listing, median / p95 (s) | "
+        f"{percentiles(r['g2g3']['origin'] + r['g2g2']['origin'])[0]:.2f} / {percentiles(r['g2g3']['origin'] + r['g2g2']['origin'])[1]:.2f} | | |",
     ]
     for key, label in (("g2g3", "hls.js default (`liveSyncDurationCount` 3)"), ("g2g2", "`liveSyncDurationCount` 2")):
         b = r[key]["browser"]

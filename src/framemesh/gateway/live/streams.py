@@ -122,8 +122,8 @@ class LiveStreams:
         record = self.store.by_key(key)
         if record is None:
             raise Refused("unknown stream key")
-        if record.state.terminal:
-            raise Refused(f"the stream has {record.state.value}")
+        if record.state.terminal or record.id in self._ending:
+            raise Refused("the stream has ended" if record.id in self._ending else f"the stream has {record.state.value}")
         if record.id in self.ingests:
             raise Refused("an encoder is already publishing on this key")
         ingest = self._ingest(record, "flv")
