@@ -18,9 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -32,13 +31,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from framemesh.cli.gateway_call import ask
 from framemesh.cli.output import console, fail
 from framemesh.sdk.client import GatewayClient, GatewayRequestError
 from framemesh.wire.gateway import AIJobStatus
 
 ai_app = typer.Typer(help="Run staged AI jobs through a gateway; list the AI jobs it ran.", no_args_is_help=True)
 GATEWAY = typer.Option(help="The gateway's URL.")
-T = TypeVar("T")
 
 
 class StageSyntaxError(ValueError):
@@ -138,19 +137,6 @@ def show_job(status: AIJobStatus) -> None:
         console.print(f"[red]error:[/] {status.error}", soft_wrap=True)
 
 
-def _ask(gateway: str, call: Callable[[GatewayClient], Awaitable[T]]) -> T:
-    """One call to the gateway; its refusal or absence is the command's error."""
-
-    async def go() -> T:
-        async with GatewayClient(gateway) as client:
-            return await call(client)
-
-    try:
-        return asyncio.run(go())
-    except GatewayRequestError as exc:
-        fail(str(exc))
-
-
 def _str(value: int | None) -> str:
     return "" if value is None else str(value)
 
@@ -207,7 +193,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the gateway's JSON.")] = False,
 ) -> None:
     """One AI job: its stages, who ran them, what they cost, their outputs."""
-    job = _ask(gateway, lambda client: client.ai_job(job_id))
+    job = ask(gateway, lambda client: client.ai_job(job_id))
     if as_json:
         console.print_json(job.model_dump_json())
         return
@@ -223,13 +209,13 @@ def cancel(
     gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
 ) -> None:
     """Cancel a staged AI job: no further stage starts."""
-    show_job(_ask(gateway, lambda client: client.cancel_ai_job(job_id)))
+    show_job(ask(gateway, lambda client: client.cancel_ai_job(job_id)))
 
 
 @ai_app.command("jobs")
 def jobs(gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936") -> None:
     """Every AI job the gateway ran: Livepeer API requests and staged jobs."""
-    listed = _ask(gateway, lambda client: client.ai_jobs())
+    listed = ask(gateway, lambda client: client.ai_jobs())
     table = Table(title=f"{len(listed)} AI jobs", title_justify="left")
     for column in ("id", "kind", "state", "stages", "price (wei)", "error"):
         table.add_column(column)

@@ -7,35 +7,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from framemesh.cli.gateway_call import ask
 from framemesh.cli.output import console, fail
 from framemesh.media.errors import MediaError
-from framemesh.sdk.client import GatewayClient, GatewayRequestError
 from framemesh.wire.live import StreamOut
 
 stream_app = typer.Typer(help="Live streams: create one, push to it, follow it, end it.", no_args_is_help=True)
 GATEWAY = typer.Option(help="The gateway's URL.")
-T = TypeVar("T")
-
-
-def _ask(gateway: str, call: Callable[[GatewayClient], Awaitable[T]]) -> T:
-    async def go() -> T:
-        async with GatewayClient(gateway) as client:
-            return await call(client)
-
-    try:
-        return asyncio.run(go())
-    except GatewayRequestError as exc:
-        fail(str(exc))
 
 
 def show(s: StreamOut) -> None:
@@ -72,7 +58,7 @@ def create(
     gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
 ) -> None:
     """Create a live stream; prints its key and where to push and play."""
-    s = _ask(gateway, lambda c: c.create_stream(name, profiles, record))
+    s = ask(gateway, lambda c: c.create_stream(name, profiles, record))
     show(s)
     console.print(f"stream key: [bold]{s.stream_key}[/] (keep it secret: whoever has it can publish)", soft_wrap=True)
 
@@ -80,7 +66,7 @@ def create(
 @stream_app.command("list")
 def list_streams(gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936") -> None:
     """The gateway's streams, newest first."""
-    streams = _ask(gateway, lambda c: c.streams())
+    streams = ask(gateway, lambda c: c.streams())
     table = Table(title=f"{len(streams)} streams", title_justify="left")
     for column in ("id", "name", "state", "listed", "skipped", "latency (median s)", "orchestrator"):
         table.add_column(column)
@@ -97,7 +83,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the gateway's JSON.")] = False,
 ) -> None:
     """One stream: its state, segments, orchestrators, round trips and latency."""
-    s = _ask(gateway, lambda c: c.stream(stream_id))
+    s = ask(gateway, lambda c: c.stream(stream_id))
     if as_json:
         console.print_json(s.model_dump_json())
     else:
@@ -110,7 +96,7 @@ def end(
     gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
 ) -> None:
     """End a stream: its playlists end, its recording (if any) is written."""
-    show(_ask(gateway, lambda c: c.end_stream(stream_id)))
+    show(ask(gateway, lambda c: c.end_stream(stream_id)))
 
 
 @stream_app.command("push")
@@ -125,7 +111,7 @@ def push(
 
     if not file.is_file():
         fail(f"{file}: no such file")
-    s = _ask(gateway, lambda c: c.stream(stream_id))
+    s = ask(gateway, lambda c: c.stream(stream_id))
     if s.rtmp_url is None:
         fail("this gateway does not listen for RTMP: start it with --rtmp-port 1935 (or push segments to push_url)")
     if s.state in ("ended", "failed"):

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from framemesh.durable import Database, shared, transaction
+from framemesh.durable import transaction
+from framemesh.gateway.core.records import RecordStore
 from framemesh.gateway.ai.jobs import (
     AIJobState,
     StagePlan,
@@ -99,18 +100,10 @@ class AIJobRecord:
         return [StagePlan(s.pipeline, s.model_id, s.params, s.inputs, s.name, s.from_uploads) for s in self.stages]
 
 
-class AIJobStore:
+class AIJobStore(RecordStore):
     """AI jobs and stages in SQLite. Safe to call from several threads."""
 
-    def __init__(self, where: Database | Path) -> None:
-        """On the gateway's one Database (or a file of its own, for a path)."""
-        self.database, self._owned = shared(where, _SCHEMA)
-        self._db = self.database.conn
-        self._lock = self.database.lock
-
-    def close(self) -> None:
-        if self._owned:
-            self.database.close()
+    SCHEMA = _SCHEMA
 
     def add_job(
         self, job_id: str, kind: str, stages: list[StagePlan], uploads: Path | None = None, *, running: bool = False

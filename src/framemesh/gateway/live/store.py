@@ -12,10 +12,10 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from framemesh.durable import Database, shared, transaction
+from framemesh.durable import transaction
+from framemesh.gateway.core.records import RecordStore
 from framemesh.gateway.core.states import check_move
 from framemesh.gateway.errors import JobNotFound
 from framemesh.media.hls import Placed
@@ -99,15 +99,8 @@ class SegmentRecord:
     files: dict[str, Placed]
 
 
-class StreamStore:
-    def __init__(self, where: Database | Path) -> None:
-        self.database, self._owned = shared(where, _SCHEMA)
-        self._db = self.database.conn
-        self._lock = self.database.lock
-
-    def close(self) -> None:
-        if self._owned:
-            self.database.close()
+class StreamStore(RecordStore):
+    SCHEMA = _SCHEMA
 
     def add(self, stream_id: str, name: str, key: str, profiles: tuple[str, ...], record: bool) -> StreamRecord:
         now = time.time()

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from framemesh.durable import Database, shared, transaction
+from framemesh.durable import transaction
+from framemesh.gateway.core.records import RecordStore
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.vod.jobs import JobState, SegmentState, check_job_move, check_segment_move
 from framemesh.wire.states import terminal_values
@@ -85,18 +86,10 @@ class JobError:
     message: str
 
 
-class JobStore:
+class JobStore(RecordStore):
     """Jobs and segments in SQLite. Safe to call from several threads."""
 
-    def __init__(self, where: Database | Path) -> None:
-        """On the gateway's one Database (or a file of its own, for a path)."""
-        self.database, self._owned = shared(where, _SCHEMA)
-        self._db = self.database.conn
-        self._lock = self.database.lock
-
-    def close(self) -> None:
-        if self._owned:
-            self.database.close()
+    SCHEMA = _SCHEMA
 
     # jobs
 

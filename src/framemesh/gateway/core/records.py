@@ -1,0 +1,23 @@
+"""The one base of the gateway's record stores: each on the gateway's one connection to
+its SQLite file (or on a file of its own, given a path, as tests do), its own tables
+created there, the connection's lock taken around every statement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from framemesh.durable import Database, shared
+
+
+class RecordStore:
+    SCHEMA = ""  # each store's tables (CREATE TABLE IF NOT EXISTS …)
+
+    def __init__(self, where: Database | Path) -> None:
+        self.database, self._owned = shared(where, self.SCHEMA)
+        self._db = self.database.conn
+        self._lock = self.database.lock
+
+    def close(self) -> None:
+        """Close the connection if this store opened it (a shared one is the gateway's)."""
+        if self._owned:
+            self.database.close()
