@@ -48,6 +48,7 @@ class NodeProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,  # its own process group: its workers go with it
         )
         self.log_path = log
 
@@ -67,14 +68,22 @@ class NodeProcess:
         raise TimeoutError(f"node on {self.url} not up in {timeout} s: {self.log_path.read_text()[-2000:]}")
 
     def kill(self) -> None:
-        """Die at once, as a crashed machine would."""
+        """Die at once, as a crashed machine would (the node; its workers notice and exit)."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
         self._log.close()
 
+    def _reap_group(self) -> None:
+        """Whatever of the node's process group is left (worker processes) after it ended."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     def stop(self) -> None:
         if self._log.closed:
+            self._reap_group()
             return
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -83,6 +92,7 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self._reap_group()
         self._log.close()
 
 

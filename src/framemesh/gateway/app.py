@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, AsyncIterator
@@ -44,6 +42,7 @@ from framemesh.gateway.vod.runner import JobRunner
 from framemesh.gateway.vod.store import JobStore
 from framemesh.net.api_errors import ApiError, install_error_handlers
 from framemesh.net.client import make_client
+from framemesh.workers import worker_pool
 
 log = logging.getLogger("framemesh.gateway")
 
@@ -63,9 +62,7 @@ class Gateway:
         self.pool = OrchestratorPool(base_avoid=config.avoid_seconds, max_avoid=config.max_avoid_seconds)
         for url in config.orchestrators:
             self.pool.add(url.rstrip("/"))
-        self.executor = ProcessPoolExecutor(
-            config.verify_workers, mp_context=multiprocessing.get_context("forkserver")
-        )
+        self.executor = worker_pool(config.verify_workers)
         self.http = make_client(timeout=config.segment_timeout)
         self.client = OrchestratorClient(self.http, segment_timeout=config.segment_timeout)
         self.payer: GatewayPayer | None = None

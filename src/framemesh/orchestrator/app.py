@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import shutil
 import tempfile
 import uuid
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from functools import partial
@@ -36,6 +35,7 @@ from framemesh.orchestrator.config import OrchestratorConfig
 from framemesh.orchestrator.duties import RoundDuties
 from framemesh.orchestrator.signing import SigningSpec, dev_signing_spec
 from framemesh.orchestrator.work import transcode_to_bundle
+from framemesh.workers import worker_pool
 from framemesh.payments.pricing import transcode_price
 from framemesh.payments.recipient import RecipientTerms
 from framemesh.wire.bundle import MEDIA_TYPE
@@ -46,10 +46,6 @@ log = logging.getLogger("framemesh.orchestrator")
 
 SEGMENT_TYPES = ("video/", "application/octet-stream")
 
-
-def _make_executor(workers: int) -> Executor:
-    # forkserver: a worker must not inherit the server's threads and locks.
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
 
 
 class OrchestratorState:
@@ -76,7 +72,7 @@ class OrchestratorState:
         except BrokenProcessPool:
             # A worker died (crash, OOM kill): replace the pool so the next job runs.
             log.error("a transcoding worker died; restarting the worker pool")
-            self.executor = _make_executor(self.config.capacity)
+            self.executor = worker_pool(self.config.capacity)
             raise
 
 
@@ -108,7 +104,7 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.work_root.mkdir(parents=True, exist_ok=True)
-        state.executor = _make_executor(config.capacity)
+        state.executor = worker_pool(config.capacity)
         background = []
         if billing is not None and duties is not None:
             background.append(asyncio.create_task(duties.run(config.duties_interval), name="round-duties"))
