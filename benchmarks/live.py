@@ -29,6 +29,7 @@ Run:  python benchmarks/live.py [--minutes 5] [--no-write]     (about minutes + 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -260,7 +261,10 @@ def live_run(net: Network, source: Path, seconds: float, profiles: str, *, brows
         browser = glass_to_glass(stream["player_url"], seconds - 8, browser_sync)
     elif kill_after is not None:
         time.sleep(kill_after)
-        killed = httpx.get(f"{gw}/streams/{stream['id']}").json()["orchestrator"]
+        now = httpx.get(f"{gw}/streams/{stream['id']}").json()
+        killed = now["orchestrator"]
+        if killed not in net.urls.values():
+            raise RuntimeError(f"the stream is on no orchestrator 20 s in: {now}")
         net.kill(killed)
     encoder.wait()
     ended = httpx.delete(f"{gw}/streams/{stream['id']}", timeout=120).json()
@@ -295,29 +299,39 @@ def plot(sustained: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+SCENARIOS = ("g2g3", "g2g2", "sustained", "1080", "kill")
+RESULTS = ROOT / ".cache" / "benchmarks" / "live-results.json"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--resume", action="store_true", help="keep the scenarios a previous run finished")
     args = parser.parse_args()
     src720, src1080 = clip(1280, 720), clip(1920, 1080)
+    saved: dict[str, Any] = json.loads(RESULTS.read_text()) if args.resume and RESULTS.exists() else {}
+    runs = {
+        "g2g3": lambda net: live_run(net, src720, 60, LADDER, browser_sync=3),
+        "g2g2": lambda net: live_run(net, src720, 60, LADDER, browser_sync=2),
+        "sustained": lambda net: live_run(net, src720, args.minutes * 60, LADDER, browser_sync=3),
+        "1080": lambda net: live_run(net, src1080, 60, "720p,480p,360p"),
+        "kill": lambda net: live_run(net, src720, 40, LADDER, kill_after=20),
+    }
     with tempfile.TemporaryDirectory(prefix="framemesh-live-bench-") as tmp:
         work = Path(tmp)
-        print("baseline: ffmpeg alone …", flush=True)
-        base = ffmpeg_baseline(src720, 60, work)
-        results: dict[str, Any] = {}
-        with Network(work / "net") as net:
-            print("latency and glass-to-glass (hls.js default, 3 segments behind) …", flush=True)
-            results["g2g3"] = live_run(net, src720, 60, LADDER, browser_sync=3)
-            print("glass-to-glass with 2 segments behind …", flush=True)
-            results["g2g2"] = live_run(net, src720, 60, LADDER, browser_sync=2)
-            print(f"sustained for {args.minutes:g} min …", flush=True)
-            results["sustained"] = live_run(net, src720, args.minutes * 60, LADDER, browser_sync=3)
-            print("1080p30 → 720p + 480p + 360p …", flush=True)
-            results["1080"] = live_run(net, src1080, 60, "720p,480p,360p")
-            print("an orchestrator killed mid-stream …", flush=True)
-            results["kill"] = live_run(net, src720, 40, LADDER, kill_after=20)
-        report(base, results, args)
+        if "baseline" not in saved:
+            print("baseline: ffmpeg alone …", flush=True)
+            saved["baseline"] = ffmpeg_baseline(src720, 60, work)
+            RESULTS.write_text(json.dumps(saved))
+        for name in SCENARIOS:
+            if name in saved:
+                continue
+            print(f"{name} …", flush=True)
+            with Network(work / f"net-{name}") as net:  # a fresh network each: the kill leaves one dead
+                saved[name] = runs[name](net)
+            RESULTS.write_text(json.dumps(saved))
+    report(saved["baseline"], saved, args)
 
 
 def report(base: list[float], r: dict[str, Any], args: argparse.Namespace) -> None:
