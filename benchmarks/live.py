@@ -124,6 +124,10 @@ class Network:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        logs = ROOT / ".cache" / "benchmarks" / "live-logs" / self.root.name
+        logs.mkdir(parents=True, exist_ok=True)
+        for log in self.root.glob("*.log"):
+            shutil.copy(log, logs / log.name)
 
 
 def push(source: Path, url: str, seconds: float) -> subprocess.Popen[bytes]:

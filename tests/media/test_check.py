@@ -196,10 +196,39 @@ def test_source_frames_skipping_others_match_a_full_decode(segments: list[Segmen
         shown = _source_frames(seg.path, stream, packets, times)
     assert set(shown) == times
     for at in times:
-        expected = [luma for t, luma in full if t <= at + 1e-3] or [full[0][1]]
-        assert np.array_equal(_luma(shown[at]), expected[-1]), at
+        k = max(0, sum(1 for t, _ in full if t <= at + 1e-3) - 1)  # the frame shown at `at`
+        expected = [full[j][1] for j in (k, k - 1, k + 1) if 0 <= j < len(full)]  # then its neighbours
+        assert len(shown[at]) == len(expected), at
+        assert all(np.array_equal(_luma(f), e) for f, e in zip(shown[at], expected)), at
 
 
 def _decoded_types(path: Path) -> list[av.VideoFrame]:
     with av.open(str(path)) as container:
         return list(container.decode(container.streams.video[0]))
+
+
+def _shifted_rendition(source: Path, path: Path, spec: RenditionSpec, shift: int) -> Path:
+    """The source at the rendition's size, each picture shown `shift` frames early (on
+    the source's timestamps), as where a source's clock jumped by that much."""
+    with av.open(str(source)) as src:
+        frames = [(f.pts, f.time_base, f.reformat(spec.width, spec.height, "yuv420p")) for f in src.decode(video=0)]
+    with av.open(str(path), "w", format="mp4", container_options=dict(MP4_OPTIONS)) as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
+        stream.options = {"preset": "ultrafast", "bf": "0", "crf": "18"}
+        for (pts, base, _), (_, _, picture) in zip(frames, frames[shift:]):
+            picture.pts, picture.time_base = round(pts * base * 30), Fraction(1, 30)
+            out.mux(stream.encode(picture))
+        out.mux(stream.encode(None))
+    return path
+
+
+def test_a_picture_one_frame_off_passes_two_frames_off_fails(
+    segments: list[SegmentInfo], specs: tuple[RenditionSpec, ...], tmp_path: Path
+) -> None:
+    """Timing jitter of a frame (a live encoder's hiccup, a transcoder's slot) is not
+    cheating; pictures further off are judged as pictures."""
+    one = check_rendition(segments[1].path, _shifted_rendition(segments[1].path, tmp_path / "one.mp4", specs[1], 1), specs[1])
+    assert one.ok, one.problems
+    two = check_rendition(segments[1].path, _shifted_rendition(segments[1].path, tmp_path / "two.mp4", specs[1], 2), specs[1])
+    _problems(two, "picture differs")

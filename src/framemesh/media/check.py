@@ -8,8 +8,10 @@ decodes the rendition and checks, naming every problem it finds:
 - it covers the source segment's time: same start (timestamps are absolute) and
   duration, and the frame count that `spec.fps` gives over it (+- 2 frames);
 - its pictures are the source's: a few frames evenly spread over the rendition are
-  compared, by luma PSNR, with the source frame shown at the same time, scaled
-  down to the rendition's size. Every sample must reach `PSNR_THRESHOLD`.
+  compared, by luma PSNR, with the source frame shown at the same time (and its
+  neighbours on either side, taking the best: a frame's timing may be off by one
+  where the source's clock jumps, as at a live encoder's hiccup), scaled down to
+  the rendition's size. Every sample must reach `PSNR_THRESHOLD`.
 
 `check_renditions` checks a whole ladder of one segment, reading the source once
 and decoding in full only the source frames the samples are compared with (other
@@ -126,12 +128,12 @@ def _inspect(rendition: Path, spec: RenditionSpec, span: tuple[float, float]) ->
     return _Partial(rend, tuple(problems), end - start, wanted)
 
 
-def _judge(part: _Partial, shown: dict[float, av.VideoFrame]) -> CheckReport:
+def _judge(part: _Partial, shown: dict[float, list[av.VideoFrame]]) -> CheckReport:
     rend = part.decoded
     scores = [
-        psnr(_scaled_luma(shown[t], rend.width, rend.height), rend.samples[i])
+        max(psnr(_scaled_luma(frame, rend.width, rend.height), rend.samples[i]) for frame in shown[t])
         for i, t in sorted(part.wanted.items())
-        if t in shown
+        if shown.get(t)
     ]
     worst = min(scores) if scores else None
     problems = list(part.problems)
@@ -213,8 +215,9 @@ def _stamps(packets: list[av.Packet]) -> list[tuple[float, int]]:
 
 def _source_frames(
     path: Path, stream: av.VideoStream, packets: list[av.Packet], times: set[float]
-) -> dict[float, av.VideoFrame]:
-    """For each time, the source frame shown then (the first frame for earlier times).
+) -> dict[float, list[av.VideoFrame]]:
+    """For each time, the source frame shown then (the first frame for earlier times)
+    and the frames just before and after it in display order.
 
     The packets' timestamps say which frames those are, so only they are decoded in
     full: any other frame is decoded only if later frames refer to it (FFmpeg's
@@ -224,8 +227,11 @@ def _source_frames(
         return {}
     stamps = _stamps(packets)
     seconds = [t for t, _ in stamps]
-    at_pts = {at: stamps[max(0, bisect.bisect_right(seconds, at + 1e-3) - 1)][1] for at in times}
-    wanted = set(at_pts.values())
+    near: dict[float, list[int]] = {}
+    for at in times:
+        k = max(0, bisect.bisect_right(seconds, at + 1e-3) - 1)
+        near[at] = [stamps[j][1] for j in (k, k - 1, k + 1) if 0 <= j < len(stamps)]
+    wanted = {p for pts in near.values() for p in pts}
     found: dict[int, av.VideoFrame] = {}
     ctx = stream.codec_context
     ctx.thread_type = "AUTO"
@@ -239,7 +245,7 @@ def _source_frames(
                 break
     except av.error.FFmpegError as exc:
         raise InvalidMediaError(f"{path.name}: the source segment does not decode ({exc})") from exc
-    return {at: found[p] for at, p in at_pts.items() if p in found}
+    return {at: [found[p] for p in pts if p in found] for at, pts in near.items()}
 
 
 def _scaled_luma(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
