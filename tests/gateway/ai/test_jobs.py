@@ -89,6 +89,8 @@ def test_a_chained_mux_takes_the_video_before_it_and_an_uploaded_track() -> None
         ([], "non-empty list"),
         ("text-to-image", "non-empty list"),
         ([{"pipeline": "dance"}], "'dance' cannot be a stage"),
+        ([{"pipeline": {}, "model_id": "", "params": {}}], "stages[0].pipeline: {} cannot be a stage"),
+        ([{"pipeline": ["upscale"]}], "['upscale'] cannot be a stage"),
         ([{"pipeline": "text-to-speech"}, {"pipeline": "upscale"}],
          "stages[1] (upscale) takes image as image or video as video, but stages[0] (text-to-speech) makes audio"),
         ([{"pipeline": "text-to-speech"}, {"pipeline": "mux"}], "stages[1] (mux) takes video as video, but stages[0]"),

@@ -132,7 +132,7 @@ def _parse_stage(
     if not isinstance(item, dict):
         raise InvalidPlan(f"{where}: must be an object with pipeline, model_id, params, id and inputs")
     pipeline = item.get("pipeline")
-    if pipeline not in known:
+    if not isinstance(pipeline, str) or pipeline not in known:
         raise InvalidPlan(f"{where}.pipeline: {pipeline!r} cannot be a stage; stages can be: {', '.join(sorted(known))}")
     model_id = item.get("model_id") or ""
     params = item.get("params")
