@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 
@@ -130,3 +131,15 @@ def _unsigned_bundle(pipeline: str, model_id: str, job_id: str) -> Path:
         outputs=[AIOutput(file=out.name, kind="audio", bytes=out.stat().st_size, sha256=sha256_file(out))],
     )
     return write_ai_bundle(result, {out.name: out}, root / "result.tar")
+
+
+def refusal_text(response: httpx.Response) -> str:
+    """The words of a Livepeer-route refusal, checking its published shape: 400 with
+    {"detail": {"msg", "code"}}, or 422 with the validation list."""
+    assert response.status_code in (400, 422), response.text
+    detail = response.json()["detail"]
+    if response.status_code == 422:
+        assert isinstance(detail, list) and all(set(e) == {"loc", "msg", "type"} for e in detail), detail
+        return "; ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in detail)
+    assert detail["code"] == "invalid_request", detail
+    return str(detail["msg"])

@@ -106,11 +106,15 @@ async def test_bad_input_is_refused_with_the_gateways_message(gateway: str) -> N
     async with GatewayClient(gateway) as gw:
         with pytest.raises(GatewayRequestError) as raised:
             await gw.text_to_image("a lighthouse", model_id="framemesh/tiny-sd", width=100, height=64)
-        assert raised.value.status == 422 and raised.value.code == "invalid_request"
+        assert raised.value.status == 400 and raised.value.code == "invalid_request"
         assert "multiple of 8" in str(raised.value)
         with pytest.raises(GatewayRequestError) as raised:
             await gw.upscale(b"not an image", model_id="realesrgan/x2")
-        assert raised.value.status == 422
+        assert raised.value.status == 400
+        with pytest.raises(GatewayRequestError) as raised:
+            await gw.text_to_image("a lighthouse", model_id="framemesh/tiny-sd", width="wide")  # type: ignore[arg-type]
+        assert raised.value.status == 422 and raised.value.code == "invalid_request"
+        assert "body.width" in str(raised.value)
 
 
 async def test_a_missing_output_is_an_error(gateway: str, tmp_path: Path) -> None:

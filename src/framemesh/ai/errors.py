@@ -29,7 +29,15 @@ class AIError(Exception):
 
 
 class InvalidRequest(AIError, ValueError):
-    """The request is malformed or out of limits: the message says how to fix it."""
+    """The request is malformed or out of limits: the message says how to fix it.
+
+    `errors`, when set, are the fields of the wrong type or missing, each as
+    `{"loc": [...], "msg": ..., "type": ...}` (a schema violation, HTTP 422 on
+    Livepeer's API); without them the request is well formed but cannot run (400)."""
+
+    def __init__(self, message: str, errors: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors
 
 
 class UnknownModel(InvalidRequest):

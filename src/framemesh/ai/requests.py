@@ -473,7 +473,8 @@ def build_request(pipeline: str, fields: dict[str, Any]) -> Any:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
         )
-        raise InvalidRequest(f"{pipeline} request: {problems}") from None
+        errors = [{"loc": ["body", *err["loc"]], "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
+        raise InvalidRequest(f"{pipeline} request: {problems}", errors) from None
 
 
 def checked_units(request: Any, limits: Limits = DEFAULT_LIMITS) -> int:

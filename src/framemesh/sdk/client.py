@@ -53,9 +53,12 @@ def _raise_for(response: httpx.Response) -> None:
         detail = response.json().get("detail")
         if isinstance(detail, dict):
             msg, code = str(detail.get("msg", msg)), detail.get("code")
+        elif isinstance(detail, list) and detail:  # the validation shape: the fields at fault
+            msg = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in detail)
+            code = "invalid_request"
         elif detail:
             msg = str(detail)
-    except ValueError:
+    except (ValueError, AttributeError):
         pass
     raise GatewayRequestError(f"gateway answered {response.status_code}: {msg}", response.status_code, code)
 

@@ -199,6 +199,18 @@ class HTTPError(BaseModel):
     detail: APIError
 
 
+class ValidationErrorItem(BaseModel):
+    loc: list[str | int] = Field(description="Where: 'body', then the field.")
+    msg: str
+    type: str
+
+
+class HTTPValidationError(BaseModel):
+    """422: a field missing or of the wrong type (Livepeer's and FastAPI's shape)."""
+
+    detail: list[ValidationErrorItem]
+
+
 # Capabilities ----------------------------------------------------------------------
 
 

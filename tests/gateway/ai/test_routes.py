@@ -43,17 +43,31 @@ def test_token_required(client: TestClient) -> None:
 
 
 def test_bodies_that_cannot_be_a_request(client: TestClient) -> None:
+    """Livepeer's shapes: 422 lists the fields at fault; 400 says why a well-formed request cannot run."""
     _offer(client, "text-to-image", "m")
     not_json = client.post("/text-to-image", content=b"{nope", headers={"content-type": "application/json"})
-    assert not_json.status_code == 422 and "JSON" in not_json.json()["detail"]["msg"]
+    assert not_json.status_code == 422 and not_json.json()["detail"][0]["type"] == "json_invalid"
+    assert "JSON" in not_json.json()["detail"][0]["msg"]
     a_list = client.post("/text-to-image", json=[1, 2])
-    assert a_list.status_code == 422
+    assert a_list.status_code == 422 and a_list.json()["detail"][0]["loc"] == ["body"]
     wrong_type = client.post("/text-to-image", json={"prompt": "x", "width": "wide"})
-    assert wrong_type.status_code == 422 and "width" in wrong_type.json()["detail"]["msg"]
+    assert wrong_type.status_code == 422 and wrong_type.json()["detail"][0]["loc"] == ["body", "width"]
     huge = client.post("/text-to-image", json={"prompt": "x", "width": 4096, "height": 4096})
-    assert huge.status_code == 422 and "4096" in huge.json()["detail"]["msg"]
+    assert huge.status_code == 400 and "4096" in huge.json()["detail"]["msg"]
+    assert huge.json()["detail"]["code"] == "invalid_request"
     string_image = client.post("/image-to-image", json={"prompt": "x", "image": "aGVsbG8=", "model_id": "m"})
-    assert string_image.status_code == 422 and "uploaded file" in string_image.json()["detail"]["msg"]
+    assert string_image.status_code == 422 and string_image.json()["detail"][0]["loc"] == ["body", "image"]
+    assert "uploaded file" in string_image.json()["detail"][0]["msg"]
+
+
+def test_the_documented_error_shapes_are_livepeers(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    responses = spec["paths"]["/text-to-image"]["post"]["responses"]
+    assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/HTTPValidationError")
+    for status in ("400", "401", "500"):
+        assert responses[status]["content"]["application/json"]["schema"]["$ref"].endswith("/HTTPError"), status
+    item = spec["components"]["schemas"]["ValidationErrorItem"]
+    assert set(item["required"]) == {"loc", "msg", "type"}
 
 
 def test_a_model_nobody_serves_lists_the_offers(client: TestClient) -> None:

@@ -30,14 +30,14 @@ from fastapi.responses import StreamingResponse
 from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
 from framemesh.gateway.ai.dispatch import NoOrchestrator, OrchestratorRefused
 from framemesh.gateway.ai.jobs import StagePlan
-from framemesh.gateway.ai.routes import AIRoutes, error_responses
+from framemesh.gateway.ai.routes import AIRoutes, error_responses, refused
 from framemesh.gateway.ai.store import AIJobStore
 from framemesh.gateway.errors import PeerFailed
 from framemesh.gateway.ai.llm_dispatch import PIPELINE, LLMDispatcher, LLMStream
 from framemesh.net.api_errors import ApiError
 from framemesh.wire.ai import SSE_MEDIA_TYPE, LLMDone, LLMParams, LLMResponse
 
-_ERRORS = error_responses(401, 404, 422, 503)
+_ERRORS = error_responses(400, 401, 404, 413, 422, 500, 503)
 
 
 def install_llm_routes(app: FastAPI, routes: AIRoutes) -> LLMDispatcher:
@@ -72,7 +72,7 @@ def install_llm_routes(app: FastAPI, routes: AIRoutes) -> LLMDispatcher:
             ai_request.check(DEFAULT_LIMITS)
             units = ai_request.units()
         except InvalidRequest as exc:
-            raise ApiError(422, "invalid_request", str(exc)) from exc
+            raise refused(exc) from exc
         job_id = uuid.uuid4().hex[:16]
         record = partial(_record, routes.runner.store, job_id, StagePlan(PIPELINE, model_id, _params(fields)), time.time())
         try:
@@ -116,7 +116,7 @@ async def _call(opening: Any) -> LLMStream:
         code = "unknown_model" if exc.status == 404 else "unavailable"
         raise ApiError(exc.status, code, str(exc), extra={"models": exc.offers} if exc.status == 404 else {}) from exc
     except OrchestratorRefused as exc:
-        raise ApiError(exc.status, "invalid_request", str(exc)) from exc
+        raise ApiError(400, "invalid_request", str(exc)) from exc
 
 
 async def _sse(stream: LLMStream, job_id: str, record: Recorder) -> AsyncIterator[bytes]:

@@ -44,6 +44,7 @@ from framemesh.wire.ai import (
     AudioResponse,
     AudioToTextForm,
     HTTPError,
+    HTTPValidationError,
     ImageResponse,
     ImageToImageForm,
     ImageToVideoForm,
@@ -73,11 +74,11 @@ FORM_OVERHEAD = 64 * 1024
 # Text fields kept even when empty (so an empty prompt is refused with a message that says so).
 _TEXT_FIELDS = {"prompt", "text", "negative_prompt", "model_id", "description"}
 _ERROR_WORDS = {
-    400: "Bad Request",
+    400: "The request cannot be run as sent (out of limits, an undecodable input); the message says why.",
     401: "Unauthorized",
     404: "No orchestrator serves the model; the body lists what the network offers.",
     413: "Request Entity Too Large",
-    422: "The request cannot be run as sent; the message says why.",
+    422: "A field is missing or of the wrong type (Livepeer's validation shape).",
     500: "Internal Server Error",
     503: "No orchestrator could take the job now.",
 }
@@ -85,7 +86,23 @@ _ERROR_WORDS = {
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI `responses` of Livepeer's AI routes for these statuses (all by default)."""
-    return {s: {"model": HTTPError, "description": _ERROR_WORDS[s]} for s in statuses or _ERROR_WORDS}
+    return {
+        s: {"model": HTTPValidationError if s == 422 else HTTPError, "description": _ERROR_WORDS[s]}
+        for s in statuses or _ERROR_WORDS
+    }
+
+
+def schema_error(msg: str, kind: str, *field: str) -> ApiError:
+    """A request that breaks the route's schema: 422 in Livepeer's validation shape."""
+    return ApiError(422, "invalid_request", msg, errors=[{"loc": ["body", *field], "msg": msg, "type": kind}])
+
+
+def refused(exc: InvalidRequest) -> ApiError:
+    """A field of the wrong type or missing is a 422 (validation shape); a well-formed
+    request that cannot run (out of limits, an undecodable image) is a 400."""
+    if exc.errors:
+        return ApiError(422, "invalid_request", str(exc), errors=list(exc.errors))
+    return ApiError(400, "invalid_request", str(exc))
 
 
 _ERRORS = error_responses()
@@ -119,9 +136,9 @@ class AIRoutes:
             try:
                 raw = json.loads(await request.body() or b"{}")
             except ValueError as exc:
-                raise ApiError(422, "invalid_request", f"the body is not JSON: {exc}") from exc
+                raise schema_error(f"the body is not JSON: {exc}", "json_invalid") from exc
             if not isinstance(raw, dict):
-                raise ApiError(422, "invalid_request", "the body must be a JSON object")
+                raise schema_error("the body must be a JSON object", "dict_type")
         fields = {k: v for k, v in raw.items() if not (v == "" and k not in _TEXT_FIELDS)}
         if fields.get("return_timestamps") == "sentence":  # Livepeer's name for the default
             fields["return_timestamps"] = "true"
@@ -159,12 +176,12 @@ class AIRoutes:
         fields["model_id"] = model_id
         for name in ("image", "audio"):
             if name in fields and not isinstance(fields[name], bytes):
-                raise ApiError(422, "invalid_request", f"{name} must be an uploaded file (multipart/form-data)")
+                raise schema_error(f"{name} must be an uploaded file (multipart/form-data)", "bytes_type", name)
         try:
             ai_request = build_for_network(directory, pipeline, fields)
             units = await asyncio.to_thread(checked_units, ai_request)
         except InvalidRequest as exc:
-            raise ApiError(422, "invalid_request", str(exc)) from exc
+            raise refused(exc) from exc
         job_id = uuid.uuid4().hex[:16]
         out_dir = self.config.outputs_dir / "ai" / job_id
         try:
@@ -175,7 +192,7 @@ class AIRoutes:
                            extra={"models": exc.offers} if exc.status == 404 else {}) from exc
         except OrchestratorRefused as exc:
             shutil.rmtree(out_dir, ignore_errors=True)
-            raise ApiError(exc.status, "invalid_request", str(exc)) from exc
+            raise ApiError(400, "invalid_request", str(exc)) from exc
         except BaseException:
             shutil.rmtree(out_dir, ignore_errors=True)
             raise
