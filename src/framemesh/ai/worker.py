@@ -109,7 +109,7 @@ class Worker:
             self._conn.close()
             self._conn = None
         if self._proc is not None:
-            self._proc.join(5)
+            self._proc.join(2)  # an idle worker is gone at once; one mid-job is not waited for
             if self._proc.is_alive():
                 self._proc.kill()
                 self._proc.join(5)

@@ -5,6 +5,7 @@ for the demo and the tests (several nodes in one process).
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import threading
 import time
@@ -12,6 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+
+
+# Seconds a node stopping waits for the requests in flight before it cancels them.
+GRACE = 5
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -29,13 +34,22 @@ def _config(app: Any, host: str, port: int, log_level: str) -> uvicorn.Config:
         log_level=log_level,
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACE,
     )
 
 
 def serve_forever(app: Any, *, host: str, port: int, log_level: str = "info") -> None:
-    """Serve in the foreground until SIGINT/SIGTERM (the CLI's `start` commands)."""
-    uvicorn.Server(_config(app, host, port, log_level)).run()
+    """Serve in the foreground until SIGINT/SIGTERM (the CLI's `start` commands).
+
+    On the signal the node takes no new connection, lets the requests in flight finish
+    for up to GRACE seconds, then runs its own shutdown (work that did not finish is
+    handed back: a gateway's jobs resume when it starts again), and exits 0."""
+    server = uvicorn.Server(_config(app, host, port, log_level))
+    # uvicorn sends the signal again once it has stopped, so that the default action
+    # ends the process (status 128 + signal); a stop that was asked for is a clean exit.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    server.run()
 
 
 @dataclass
