@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -293,3 +294,36 @@ def test_openapi_names_livepeers_bearer_scheme(network: dict[str, Any]) -> None:
     assert spec["components"]["securitySchemes"]["HTTPBearer"] == {"type": "http", "scheme": "bearer"}
     assert spec["paths"]["/text-to-speech"]["post"]["security"] == [{"HTTPBearer": []}]
     assert spec["paths"]["/text-to-speech"]["post"]["operationId"] == "genTextToSpeech"
+
+
+def test_a_burst_waits_for_free_slots_instead_of_503(network: dict[str, Any]) -> None:
+    """#12: ten requests at once against one worker (a queue of two): all are served,
+    the ones that found it full waited in the gateway's line."""
+    gw = network["gateway"]
+
+    def ask(seed: int) -> httpx.Response:
+        body = {"prompt": "a burst", "model_id": SD, "width": 64, "height": 64, "num_inference_steps": 2, "seed": 1000 + seed}
+        return httpx.post(f"{gw}/text-to-image", json=body, timeout=TIMEOUT)
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(ask, range(10)))
+    assert [a.status_code for a in answers] == [200] * 10, [a.text[:200] for a in answers if a.status_code != 200]
+
+
+def test_past_the_lines_bounds_a_request_gets_503_with_retry_after(network: dict[str, Any]) -> None:
+    gw = gateway_thread(network["root"] / "short-line", [network["orchestrator"]], queue_limit=1, queue_seconds=0.5)
+    try:
+        def ask(seed: int) -> httpx.Response:
+            body = {"prompt": "a long one", "model_id": SD, "width": 64, "height": 64, "num_inference_steps": 60,
+                    "seed": 2000 + seed}
+            return httpx.post(f"{gw.url}/text-to-image", json=body, timeout=TIMEOUT)
+
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(ask, range(6)))
+        refused = [a for a in answers if a.status_code == 503]
+        assert refused and any(a.status_code == 200 for a in answers), [a.status_code for a in answers]
+        for a in refused:
+            assert a.headers["retry-after"].isdigit() and a.json()["detail"]["code"] == "unavailable"
+            assert "waiting" in a.json()["detail"]["msg"] or "in time" in a.json()["detail"]["msg"], a.text
+    finally:
+        gw.stop()

@@ -32,6 +32,7 @@ from framemesh.gateway.core.payer import GatewayPayer
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
 from framemesh.gateway.core.retention import Janitor, Kept
+from framemesh.gateway.core.waiting import WaitLine
 from framemesh.gateway.errors import PeerFailed
 from framemesh.gateway.live.routes import install_live_routes
 from framemesh.gateway.live.session import LiveParts
@@ -74,7 +75,7 @@ class Gateway:
         self.ai = AIDispatcher(
             AIDirectory(), self.pool, self.client, self.payer, timeout=config.ai_timeout,
             attempts=config.ai_attempts, max_price=config.max_price_per_unit,
-            trust_anchors=self.runner.trust_anchors,
+            trust_anchors=self.runner.trust_anchors, wait_seconds=config.queue_seconds, line=WaitLine(config.queue_limit),
         )
         self.ai_store = AIJobStore(self.database)
         self.ai_runner = AIJobRunner(

@@ -44,6 +44,11 @@ class GatewayConfig:
     ai_max_upload_bytes: int = 64 * 1024 * 1024
     ai_attempts: int = 3  # orchestrators tried per AI request
     ai_result_cache: bool = True  # answer a repeated exact AI request (same seed, inputs) from its stored outputs
+    # While every orchestrator that could take a request is busy, it waits in line (FIFO,
+    # fair across API keys) up to `queue_seconds`, and at most `queue_limit` wait; past
+    # either it gets 503 with Retry-After.
+    queue_seconds: float = 30.0
+    queue_limit: int = 1000
     # A job that ended longer ago than this is forgotten: its records, outputs and files
     # (None: kept forever). Swept every `retention_interval` seconds.
     retention: float | None = 30 * 86400.0
@@ -79,6 +84,8 @@ class GatewayConfig:
             raise ValueError("max_price_per_unit: must not be negative")
         if self.ai_attempts < 1:
             raise ValueError("ai_attempts: must be at least 1")
+        if self.queue_seconds < 0 or self.queue_limit < 0:
+            raise ValueError("queue_seconds and queue_limit: must not be negative")
         if self.retention is not None and self.retention <= 0:
             raise ValueError("retention: must be positive, or None to keep everything")
         if self.retention_interval <= 0:
@@ -119,6 +126,7 @@ class GatewayConfig:
             "verify": f"first {self.verify_first} per orchestrator, then {self.verify_fraction:.0%}",
             "api_token": "(set)" if self.api_token else None,
             "max_price_per_unit": self.max_price_per_unit,
+            "queue": f"up to {self.queue_limit} requests wait up to {self.queue_seconds:g} s for a free orchestrator",
             "retention": "forever" if self.retention is None else f"{self.retention / 86400:g} days",
             "rtmp": f"{self.rtmp_host or self.host}:{self.rtmp_port}" if self.rtmp_port is not None else None,
             "live": f"{self.live_segment_duration:g} s segments, a window of {self.live_window}, "

@@ -19,6 +19,10 @@ from framemesh.gateway.core.selection import success_rate
 from framemesh.wire.ai import AICapability
 
 
+# Why none can take it now, when that will pass: they are busy or just failed.
+BUSY_NOW = "every orchestrator serving it is busy or failed a moment ago"
+
+
 @dataclass
 class AIDirectory:
     """Who serves which pipeline and model, at what price. Pure: no I/O."""
@@ -76,7 +80,7 @@ class AIDirectory:
                 continue
             usable.append((url, c, member))
         if not usable:
-            return [], "every orchestrator serving it failed recently; retry shortly"
+            return [], BUSY_NOW
 
         def key(item: tuple[str, AICapability, Any]) -> tuple[bool, bool, int, float, float]:
             _, c, member = item

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from framemesh.gateway.ai.directory import AIDirectory, expected_outputs, request_parts
+from framemesh.gateway.ai.directory import BUSY_NOW, AIDirectory, expected_outputs, request_parts
+from framemesh.gateway.core.waiting import LineFull, WaitedTooLong, WaitLine
 from framemesh.gateway.errors import (
     GatewayError,
     PeerBusy,
@@ -38,12 +39,18 @@ PROGRESS_INTERVAL = 1.0  # seconds between readings of a running job's progress
 
 
 class NoOrchestrator(GatewayError):
-    """No orchestrator offers the pipeline and model (status 404) or none could do it (503)."""
+    """No orchestrator offers the pipeline and model (status 404) or none could do it (503);
+    `transient`: none can now, but that will pass (busy, just failed); `retry_after`:
+    seconds a client should wait before trying again."""
 
-    def __init__(self, status: int, msg: str, offers: list[dict[str, str]]) -> None:
+    def __init__(
+        self, status: int, msg: str, offers: list[dict[str, str]], *, transient: bool = False, retry_after: float | None = None,
+    ) -> None:
         super().__init__(msg)
         self.status = status
         self.offers = offers
+        self.transient = transient
+        self.retry_after = retry_after
 
 
 class OrchestratorRefused(GatewayError):
@@ -66,7 +73,11 @@ class AIDispatcher:
         attempts: int,
         max_price: int | None,
         trust_anchors: list[str] | None = None,
+        wait_seconds: float = 30.0,
+        line: WaitLine | None = None,
     ) -> None:
+        self.wait_seconds = wait_seconds
+        self.line = line if line is not None else WaitLine()
         self.trust_anchors = trust_anchors or []
         self.directory = directory
         self.pool = pool
@@ -78,15 +89,48 @@ class AIDispatcher:
 
     async def run(
         self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str,
-        on_progress: Callable[[float], None] | None = None,
+        on_progress: Callable[[float], None] | None = None, *, key: str = "", wait: float | None = None,
     ) -> tuple[AIResult, dict[str, Path], str]:
         """Run the job on the best orchestrator that will; returns its result, files and URL.
+        While every orchestrator that serves it is busy it waits in line (`key`'s, fair
+        across keys) up to `wait` seconds (the gateway's `queue_seconds` by default).
         With `on_progress`, the orchestrator's progress (0..1) is read about once a second."""
-        ranked = self.ranked(pipeline, model_id)
         errors: list[str] = []
-        for attempt, (url, price_per_unit) in enumerate(ranked[: self.attempts]):
+        tried = [0]
+
+        async def attempt() -> tuple[AIResult, dict[str, Path], str] | None:
+            return await self._try(pipeline, model_id, request, units, dest_dir, job_id, on_progress, errors, tried)
+
+        deadline = time.monotonic() + (self.wait_seconds if wait is None else wait)
+        try:
+            return await self.line.serve(key, deadline, attempt)
+        except LineFull as exc:
+            raise NoOrchestrator(503, f"{pipeline} {model_id!r}: {exc}; retry later", [], retry_after=1.0) from exc
+        except WaitedTooLong as exc:
+            why = "; ".join(errors[-3:]) or BUSY_NOW
+            raise NoOrchestrator(503, f"{pipeline} {model_id!r}: {exc} ({why})", [], retry_after=1.0) from exc
+        finally:
+            self.line.wake()  # this job is done (or gone): its orchestrator may take the next
+
+    async def _try(
+        self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str,
+        on_progress: Callable[[float], None] | None, errors: list[str], tried: list[int],
+    ) -> tuple[AIResult, dict[str, Path], str] | None:
+        """One pass over the orchestrators that can take it now; None when each was busy
+        (or none can now), so the caller waits; NoOrchestrator when the attempts are spent."""
+        try:
+            ranked = self.ranked(pipeline, model_id)
+        except NoOrchestrator as exc:
+            if exc.status == 503 and exc.transient:
+                self.line.wake_after(self.pool.next_change(time.monotonic()) or 1.0)
+                return None
+            raise
+        busy_for: list[float] = []
+        for url, price_per_unit in ranked:
+            if tried[0] >= self.attempts:
+                break
             price = price_per_unit * units
-            staging = dest_dir.with_name(f".{dest_dir.name}-{attempt}")  # served only once verified
+            staging = dest_dir.with_name(f".{dest_dir.name}-{tried[0]}")  # served only once verified
             watcher = asyncio.create_task(self._watch(url, job_id, on_progress)) if on_progress else None
             try:
                 result, files = await self._pay_and_send(url, pipeline, request, price, staging, job_id)
@@ -95,13 +139,14 @@ class AIDispatcher:
                 shutil.rmtree(staging, ignore_errors=True)
                 if url in self.pool.members:
                     self.pool.busy(url, time.monotonic(), exc.retry_after)
-                errors.append(str(exc))
-                continue
+                busy_for.append(exc.retry_after)
+                continue  # busy is not a try: it costs no attempt
             except PeerFailed as exc:
                 shutil.rmtree(staging, ignore_errors=True)
                 log.warning("AI job %s: %s; failing over", job_id, exc)
                 self.failed(url, exc)
                 errors.append(str(exc))
+                tried[0] += 1
                 continue
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -114,7 +159,10 @@ class AIDispatcher:
             if url in self.pool.members:
                 self.pool.succeeded(url, result.elapsed, time.monotonic())
             return result, files, url
-        raise NoOrchestrator(503, f"{pipeline} {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
+        if tried[0] >= self.attempts:
+            raise NoOrchestrator(503, f"{pipeline} {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
+        self.line.wake_after(min(busy_for) if busy_for else (self.pool.next_change(time.monotonic()) or 1.0))
+        return None
 
     async def _watch(self, url: str, job_id: str, on_progress: Callable[[float], None]) -> None:
         """Pass on the orchestrator's progress until cancelled; a missed reading is no error."""
@@ -163,7 +211,8 @@ class AIDispatcher:
             if why is None:
                 listed = ", ".join(f"{o['pipeline']} {o['model_id']!r}" for o in offers) or "nothing yet"
                 raise NoOrchestrator(404, f"no orchestrator serves {pipeline} model {model_id!r}; the network offers: {listed}", offers)
-            raise NoOrchestrator(503, f"no orchestrator can take {pipeline} {model_id!r} now: {why}", offers)
+            raise NoOrchestrator(503, f"no orchestrator can take {pipeline} {model_id!r} now: {why}", offers,
+                                 transient=why == BUSY_NOW, retry_after=1.0 if why == BUSY_NOW else None)
         return ranked
 
     def failed(self, url: str, exc: PeerFailed) -> None:

@@ -35,6 +35,7 @@ from framemesh.gateway.ai.dispatch import (
 )
 from framemesh.gateway.errors import PeerBusy, PeerFailed, PeerRefused
 from framemesh.gateway.core.payer import pay_and_call
+from framemesh.gateway.core.waiting import LineFull, WaitedTooLong
 from framemesh.gateway.core.peer import raise_for_status
 from framemesh.payments.signatures import BadSignature, recover
 from framemesh.wire.ai import (
@@ -103,6 +104,7 @@ class LLMStream:
             if not settled and self.paid and payer is not None:
                 payer.refund(self.url, self.price_per_unit * self.units)
             await self.response.aclose()
+            self.dispatcher.ai.line.wake()  # its orchestrator may take the next in line
 
     def _check(self, raw: Any, text: str) -> LLMDone:
         try:
@@ -163,26 +165,51 @@ class LLMDispatcher:
     async def open(
         self, model_id: str, request: Any, units: int, job_id: str, tried: set[str] | None = None
     ) -> LLMStream:
-        """The answer's stream from the best orchestrator that opens one. `tried` (grown
-        here) holds the orchestrators already tried for this request: together they are
-        never more than `ai_attempts`, however often the caller asks again."""
+        """The answer's stream from the best orchestrator that opens one, waiting in the
+        gateway's line while all are busy. `tried` (grown here) holds the orchestrators
+        that failed this request: together never more than `ai_attempts`, however often
+        the caller asks again."""
+        ai = self.ai
         tried = set() if tried is None else tried
-        ranked = [r for r in self.ai.ranked(PIPELINE, model_id) if r[0] not in tried]
         errors: list[str] = []
         fields = dataclasses.asdict(request)
-        for url, price_per_unit in ranked[: max(0, self.ai.attempts - len(tried))]:
-            tried.add(url)
+
+        async def attempt() -> LLMStream | None:
             try:
-                return await self._pay_and_open(url, fields, model_id, units, price_per_unit, job_id)
-            except PeerBusy as exc:
-                if url in self.ai.pool.members:
-                    self.ai.pool.busy(url, time.monotonic(), exc.retry_after)
-                errors.append(str(exc))
-            except PeerFailed as exc:
-                log.warning("LLM job %s: %s; failing over", job_id, exc)
-                self.ai.failed(url, exc)
-                errors.append(str(exc))
-        raise NoOrchestrator(503, f"llm {model_id!r} failed on every orchestrator tried: " + ("; ".join(errors) or "none left"), [])
+                ranked = [r for r in ai.ranked(PIPELINE, model_id) if r[0] not in tried]
+            except NoOrchestrator as exc:
+                if exc.status == 503 and exc.transient:
+                    ai.line.wake_after(ai.pool.next_change(time.monotonic()) or 1.0)
+                    return None
+                raise
+            busy_for: list[float] = []
+            for url, price_per_unit in ranked:
+                if len(tried) >= ai.attempts:
+                    break
+                try:
+                    stream = await self._pay_and_open(url, fields, model_id, units, price_per_unit, job_id)
+                    tried.add(url)  # an answer that breaks later still spent this try
+                    return stream
+                except PeerBusy as exc:
+                    if url in ai.pool.members:
+                        ai.pool.busy(url, time.monotonic(), exc.retry_after)
+                    busy_for.append(exc.retry_after)
+                except PeerFailed as exc:
+                    log.warning("LLM job %s: %s; failing over", job_id, exc)
+                    tried.add(url)
+                    ai.failed(url, exc)
+                    errors.append(str(exc))
+            if len(tried) >= ai.attempts or not ranked:
+                raise NoOrchestrator(
+                    503, f"llm {model_id!r} failed on every orchestrator tried: " + ("; ".join(errors) or "none left"), []
+                )
+            ai.line.wake_after(min(busy_for) if busy_for else 1.0)
+            return None
+
+        try:
+            return await ai.line.serve("", time.monotonic() + ai.wait_seconds, attempt)
+        except (LineFull, WaitedTooLong) as exc:
+            raise NoOrchestrator(503, f"llm {model_id!r}: {exc}; retry later", [], retry_after=1.0) from exc
 
     async def next_line(self, url: str, lines: AsyncIterator[str]) -> dict[str, Any] | None:
         """The next JSON line of an answer (None at its end), within the AI timeout."""

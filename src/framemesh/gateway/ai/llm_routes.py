@@ -30,7 +30,7 @@ from fastapi.responses import StreamingResponse
 from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
 from framemesh.gateway.ai.dispatch import NoOrchestrator, OrchestratorRefused
 from framemesh.gateway.ai.jobs import StagePlan
-from framemesh.gateway.ai.routes import AIRoutes, error_responses, refused
+from framemesh.gateway.ai.routes import AIRoutes, error_responses, refused, retry_header
 from framemesh.gateway.ai.store import AIJobStore
 from framemesh.gateway.errors import PeerFailed
 from framemesh.gateway.ai.llm_dispatch import PIPELINE, LLMDispatcher, LLMStream
@@ -114,7 +114,8 @@ async def _call(opening: Any) -> LLMStream:
         return await opening  # type: ignore[no-any-return]
     except NoOrchestrator as exc:
         code = "unknown_model" if exc.status == 404 else "unavailable"
-        raise ApiError(exc.status, code, str(exc), extra={"models": exc.offers} if exc.status == 404 else {}) from exc
+        raise ApiError(exc.status, code, str(exc), extra={"models": exc.offers} if exc.status == 404 else {},
+                       headers=retry_header(exc)) from exc
     except OrchestratorRefused as exc:
         raise ApiError(400, "invalid_request", str(exc)) from exc
 

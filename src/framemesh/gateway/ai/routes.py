@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import shutil
 import uuid
 from pathlib import Path
@@ -90,6 +91,11 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         s: {"model": HTTPValidationError if s == 422 else HTTPError, "description": _ERROR_WORDS[s]}
         for s in statuses or _ERROR_WORDS
     }
+
+
+def retry_header(exc: NoOrchestrator) -> dict[str, str]:
+    """Retry-After for a 503 that will pass (busy orchestrators, a full line)."""
+    return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))} if exc.retry_after else {}
 
 
 def schema_error(msg: str, kind: str, *field: str) -> ApiError:
@@ -189,7 +195,7 @@ class AIRoutes:
         except NoOrchestrator as exc:
             shutil.rmtree(out_dir, ignore_errors=True)
             raise ApiError(exc.status, "unknown_model" if exc.status == 404 else "unavailable", str(exc),
-                           extra={"models": exc.offers} if exc.status == 404 else {}) from exc
+                           extra={"models": exc.offers} if exc.status == 404 else {}, headers=retry_header(exc)) from exc
         except OrchestratorRefused as exc:
             shutil.rmtree(out_dir, ignore_errors=True)
             raise ApiError(400, "invalid_request", str(exc)) from exc
