@@ -1,0 +1,48 @@
+"""API keys in the gateway's file: shown once, kept only as a digest, revocable, and
+every request's cost accounted to its key."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from framemesh.gateway.core.keys import PREFIX, KeyStore
+from framemesh.gateway.core.limits import parse_spend
+
+
+def test_a_key_is_kept_only_as_its_digest(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "g.sqlite")
+    key, secret = store.create("alice", spend=parse_spend("0.1 ETH/day"), rate=5.0, concurrency=4)
+    assert secret.startswith(PREFIX) and len(secret) > 30
+    assert secret not in (tmp_path / "g.sqlite").read_bytes().decode("latin-1"), "the file gives no key away"
+    found = store.find(secret)
+    assert found == key and found.spend == parse_spend("0.1 ETH/day") and (found.rate, found.concurrency) == (5.0, 4)
+    assert key.prefix == secret[:8] and store.find(secret + "x") is None
+    store.close()
+
+
+def test_a_revoked_key_is_found_revoked(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "g.sqlite")
+    key, secret = store.create("bob")
+    assert store.revoke(key.id).revoked is not None
+    assert store.find(secret).revoked is not None  # type: ignore[union-attr]
+    with pytest.raises(KeyError):
+        store.revoke("nope")
+    store.close()
+
+
+def test_usage_is_accounted_per_key_and_period(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "g.sqlite")
+    a, _ = store.create("a")
+    b, _ = store.create("b")
+    store.record(a.id, "ai", "j1", 4096, 10**18 * 9)  # more than fits a 64-bit integer, summed exactly
+    store.record(a.id, "ai", "j2", 4096, 10**18 * 9)
+    store.record(a.id, "transcode", "j3", 100, 5)
+    store.record(b.id, "llm", "j4", 30, 7)
+    usage = store.usage(a.id)
+    assert (usage.requests, usage.units, usage.wei) == (3, 8292, 18 * 10**18 + 5)
+    assert usage.by_kind == {"ai": 18 * 10**18, "transcode": 5}
+    assert store.spent(b.id, since=0) == 7 and store.spent(a.id, since=time.time() + 1) == 0
+    store.close()
