@@ -139,7 +139,7 @@ class _offchain:
 
         config = OrchestratorConfig(data_dir=self.root / "o", name="o", capacity=1, ai_config=self.toml)
         self.nodes.append(ServerThread(create_orchestrator(config)).start(timeout=600))
-        gateway = GatewayConfig(data_dir=self.root / "gw", orchestrators=(self.nodes[0].url,))
+        gateway = GatewayConfig(data_dir=self.root / "gw", orchestrators=(self.nodes[0].url,), open=True)
         self.nodes.append(ServerThread(create_gateway(gateway)).start())
         return self.nodes[0], self.nodes[1]
 

@@ -49,6 +49,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.processes import start_node, stop_nodes  # noqa: E402
 from benchmarks.report import update_section  # noqa: E402
 from framemesh.media.testclip import make_test_clip  # noqa: E402
 from framemesh.net.server import free_port  # noqa: E402
@@ -80,25 +81,8 @@ class Network:
         self.rtmp = free_port()
 
     def _start(self, name: str, *args: str) -> str:
-        port = free_port()
-        log = (self.root / f"{name}.log").open("wb")
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "framemesh", *args, "--port", str(port), "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or self.procs[name].poll() is not None:
-                raise RuntimeError(f"{name} did not start: {(self.root / f'{name}.log').read_text()[-2000:]}")
-            time.sleep(0.1)
-        self.urls[name] = url
-        return url
+        self.procs[name], self.urls[name] = start_node(self.root, name, *args)
+        return self.urls[name]
 
     def __enter__(self) -> "Network":
         for name in ("o1", "o2"):
@@ -106,7 +90,7 @@ class Network:
                         "--data-dir", str(self.root / name))
         self.gateway = self._start(
             "gateway", "gateway", "start", "--data-dir", str(self.root / "gateway"), "--rtmp-port", str(self.rtmp),
-            "--orchestrator", self.urls["o1"], "--orchestrator", self.urls["o2"], "--live-idle-timeout", "30",
+            "--orchestrator", self.urls["o1"], "--orchestrator", self.urls["o2"], "--live-idle-timeout", "30", "--open",
         )
         return self
 
@@ -116,14 +100,7 @@ class Network:
         self.procs[name].wait()
 
     def __exit__(self, *exc: object) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_nodes(self.procs.values())
         logs = ROOT / ".cache" / "benchmarks" / "live-logs" / self.root.name
         logs.mkdir(parents=True, exist_ok=True)
         for log in self.root.glob("*.log"):

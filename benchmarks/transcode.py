@@ -104,7 +104,7 @@ def run_network(source: Path, root: Path) -> None:
             config = OrchestratorConfig(data_dir=root / f"o{i}", name=f"o{i}", capacity=1, encoder_preset=PRESET)
             nodes.append(ServerThread(create_orchestrator(config)).start())
             urls.append(nodes[-1].url)
-        gateway = ServerThread(create_gateway(GatewayConfig(data_dir=root / "gw", orchestrators=tuple(urls)))).start()
+        gateway = ServerThread(create_gateway(GatewayConfig(data_dir=root / "gw", orchestrators=tuple(urls), open=True))).start()
         nodes.append(gateway)
 
         async def go() -> None:

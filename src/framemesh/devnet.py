@@ -51,6 +51,10 @@ class DevnetConfig:
     encoder_preset: str = "veryfast"
     ai_config: Path | None = None  # a models.toml every orchestrator serves AI pipelines from
     rtmp_port: int | None = None  # the gateway listens for live streams over RTMP here (0: any free port)
+    # The gateway's access: open to any caller (tests), or API keys only, made with
+    # `admin_token` on its admin API (the demo does that, and uses its key).
+    open_gateway: bool = True
+    admin_token: str | None = None
     live_idle_timeout: float = 30.0
 
 
@@ -116,6 +120,7 @@ class Devnet:
         gateway_config = GatewayConfig(
             data_dir=cfg.root / "gateway", discovery_interval=2.0, info_refresh_seconds=2.0,
             trust_anchors=(self.keys_dir / "ca.pem",), rtmp_port=cfg.rtmp_port, live_idle_timeout=cfg.live_idle_timeout,
+            open=cfg.open_gateway, admin_token=cfg.admin_token,
         )
         self.gateway = ServerThread(
             create_gateway(gateway_config, protocol=self.protocol, signer=self.gateway_signer)

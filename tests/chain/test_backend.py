@@ -236,3 +236,10 @@ def test_threads_share_one_chain(chain: Chain, probe, deployer: Signer) -> None:
     assert errors == []
     assert len(chain.events(probe.events.ValueSet)) == 12
     assert all(chain.w3.eth.get_transaction_count(s.address) == 4 for s in signers)
+
+
+def test_a_transaction_is_sent_with_room_above_its_estimate() -> None:
+    from framemesh.chain.backend import with_gas_margin
+
+    assert with_gas_margin(100_000, 30_000_000) == 130_000, "a fifth more, and a little"
+    assert with_gas_margin(29_000_000, 30_000_000) == 30_000_000, "never past the block's limit"

@@ -31,6 +31,8 @@ def gateway_thread(root: Path, orchestrators: list[str], **overrides: object) ->
         orchestrators=tuple(orchestrators),
         avoid_seconds=overrides.pop("avoid_seconds", 2.0),  # type: ignore[arg-type]
         segment_timeout=overrides.pop("segment_timeout", 60.0),  # type: ignore[arg-type]
+        # Open unless a test asks for a token or keys: tests call it without one.
+        open=overrides.pop("open", not (overrides.get("api_token") or overrides.get("admin_token"))),  # type: ignore[arg-type]
         **overrides,  # type: ignore[arg-type]
     )
     return ServerThread(create_gateway(config)).start()
@@ -113,7 +115,8 @@ def orchestrator_process(root: Path, name: str, capacity: int = 1) -> Iterator[N
 @contextmanager
 def gateway_process(root: Path, orchestrators: list[str], *extra: str) -> Iterator[NodeProcess]:
     port = free_port()
-    args = ["gateway", "start", "--data-dir", str(root / "gateway"), *extra]
+    keyed = any(arg in extra for arg in ("--api-token", "--admin-token"))
+    args = ["gateway", "start", "--data-dir", str(root / "gateway"), *extra, *(() if keyed else ("--open",))]
     for url in orchestrators:
         args += ["--orchestrator", url]
     node = NodeProcess(args, port, root / "gateway.log")

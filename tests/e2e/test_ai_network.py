@@ -212,7 +212,9 @@ def test_failover_past_a_dead_worker_a_full_node_a_forger_and_a_dead_node(networ
         pool = {m["url"]: m for m in httpx.get(f"{gw.url}/orchestrators").json()}
         assert pool[broken.url]["failures"] >= 1 and pool[killed.url]["failures"] >= 1
         assert pool[forger.url]["failures"] == 1 and pool[forger.url]["avoided_for"] > 60, "a forger is banned"
-        assert pool[busy.url]["failures"] == 0 and pool[busy.url]["avoided_for"] > 0, "full is not a failure"
+        assert pool[busy.url]["failures"] == 0 and pool[busy.url]["avoided_for"] == 0, "full is not a failure"
+        full_until = gw.app.state.gateway.ai.full_until  # its model, not the node: not for its Retry-After
+        assert full_until[(busy.url, "text-to-speech", PIPER)] > time.monotonic()
         assert pool[network["orchestrator"]]["successes"] == 1
         wav = httpx.get(response.json()["audio"]["url"])
         assert wav.status_code == 200
@@ -305,9 +307,13 @@ def test_a_burst_waits_for_free_slots_instead_of_503(network: dict[str, Any]) ->
         body = {"prompt": "a burst", "model_id": SD, "width": 64, "height": 64, "num_inference_steps": 2, "seed": 1000 + seed}
         return httpx.post(f"{gw}/text-to-image", json=body, timeout=TIMEOUT)
 
+    before = httpx.get(f"{gw}/queue").json()
     with ThreadPoolExecutor(10) as pool:
         answers = list(pool.map(ask, range(10)))
     assert [a.status_code for a in answers] == [200] * 10, [a.text[:200] for a in answers if a.status_code != 200]
+    after = httpx.get(f"{gw}/queue").json()
+    assert after["served"] - before["served"] == 10 and after["waited"] > before["waited"], (before, after)
+    assert after["waiting"] == 0 and after["timed_out"] == before["timed_out"]
 
 
 def test_past_the_lines_bounds_a_request_gets_503_with_retry_after(network: dict[str, Any]) -> None:

@@ -37,7 +37,7 @@ def multipart(field: str, payload: bytes, boundary: str = "b0undary") -> tuple[b
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    config = GatewayConfig(data_dir=tmp_path_factory.mktemp("gw"), ai_max_upload_bytes=1000, max_upload_bytes=1000)
+    config = GatewayConfig(data_dir=tmp_path_factory.mktemp("gw"), ai_max_upload_bytes=1000, max_upload_bytes=1000, open=True)
     with ServerThread(create_gateway(config)) as server:
         yield server.url
 

@@ -3,12 +3,17 @@ stood (its window, its counts, its recording), with one discontinuity."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI, Request
 
+from framemesh import __version__
 from framemesh.media.testclip import make_test_clip
-from tests.e2e.live import push, status, stream, wait_for
+from framemesh.net.server import ServerThread
+from framemesh.wire.orchestrator import Capabilities, OrchestratorInfo, TranscodeCapability
+from tests.e2e.live import push, status, stream, ts_segments, wait_for
 from tests.e2e.nodes import gateway_thread, orchestrator_thread
 
 
@@ -44,3 +49,60 @@ def test_a_stream_survives_a_gateway_restart(tmp_path: Path) -> None:
     finally:
         again.stop()
         orch.stop()
+
+
+def _hanging_orchestrator() -> ServerThread:
+    """Takes every segment and never answers: a segment sent to it stays in work."""
+    app = FastAPI()
+
+    @app.get("/info")
+    async def info() -> OrchestratorInfo:
+        return OrchestratorInfo(
+            name="hanging", version=__version__, price_per_pixel=0, capacity=4, load=0,
+            capabilities=Capabilities(transcode=TranscodeCapability(profiles=["240p"], price_per_pixel=0)),
+        )
+
+    @app.post("/transcode")
+    async def transcode(request: Request) -> None:
+        await request.body()
+        await asyncio.sleep(3600)
+
+    return ServerThread(app).start()
+
+
+def test_a_segment_in_work_when_the_gateway_went_down_is_counted_skipped(tmp_path: Path) -> None:
+    """Found by benchmarks/chaos.py: a gateway killed with a live segment in work came back
+    with no trace of it (received 3 of the 4 segments its encoder sent)."""
+    part = make_test_clip(tmp_path / "part.mp4", duration=2.0, width=320, height=180)
+    (segment,) = ts_segments(part, tmp_path / "ts")
+    orch = _hanging_orchestrator()
+    gw = gateway_thread(tmp_path, [orch.url])
+    try:
+        s = stream(gw.url, profiles="240p")
+        assert httpx.put(f"{s['push_url']}/0.ts", content=segment.read_bytes(), timeout=30).status_code < 300
+        wait_for("the segment in work", lambda: status(gw.url, s["id"])["segments"]["in_flight"] == 1)
+    finally:
+        gw.stop()  # its answer will never come: the segment is lost with this gateway
+    again = gateway_thread(tmp_path, [orch.url])
+    try:
+        back = status(again.url, s["id"])
+        assert back["segments"] == {"received": 1, "listed": 0, "skipped": 1, "in_flight": 0}, back
+    finally:
+        again.stop()
+        orch.stop()
+    # The encoder carries on, on a gateway whose orchestrator answers: the gap is marked,
+    # and still counted by the gateway after the next restart.
+    orch = orchestrator_thread(tmp_path, "o1", capacity=2)
+    for n in range(2):
+        gw = gateway_thread(tmp_path, [orch.url])
+        try:
+            if n == 0:
+                push_url = status(gw.url, s["id"])["push_url"]  # this gateway's port
+                assert httpx.put(f"{push_url}/1.ts", content=segment.read_bytes(), timeout=30).status_code < 300
+                wait_for("the next segment listed", lambda: status(gw.url, s["id"])["segments"]["listed"] == 1)
+            now = status(gw.url, s["id"])
+            assert now["segments"] == {"received": 2, "listed": 1, "skipped": 1, "in_flight": 0}, now
+            assert now["discontinuities"] == 1, now
+        finally:
+            gw.stop()
+    orch.stop()

@@ -14,27 +14,34 @@ from tests.e2e.clips import PROFILES
 
 
 def test_paid_transcode_fees_and_rewards(tmp_path: Path, clip: Path) -> None:
-    with Devnet(DevnetConfig(root=tmp_path)) as net:
+    with Devnet(DevnetConfig(root=tmp_path, open_gateway=False, admin_token="adm-e2e")) as net:
         async def go():  # type: ignore[no-untyped-def]
-            async with GatewayClient(net.gateway.url) as client:
+            async with GatewayClient(net.gateway.url, token="adm-e2e") as admin:
+                key = await admin.create_key("e2e", spend_limit="1 ETH/day")
+            async with GatewayClient(net.gateway.url, token=key.key) as client:
                 job = await client.submit(clip, PROFILES)
-                return await client.wait(job.id, timeout=180)
+                return await client.wait(job.id, timeout=180), await client.usage()
 
-        status = asyncio.run(go())
+        status, usage = asyncio.run(go())
         assert status.state == "completed", (status.error, status.errors)
         urls = {n.url for n in net.orchestrators}
         assert set(status.orchestrators) <= urls and sum(status.orchestrators.values()) == 3
 
-        paid = httpx.get(f"{net.gateway.url}/payments").json()
+        paid = httpx.get(f"{net.gateway.url}/payments", headers={"Authorization": "Bearer adm-e2e"}).json()
         assert paid["enabled"] and paid["tickets_sent"] > 0
-        received = won = 0
+        received = won = charged = 0
         for node in net.orchestrators:
             m = httpx.get(f"{node.url}/metrics").json()
             received += m["payments"]["tickets_received"]
             won += m["payments"]["tickets_won"]
+            charged += int(m["fees_charged_wei"])
             if status.orchestrators.get(node.url):
                 assert int(m["fees_charged_wei"]) > 0
         assert received == paid["tickets_sent"], "every ticket sent was accepted"
+        # the job was the key's: its usage is what the orchestrators charged, to the wei
+        assert usage is not None and usage.usage is not None
+        assert int(usage.usage.wei) == charged and usage.usage.by_kind == {"transcode": str(charged)}
+        assert usage.usage.requests == 3 and usage.usage.units > 0
         assert won > 0  # about half of the dozen or so tickets
 
         net.wait_redeemed()

@@ -79,7 +79,7 @@ def test_network_of_processes_on_anvil(anvil: Anvil, tmp_path: Path, clip: Path)
             assert time.monotonic() < deadline, "orchestrators did not become active"
             time.sleep(0.2)
         cli(tmp_path, "deposit", "fund", "--deposit", "1 ETH", "--reserve", "0.5 ETH", "--keystore", str(keys["gw"]), *rpc)
-        gw = node(tmp_path, "gw", ["gateway", "start", "--data-dir", str(tmp_path / "gw"), *rpc, *deployment, "--keystore", str(keys["gw"])])
+        gw = node(tmp_path, "gw", ["gateway", "start", "--data-dir", str(tmp_path / "gw"), *rpc, *deployment, "--keystore", str(keys["gw"]), "--open"])
         started.append(gw)
 
         out = tmp_path / "ladder"

@@ -16,7 +16,7 @@ from framemesh.gateway.config import MAX_PAGE, GatewayConfig
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(GatewayConfig(data_dir=tmp_path))) as c:
+    with TestClient(create_app(GatewayConfig(data_dir=tmp_path, open=True))) as c:
         yield c
 
 

@@ -280,7 +280,7 @@ class Chain:
         tx = {**tx, "from": address, "chainId": self.chain_id}
         tx.setdefault("nonce", eth.get_transaction_count(address, "pending"))  # type: ignore[arg-type]
         if "gas" not in tx:
-            tx["gas"] = eth.estimate_gas(tx)  # type: ignore[arg-type]
+            tx["gas"] = with_gas_margin(eth.estimate_gas(tx), int(eth.get_block("latest")["gasLimit"]))  # type: ignore[arg-type]
         if "gasPrice" not in tx and "maxFeePerGas" not in tx:
             base_fee = eth.get_block("latest").get("baseFeePerGas")
             if base_fee is None:
@@ -380,6 +380,17 @@ def _revert_from_tester(exc: Exception) -> ContractRevert:
             return ContractRevert(reason)
         return ContractRevert(_decode_reason(data) or "", data=data)
     return ContractRevert(reason)
+
+
+def with_gas_margin(estimate: int, block_limit: int) -> int:
+    """The gas limit to send with a transaction estimated at `estimate`: a fifth more.
+
+    The estimate is made on the state of now; by the time the transaction is mined,
+    others may have gone first (three orchestrators self-bonding at once each insert
+    into the sorted pool, so each walks a longer list than it was estimated on), and a
+    transaction held to its exact estimate runs out of gas and reverts with no reason.
+    Unused gas is not paid for, so the margin costs nothing."""
+    return min(block_limit, estimate + estimate // 5 + 10_000)
 
 
 def _revert_from_rpc(exc: ContractLogicError) -> ContractRevert:

@@ -6,13 +6,15 @@ orchestrators on-chain and pays them in tickets; a clip transcoded through it; A
 jobs through the gateway's Livepeer-compatible API, paid the same way (`demo_ai`:
 speech and back to text with built-in models, a tiny Stable Diffusion image upscaled
 and animated, a manifest verified); a few rounds advanced so rewards are minted;
-then what everyone earned.
+then what everyone earned. The gateway takes API keys only, as an operator's would:
+the demo makes one on its admin API, sends everything with it, and shows its usage.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -23,10 +25,12 @@ from rich.table import Table
 
 from framemesh.cli.output import console, fail, setup_logging
 from framemesh.gateway.config import DEFAULT_PROFILES
+from framemesh.wire.keys import KeyCreated, KeyOut
 
 
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:  # loopback only
+def _get_json(url: str, token: str | None = None) -> Any:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=5) as response:  # loopback only
         return json.loads(response.read())
 
 
@@ -63,7 +67,10 @@ def demo(
                 make_test_clip(source, duration=duration, width=1280, height=720)
             console.print(f"made a {duration:g} s 1280x720 test clip with audio")
         ai_config = prepare_models(root) if ai else None
-        net = Devnet(DevnetConfig(root=root, rpc=rpc, ai_config=ai_config, rtmp_port=0 if live else None))
+        # As an operator would: the gateway takes API keys only; the demo makes one on its admin API.
+        admin_token = secrets.token_urlsafe(18)
+        net = Devnet(DevnetConfig(root=root, rpc=rpc, ai_config=ai_config, rtmp_port=0 if live else None,
+                                  open_gateway=False, admin_token=admin_token))
         try:
             with console.status("deploying the protocol, staking, funding the gateway"):
                 net.start()
@@ -77,8 +84,13 @@ def demo(
                 f"gateway {net.gateway.url}; " + ", ".join(f"{n.name} {n.url}" for n in net.orchestrators),
                 soft_wrap=True,
             )
+            key = asyncio.run(_make_key(net.gateway.url, admin_token))
+            console.print(f"API key {key.prefix}… ({key.name!r}, spend limit {key.spend_limit}) made on the admin API",
+                          soft_wrap=True)
             try:
-                status, master = asyncio.run(transcode_via_gateway(net.gateway.url, source, out, profiles))
+                status, master = asyncio.run(
+                    transcode_via_gateway(net.gateway.url, source, out, profiles, token=key.key)
+                )
             except GatewayRequestError as exc:
                 fail(str(exc))
             if master is None:
@@ -86,17 +98,20 @@ def demo(
             live_result = None
             if live:
                 outputs = net.config.root / "gateway" / "outputs"
-                live_result = run_live_stream(net.gateway.url, source, out, outputs, duration)
+                live_result = run_live_stream(net.gateway.url, source, out, outputs, duration, token=key.key)
             ai_result = None
             if ai_config is not None:
                 names = {n.signer.address.lower(): n.name for n in net.orchestrators}
-                ai_result = asyncio.run(run_ai_jobs(net.gateway.url, out / "ai", net.keys_dir / "ca.pem", names))
+                ai_result = asyncio.run(
+                    run_ai_jobs(net.gateway.url, out / "ai", net.keys_dir / "ca.pem", names, token=key.key)
+                )
             with console.status("redeeming winning tickets"):
                 net.wait_redeemed()
             fees_before_rounds = {str(n.signer.address): proto.pending_fees(n.signer.address) for n in net.orchestrators}
             with console.status(f"advancing {rounds} rounds (orchestrators call reward())"):
                 net.advance_rounds(rounds)
             _report(net, status, fees_before_rounds, format_amount, live_result.by_orchestrator if live_result else None)
+            _report_usage(net.gateway.url, key.key)
             console.print(f"{status.segments.total} segments, renditions {', '.join(status.profiles)}")
             console.print(f"master playlist: [bold]{master.resolve()}[/]", soft_wrap=True)
             if ai_result is not None:
@@ -110,9 +125,33 @@ def demo(
             net.stop()
 
 
+async def _make_key(gateway: str, admin_token: str) -> KeyCreated:
+    from framemesh.sdk.client import GatewayClient
+
+    async with GatewayClient(gateway, token=admin_token) as admin:
+        return await admin.create_key("demo", spend_limit="1 ETH/day")
+
+
+def _report_usage(gateway: str, key: str) -> None:
+    """What the gateway charged the demo's key, by kind of work (GET /usage)."""
+    from framemesh.sdk.client import GatewayClient
+
+    async def usage() -> KeyOut | None:
+        async with GatewayClient(gateway, token=key) as client:
+            return await client.usage()
+
+    mine = asyncio.run(usage())
+    if mine is None or mine.usage is None:
+        return
+    u = mine.usage
+    kinds = ", ".join(f"{kind} {int(wei) / 1e9:g} gwei" for kind, wei in sorted(u.by_kind.items()))
+    console.print(f"API key {mine.prefix}… used {u.requests} piece(s) of work, {u.units} units, "
+                  f"{int(u.wei) / 1e9:g} gwei ({kinds}); within its {mine.spend_limit} limit", soft_wrap=True)
+
+
 def _report(net, status, fees: dict[str, int], fmt, live: dict[str, int] | None) -> None:  # type: ignore[no-untyped-def]
     proto = net.protocol
-    gateway = _get_json(f"{net.gateway.url}/payments")
+    gateway = _get_json(f"{net.gateway.url}/payments", net.config.admin_token)
     table = Table(title="orchestrators", title_justify="left")
     metrics = {node.name: _get_json(f"{node.url}/metrics") for node in net.orchestrators}
     ai = all("ai" in m for m in metrics.values())  # served when the orchestrators run AI models

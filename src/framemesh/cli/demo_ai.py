@@ -119,7 +119,9 @@ class AIDemoResult:
         return not self.failures
 
 
-async def run_ai_jobs(gateway: str, out: Path, trust_anchor: Path, names: dict[str, str]) -> AIDemoResult:
+async def run_ai_jobs(
+    gateway: str, out: Path, trust_anchor: Path, names: dict[str, str], *, token: str | None = None
+) -> AIDemoResult:
     """Send the demo's AI jobs through `gateway`, save the outputs in `out`, show each.
 
     Two chains run at once, as two clients would: speech → text, and image → (upscale,
@@ -137,7 +139,7 @@ async def run_ai_jobs(gateway: str, out: Path, trust_anchor: Path, names: dict[s
         TextColumn("{task.fields[what]}", table_column=Column(overflow="fold", ratio=1)),
         console=console,
     )
-    async with GatewayClient(gateway) as gw:
+    async with GatewayClient(gateway, token=token) as gw:
         with progress:
             jobs = _Jobs(gw, out, result, progress)
             await asyncio.gather(jobs.speech(), jobs.image())

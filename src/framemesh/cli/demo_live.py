@@ -5,6 +5,7 @@ recorded. Prints its latency, round trips and fees; the recording is copied out.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import httpx
 
 from framemesh.cli.output import console
 from framemesh.media.probe import probe
+from framemesh.sdk.client import KEY_ENV
 
 LIVE_PROFILES = "480p,360p"
 
@@ -27,9 +29,13 @@ class LiveResult:
     by_orchestrator: dict[str, int] = field(default_factory=dict)  # live segments each listed
 
 
-def run_live_stream(gateway: str, source: Path, out: Path, outputs_dir: Path, seconds: float) -> LiveResult:
+def run_live_stream(
+    gateway: str, source: Path, out: Path, outputs_dir: Path, seconds: float, *, token: str | None = None
+) -> LiveResult:
+    """`token`: the API key to create, follow and end the stream with."""
     clip = source
-    with httpx.Client(base_url=gateway, timeout=120) as http:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=gateway, timeout=120, headers=headers) as http:
         stream = http.post("/streams", json={"name": "demo", "profiles": LIVE_PROFILES, "record": True}).json()
         console.print(f"live stream {stream['id']}: pushing {min(seconds, probe(clip).duration):.0f} s over RTMP in real time "
                       f"to {stream['rtmp_url'].rsplit('/', 1)[0]}/…, playlist {stream['playback_url']}", soft_wrap=True)
@@ -38,6 +44,7 @@ def run_live_stream(gateway: str, source: Path, out: Path, outputs_dir: Path, se
             encoder = subprocess.Popen(
                 [sys.executable, "-m", "framemesh", "stream", "push", str(clip), "--stream", stream["id"], "--gateway", gateway],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                env={**os.environ, KEY_ENV: token} if token else None,
             )
             while encoder.poll() is None:
                 time.sleep(0.5)

@@ -13,9 +13,11 @@ from framemesh.sdk.client import GatewayClient, GatewayRequestError
 T = TypeVar("T")
 
 
-def ask(gateway: str, call: Callable[[GatewayClient], Awaitable[T]]) -> T:
+def ask(gateway: str, call: Callable[[GatewayClient], Awaitable[T]], *, token: str | None = None) -> T:
+    """`token`: the bearer to send (the client's API key from the environment otherwise)."""
+
     async def go() -> T:
-        async with GatewayClient(gateway) as client:
+        async with GatewayClient(gateway, token=token) as client:
             return await call(client)
 
     try:

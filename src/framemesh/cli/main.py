@@ -6,6 +6,7 @@ import typer
 
 from framemesh import __version__
 from framemesh.cli.ai_jobs import ai_app
+from framemesh.cli.api_keys import api_keys_app
 from framemesh.cli.demo import demo
 from framemesh.cli.nodes import gateway_app, orchestrator_app
 from framemesh.cli.protocol_cmds import (
@@ -30,6 +31,7 @@ app = typer.Typer(
     add_completion=False,
 )
 orchestrator_app.command("register")(orchestrator_register)
+keys_app.add_typer(api_keys_app, name="api")
 protocol_app.command("simulate")(simulate)
 app.add_typer(orchestrator_app, name="orchestrator")
 app.add_typer(gateway_app, name="gateway")

@@ -130,11 +130,15 @@ def gateway_start(
     password_file: PasswordFileOption = None,
     max_price: Annotated[int | None, typer.Option(min=0, help="Highest price accepted, wei per pixel.")] = None,
     max_price_per_unit: Annotated[int | None, typer.Option(min=0, help="Highest AI price accepted, wei per unit.")] = None,
-    api_token: Annotated[str | None, typer.Option(envvar="FRAMEMESH_API_TOKEN", help="Require 'Authorization: Bearer TOKEN' on the API (all but /healthz, /readyz and /outputs); clients read it from $FRAMEMESH_API_TOKEN.")] = None,
+    api_token: Annotated[str | None, typer.Option(envvar="FRAMEMESH_API_TOKEN", help="A shared bearer token accepted besides API keys (no limits, not per user).")] = None,
+    admin_token: Annotated[str | None, typer.Option(envvar="FRAMEMESH_ADMIN_TOKEN", help="The admin API's token: create, list and revoke API keys (framemesh keys api ...).")] = None,
+    open_access: Annotated[bool, typer.Option("--open", help="Serve callers without an API key: anyone who reaches the gateway spends its deposit.")] = False,
     ai_result_cache: Annotated[bool, typer.Option(help="Answer a repeated exact AI request (same seed and inputs) from its stored outputs.")] = True,
     retention_days: Annotated[float, typer.Option(min=0, help="Forget jobs (records, outputs, files) this many days after they end; 0 keeps them forever.")] = 30.0,
     rtmp_port: Annotated[int | None, typer.Option(min=0, max=65535, help="Listen for live streams over RTMP on this port (1935 is RTMP's).")] = None,
     live_idle_timeout: Annotated[float, typer.Option(min=1.0, help="End a live stream after this many seconds without media.")] = 30.0,
+    queue_seconds: Annotated[float, typer.Option(min=0.0, help="How long an AI request waits for a free orchestrator before a 503.")] = 30.0,
+    queue_limit: Annotated[int, typer.Option(min=0, help="How many requests may wait for a free orchestrator; past it, a 503.")] = 1000,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
     setup_logging(log_level)
@@ -151,13 +155,20 @@ def gateway_start(
             segment_timeout=segment_timeout,
             max_price_per_unit=max_price_per_unit,
             api_token=api_token,
+            admin_token=admin_token,
+            open=open_access,
             ai_result_cache=ai_result_cache,
             retention=retention_days * 86400 if retention_days > 0 else None,
             rtmp_port=rtmp_port,
             live_idle_timeout=live_idle_timeout,
+            queue_seconds=queue_seconds,
+            queue_limit=queue_limit,
         )
     except ValueError as exc:
         fail(str(exc), 2)
+    if not (open_access or api_token or admin_token):
+        fail("no one could use this gateway: give --admin-token to create API keys (framemesh keys api create), "
+             "--api-token for one shared token, or --open to serve anyone who reaches it", 2)
     protocol = signer = None
     if rpc is not None:
         if keystore is None:

@@ -32,7 +32,7 @@ from framemesh.provenance.identity import CA_CERT
 DEFAULT_KEYS_DIR = Path("framemesh-data/keys")
 TRUST_ENV = "FRAMEMESH_TRUST_ANCHORS"
 
-keys_app = typer.Typer(help="Signing identities for C2PA provenance.", no_args_is_help=True)
+keys_app = typer.Typer(help="Keys: signing identities for C2PA provenance (init, ...) and a gateway's API keys (api ...).", no_args_is_help=True)
 
 _STYLE = {
     "valid": "bold green",

@@ -18,10 +18,11 @@ from framemesh.wire.gateway import JobStatus
 
 
 async def transcode_via_gateway(
-    gateway: str, video: Path, out: Path, profiles: str, *, timeout: float | None = None
+    gateway: str, video: Path, out: Path, profiles: str, *, timeout: float | None = None, token: str | None = None
 ) -> tuple[JobStatus, Path | None]:
-    """Submit, follow and download, drawing progress; returns the final status and the local master."""
-    async with GatewayClient(gateway) as client:
+    """Submit, follow and download, drawing progress; returns the final status and the local master.
+    `token`: the API key (the environment's otherwise)."""
+    async with GatewayClient(gateway, token=token) as client:
         accepted = await client.submit(video, profiles)
         with Progress(
             TextColumn("[bold]{task.description}"),

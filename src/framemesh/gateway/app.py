@@ -25,15 +25,19 @@ from framemesh.gateway.ai.llm_routes import install_llm_routes
 from framemesh.gateway.ai.routes import install_ai_routes, install_unknown_pipeline
 from framemesh.gateway.ai.runner import AIJobRunner
 from framemesh.gateway.ai.store import AIJobStore
-from framemesh.gateway.auth import TokenCheck
+from framemesh.gateway.auth import GUARDED, Access, operator_only
 from framemesh.gateway.config import GatewayConfig
+from framemesh.gateway.core.keys import KeyStore
 from framemesh.gateway.core.discovery import discover_async
+from framemesh.gateway.core.files import file_under
 from framemesh.gateway.core.payer import GatewayPayer
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
 from framemesh.gateway.core.retention import Janitor, Kept
 from framemesh.gateway.core.waiting import WaitLine
+from framemesh.wire.gateway import QueueOut
 from framemesh.gateway.errors import PeerFailed
+from framemesh.gateway.keys_routes import install_key_routes
 from framemesh.gateway.live.routes import install_live_routes
 from framemesh.gateway.live.session import LiveParts
 from framemesh.gateway.live.store import StreamStore
@@ -41,7 +45,7 @@ from framemesh.gateway.live.streams import LiveStreams
 from framemesh.gateway.vod.routes import install_vod_routes
 from framemesh.gateway.vod.runner import JobRunner
 from framemesh.gateway.vod.store import JobStore
-from framemesh.net.api_errors import ApiError, install_error_handlers
+from framemesh.net.api_errors import ApiError, documented, install_error_handlers
 from framemesh.net.client import make_client
 from framemesh.workers import worker_pool
 
@@ -60,6 +64,8 @@ class Gateway:
         # One connection to the gateway's file, shared by every store of its records.
         self.database = Database(config.db_path)
         self.store = JobStore(self.database)
+        self.keys = KeyStore(self.database)
+        self.access = Access(self.keys, open=config.open, token=config.api_token, admin_token=config.admin_token)
         self.pool = OrchestratorPool(base_avoid=config.avoid_seconds, max_avoid=config.max_avoid_seconds)
         for url in config.orchestrators:
             self.pool.add(url.rstrip("/"))
@@ -71,22 +77,27 @@ class Gateway:
             if signer is None:
                 raise ValueError("a gateway on a chain needs a signer (its account) to sign tickets")
             self.payer = GatewayPayer(protocol, signer, self.client.ticket_params)
-        self.runner = JobRunner(config, self.store, self.pool, self.client, self.executor, self.payer)
+        # One line for every kind of work waiting for a free orchestrator.
+        self.line = WaitLine(config.queue_limit)
+        self.runner = JobRunner(config, self.store, self.pool, self.client, self.executor, self.payer, self.keys.charge,
+                                line=self.line, owner=self.keys.owner)
         self.ai = AIDispatcher(
             AIDirectory(), self.pool, self.client, self.payer, timeout=config.ai_timeout,
             attempts=config.ai_attempts, max_price=config.max_price_per_unit,
-            trust_anchors=self.runner.trust_anchors, wait_seconds=config.queue_seconds, line=WaitLine(config.queue_limit),
+            trust_anchors=self.runner.trust_anchors, wait_seconds=config.queue_seconds, line=self.line,
         )
         self.ai_store = AIJobStore(self.database)
         self.ai_runner = AIJobRunner(
-            self.ai_store, self.ai, config.outputs_dir, config.jobs_dir, result_cache=config.ai_result_cache
+            self.ai_store, self.ai, config.outputs_dir, config.jobs_dir, result_cache=config.ai_result_cache,
+            keys=self.keys,
         )
         self.live = LiveStreams(
             LiveParts(
                 pool=self.pool, client=self.client, payer=self.payer, checks=self.runner.checks,
                 store=StreamStore(self.database), outputs_dir=config.outputs_dir, work_dir=config.jobs_dir,
                 in_pool=self.runner.in_pool, window=config.live_window, segment_duration=config.live_segment_duration,
-                deadline_factor=config.live_deadline_factor,
+                deadline_factor=config.live_deadline_factor, charge=self.keys.charge,
+                line=self.line, owner=self.keys.owner,
             ),
             idle_timeout=config.live_idle_timeout, rtmp_host=config.rtmp_host or config.host, rtmp_port=config.rtmp_port,
         )
@@ -163,7 +174,7 @@ class Gateway:
                 self.ai.directory.update(url, info.capabilities.ai)
 
         await asyncio.gather(*(probe(url) for url in list(self.pool.members)))
-        self.runner.pool_changed.set()
+        self.line.wake()  # capacity may have grown
 
     async def _refresh_loop(self) -> None:
         while True:
@@ -185,7 +196,9 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
             await gateway.stop()
 
     app = FastAPI(title="framemesh gateway", version=__version__, lifespan=lifespan)
-    auth = [Depends(TokenCheck(config.api_token))]
+    auth = [Depends(gateway.access)]
+    if config.open:
+        log.warning("this gateway is OPEN (--open): anyone who reaches it spends its deposit")
     app.state.gateway = gateway
     install_error_handlers(app)
     config.outputs_dir.mkdir(parents=True, exist_ok=True)
@@ -195,30 +208,40 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses=documented(503))
     async def readyz() -> dict[str, object]:
         usable = [m for m in gateway.pool.members.values() if m.known]
         if not usable:
-            raise ApiError(503, "not_ready", "no orchestrator has answered yet")
+            raise ApiError(503, "not_ready", "no orchestrator has answered yet", headers={"Retry-After": "1"})
         return {"ready": True, "orchestrators": len(usable)}
 
-    @app.get("/orchestrators", dependencies=auth)
+    @app.get("/orchestrators", dependencies=auth, responses=GUARDED)
     async def orchestrators() -> list[dict[str, object]]:
         return gateway.pool.snapshot(time.monotonic())
 
-    @app.get("/payments", dependencies=auth)
+    @app.get("/queue", response_model=QueueOut, dependencies=[*auth, Depends(operator_only)], responses={**GUARDED, **documented(403)})
+    async def queue() -> QueueOut:
+        """The line of work waiting for a free orchestrator: now, and since the gateway started."""
+        line = gateway.line
+        st = line.stats
+        return QueueOut(
+            waiting=line.waiting, limit=line.limit, served=st.served, waited=st.waited, full=st.full,
+            timed_out=st.timed_out, wait_seconds_total=st.wait_total, wait_seconds_max=st.wait_max,
+            wait_seconds_p50=st.percentile(0.5), wait_seconds_p95=st.percentile(0.95),
+        )
+
+    @app.get("/payments", dependencies=[*auth, Depends(operator_only)], responses={**GUARDED, **documented(403)})
     async def payments() -> dict[str, object]:
         """What this gateway has paid in tickets (empty off-chain)."""
         if gateway.payer is None:
             return {"enabled": False}
         return {"enabled": True, "address": gateway.payer.address, **gateway.payer.stats()}
 
-    @app.get("/provenance/{output:path}", dependencies=auth)
+    @app.get("/provenance/{output:path}", dependencies=auth, responses={**GUARDED, **documented(404, 422)})
     async def provenance(output: str) -> dict[str, object]:
         """The C2PA provenance of an output file (a path under /outputs/), in facts."""
-        root = config.outputs_dir.resolve()
-        path = (root / output.removeprefix("outputs/")).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
+        path = await asyncio.to_thread(file_under, config.outputs_dir, output.removeprefix("outputs/"))
+        if path is None:
             raise ApiError(404, "not_found", f"no output {output!r}")
         from framemesh.provenance.verify import read_provenance
 
@@ -227,12 +250,13 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
             gateway.executor, partial(read_provenance, path, trust_anchors=anchors)
         )
         body = verdict.to_dict()
-        body["path"] = path.relative_to(root).as_posix()
+        body["path"] = path.relative_to(config.outputs_dir.resolve()).as_posix()
         return body
 
+    install_key_routes(app, gateway.keys, config.admin_token, gateway.access)
     install_vod_routes(app, gateway, auth)
-    install_live_routes(app, gateway.live, auth, config.default_profiles)
-    ai_routes = install_ai_routes(app, config, gateway.ai, gateway.ai_runner)
+    install_live_routes(app, gateway.live, gateway.access, auth, config.default_profiles)
+    ai_routes = install_ai_routes(app, config, gateway.ai, gateway.ai_runner, gateway.access)
     install_ai_job_routes(app, ai_routes, gateway.ai_runner)
     install_llm_routes(app, ai_routes)
     install_unknown_pipeline(app, ai_routes)  # last: it matches any POST /name

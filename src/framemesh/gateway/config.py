@@ -10,6 +10,8 @@ from framemesh.media.profiles import PROFILES
 DEFAULT_PROFILES = ("720p", "480p", "360p")
 # Jobs a list (GET /jobs, GET /ai/jobs) answers with, by default and at most.
 PAGE, MAX_PAGE = 50, 500
+# The furthest a list may start (SQLite's largest integer: past it a query cannot even be asked).
+MAX_OFFSET = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,11 @@ class GatewayConfig:
     # certificate that chains to none of them is refused; with none, it is accepted
     # (and reported as untrusted) as long as its manifest is intact and names the job.
     trust_anchors: tuple[Path, ...] = ()
-    # AI API (Livepeer's): with a token, every AI request needs `Authorization: Bearer TOKEN`.
+    # Who may use it: API keys (created on the admin API with `admin_token`), the
+    # operator's shared `api_token`, or anyone when `open` (only by choice: --open).
+    open: bool = False
     api_token: str | None = None
+    admin_token: str | None = None
     max_price_per_unit: int | None = None  # wei per AI unit; orchestrators asking more get no AI work
     ai_timeout: float = 600.0  # seconds an orchestrator gets per AI job
     ai_max_upload_bytes: int = 64 * 1024 * 1024
@@ -124,7 +129,9 @@ class GatewayConfig:
             "max_price_per_pixel": self.max_price_per_pixel,
             "trust_anchors": [str(p) for p in self.trust_anchors],
             "verify": f"first {self.verify_first} per orchestrator, then {self.verify_fraction:.0%}",
+            "access": "OPEN to anyone (--open)" if self.open else "API keys" + (" or the shared token" if self.api_token else ""),
             "api_token": "(set)" if self.api_token else None,
+            "admin_token": "(set)" if self.admin_token else None,
             "max_price_per_unit": self.max_price_per_unit,
             "queue": f"up to {self.queue_limit} requests wait up to {self.queue_seconds:g} s for a free orchestrator",
             "retention": "forever" if self.retention is None else f"{self.retention / 86400:g} days",

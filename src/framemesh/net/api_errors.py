@@ -15,7 +15,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("framemesh.net")
 
@@ -40,6 +42,48 @@ class ApiError(Exception):
         self.headers = headers or {}
         self.extra = extra or {}
         self.errors = errors  # the validation shape's list, when the schema was broken
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a message for people, a code for programs, and sometimes more
+    (`models` on a 404 for a model nobody serves, `limit` on a 402, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+    msg: str
+    code: str
+
+
+class ErrorBody(BaseModel):
+    """Every error a framemesh node answers with (but the validation shape, where documented)."""
+
+    detail: ErrorDetail
+
+
+_ERROR_WORDS = {
+    400: "The request cannot be run as sent; the message says why.",
+    401: "No API key, or an unknown or revoked one.",
+    402: "The API key is over its spend limit; Retry-After says when it may spend again.",
+    403: "Not for this caller.",
+    404: "No such thing here (a job, stream, key, file, model).",
+    409: "Not now: the thing is in a state that does not allow it.",
+    413: "The body is larger than the limit.",
+    415: "The body is not of a media type this route takes.",
+    422: "A field is missing, of the wrong type, or not a value this route takes.",
+    429: "The API key is over its rate or concurrency; retry after Retry-After.",
+    500: "A failure of the node's own (never bad input); its log has it.",
+    503: "Busy, or no orchestrator free; retry after Retry-After.",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses=` of a route that may answer these error statuses, each
+    with the one error body (402, 429 and 503 with their Retry-After)."""
+    return {
+        status: {"model": ErrorBody, "description": _ERROR_WORDS[status],
+                 **({"headers": _RETRY_AFTER} if status in (402, 429, 503) else {})}
+        for status in statuses
+    }
 
 
 def error_body(code: str, msg: str, **extra: Any) -> dict[str, Any]:
@@ -73,8 +117,21 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid_request", _validation_message(exc)), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = "not_found" if exc.status_code == 404 else "http_error"
-        return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed(request))
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method a documented route takes at the request's path (Starlette's 405 names
+    only the first route's; a catch-all left out of the API description is no method of it)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if not getattr(route, "methods", None) or not getattr(route, "include_in_schema", True):
+            continue
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods)

@@ -7,10 +7,16 @@ passes the limit, so neither a JSON parser nor a multipart spool ever holds more
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.types import Message
 
 from framemesh.net.api_errors import ApiError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def too_large(limit: int, what: str) -> ApiError:
@@ -36,3 +42,22 @@ def limited(request: Request, limit: int, what: str = "the request") -> Request:
         return message
 
     return Request(request.scope, counted)
+
+
+# A JSON body of settings (a stream, an API key): far under this.
+SMALL_BODY = 64 * 1024
+
+
+async def json_body(request: Request, model: type[M], limit: int = SMALL_BODY, what: str = "the request") -> M:
+    """The request's JSON body, read within `limit` bytes, as a `model`, strictly (`0` is
+    not `false`): a 413 past the limit, a 422 that names the wrong field otherwise."""
+    raw = await limited(request, limit, what).body()
+    try:
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+
+
+def json_body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI `openapi_extra` of a route that reads `model` with `json_body`."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}

@@ -36,7 +36,7 @@ def job_error(exc: AIError, pipeline: str, job: str) -> ApiError:
     """The HTTP error for a job the model host failed."""
     if isinstance(exc, WorkerDied):
         log.warning("AI job %s: %s", job, exc)
-        return ApiError(503, "worker_died", f"the {pipeline} worker died: {exc}; retry")
+        return ApiError(503, "worker_died", f"the {pipeline} worker died: {exc}; retry", headers={"Retry-After": "1"})
     if isinstance(exc, InvalidRequest):
         return ApiError(422, "invalid_request", str(exc))
     log.error("AI job %s failed: %s", job, exc)

@@ -44,7 +44,7 @@ from framemesh.ai import (
 )
 from framemesh.ai.pipeline import Progress
 from framemesh.ai.requests import with_default_frames
-from framemesh.net.api_errors import ApiError
+from framemesh.net.api_errors import ApiError, documented
 from framemesh.net.body import limited
 from framemesh.orchestrator.admission import ModelSlots
 from framemesh.orchestrator.ai_jobs import AdmittedJob, job_error
@@ -107,7 +107,7 @@ class AIService:
         await self.host.stop()
 
     def capabilities(self) -> list[AICapability]:
-        return [AICapability(**vars(s)) for s in self.host.status()]
+        return [AICapability(**vars(s), admits=QUEUE_PER_WORKER * s.capacity) for s in self.host.status()]
 
     def served(self) -> list[dict[str, str]]:
         return [{"pipeline": s.pipeline, "model_id": s.model_id} for s in self.config.models]
@@ -241,8 +241,9 @@ def install_ai_routes(app: FastAPI, service: AIService | None) -> None:
                 "description": "A tar bundle: result.json, then the signed outputs. llm: JSON lines, "
                 "{\"delta\"} per piece of text, then {\"done\"} (usage, price, signature).",
             },
-            404: {"description": "No such pipeline or model here; `detail.models` lists what is served."},
-            503: {"description": "The worker died mid-job; retry (elsewhere)."},
+            **documented(400, 402, 413, 415, 422),
+            404: {**documented(404)[404], "description": "No such pipeline or model here; `detail.models` lists what is served."},
+            503: {**documented(503)[503], "description": "At capacity, or the worker died mid-job; retry (elsewhere)."},
         },
         openapi_extra={
             "requestBody": {
@@ -270,7 +271,7 @@ def install_ai_routes(app: FastAPI, service: AIService | None) -> None:
             raise ApiError(404, "unknown_model", "this orchestrator serves no AI pipelines", extra={"models": []})
         return await service.run(pipeline, request)
 
-    @app.get("/ai/progress/{job_id}", response_model=AIProgress)
+    @app.get("/ai/progress/{job_id}", response_model=AIProgress, responses=documented(404, 422))
     async def ai_progress(job_id: str) -> AIProgress:
         """How far a running AI job is (denoising steps), for the gateway that sent it."""
         progress = service.progress.get(job_id) if service is not None else None

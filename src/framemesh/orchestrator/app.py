@@ -27,7 +27,7 @@ from framemesh import __version__
 from framemesh.media.errors import InvalidMediaError, MediaError, UnknownProfileError
 from framemesh.media.plan import plan_file
 from framemesh.media.profiles import parse_profiles
-from framemesh.net.api_errors import ApiError, install_error_handlers
+from framemesh.net.api_errors import ApiError, documented, install_error_handlers
 from framemesh.orchestrator.ai_routes import AIService, install_ai_routes
 from framemesh.orchestrator.billing import Billing, Reservation
 from framemesh.orchestrator.capacity import CapacityLimiter
@@ -154,10 +154,10 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses=documented(503))
     async def readyz() -> dict[str, object]:
         if state.executor is None:
-            raise ApiError(503, "not_ready", "worker pool not started")
+            raise ApiError(503, "not_ready", "worker pool not started", headers={"Retry-After": "1"})
         return {"ready": True, "load": state.limiter.load, "capacity": config.capacity}
 
     @app.get("/metrics")
@@ -176,7 +176,7 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
             out["rewards"] = {str(k): str(v) for k, v in duties.rewards.items()}
         return out
 
-    @app.get("/ticket-params", response_model=TicketParamsWire)
+    @app.get("/ticket-params", response_model=TicketParamsWire, responses=documented(404, 422))
     async def ticket_params(sender: str = Query(pattern="^0x[0-9a-fA-F]{40}$")) -> TicketParamsWire:
         """Fresh ticket parameters for `sender` (a gateway's address); 404 off-chain."""
         if billing is None:
@@ -188,7 +188,10 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
         response_class=FileResponse,
         responses={
             200: {"content": {MEDIA_TYPE: {}}, "description": "A tar bundle: result.json, then one fMP4 per rendition."},
-            503: {"description": "At capacity; retry after the Retry-After header's seconds."},
+            **documented(400, 402, 413, 415, 422),
+            500: {**documented(500)[500], "description": "The segment could not be transcoded for a reason of ours (transcode_failed)."},
+            503: {**documented(503)[503], "description": "At capacity (busy), or its worker died (worker_died); "
+                  "retry after the Retry-After header's seconds."},
         },
     )
     async def transcode(
@@ -256,7 +259,8 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
             if isinstance(exc, MediaError):
                 raise ApiError(500, "transcode_failed", str(exc)) from exc
             if isinstance(exc, BrokenProcessPool):
-                raise ApiError(500, "worker_died", "the transcoding worker died; retry") from exc
+                # a new worker takes its place: retry (a gateway goes elsewhere meanwhile)
+                raise ApiError(503, "worker_died", "the transcoding worker died; retry", headers={"Retry-After": "1"}) from exc
             raise
         state.segments_done += 1
         state.pixels_done += pixels

@@ -27,9 +27,11 @@ import httpx
 from framemesh.net.client import make_client
 from framemesh.wire.ai import AudioResponse, ImageResponse, TextResponse
 from framemesh.wire.gateway import AIJobAccepted, AIJobStatus, JobAccepted, JobStatus
+from framemesh.wire.keys import KeyCreate, KeyCreated, KeyOut
 from framemesh.wire.live import StreamOut
 from framemesh.wire.states import AIJobState, JobState, terminal_values
 
+KEY_ENV = "FRAMEMESH_API_KEY"
 TOKEN_ENV = "FRAMEMESH_API_TOKEN"
 # Every state a job can end in, transcoding or AI (cancelled among them).
 TERMINAL = terminal_values(JobState, AIJobState)
@@ -65,10 +67,11 @@ def _raise_for(response: httpx.Response) -> None:
 
 class GatewayClient:
     def __init__(self, base_url: str, *, timeout: float = 300.0, token: str | None = None) -> None:
-        """`token`: the gateway's API token (default: $FRAMEMESH_API_TOKEN, if set)."""
+        """`token`: your API key, or the gateway's token (default: $FRAMEMESH_API_KEY, or
+        else $FRAMEMESH_API_TOKEN, if set)."""
         self.base_url = base_url.rstrip("/")
         self._http = make_client(base_url=self.base_url, timeout=timeout)
-        token = token if token is not None else os.environ.get(TOKEN_ENV)
+        token = token if token is not None else (os.environ.get(KEY_ENV) or os.environ.get(TOKEN_ENV))
         if token:
             self._http.headers["Authorization"] = f"Bearer {token}"
 
@@ -230,6 +233,30 @@ class GatewayClient:
         """`DELETE /streams/{id}`: returns once its segments are done and its recording written."""
         response = await self._request("DELETE", f"/streams/{stream_id}")
         return StreamOut.model_validate_json(response.content)
+
+    async def usage(self) -> KeyOut | None:
+        """This client's API key, its limits and what it has used (None without a key)."""
+        response = await self._request("GET", "/usage")
+        body = response.json()
+        return KeyOut.model_validate(body) if body is not None else None
+
+    # the admin API: a client made with the gateway's admin token
+
+    async def create_key(
+        self, name: str, *, spend_limit: str | None = None, rate: str | None = None, concurrency: int | None = None
+    ) -> KeyCreated:
+        """A new API key (`.key` is its secret, given this once)."""
+        body = KeyCreate(name=name, spend_limit=spend_limit, rate=rate, concurrency=concurrency)
+        response = await self._request("POST", "/admin/keys", json=body.model_dump(exclude_none=True))
+        return KeyCreated.model_validate_json(response.content)
+
+    async def keys(self) -> list[KeyOut]:
+        response = await self._request("GET", "/admin/keys")
+        return [KeyOut.model_validate(k) for k in response.json()]
+
+    async def revoke_key(self, key_id: str) -> KeyOut:
+        response = await self._request("DELETE", f"/admin/keys/{key_id}")
+        return KeyOut.model_validate_json(response.content)
 
     async def fetch(self, url: str, dest: Path) -> Path:
         """Download an output URL the gateway answered with into `dest`."""

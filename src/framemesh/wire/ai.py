@@ -221,6 +221,10 @@ class AICapability(BaseModel):
     model_id: str
     warm: bool = Field(description="A worker has the model loaded now.")
     capacity: int = Field(ge=1, description="Jobs it runs at once on this model.")
+    admits: int | None = Field(
+        None, ge=1, description="Jobs it takes at once, running or queued (one queued per worker hides the round trip); "
+        "past that it answers 503 busy. Absent: `capacity`."
+    )
     in_use: int = Field(ge=0)
     price_per_unit: int = Field(ge=0, description="Wei per unit (see framemesh.ai.units).")
     default_frames: int | None = Field(

@@ -88,3 +88,18 @@ class AIJobAccepted(BaseModel):
     id: str
     state: str
     status_url: str
+
+
+class QueueOut(BaseModel):
+    """The gateway's line of work waiting for a free orchestrator, since it started."""
+
+    waiting: int = Field(description="Waiting now.")
+    limit: int = Field(description="The most that may wait (queue_limit); past it, 503.")
+    served: int = Field(description="Requests and segments that got an orchestrator, at once or after waiting.")
+    waited: int = Field(description="Of them, those that had to wait.")
+    full: int = Field(description="Refused because the line was full.")
+    timed_out: int = Field(description="Gave up waiting at their deadline (queue_seconds, or a live segment's).")
+    wait_seconds_total: float
+    wait_seconds_max: float
+    wait_seconds_p50: float = Field(description="Over the last 1000 served.")
+    wait_seconds_p95: float

@@ -102,3 +102,38 @@ def test_default_frames_is_what_most_servers_of_the_model_advertise() -> None:
     assert directory.default_frames("image-to-video", "svd") == 25
     assert directory.default_frames("image-to-video", "other") is None
     assert directory.default_frames("image-to-video", "nobody") is None
+
+
+async def test_a_model_full_of_the_gateways_own_jobs_or_that_said_busy_gets_no_more_until_a_slot_frees() -> None:
+    from framemesh.gateway.ai.dispatch import AIDispatcher
+    from framemesh.gateway.core.waiting import WaitLine
+
+    d, pool = directory(a=[cap()], b=[cap()])
+    ai = AIDispatcher(d, pool, None, None, timeout=5, attempts=2, max_price=None, line=WaitLine())  # type: ignore[arg-type]
+    assert {url for url, _ in ai.ranked(T2I, SD)} == {"a", "b"}
+    ai.take(("a", T2I, SD))  # one job of ours on a's only slot: no request is sent there only to be refused
+    assert [url for url, _ in ai.ranked(T2I, SD)] == ["b"]
+    ai.said_full(("b", T2I, SD), 30.0)  # b answered busy (another gateway's work): not for its Retry-After
+    try:
+        ai.ranked(T2I, SD)
+        raise AssertionError("both are full")
+    except Exception as exc:
+        assert getattr(exc, "transient", False) and BUSY_NOW in str(exc)
+    assert 29 < ai.next_change() <= 30
+    ai.give_back(("a", T2I, SD))  # our job on a ended: its slot is free
+    assert [url for url, _ in ai.ranked(T2I, SD)] == ["a"]
+    assert ai.running == {}, "nothing of ours runs"
+
+
+def test_a_model_gets_as_many_jobs_as_it_admits_running_or_queued() -> None:
+    from framemesh.gateway.ai.dispatch import AIDispatcher
+    from framemesh.gateway.core.waiting import WaitLine
+
+    queued = cap().model_copy(update={"admits": 2})  # one worker: one running, one queued
+    d, pool = directory(a=[queued])
+    ai = AIDispatcher(d, pool, None, None, timeout=5, attempts=2, max_price=None, line=WaitLine())  # type: ignore[arg-type]
+    ai.take(("a", T2I, SD))
+    assert [url for url, _ in ai.ranked(T2I, SD)] == ["a"], "its worker's next job waits there, not here"
+    ai.take(("a", T2I, SD))
+    assert ai.is_full("a", queued), "two of ours: its worker's queue is full"
+    assert ai.is_full("a", cap()), "a model that says nothing of a queue takes its capacity, one"

@@ -26,7 +26,7 @@ class Dispatcher:
         self.calls: list[str] = []
 
     async def run(self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str,
-                  on_progress: Any = None) -> tuple[AIResult, dict[str, Path], str]:
+                  on_progress: Any = None, key: str = "") -> tuple[AIResult, dict[str, Path], str]:
         self.calls.append(job_id)
         if job_id.endswith("-1") and self.busy_once:
             self.busy_once = False
@@ -84,7 +84,7 @@ class Failing(Dispatcher):
     """Both parallel stages fail, one a moment after the other."""
 
     async def run(self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str,
-                  on_progress: Any = None) -> tuple[AIResult, dict[str, Path], str]:
+                  on_progress: Any = None, key: str = "") -> tuple[AIResult, dict[str, Path], str]:
         self.calls.append(job_id)
         await asyncio.sleep(0.05 if job_id.endswith("-1") else 0.0)
         raise NoOrchestrator(503, f"{job_id} failed on every orchestrator tried", [])

@@ -44,5 +44,5 @@ def test_usage_is_accounted_per_key_and_period(tmp_path: Path) -> None:
     usage = store.usage(a.id)
     assert (usage.requests, usage.units, usage.wei) == (3, 8292, 18 * 10**18 + 5)
     assert usage.by_kind == {"ai": 18 * 10**18, "transcode": 5}
-    assert store.spent(b.id, since=0) == 7 and store.spent(a.id, since=time.time() + 1) == 0
+    assert store.usage(b.id, since=0).wei == 7 and store.usage(a.id, since=time.time() + 1).wei == 0
     store.close()

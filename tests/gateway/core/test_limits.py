@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from framemesh.gateway.core.limits import SpendLimit, TokenBucket, parse_rate, parse_spend
+from framemesh.gateway.core.limits import SpendLimit, TokenBucket, parse_rate, parse_spend, rate_text
 
 
 def test_spend_limits_are_an_amount_per_period() -> None:
@@ -28,6 +28,7 @@ def test_rates_are_requests_per_period() -> None:
     for bad in ("5", "fast/s", "0/s", "5/eon"):
         with pytest.raises(ValueError):
             parse_rate(bad)
+    assert [rate_text(parse_rate(t)) for t in ("5/s", "30/min", "36/hour", "1/hour")] == ["5/s", "30/min", "36/h", "1/h"]
 
 
 def test_a_bucket_allows_its_burst_then_its_rate() -> None:

@@ -140,3 +140,24 @@ async def test_one_jobs_402s_never_count_against_a_later_job(world: World) -> No
     member = world.pool.members[world.url]
     assert (member.failures, member.consecutive_failures) == (0, 0)
     assert ledger.refunds == 8 and ledger.resyncs == [Fraction(0)] * 8, "every refused payment was taken back"
+
+
+async def test_two_keys_jobs_take_turns_for_one_orchestrator(world: World, tmp_path: Path) -> None:
+    """Segments wait in the gateway's one line, fair across API keys: a job submitted
+    later, by another key, is not held back until an earlier job is done."""
+    world.pool.set_info(world.url, 1)
+    world.clip = make_test_clip(tmp_path / "long.mp4", duration=8.0, width=320, height=180, audio=False)
+    recorder = Refusing(world.runner.client, {})
+    world.runner.client = recorder  # type: ignore[assignment]
+    world.runner.owner = {"a": "alice", "b": "bob"}.get  # type: ignore[assignment]
+    for job_id in ("a", "b"):
+        _add(world, job_id)
+    first = asyncio.create_task(world.runner.run("a"))
+    while not recorder.calls:
+        await asyncio.sleep(0.01)
+    await asyncio.gather(first, world.runner.run("b"))
+    assert all(world.store.job(j).state is JobState.COMPLETED for j in ("a", "b"))
+    jobs = [job for job, _ in recorder.calls]
+    assert sorted(jobs) == ["a"] * 4 + ["b"] * 4
+    assert jobs[:6].count("b") >= 2, f"bob's job waited for alice's to finish: {recorder.calls}"
+    assert world.runner.line.waiting == 0

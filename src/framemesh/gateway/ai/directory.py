@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,9 +62,11 @@ class AIDirectory:
         return max(sorted(set(seen)), key=seen.count) if seen else None
 
     def rank(
-        self, pipeline: str, model_id: str, pool: OrchestratorPool, now: float, max_price: int | None
+        self, pipeline: str, model_id: str, pool: OrchestratorPool, now: float, max_price: int | None,
+        full: Callable[[str, AICapability], bool] = lambda url, cap: False,
     ) -> tuple[list[tuple[str, int]], str | None]:
-        """(url, price per unit) of the orchestrators to try, best first, and why none if empty."""
+        """(url, price per unit) of the orchestrators to try, best first, and why none if
+        empty. `full(url, capability)`: the gateway knows every slot of it is taken now."""
         serving = [
             (url, c) for url, caps in self.caps.items() for c in caps if (c.pipeline, c.model_id) == (pipeline, model_id)
         ]
@@ -76,7 +79,7 @@ class AIDirectory:
         usable = []
         for url, c in affordable:
             member = pool.members.get(url)
-            if member is not None and member.avoid_until > now:
+            if (member is not None and member.avoid_until > now) or full(url, c):
                 continue
             usable.append((url, c, member))
         if not usable:

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,12 @@ from framemesh.gateway.core.payer import pay_and_call
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
 from framemesh.gateway.core.checks import provenance_problem
-from framemesh.wire.ai import AIResult
+from framemesh.wire.ai import AICapability, AIResult
 
 log = logging.getLogger("framemesh.gateway")
 
 PROGRESS_INTERVAL = 1.0  # seconds between readings of a running job's progress
+Slot = tuple[str, str, str]  # an orchestrator's (url, pipeline, model id)
 
 
 class NoOrchestrator(GatewayError):
@@ -86,6 +88,41 @@ class AIDispatcher:
         self.timeout = timeout
         self.attempts = attempts
         self.max_price = max_price
+        # The gateway's own jobs on each orchestrator's model, and the models that said
+        # they are full: neither is sent more work (a request the orchestrator would only
+        # refuse) until one of its jobs ends here or its Retry-After runs out. A model is
+        # given as many as it admits (one queued per worker), so its worker starts the
+        # next job the moment one ends instead of idling for a round trip.
+        self.running: Counter[Slot] = Counter()
+        self.full_until: dict[Slot, float] = {}
+
+    def is_full(self, url: str, cap: AICapability) -> bool:
+        slot = (url, cap.pipeline, cap.model_id)
+        return self.running[slot] >= (cap.admits or cap.capacity) or self.full_until.get(slot, 0.0) > time.monotonic()
+
+    def take(self, slot: Slot) -> None:
+        """A job of ours goes to `slot`; the next in line looks whether another is free
+        (its own attempt holds its turn for the whole job)."""
+        self.running[slot] += 1
+        self.line.wake()
+
+    def give_back(self, slot: Slot) -> None:
+        """A job of ours on `slot` ended: a slot there is free (whatever it said before)."""
+        self.running[slot] -= 1
+        if self.running[slot] <= 0:
+            del self.running[slot]
+        self.full_until.pop(slot, None)
+        self.line.wake()
+
+    def said_full(self, slot: Slot, retry_after: float) -> None:
+        self.full_until[slot] = time.monotonic() + retry_after
+
+    def next_change(self) -> float:
+        """Seconds until a model that said it was full, or an avoided orchestrator, may be tried again."""
+        now = time.monotonic()
+        waits = [t - now for t in self.full_until.values() if t > now]
+        pooled = self.pool.next_change(now)
+        return min([*waits, *([pooled] if pooled is not None else [])], default=1.0)
 
     async def run(
         self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str,
@@ -118,13 +155,9 @@ class AIDispatcher:
     ) -> tuple[AIResult, dict[str, Path], str] | None:
         """One pass over the orchestrators that can take it now; None when each was busy
         (or none can now), so the caller waits; NoOrchestrator when the attempts are spent."""
-        try:
-            ranked = self.ranked(pipeline, model_id)
-        except NoOrchestrator as exc:
-            if exc.status == 503 and exc.transient:
-                self.line.wake_after(self.pool.next_change(time.monotonic()) or 1.0)
-                return None
-            raise
+        ranked = self.ranked_now(pipeline, model_id)
+        if ranked is None:
+            return None
         busy_for: list[float] = []
         for url, price_per_unit in ranked:
             if tried[0] >= self.attempts:
@@ -132,13 +165,17 @@ class AIDispatcher:
             price = price_per_unit * units
             staging = dest_dir.with_name(f".{dest_dir.name}-{tried[0]}")  # served only once verified
             watcher = asyncio.create_task(self._watch(url, job_id, on_progress)) if on_progress else None
+            slot = (url, pipeline, model_id)
+            self.take(slot)
             try:
-                result, files = await self._pay_and_send(url, pipeline, request, price, staging, job_id)
+                try:
+                    result, files = await self._pay_and_send(url, pipeline, request, price, staging, job_id)
+                finally:
+                    self.give_back(slot)
                 await self._verify(url, pipeline, model_id, request, result, files, job_id)
             except PeerBusy as exc:
                 shutil.rmtree(staging, ignore_errors=True)
-                if url in self.pool.members:
-                    self.pool.busy(url, time.monotonic(), exc.retry_after)
+                self.said_full(slot, exc.retry_after)
                 busy_for.append(exc.retry_after)
                 continue  # busy is not a try: it costs no attempt
             except PeerFailed as exc:
@@ -161,7 +198,7 @@ class AIDispatcher:
             return result, files, url
         if tried[0] >= self.attempts:
             raise NoOrchestrator(503, f"{pipeline} {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
-        self.line.wake_after(min(busy_for) if busy_for else (self.pool.next_change(time.monotonic()) or 1.0))
+        self.line.wake_after(min(busy_for) if busy_for else self.next_change())
         return None
 
     async def _watch(self, url: str, job_id: str, on_progress: Callable[[float], None]) -> None:
@@ -205,7 +242,7 @@ class AIDispatcher:
     def ranked(self, pipeline: str, model_id: str) -> list[tuple[str, int]]:
         """(url, price per unit) of the orchestrators to try, best first; NoOrchestrator
         (404: nobody serves it, 503: nobody can now) when there is none."""
-        ranked, why = self.directory.rank(pipeline, model_id, self.pool, time.monotonic(), self.max_price)
+        ranked, why = self.directory.rank(pipeline, model_id, self.pool, time.monotonic(), self.max_price, self.is_full)
         if not ranked:
             offers = self.directory.offers()
             if why is None:
@@ -214,6 +251,17 @@ class AIDispatcher:
             raise NoOrchestrator(503, f"no orchestrator can take {pipeline} {model_id!r} now: {why}", offers,
                                  transient=why == BUSY_NOW, retry_after=1.0 if why == BUSY_NOW else None)
         return ranked
+
+    def ranked_now(self, pipeline: str, model_id: str) -> list[tuple[str, int]] | None:
+        """`ranked`, or None when every orchestrator serving it is full or set aside for
+        now (a line attempt's "nothing for me": a wake-up is set for when that may change)."""
+        try:
+            return self.ranked(pipeline, model_id)
+        except NoOrchestrator as exc:
+            if exc.status == 503 and exc.transient:
+                self.line.wake_after(self.next_change())
+                return None
+            raise
 
     def failed(self, url: str, exc: PeerFailed) -> None:
         """Count a failure against `url`; a bad result (it cheated) bans it for longest."""

@@ -44,9 +44,11 @@ from framemesh.gateway.ai.routes import AIRoutes
 from framemesh.gateway.ai.runner import AIJobRunner, build_for_network
 from framemesh.gateway.ai.directory import AIDirectory
 from framemesh.gateway.ai.store import AIJobRecord, StageRecord
-from framemesh.gateway.config import MAX_PAGE, PAGE
+from framemesh.gateway.auth import GUARDED, caller_of
+from framemesh.gateway.config import MAX_OFFSET, MAX_PAGE, PAGE
 from framemesh.gateway.errors import JobNotFound
-from framemesh.net.api_errors import ApiError
+from framemesh.net.api_errors import ApiError, ErrorBody, documented
+from framemesh.wire.ai import HTTPValidationError
 from framemesh.wire.gateway import (
     AIJobAccepted,
     AIJobStatus,
@@ -54,6 +56,9 @@ from framemesh.wire.gateway import (
     AIStageStatus,
 )
 
+# Its body is read as the AI routes' (a body that is not a JSON object: Livepeer's
+# validation list); a plan that cannot run is the usual {msg, code}.
+_JOB_INVALID = {422: {"model": ErrorBody | HTTPValidationError, "description": "The body or its stages are not valid."}}
 _JOB_BODY = {
     "requestBody": {
         "required": True,
@@ -173,8 +178,14 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
     auth = [Depends(routes.authorize)]
     directory = routes.dispatcher.directory
 
+    async def visible(job_id: str, request: Request) -> AIJobRecord:
+        """The job, if the caller may see it (JobNotFound otherwise)."""
+        if not await routes.authorize.sees(caller_of(request), job_id):
+            raise JobNotFound(job_id)
+        return await asyncio.to_thread(runner.store.job, job_id)
+
     @app.post("/ai/jobs", status_code=202, response_model=AIJobAccepted, tags=["jobs"], dependencies=auth,
-              openapi_extra=_JOB_BODY)
+              openapi_extra=_JOB_BODY, responses={**GUARDED, **documented(400, 404, 413), **_JOB_INVALID})
     async def submit_ai_job(request: Request) -> AIJobAccepted:
         """Run AI stages one after another, each output feeding the next; answers at once with the job's id."""
         raw = await routes.fields("ai-jobs", request)
@@ -207,24 +218,28 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
         upload_dir = runner.uploads_dir(job_id) if files else None
         for key, data in files.items():
             await asyncio.to_thread(_write_durably, runner.uploads_dir(job_id) / key, data)
+        await routes.authorize.claim(caller_of(request), "ai", job_id)
         await asyncio.to_thread(runner.store.add_job, job_id, "stages", resolved, upload_dir)
         runner.submit(job_id)
         return AIJobAccepted(id=job_id, state="queued", status_url=f"/ai/jobs/{job_id}")
 
-    @app.get("/ai/jobs", response_model=list[AIJobStatus], tags=["jobs"], dependencies=auth)
+    @app.get("/ai/jobs", response_model=list[AIJobStatus], tags=["jobs"], dependencies=auth,
+             responses={**GUARDED, **documented(422)})
     async def list_ai_jobs(
-        limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0)
+        request: Request, limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0, le=MAX_OFFSET)
     ) -> list[AIJobStatus]:
-        """The AI jobs this gateway has run or runs, Livepeer API requests and staged jobs,
-        newest first, a page at a time."""
-        jobs = await asyncio.to_thread(partial(runner.store.jobs, limit=limit, offset=offset))
+        """The AI jobs this gateway has run or runs (with an API key: its own), Livepeer API
+        requests and staged jobs, newest first, a page at a time."""
+        owner = caller_of(request).owner
+        jobs = await asyncio.to_thread(partial(runner.store.jobs, limit=limit, offset=offset, owner=owner))
         return [job_status(j, runner.progress) for j in jobs]
 
-    @app.delete("/ai/jobs/{job_id}", response_model=AIJobStatus, tags=["jobs"], dependencies=auth)
-    async def cancel_ai_job(job_id: str) -> AIJobStatus:
+    @app.delete("/ai/jobs/{job_id}", response_model=AIJobStatus, tags=["jobs"], dependencies=auth,
+                responses={**GUARDED, **documented(404, 409, 422)})
+    async def cancel_ai_job(job_id: str, request: Request) -> AIJobStatus:
         """Cancel a staged job: no further stage starts; a job that has ended is left as it is (409)."""
         try:
-            job = await asyncio.to_thread(runner.store.job, job_id)
+            job = await visible(job_id, request)
             if job.kind != "stages":
                 raise ApiError(409, "not_cancellable", f"job {job_id} is a request answered while its client waited")
             if job.state.terminal:
@@ -233,9 +248,10 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
         except JobNotFound as exc:
             raise ApiError(404, "job_not_found", str(exc)) from exc
 
-    @app.get("/ai/jobs/{job_id}", response_model=AIJobStatus, tags=["jobs"], dependencies=auth)
-    async def get_ai_job(job_id: str) -> AIJobStatus:
+    @app.get("/ai/jobs/{job_id}", response_model=AIJobStatus, tags=["jobs"], dependencies=auth,
+             responses={**GUARDED, **documented(404, 422)})
+    async def get_ai_job(job_id: str, request: Request) -> AIJobStatus:
         try:
-            return job_status(await asyncio.to_thread(runner.store.job, job_id), runner.progress)
+            return job_status(await visible(job_id, request), runner.progress)
         except JobNotFound as exc:
             raise ApiError(404, "job_not_found", str(exc)) from exc

@@ -104,7 +104,7 @@ class LLMStream:
             if not settled and self.paid and payer is not None:
                 payer.refund(self.url, self.price_per_unit * self.units)
             await self.response.aclose()
-            self.dispatcher.ai.line.wake()  # its orchestrator may take the next in line
+            self.dispatcher.ai.give_back((self.url, PIPELINE, self.model_id))  # it may take the next in line
 
     def _check(self, raw: Any, text: str) -> LLMDone:
         try:
@@ -163,7 +163,7 @@ class LLMDispatcher:
         self.ai = ai
 
     async def open(
-        self, model_id: str, request: Any, units: int, job_id: str, tried: set[str] | None = None
+        self, model_id: str, request: Any, units: int, job_id: str, tried: set[str] | None = None, *, key: str = ""
     ) -> LLMStream:
         """The answer's stream from the best orchestrator that opens one, waiting in the
         gateway's line while all are busy. `tried` (grown here) holds the orchestrators
@@ -175,24 +175,26 @@ class LLMDispatcher:
         fields = dataclasses.asdict(request)
 
         async def attempt() -> LLMStream | None:
-            try:
-                ranked = [r for r in ai.ranked(PIPELINE, model_id) if r[0] not in tried]
-            except NoOrchestrator as exc:
-                if exc.status == 503 and exc.transient:
-                    ai.line.wake_after(ai.pool.next_change(time.monotonic()) or 1.0)
-                    return None
-                raise
+            now = ai.ranked_now(PIPELINE, model_id)
+            if now is None:
+                return None
+            ranked = [r for r in now if r[0] not in tried]
             busy_for: list[float] = []
             for url, price_per_unit in ranked:
                 if len(tried) >= ai.attempts:
                     break
+                slot = (url, PIPELINE, model_id)
+                ai.take(slot)  # given back when the answer's stream ends
                 try:
-                    stream = await self._pay_and_open(url, fields, model_id, units, price_per_unit, job_id)
+                    try:
+                        stream = await self._pay_and_open(url, fields, model_id, units, price_per_unit, job_id)
+                    except BaseException:
+                        ai.give_back(slot)
+                        raise
                     tried.add(url)  # an answer that breaks later still spent this try
                     return stream
                 except PeerBusy as exc:
-                    if url in ai.pool.members:
-                        ai.pool.busy(url, time.monotonic(), exc.retry_after)
+                    ai.said_full(slot, exc.retry_after)
                     busy_for.append(exc.retry_after)
                 except PeerFailed as exc:
                     log.warning("LLM job %s: %s; failing over", job_id, exc)
@@ -207,7 +209,7 @@ class LLMDispatcher:
             return None
 
         try:
-            return await ai.line.serve("", time.monotonic() + ai.wait_seconds, attempt)
+            return await ai.line.serve(key, time.monotonic() + ai.wait_seconds, attempt)
         except (LineFull, WaitedTooLong) as exc:
             raise NoOrchestrator(503, f"llm {model_id!r}: {exc}; retry later", [], retry_after=1.0) from exc
 

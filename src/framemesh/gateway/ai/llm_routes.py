@@ -27,11 +27,13 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import StreamingResponse
 
+from framemesh.net.schema import inline_schema
 from framemesh.ai import DEFAULT_LIMITS, InvalidRequest, build_request
 from framemesh.gateway.ai.dispatch import NoOrchestrator, OrchestratorRefused
 from framemesh.gateway.ai.jobs import StagePlan
 from framemesh.gateway.ai.routes import AIRoutes, error_responses, refused, retry_header
-from framemesh.gateway.ai.store import AIJobStore
+from framemesh.gateway.ai.runner import AIJobRunner
+from framemesh.gateway.auth import caller_of
 from framemesh.gateway.errors import PeerFailed
 from framemesh.gateway.ai.llm_dispatch import PIPELINE, LLMDispatcher, LLMStream
 from framemesh.net.api_errors import ApiError
@@ -54,7 +56,7 @@ def install_llm_routes(app: FastAPI, routes: AIRoutes) -> LLMDispatcher:
             200: {"content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"}}},
                   "description": "The answer; with stream=true, server-sent events of LLMResponse chunks, then [DONE]."},
         },
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": LLMParams.model_json_schema()}}}},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(LLMParams)}}}},
     )
     async def gen_llm(request: Request) -> Any:
         """Generate text using a language model (OpenAI-style chat messages)."""
@@ -74,12 +76,14 @@ def install_llm_routes(app: FastAPI, routes: AIRoutes) -> LLMDispatcher:
         except InvalidRequest as exc:
             raise refused(exc) from exc
         job_id = uuid.uuid4().hex[:16]
-        record = partial(_record, routes.runner.store, job_id, StagePlan(PIPELINE, model_id, _params(fields)), time.time())
+        caller = caller_of(request)
+        await routes.authorize.claim(caller, "llm", job_id)
+        record = partial(_record, routes.runner, job_id, StagePlan(PIPELINE, model_id, _params(fields)), time.time())
         try:
             if ai_request.stream:
-                stream = await _call(llm.open(model_id, ai_request, units, job_id))
+                stream = await _call(llm.open(model_id, ai_request, units, job_id, key=caller.id))
                 return StreamingResponse(_sse(stream, job_id, record), media_type=SSE_MEDIA_TYPE)
-            done, url = await _complete(llm, model_id, ai_request, units, job_id)
+            done, url = await _complete(llm, model_id, ai_request, units, job_id, caller.id)
         except ApiError as exc:
             await record(None, None, error=exc.msg)
             raise
@@ -89,13 +93,15 @@ def install_llm_routes(app: FastAPI, routes: AIRoutes) -> LLMDispatcher:
     return llm
 
 
-async def _complete(llm: LLMDispatcher, model_id: str, ai_request: Any, units: int, job_id: str) -> tuple[LLMDone, str]:
+async def _complete(
+    llm: LLMDispatcher, model_id: str, ai_request: Any, units: int, job_id: str, key: str
+) -> tuple[LLMDone, str]:
     """The whole answer and who gave it; one that breaks mid-way is asked of the next orchestrator."""
     errors: list[str] = []
     tried: set[str] = set()  # one budget of ai_attempts orchestrators for the whole request
     while len(tried) < llm.ai.attempts:
         try:
-            stream = await _call(llm.open(model_id, ai_request, units, job_id, tried))
+            stream = await _call(llm.open(model_id, ai_request, units, job_id, tried, key=key))
         except ApiError as exc:
             if errors and exc.status == 503:
                 break
@@ -141,15 +147,18 @@ Recorder = Callable[..., Awaitable[None]]
 
 
 async def _record(
-    store: AIJobStore, job_id: str, plan: StagePlan, started: float, done: LLMDone | None, url: str | None,
+    runner: AIJobRunner, job_id: str, plan: StagePlan, started: float, done: LLMDone | None, url: str | None,
     error: str | None = None,
 ) -> None:
-    """The answer (or why there is none) in the gateway's AI job record (GET /ai/jobs)."""
+    """The answer (or why there is none) in the gateway's AI job record (GET /ai/jobs),
+    and charged to the caller's key."""
     result = done.model_dump(mode="json") if done is not None else {}
     await asyncio.to_thread(
-        store.add_done, job_id, plan, orchestrator=url, units=done.units if done else None, result=result, files={},
-        started=started, error=error,
+        runner.store.add_done, job_id, plan, orchestrator=url, units=done.units if done else None, result=result,
+        files={}, started=started, error=error,
     )
+    if done is not None:
+        await asyncio.to_thread(runner.charge, job_id, done.units, done.price)
 
 
 def _params(fields: dict[str, Any]) -> dict[str, Any]:

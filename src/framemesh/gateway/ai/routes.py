@@ -30,6 +30,7 @@ from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
+from framemesh.net.schema import inline_schema
 from framemesh.ai import InvalidRequest, checked_units
 from framemesh.gateway.ai.dispatch import (
     AIDispatcher,
@@ -37,7 +38,7 @@ from framemesh.gateway.ai.dispatch import (
     OrchestratorRefused,
 )
 from framemesh.gateway.ai.runner import AIJobRunner, build_for_network
-from framemesh.gateway.auth import TokenCheck
+from framemesh.gateway.auth import Access, caller_of
 from framemesh.gateway.config import GatewayConfig
 from framemesh.net.api_errors import ApiError
 from framemesh.net.body import limited
@@ -77,9 +78,11 @@ _TEXT_FIELDS = {"prompt", "text", "negative_prompt", "model_id", "description"}
 _ERROR_WORDS = {
     400: "The request cannot be run as sent (out of limits, an undecodable input); the message says why.",
     401: "Unauthorized",
+    402: "The API key is over its spend limit; Retry-After says when it may spend again.",
     404: "No orchestrator serves the model; the body lists what the network offers.",
     413: "Request Entity Too Large",
     422: "A field is missing or of the wrong type (Livepeer's validation shape).",
+    429: "The API key is over its rate or concurrency; retry after Retry-After.",
     500: "Internal Server Error",
     503: "No orchestrator could take the job now.",
 }
@@ -116,18 +119,18 @@ _ERRORS = error_responses()
 
 def _request_body(pipeline: str) -> dict[str, Any]:
     if pipeline in JSON_PIPELINES:
-        content = {"application/json": {"schema": JSON_PIPELINES[pipeline].model_json_schema()}}
+        content = {"application/json": {"schema": inline_schema(JSON_PIPELINES[pipeline])}}
     else:
-        content = {"multipart/form-data": {"schema": FORM_PIPELINES[pipeline].model_json_schema()}}
+        content = {"multipart/form-data": {"schema": inline_schema(FORM_PIPELINES[pipeline])}}
     return {"requestBody": {"required": True, "content": content}}
 
 
 class AIRoutes:
-    def __init__(self, config: GatewayConfig, dispatcher: AIDispatcher, runner: AIJobRunner) -> None:
+    def __init__(self, config: GatewayConfig, dispatcher: AIDispatcher, runner: AIJobRunner, access: Access) -> None:
         self.config = config
         self.dispatcher = dispatcher
         self.runner = runner  # records every request in the job store (GET /ai/jobs)
-        self.authorize = TokenCheck(config.api_token)
+        self.authorize = access
 
     async def fields(self, pipeline: str, request: Request) -> dict[str, Any]:
         """The request's fields, its JSON body or its form (uploaded files as bytes), read
@@ -190,6 +193,7 @@ class AIRoutes:
             raise refused(exc) from exc
         job_id = uuid.uuid4().hex[:16]
         out_dir = self.config.outputs_dir / "ai" / job_id
+        await self.authorize.claim(caller_of(request), "ai", job_id)
         try:
             result, files = await self.runner.run_request(job_id, pipeline, model_id, fields, ai_request, units)
         except NoOrchestrator as exc:
@@ -215,8 +219,10 @@ class AIRoutes:
         return {"images": [{"url": urls[o.file], "seed": o.seed, "nsfw": o.nsfw} for o in result.outputs]}
 
 
-def install_ai_routes(app: FastAPI, config: GatewayConfig, dispatcher: AIDispatcher, runner: AIJobRunner) -> AIRoutes:
-    routes = AIRoutes(config, dispatcher, runner)
+def install_ai_routes(
+    app: FastAPI, config: GatewayConfig, dispatcher: AIDispatcher, runner: AIJobRunner, access: Access
+) -> AIRoutes:
+    routes = AIRoutes(config, dispatcher, runner, access)
     auth = [Depends(routes.authorize)]
 
     def add(pipeline: str) -> None:

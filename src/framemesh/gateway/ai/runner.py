@@ -19,6 +19,7 @@ from typing import Any
 from framemesh.ai import InvalidRequest, build_request, checked_units
 from framemesh.ai.cache import request_key
 from framemesh.ai.requests import with_default_frames
+from framemesh.gateway.core.keys import KeyStore
 from framemesh.gateway.ai.dispatch import (
     AIDispatcher,
     NoOrchestrator,
@@ -52,9 +53,11 @@ def build_for_network(directory: AIDirectory, pipeline: str, fields: dict[str, A
 
 class AIJobRunner:
     def __init__(
-        self, store: AIJobStore, dispatcher: AIDispatcher, outputs_dir: Path, jobs_dir: Path, *, result_cache: bool = True
+        self, store: AIJobStore, dispatcher: AIDispatcher, outputs_dir: Path, jobs_dir: Path, *, result_cache: bool = True,
+        keys: KeyStore | None = None,
     ) -> None:
         self.result_cache = result_cache
+        self.keys = keys  # whose each job is: its stages are charged to that key, and wait in its line
         self.store = store
         self.dispatcher = dispatcher
         self.outputs_dir = outputs_dir
@@ -140,6 +143,7 @@ class AIJobRunner:
                 partial(self.store.add_done, job_id, plan, orchestrator=earlier.orchestrator, units=earlier.units,
                         result=result.model_dump(mode="json"), files=earlier.files)
             )
+            await asyncio.to_thread(self.charge, job_id, units, 0)
             return result, files
         job = await asyncio.to_thread(self.store.add_job, job_id, "request", [plan], running=True)
         try:
@@ -251,16 +255,18 @@ class AIJobRunner:
                 partial(self.store.finish_stage, job.id, stage.index, orchestrator=earlier.orchestrator or "",
                         units=units, result=result.model_dump(mode="json"), files=earlier.files)
             )
+            await asyncio.to_thread(self.charge, job.id, units, 0)
             return result, files
         out_dir = self.output_dir(job, stage.index)
         if out_dir.exists() and job.kind != "request":
             shutil.rmtree(out_dir)  # left by a gateway that died before recording the stage done
         stage_job_id = job.id if job.kind == "request" else f"{job.id}-{stage.index}"
         key = (job.id, stage.index)
+        owner = await asyncio.to_thread(self.keys.owner, job.id) if self.keys is not None else None
         try:
             result, files, url = await self.dispatcher.run(
                 stage.pipeline, stage.model_id, request, units, out_dir, stage_job_id,
-                on_progress=lambda fraction: self.progress.__setitem__(key, fraction),
+                on_progress=lambda fraction: self.progress.__setitem__(key, fraction), key=owner or "",
             )
         finally:
             self.progress.pop(key, None)
@@ -273,7 +279,13 @@ class AIJobRunner:
                 completes_job=started,
             )
         )
+        await asyncio.to_thread(self.charge, job.id, units, result.price)
         return result, files
+
+    def charge(self, job_id: str, units: int, wei: int) -> None:
+        """Account delivered work to the job's API key, if it has one."""
+        if self.keys is not None:
+            self.keys.charge(job_id, units, wei)
 
     def _output_of(self, stage: StageRecord) -> dict[str, Any]:
         result = stage.result or {}

@@ -136,12 +136,17 @@ class AIJobStore(RecordStore):
             stages = self._db.execute("SELECT * FROM ai_stages WHERE job_id = ? ORDER BY idx", (job_id,)).fetchall()
         return _job(row, stages)
 
-    def jobs(self, *, unfinished_only: bool = False, limit: int | None = None, offset: int = 0) -> list[AIJobRecord]:
-        """Jobs with their stages (two queries), newest first; all of them without `limit`."""
-        query, args = "SELECT * FROM ai_jobs", ()
+    def jobs(
+        self, *, unfinished_only: bool = False, limit: int | None = None, offset: int = 0, owner: str | None = None
+    ) -> list[AIJobRecord]:
+        """Jobs with their stages (two queries), newest first; all of them without `limit`;
+        one API key's only, given `owner`."""
+        where, args = self.owned_by(owner)
+        query = f"SELECT * FROM ai_jobs WHERE {where}"
         if unfinished_only:
-            args = tuple(sorted(terminal_values(AIJobState)))
-            query += f" WHERE state NOT IN ({', '.join('?' * len(args))})"
+            ended = tuple(sorted(terminal_values(AIJobState)))
+            query += f" AND state NOT IN ({', '.join('?' * len(ended))})"
+            args = (*args, *ended)
         with self._lock:
             rows = self._db.execute(query + " ORDER BY created DESC, id LIMIT ? OFFSET ?", (*args, -1 if limit is None else limit, offset)).fetchall()
             ids = [r["id"] for r in rows]

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from framemesh.durable import transaction
@@ -40,9 +41,23 @@ CREATE TABLE IF NOT EXISTS key_usage (
     wei TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS key_usage_by_key ON key_usage (key_id, at);
+CREATE TABLE IF NOT EXISTS key_jobs (  -- whose job (transcode, AI, stream) each is
+    job_id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    kind TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS key_jobs_by_key ON key_jobs (key_id);
 """
 
 PREFIX = "fmk_"
+
+# What a part of the gateway calls as work of a job is delivered: (job id, units, wei).
+# The work is accounted to the key whose job it is, if any.
+Charge = Callable[[str, int, int], None]
+
+
+def no_charge(job_id: str, units: int, wei: int) -> None:
+    """The charge of a gateway part run without API keys (tests, tools)."""
 
 
 @dataclass(frozen=True)
@@ -112,19 +127,52 @@ class KeyStore(RecordStore):
         return self.get(key_id)
 
     def record(self, key_id: str, kind: str, job_id: str, units: int, wei: int) -> None:
+        """Account work to a key directly (its job need not be claimed)."""
         with self._lock:
-            self._db.execute(
-                "INSERT INTO key_usage (key_id, at, kind, job_id, units, wei) VALUES (?, ?, ?, ?, ?, ?)",
-                (key_id, time.time(), kind, job_id, units, str(wei)),
-            )
+            self._add_usage(key_id, kind, job_id, units, wei)
 
-    def spent(self, key_id: str, since: float) -> int:
-        """Wei the key's requests cost since `since` (epoch seconds); summed here, exactly."""
+    def _add_usage(self, key_id: str, kind: str, job_id: str, units: int, wei: int) -> None:
+        self._db.execute(
+            "INSERT INTO key_usage (key_id, at, kind, job_id, units, wei) VALUES (?, ?, ?, ?, ?, ?)",
+            (key_id, time.time(), kind, job_id, units, str(wei)),  # wei as text: it outgrows 64 bits
+        )
+
+    def claim(self, key_id: str, kind: str, job_id: str) -> None:
+        """Mark the job as the key's: its work is accounted to it, and only it sees the job."""
         with self._lock:
-            rows = self._db.execute("SELECT wei FROM key_usage WHERE key_id = ? AND at >= ?", (key_id, since)).fetchall()
-        return sum(int(r["wei"]) for r in rows)
+            self._db.execute("INSERT OR IGNORE INTO key_jobs (job_id, key_id, kind) VALUES (?, ?, ?)", (job_id, key_id, kind))
+
+    def owner(self, job_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT key_id FROM key_jobs WHERE job_id = ?", (job_id,)).fetchone()
+        return row["key_id"] if row is not None else None
+
+    def charge(self, job_id: str, units: int, wei: int) -> None:
+        """Account delivered work of a job to its key (a `Charge`); a job without one is the operator's."""
+        with self._lock, transaction(self._db):
+            row = self._db.execute("SELECT key_id, kind FROM key_jobs WHERE job_id = ?", (job_id,)).fetchone()
+            if row is not None:
+                self._add_usage(row["key_id"], row["kind"], job_id, units, wei)
+
+    def under_limit_at(self, key_id: str, since: float, limit: int) -> float | None:
+        """When the key's spending since `since` will have dropped below `limit` as its
+        oldest requests leave the window (the moment, not yet shifted by the window's
+        length); None if it is below already."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, wei FROM key_usage WHERE key_id = ? AND at >= ? ORDER BY at", (key_id, since)
+            ).fetchall()
+        spent = sum(int(r["wei"]) for r in rows)
+        for r in rows:
+            if spent < limit:
+                break
+            spent -= int(r["wei"])
+            if spent < limit:
+                return float(r["at"])
+        return None
 
     def usage(self, key_id: str, since: float = 0.0) -> Usage:
+        """What the key's requests used since `since` (epoch seconds); wei summed here, exactly."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT kind, units, wei FROM key_usage WHERE key_id = ? AND at >= ?", (key_id, since)

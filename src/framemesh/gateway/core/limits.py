@@ -57,6 +57,14 @@ def parse_rate(text: str) -> float:
     return count / _period(match["period"], text)
 
 
+def rate_text(per_second: float) -> str:
+    """A rate as people write it: '5/s', '30/min', '2/h'."""
+    for unit, seconds in (("s", 1), ("min", 60), ("h", 3600)):
+        if per_second * seconds >= 1 or unit == "h":
+            return f"{per_second * seconds:.4g}/{unit}"
+    raise AssertionError("unreachable")
+
+
 class TokenBucket:
     """`rate` requests per second on average, bursts of up to `burst`."""
 

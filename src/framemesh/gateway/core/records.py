@@ -17,6 +17,14 @@ class RecordStore:
         self._db = self.database.conn
         self._lock = self.database.lock
 
+    @staticmethod
+    def owned_by(owner: str | None, column: str = "id") -> tuple[str, tuple[str, ...]]:
+        """A WHERE condition that keeps the records of one API key's jobs (`core.keys`
+        claims them on the gateway's file); every record for None."""
+        if owner is None:
+            return "1", ()
+        return f"{column} IN (SELECT job_id FROM key_jobs WHERE key_id = ?)", (owner,)
+
     def close(self) -> None:
         """Close the connection if this store opened it (a shared one is the gateway's)."""
         if self._owned:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import html
 import os
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,9 @@ from typing import Any
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from framemesh.gateway.config import MAX_PAGE, PAGE
+from framemesh.gateway.auth import GUARDED, Access, caller_of
+from framemesh.gateway.config import MAX_OFFSET, MAX_PAGE, PAGE
+from framemesh.gateway.core.files import file_under
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.live.figures import RECENT_SHOWN, Figures, from_records, from_session
 from framemesh.gateway.live.store import StreamRecord
@@ -35,8 +38,8 @@ from framemesh.gateway.live.streams import LiveStreams, StreamEnded
 from framemesh.media.errors import MediaError, UnknownProfileError
 from framemesh.media.hls import MASTER, MEDIA
 from framemesh.media.profiles import parse_profiles
-from framemesh.net.api_errors import ApiError
-from framemesh.net.body import limited
+from framemesh.net.api_errors import ApiError, documented
+from framemesh.net.body import json_body, json_body_doc, limited
 from framemesh.wire.live import LatencyOut, SegmentCountsOut, StreamCreate, StreamOut
 
 PLAYLIST = "application/vnd.apple.mpegurl"
@@ -69,7 +72,9 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def install_live_routes(app: FastAPI, live: LiveStreams, auth: list[Any], default_profiles: tuple[str, ...]) -> None:
+def install_live_routes(
+    app: FastAPI, live: LiveStreams, access: Access, auth: list[Any], default_profiles: tuple[str, ...]
+) -> None:
     store = live.store
 
     async def out(record: StreamRecord, request: Request) -> StreamOut:
@@ -83,46 +88,55 @@ def install_live_routes(app: FastAPI, live: LiveStreams, auth: list[Any], defaul
             figures = from_records(record, counts, last)
         return stream_out(record, figures, request, live.rtmp_port)
 
-    async def record_of(stream_id: str) -> StreamRecord:
+    async def record_of(stream_id: str, request: Request | None = None) -> StreamRecord:
+        """The stream; given the caller's `request`, only one it may see (playback is open)."""
         try:
+            if request is not None and not await access.sees(caller_of(request), stream_id):
+                raise JobNotFound(stream_id)
             return await asyncio.to_thread(store.get, stream_id)
         except JobNotFound as exc:
             raise ApiError(404, "stream_not_found", f"no stream with id {stream_id!r}") from exc
 
-    @app.post("/streams", status_code=201, response_model=StreamOut, dependencies=auth, tags=["live"])
-    async def create_stream(body: StreamCreate, request: Request) -> StreamOut:
+    @app.post("/streams", status_code=201, response_model=StreamOut, dependencies=auth, tags=["live"],
+              responses={**GUARDED, **documented(413, 422)}, openapi_extra=json_body_doc(StreamCreate))
+    async def create_stream(request: Request) -> StreamOut:
         """A new live stream: push to its `rtmp_url` (or `push_url`), watch its `playback_url`."""
+        body = await json_body(request, StreamCreate)
         try:
             profiles = parse_profiles(body.profiles if body.profiles else list(default_profiles))
         except UnknownProfileError as exc:
             raise ApiError(422, "unknown_profile", str(exc)) from exc
         record = await asyncio.to_thread(live.create, body.name, tuple(p.name for p in profiles), body.record)
+        await access.claim(caller_of(request), "live", record.id)
         return await out(record, request)
 
-    @app.get("/streams", response_model=list[StreamOut], dependencies=auth, tags=["live"])
+    @app.get("/streams", response_model=list[StreamOut], dependencies=auth, tags=["live"],
+             responses={**GUARDED, **documented(422)})
     async def list_streams(
-        request: Request, limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0)
+        request: Request, limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0, le=MAX_OFFSET)
     ) -> list[StreamOut]:
-        records = await asyncio.to_thread(store.page, limit, offset)
+        records = await asyncio.to_thread(partial(store.page, limit, offset, owner=caller_of(request).owner))
         return [await out(r, request) for r in records]
 
-    @app.get("/streams/{stream_id}", response_model=StreamOut, dependencies=auth, tags=["live"])
+    @app.get("/streams/{stream_id}", response_model=StreamOut, dependencies=auth, tags=["live"],
+             responses={**GUARDED, **documented(404, 422)})
     async def get_stream(stream_id: str, request: Request) -> StreamOut:
-        record = await record_of(stream_id)
+        record = await record_of(stream_id, request)
         return await out(record, request)
 
-    @app.delete("/streams/{stream_id}", response_model=StreamOut, dependencies=auth, tags=["live"])
+    @app.delete("/streams/{stream_id}", response_model=StreamOut, dependencies=auth, tags=["live"],
+                responses={**GUARDED, **documented(404, 422)})
     async def end_stream(stream_id: str, request: Request) -> StreamOut:
         """End the stream: the segments in work are finished, the playlists end, the recording is written."""
-        await record_of(stream_id)
+        await record_of(stream_id, request)
         record = await live.end(stream_id)
         return await out(record, request)
 
-    @app.put("/live/{stream_key}/{name}", status_code=201, tags=["live"])
+    @app.put("/live/{stream_key}/{name}", status_code=201, tags=["live"], responses=documented(404, 409, 413, 422))
     async def push_segment(stream_key: str, name: str, request: Request) -> dict[str, object]:
         """HTTP push: one MPEG-TS segment (`{seq}.ts`), cut on keyframes by the encoder."""
         stem, dot, ext = name.rpartition(".")
-        if not dot or ext not in ("ts", "mp4", "mkv") or not stem.isdigit():
+        if not dot or ext not in ("ts", "mp4", "mkv") or not (stem.isascii() and stem.isdigit() and len(stem) <= 18):
             raise ApiError(422, "invalid_request", f"push to {{push_url}}/{{seq}}.ts with a number as seq, not {name!r}")
         record = await asyncio.to_thread(store.by_key, stream_key)
         if record is None:
@@ -147,7 +161,7 @@ def install_live_routes(app: FastAPI, live: LiveStreams, auth: list[Any], defaul
             raise ApiError(404, "stream_not_found", "no stream has this key") from exc
         return {"stream": record.id, "seq": seq}
 
-    @app.get(f"/streams/{{stream_id}}/{MEDIA}", tags=["live"], response_class=Response)
+    @app.get(f"/streams/{{stream_id}}/{MEDIA}", tags=["live"], response_class=Response, responses=documented(404, 422))
     async def master_playlist(stream_id: str) -> Response:
         session = live.session(stream_id)
         if session is None or not session.window.renditions:
@@ -155,14 +169,17 @@ def install_live_routes(app: FastAPI, live: LiveStreams, auth: list[Any], defaul
             raise ApiError(404, "not_live", "nothing is listed yet: the stream has not gone live")
         return Response(session.window.master(), media_type=PLAYLIST, headers=NO_CACHE)
 
-    @app.get(f"/streams/{{stream_id}}/{{rendition}}/{MEDIA}", tags=["live"], response_class=Response)
+    @app.get(f"/streams/{{stream_id}}/{{rendition}}/{MEDIA}", tags=["live"], response_class=Response,
+             responses=documented(404, 422))
     async def media_playlist(stream_id: str, rendition: str) -> Response:
         session = live.session(stream_id)
         if session is None or rendition not in session.window.renditions:
             raise ApiError(404, "not_found", f"stream {stream_id!r} has no live rendition {rendition!r}")
         return Response(session.window.media(rendition), media_type=PLAYLIST, headers=NO_CACHE)
 
-    @app.get("/streams/{stream_id}/player", response_class=HTMLResponse, tags=["live"])
+    # Not response_class=HTMLResponse: that would document its errors as HTML too.
+    @app.get("/streams/{stream_id}/player", tags=["live"],
+             responses={200: {"content": {"text/html": {}}, "description": "The player page."}, **documented(404, 422)})
     async def player(stream_id: str) -> HTMLResponse:
         """A page that plays the stream with hls.js."""
         record = await record_of(stream_id)
@@ -171,12 +188,14 @@ def install_live_routes(app: FastAPI, live: LiveStreams, auth: list[Any], defaul
         page = page.replace("{{PLAYBACK}}", f"/streams/{record.id}/{MEDIA}").replace("{{STATIC}}", "/live-static")
         return HTMLResponse(page, headers=NO_CACHE)
 
-    @app.get("/streams/{stream_id}/{path:path}", tags=["live"], response_class=Response)
+    @app.get("/streams/{stream_id}/{path:path}", tags=["live"], response_class=Response, responses=documented(404, 422))
     async def stream_file(stream_id: str, path: str) -> Response:
         """A segment, or a file of the recording."""
-        root = (live.parts.outputs_dir / "live" / stream_id).resolve()
-        target = (root / path).resolve()
-        if not target.is_relative_to(root) or not await asyncio.to_thread(target.is_file):
+        # The stream's own folder: not `..` (the folder of every stream), nor a path.
+        target = None
+        if stream_id not in (".", "..") and "/" not in stream_id:
+            target = await asyncio.to_thread(file_under, live.parts.outputs_dir / "live" / stream_id, path)
+        if target is None:
             raise ApiError(404, "not_found", f"stream {stream_id!r} has no file {path!r}")
         if target.suffix == ".m3u8":
             return FileResponse(target, media_type=PLAYLIST)

@@ -23,27 +23,29 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from framemesh.gateway.core.keys import Charge, no_charge
 from framemesh.gateway.core.checks import SegmentChecks
 from framemesh.gateway.core.payer import GatewayPayer, pay_and_call
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.core.waiting import WaitedTooLong, WaitLine
 from framemesh.gateway.errors import PeerBusy, PeerFailed
 from framemesh.gateway.live.ingest import SourceFacts
 from framemesh.gateway.live.playlist import Entry, LiveWindow, Rendition
-from framemesh.gateway.live.store import LISTED, SKIPPED, SegmentRecord, StreamRecord, StreamStore
+from framemesh.gateway.live.store import IN_WORK, LISTED, SKIPPED, SegmentRecord, StreamRecord, StreamStore
 from framemesh.media.hls import LadderSegment, Placed, place_segment, write_ladder
 from framemesh.media.probe import probe
 from framemesh.media.profiles import RenditionSpec, parse_profiles, plan_renditions
-from framemesh.payments.pricing import transcode_price
+from framemesh.payments.pricing import output_pixels, transcode_price
 
 log = logging.getLogger("framemesh.gateway.live")
 
 RECENT = 20  # segments kept for the status's round trips and latency figures
-WAIT_FOR_SLOT = 0.05  # seconds between looks for a free orchestrator
+WAIT_FOR_SLOT = 0.05  # seconds to the next look for a free orchestrator when no wake-up is due
 
 
 @dataclass
@@ -62,6 +64,11 @@ class LiveParts:
     segment_duration: float = 2.0
     deadline_factor: float = 4.0
     min_deadline: float = 6.0
+    charge: Charge = no_charge  # each segment listed, to the stream's API key
+    # The gateway's one line for a free orchestrator (shared with AI and transcode
+    # work), and whose turn in it a stream's segments take: its API key's.
+    line: WaitLine = field(default_factory=WaitLine)
+    owner: Callable[[str], str | None] = lambda stream_id: None
 
 
 @dataclass
@@ -83,6 +90,7 @@ class Piece:
     latency: float | None = None
     files: dict[str, Placed] = field(default_factory=dict)
     price: int = 0
+    pixels: int = 0  # output pixels: the units a key is charged
 
 
 class LiveSession:
@@ -98,6 +106,7 @@ class LiveSession:
         self.current: str | None = None  # the orchestrator the stream is on
         self.unfit: set[str] = set()  # failed or fell behind on its last segment of this stream
         self.busy: set[str] = set()  # working on a segment of this stream now
+        self._line_key: str | None = None  # its API key's, once looked up
         self.recent: deque[Piece] = deque(maxlen=RECENT)
         self.listed = self.skipped = self.received = 0
         self.by_orchestrator: dict[str, int] = {}
@@ -114,15 +123,19 @@ class LiveSession:
 
     def restore(self, segments: list[SegmentRecord]) -> None:
         """Carry on after a restart: the window, the renditions and the counters from the
-        finished segments (blocking: reads the last segment's files)."""
+        finished segments (blocking: reads the last segment's files). A segment that was
+        in work when the gateway went down was lost with it: it counts as skipped."""
         for seg in segments:
             self.next_seq = self.next_to_list = seg.seq + 1
-            if seg.state == SKIPPED:
+            self.received += 1
+            if seg.state == IN_WORK:
+                self.parts.store.add_segment(replace(seg, state=SKIPPED))
+            if seg.state != LISTED:
                 self.skipped += 1
                 self._skip_pending = True
                 continue
             self.listed += 1
-            self.received += 1
+            self.discontinuities += seg.discontinuity
             if seg.orchestrator:
                 self.by_orchestrator[seg.orchestrator] = self.by_orchestrator.get(seg.orchestrator, 0) + 1
             self.window.add(Entry(seg.seq, seg.duration, seg.discontinuity, seg.first_frame_at, seg.files))
@@ -182,12 +195,23 @@ class LiveSession:
         plan = self.plan(piece.facts)
         deadline = piece.received + max(parts.min_deadline, parts.deadline_factor * piece.duration)
         failed_here: set[str] = set()
+
+        async def free_orchestrator() -> str | None:
+            url = self._choose(failed_here)
+            if url is None:
+                parts.line.wake_after(parts.pool.next_change(time.monotonic()) or WAIT_FOR_SLOT)
+            return url
+
         try:
+            # On disk before it goes out: a gateway that dies now leaves a trace of it.
+            await asyncio.to_thread(parts.store.add_segment, self._record(piece, IN_WORK))
+            if self._line_key is None:
+                self._line_key = await asyncio.to_thread(parts.owner, self.id) or ""
             while time.monotonic() < deadline and piece.state == "running":
-                url = self._choose(failed_here)
-                if url is None:
-                    await asyncio.sleep(WAIT_FOR_SLOT)
-                    continue
+                try:
+                    url = await parts.line.serve(self._line_key, deadline, free_orchestrator, bounded=False, urgent=True)
+                except WaitedTooLong:
+                    break
                 piece.attempts += 1
                 if await self._attempt(piece, url, plan, deadline):
                     piece.state = "done"
@@ -237,6 +261,7 @@ class LiveSession:
             parts.pool.release(url)
             holding = False
             self.busy.discard(url)
+            parts.line.wake()
             await parts.checks.check(
                 url, piece.source, self.id, member.address if member else None, plan, result.renditions, files
             )
@@ -244,6 +269,7 @@ class LiveSession:
             piece.files = await asyncio.to_thread(self._place, piece, by_name)
             parts.pool.succeeded(url, seconds, time.monotonic())
             piece.orchestrator, piece.round_trip, piece.price = url, seconds, price
+            piece.pixels = output_pixels(plan, piece.duration)
             if seconds > piece.duration:
                 self.unfit.add(url)  # fell behind real time: the next segment goes elsewhere
             else:
@@ -262,6 +288,7 @@ class LiveSession:
             if holding:
                 parts.pool.release(url)
             self.busy.discard(url)
+            parts.line.wake()
             await asyncio.to_thread(shutil.rmtree, incoming, ignore_errors=True)
 
     def _place(self, piece: Piece, files: dict[str, Path]) -> dict[str, Placed]:
@@ -305,6 +332,7 @@ class LiveSession:
         store = self.parts.store
         store.add_segment(self._record(piece, LISTED))
         store.count(self.id, fees=piece.price, swaps=self.swaps - self.record.swaps)
+        self.parts.charge(self.id, piece.pixels, piece.price)
         self.record = StreamRecord(**{**self.record.__dict__, "swaps": self.swaps})
 
     def _record(self, piece: Piece, state: str) -> SegmentRecord:

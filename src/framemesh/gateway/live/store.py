@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS stream_segments (
     duration REAL NOT NULL,
     discontinuity INTEGER NOT NULL,
     first_frame_at REAL NOT NULL,
-    state TEXT NOT NULL,           -- listed or skipped
+    state TEXT NOT NULL,           -- in_work, listed or skipped
     orchestrator TEXT,
     attempts INTEGER NOT NULL,
     round_trip REAL,
@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS stream_segments (
 """
 
 LISTED, SKIPPED = "listed", "skipped"
+# Sent out, not yet back: a row left so by a gateway that died is a segment lost with it
+# (skipped when the stream is restored; counted as skipped meanwhile).
+IN_WORK = "in_work"
 
 _MOVES: dict[StreamState, frozenset[StreamState]] = {
     StreamState.IDLE: frozenset({StreamState.LIVE, StreamState.ENDED, StreamState.FAILED}),
@@ -124,10 +127,12 @@ class StreamStore(RecordStore):
             row = self._db.execute("SELECT * FROM streams WHERE stream_key = ?", (key,)).fetchone()
         return _stream(row) if row is not None else None
 
-    def page(self, limit: int, offset: int = 0) -> list[StreamRecord]:
+    def page(self, limit: int, offset: int = 0, *, owner: str | None = None) -> list[StreamRecord]:
+        """A page of streams (of one API key's, given `owner`), newest first."""
+        where, args = self.owned_by(owner)
         with self._lock:
             rows = self._db.execute(
-                "SELECT * FROM streams ORDER BY created DESC, id LIMIT ? OFFSET ?", (limit, offset)
+                f"SELECT * FROM streams WHERE {where} ORDER BY created DESC, id LIMIT ? OFFSET ?", (*args, limit, offset)
             ).fetchall()
         return [_stream(r) for r in rows]
 
@@ -190,7 +195,7 @@ class StreamStore(RecordStore):
                 (stream_id,),
             ).fetchall()
         listed = sum(r["n"] for r in rows if r["state"] == LISTED)
-        skipped = sum(r["n"] for r in rows if r["state"] == SKIPPED)
+        skipped = sum(r["n"] for r in rows if r["state"] != LISTED)
         return listed, skipped, {r["orchestrator"]: r["n"] for r in rows if r["state"] == LISTED and r["orchestrator"]}
 
     def delete_ended(self, before: float) -> list[str]:

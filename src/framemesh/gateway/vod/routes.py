@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Query, Request
 from starlette.datastructures import UploadFile
 
-from framemesh.gateway.config import MAX_PAGE, PAGE, GatewayConfig
+from framemesh.gateway.auth import GUARDED, caller_of
+from framemesh.gateway.config import MAX_OFFSET, MAX_PAGE, PAGE, GatewayConfig
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.vod.jobs import JobState, progress
 from framemesh.gateway.vod.store import JobRecord, JobStore
 from framemesh.media.errors import MediaError, UnknownProfileError
 from framemesh.media.probe import probe
 from framemesh.media.profiles import parse_profiles
-from framemesh.net.api_errors import ApiError
+from framemesh.net.api_errors import ApiError, documented
 from framemesh.net.body import limited
 from framemesh.wire.gateway import JobAccepted, JobErrorOut, JobOutputs, JobStatus, SegmentCounts
 
@@ -63,13 +64,14 @@ def job_status(config: GatewayConfig, store: JobStore, job: JobRecord) -> JobSta
 
 
 def install_vod_routes(app: FastAPI, gateway: Gateway, auth: list[Any]) -> None:
-    config, store, runner = gateway.config, gateway.store, gateway.runner
+    config, store, runner, access = gateway.config, gateway.store, gateway.runner, gateway.access
 
     @app.post(
         "/jobs",
         status_code=202,
         dependencies=auth,
         response_model=JobAccepted,
+        responses={**GUARDED, **documented(400, 413, 415, 422)},
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -127,24 +129,28 @@ def install_vod_routes(app: FastAPI, gateway: Gateway, auth: list[Any]) -> None:
                 raise
         finally:
             await form.close()
+        await access.claim(caller_of(request), "transcode", job_id)
         await asyncio.to_thread(store.add_job, job_id, tuple(p.name for p in profiles), source, name)
         runner.submit(job_id)
         return JobAccepted(id=job_id, state=JobState.QUEUED.value, status_url=f"/jobs/{job_id}")
 
-    @app.get("/jobs", response_model=list[JobStatus], dependencies=auth)
+    @app.get("/jobs", response_model=list[JobStatus], dependencies=auth, responses={**GUARDED, **documented(422)})
     async def list_jobs(
-        limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0)
+        request: Request, limit: int = Query(default=PAGE, ge=1, le=MAX_PAGE), offset: int = Query(default=0, ge=0, le=MAX_OFFSET)
     ) -> list[JobStatus]:
-        """Transcoding jobs, newest first, a page at a time."""
+        """Transcoding jobs (with an API key: its own), newest first, a page at a time."""
+        owner = caller_of(request).owner
 
         def page() -> list[JobStatus]:
-            return [job_status(config, store, job) for job in store.page(limit, offset)]
+            return [job_status(config, store, job) for job in store.page(limit, offset, owner=owner)]
 
         return await asyncio.to_thread(page)
 
-    @app.get("/jobs/{job_id}", response_model=JobStatus, dependencies=auth)
-    async def get_job(job_id: str) -> JobStatus:
+    @app.get("/jobs/{job_id}", response_model=JobStatus, dependencies=auth, responses={**GUARDED, **documented(404, 422)})
+    async def get_job(job_id: str, request: Request) -> JobStatus:
         try:
+            if not await access.sees(caller_of(request), job_id):
+                raise JobNotFound(job_id)
             return await asyncio.to_thread(lambda: job_status(config, store, store.job(job_id)))
         except JobNotFound as exc:
             raise ApiError(404, "job_not_found", str(exc)) from exc

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,17 +22,19 @@ from pathlib import Path
 from framemesh.gateway.config import GatewayConfig
 from framemesh.gateway.errors import JobFailed, PeerBusy, PeerFailed
 from framemesh.gateway.vod.jobs import JobState, SegmentState
+from framemesh.gateway.core.keys import Charge, no_charge
 from framemesh.gateway.core.payer import GatewayPayer, pay_and_call
 from framemesh.gateway.core.checks import SegmentChecks
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.core.waiting import WaitLine
 from framemesh.gateway.vod.store import JobRecord, JobStore, SegmentRecord
 from framemesh.media.plan import plan_file
 from framemesh.media.errors import MediaError
 from framemesh.media.hls import LadderSegment, write_ladder
 from framemesh.media.profiles import RenditionSpec
 from framemesh.media.segment import split_segments
-from framemesh.payments.pricing import transcode_price
+from framemesh.payments.pricing import output_pixels, transcode_price
 
 log = logging.getLogger("framemesh.gateway")
 
@@ -54,15 +57,20 @@ class JobRunner:
         client: OrchestratorClient,
         executor: Executor,
         payer: GatewayPayer | None = None,
+        charge: Charge = no_charge,
+        line: WaitLine | None = None,
+        owner: Callable[[str], str | None] = lambda job_id: None,
     ) -> None:
         self.config = config
+        self.line = line if line is not None else WaitLine(config.queue_limit)  # shared with AI and live work
+        self.owner = owner  # a job's API key, whose turn in the line its segments take
         self.payer = payer
+        self.charge = charge  # each segment delivered, to the job's API key
         self.trust_anchors = [p.read_text() for p in config.trust_anchors]
         self.store = store
         self.pool = pool
         self.client = client
         self.executor = executor
-        self.pool_changed = asyncio.Event()
         self.checks = SegmentChecks(
             self.in_pool, trust_anchors=self.trust_anchors, rng=pool.rng,
             first=config.verify_first, fraction=config.verify_fraction,
@@ -156,43 +164,59 @@ class JobRunner:
         running: set[asyncio.Task[_Outcome]] = set()
         if not self.pool.members:
             raise JobFailed("the gateway knows no orchestrators; start it with --orchestrator URL")
-        while pending or running:
-            self.pool_changed.clear()
-            while pending:
-                url = self.pool.acquire(time.monotonic())
-                if url is None:
-                    break
-                index = pending.pop(0)
-                await asyncio.to_thread(self.store.set_segment_state, job.id, index, SegmentState.RUNNING)
-                running.add(asyncio.create_task(self._run_segment(job, index, url, plan)))
-            waiter = asyncio.create_task(self.pool_changed.wait())
-            wake = self.pool.next_change(time.monotonic())
-            done, _ = await asyncio.wait(
-                running | {waiter}, timeout=wake if wake is not None else 1.0, return_when=asyncio.FIRST_COMPLETED
-            )
-            waiter.cancel()
-            for task in done - {waiter}:
-                running.discard(task)  # type: ignore[arg-type]
-                outcome: _Outcome = task.result()  # type: ignore[assignment]
-                if outcome.ok:
-                    continue
-                seg = await asyncio.to_thread(self.store.segment, job.id, outcome.index)
-                if outcome.busy:
+        key = await asyncio.to_thread(self.owner, job.id) or ""
+        # One segment at a time waits in the gateway's line for a free orchestrator, in
+        # turn with AI requests and other jobs (fair across API keys); the job was
+        # accepted, so it has no deadline and the line's length does not refuse it.
+        slot: asyncio.Task[str] | None = None
+        try:
+            while pending or running:
+                if pending and slot is None:
+                    slot = asyncio.create_task(self.line.serve(key, None, self._free_orchestrator, bounded=False))
+                done, _ = await asyncio.wait(running | ({slot} if slot else set()), return_when=asyncio.FIRST_COMPLETED)
+                if slot is not None and slot in done:
+                    url, slot = slot.result(), None
+                    index = pending.pop(0)
+                    await asyncio.to_thread(self.store.set_segment_state, job.id, index, SegmentState.RUNNING)
+                    running.add(asyncio.create_task(self._run_segment(job, index, url, plan)))
+                for task in done & running:
+                    running.discard(task)
+                    outcome = task.result()
+                    if outcome.ok:
+                        continue
+                    seg = await asyncio.to_thread(self.store.segment, job.id, outcome.index)
+                    if outcome.busy:
+                        await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.PENDING)
+                        pending.insert(0, outcome.index)
+                        continue
+                    await asyncio.to_thread(self.store.add_error, job.id, outcome.error or "failed", segment=outcome.index, orchestrator=outcome.url)
+                    if seg.attempts >= self.config.max_attempts:
+                        await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.FAILED)
+                        raise JobFailed(
+                            f"segment {outcome.index} failed {seg.attempts} times; last: {outcome.error}"
+                        )
                     await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.PENDING)
                     pending.insert(0, outcome.index)
-                    continue
-                await asyncio.to_thread(self.store.add_error, job.id, outcome.error or "failed", segment=outcome.index, orchestrator=outcome.url)
-                if seg.attempts >= self.config.max_attempts:
-                    for t in running:
-                        t.cancel()
-                    await asyncio.gather(*running, return_exceptions=True)
-                    await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.FAILED)
-                    raise JobFailed(
-                        f"segment {outcome.index} failed {seg.attempts} times; last: {outcome.error}"
-                    )
-                await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.PENDING)
-                pending.insert(0, outcome.index)
+        finally:
+            for t in running:
+                t.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            if slot is not None:
+                slot.cancel()
+                got = (await asyncio.gather(slot, return_exceptions=True))[0]
+                if isinstance(got, str):  # a slot taken as the job ended: give it back
+                    self.pool.release(got)
+                    self.line.wake()
         return await asyncio.to_thread(self.store.set_job_state, job.id, JobState.ASSEMBLING)
+
+    async def _free_orchestrator(self) -> str | None:
+        """A line attempt: an orchestrator with a free slot, now; else None, and a wake-up
+        for when a backed-off one may take work again."""
+        now = time.monotonic()
+        url = self.pool.acquire(now)
+        if url is None:
+            self.line.wake_after(self.pool.next_change(now) or 1.0)
+        return url
 
     async def _run_segment(
         self, job: JobRecord, index: int, url: str, plan: tuple[RenditionSpec, ...]
@@ -215,12 +239,15 @@ class JobRunner:
             # while we check this one (the check is a third of a slot's time otherwise).
             self.pool.release(url)
             holding = False
-            self.pool_changed.set()
+            self.line.wake()
             member = self.pool.members.get(url)
             await self.checks.check(
                 url, seg.path, seg.job_id, member.address if member else None, plan, result.renditions, files
             )
-            await asyncio.to_thread(self._commit, job.id, seg, files, {r.name: r.file for r in result.renditions}, url)
+            await asyncio.to_thread(
+                self._commit, job.id, seg, files, {r.name: r.file for r in result.renditions}, url,
+                output_pixels(plan, seg.duration), price,
+            )
             self.pool.succeeded(url, seconds, time.monotonic())
             return _Outcome(index, url, ok=True)
         except PeerBusy as exc:
@@ -238,10 +265,13 @@ class JobRunner:
         finally:
             if holding:
                 self.pool.release(url)
-            self.pool_changed.set()
+            self.line.wake()
             shutil.rmtree(work, ignore_errors=True)
 
-    def _commit(self, job_id: str, seg: SegmentRecord, files: dict[str, Path], members: dict[str, str], url: str) -> None:
+    def _commit(
+        self, job_id: str, seg: SegmentRecord, files: dict[str, Path], members: dict[str, str], url: str,
+        pixels: int, price: int,
+    ) -> None:
         if self.store.segment(job_id, seg.index).state is not SegmentState.RUNNING:
             return  # already delivered by someone else: never twice
         for name, member in members.items():
@@ -249,6 +279,7 @@ class JobRunner:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(files[member], target)
         self.store.set_segment_state(job_id, seg.index, SegmentState.DONE, orchestrator=url)
+        self.charge(job_id, pixels, price)
 
     def rendition_path(self, job_id: str, name: str, index: int) -> Path:
         return self.job_dir(job_id) / "renditions" / name / f"seg_{index:05d}.mp4"

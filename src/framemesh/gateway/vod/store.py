@@ -120,11 +120,12 @@ class JobStore(RecordStore):
             rows = self._db.execute(query + " ORDER BY created", args).fetchall()
         return [_job(r) for r in rows]
 
-    def page(self, limit: int, offset: int = 0) -> list[JobRecord]:
-        """A page of jobs, newest first."""
+    def page(self, limit: int, offset: int = 0, *, owner: str | None = None) -> list[JobRecord]:
+        """A page of jobs (of one API key's, given `owner`), newest first."""
+        where, args = self.owned_by(owner)
         with self._lock:
             rows = self._db.execute(
-                "SELECT * FROM jobs ORDER BY created DESC, id LIMIT ? OFFSET ?", (limit, offset)
+                f"SELECT * FROM jobs WHERE {where} ORDER BY created DESC, id LIMIT ? OFFSET ?", (*args, limit, offset)
             ).fetchall()
         return [_job(r) for r in rows]
 
