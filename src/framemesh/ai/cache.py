@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from framemesh.ai.config import SAMPLING_PIPELINES, ModelSpec
+from framemesh.ai.config import SAMPLING_PIPELINES, STATEFUL_PIPELINES, ModelSpec
 
 
 def cache_key(spec: ModelSpec, request: Any) -> str | None:
@@ -34,7 +34,7 @@ def request_key(pipeline: str, model_id: str, request: Any, node: dict[str, Any]
     """A SHA-256 over the pipeline, model, every field of the request (input files by
     their hash) and what `node` adds; None when the output is meant to be random
     (a sampling pipeline without a seed)."""
-    if pipeline in SAMPLING_PIPELINES and getattr(request, "seed", 0) is None:
+    if pipeline in STATEFUL_PIPELINES or (pipeline in SAMPLING_PIPELINES and getattr(request, "seed", 0) is None):
         return None
     fields = {}
     for f in dataclasses.fields(request):

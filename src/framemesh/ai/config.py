@@ -40,10 +40,12 @@ PIPELINE_NAMES = (
     "text-to-speech",
     "llm",
     "mux",
+    "live-video-to-video",
 )
 
 # Models that ship inside Python packages: served with no `path`.
 BUILTIN_MODELS: dict[str, str] = {
+    "framemesh/face-blur": "live-video-to-video",
     "framemesh/mux": "mux",
     "piper/en_US-joe-medium": "text-to-speech",
     "pocketsphinx/en-us": "audio-to-text",
@@ -54,6 +56,9 @@ BUILTIN_MODELS: dict[str, str] = {
 DIFFUSERS_PIPELINES = ("text-to-image", "image-to-image", "image-to-video")
 # Pipelines whose output is random unless the request gives a seed.
 SAMPLING_PIPELINES = (*DIFFUSERS_PIPELINES, "llm")
+# Pipelines whose output depends on what came before (a live stream's earlier frames):
+# never answered from the result cache.
+STATEFUL_PIPELINES = ("live-video-to-video",)
 
 
 @dataclass(frozen=True)

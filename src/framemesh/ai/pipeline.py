@@ -35,6 +35,7 @@ _CLASSES: dict[str, str] = {
     "text-to-speech": "framemesh.ai.text_to_speech:TextToSpeech",
     "llm": "framemesh.ai.llm:LLM",
     "mux": "framemesh.ai.mux:Mux",
+    "live-video-to-video": "framemesh.ai.live_video:LiveVideoToVideo",
 }
 
 

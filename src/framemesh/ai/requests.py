@@ -292,6 +292,48 @@ class LLMRequest:
         return units.llm_units_bound(self.pairs(), self.max_tokens)
 
 
+MAX_LIVE_SEGMENT = 32 << 20  # bytes: a few seconds of 1080p, with room
+
+
+@dataclass(frozen=True)
+class LiveVideoRequest:
+    """One segment of a live stream, with the parameters in effect for it.
+
+    `params` are the model's own (a prompt, a strength, an effect's setting); the
+    pipeline checks them. `budget`: seconds of compute the segment may take (None: a
+    share of its duration); `duration`: its media length when the sender knows it.
+    """
+
+    video: bytes = field(repr=False)  # the segment
+    model_id: str = ""
+    stream_id: str = ""
+    seq: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+    duration: float | None = None
+    budget: float | None = None
+    max_fps: float = 30.0
+
+    def check(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        del limits
+        if not self.video:
+            raise InvalidRequest("video is empty: send one segment of the stream")
+        if len(self.video) > MAX_LIVE_SEGMENT:
+            raise InvalidRequest(f"video is over {MAX_LIVE_SEGMENT >> 20} MiB; cut shorter segments")
+        if not isinstance(self.params, dict) or not all(isinstance(k, str) for k in self.params):
+            raise InvalidRequest("params must be a JSON object")
+        if self.duration is None:
+            raise InvalidRequest("duration is required: the segment's length in seconds, what it is paid by")
+        for name, value, high in (("duration", self.duration, 60.0), ("budget", self.budget, 120.0)):
+            if value is not None and not 0 < value <= high:
+                raise InvalidRequest(f"{name} must be in (0, {high:g}] seconds, got {value}")
+        if not 0 < self.max_fps <= 60:
+            raise InvalidRequest(f"max_fps must be in (0, 60], got {self.max_fps}")
+
+    def units(self) -> int:
+        """Paid by time, at Livepeer's fixed pixel rate (`units.live_units`)."""
+        return units.live_units(self.duration or 0.0)
+
+
 # Results -------------------------------------------------------------------------
 
 
@@ -378,6 +420,25 @@ class LLMResult:
         return self.prompt_tokens + self.completion_tokens
 
 
+@dataclass(frozen=True)
+class LiveVideoResult:
+    """A processed live segment: a fragmented MP4, and how the model kept up."""
+
+    mp4: bytes = field(repr=False)
+    width: int
+    height: int
+    duration: float  # seconds of media
+    frames_in: int  # frames decoded
+    frames_out: int  # frames that went through the model (the rest held the last one)
+    fps_in: float
+    fps_out: float
+    dropped: float  # share of frames_in not processed
+    seconds: float  # wall time of the segment's processing
+    seed: int = 0
+    nsfw: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+
 def with_default_frames(request: Any, frames: int | None) -> Any:
     """An image-to-video request with `num_frames` filled in from the model's default,
     so that gateway and orchestrator bill the frames that will be made."""
@@ -448,6 +509,7 @@ REQUEST_TYPES: dict[str, type] = {
     "text-to-speech": TextToSpeechRequest,
     "llm": LLMRequest,
     "mux": MuxRequest,
+    "live-video-to-video": LiveVideoRequest,
 }
 
 

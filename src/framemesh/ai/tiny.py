@@ -63,6 +63,18 @@ path = "tiny-sd"
 price_per_unit = 1
 
 [[models]]
+pipeline = "live-video-to-video"
+model_id = "{SD_ID}"
+path = "tiny-sd"
+price_per_unit = 1
+
+[[models]]
+pipeline = "live-video-to-video"
+model_id = "framemesh/face-blur"
+price_per_unit = 1
+warm = false
+
+[[models]]
 pipeline = "image-to-video"
 model_id = "{SVD_ID}"
 path = "tiny-svd"

@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+LIVE_PIXELS_PER_SECOND = 1280 * 720 * 30  # Livepeer's live meter: 27,648 pixels per ms
 LLM_MESSAGE_OVERHEAD = 8  # tokens a chat template may add around one message
 LLM_PROMPT_OVERHEAD = 64  # and around the whole prompt: BOS, a default system prompt, the reply's header
 
@@ -91,6 +92,15 @@ def llm_units_bound(messages: Iterable[tuple[str, str]], max_tokens: int) -> int
 def llm_charged_units(prompt_tokens: int, completion_tokens: int, bound: int) -> int:
     """The units an orchestrator charges: the tokens it used, never more than the bound paid."""
     return min(llm_units(prompt_tokens, completion_tokens), bound)
+
+
+def live_units(seconds: float) -> int:
+    """Live AI is paid by wall-clock time at a fixed pixel rate, whatever the stream's
+    real size (as Livepeer meters it): units = whole milliseconds x pixels per ms."""
+    millis = round(seconds * 1000)
+    if millis < 0:
+        raise ValueError(f"a duration cannot be negative, got {seconds}")
+    return millis * LIVE_PIXELS_PER_SECOND // 1000
 
 
 def _positive(value: int, name: str) -> int:

@@ -15,7 +15,7 @@ an orchestrator can run it in a ProcessPoolExecutor.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import av
@@ -30,7 +30,9 @@ from framemesh.media.encoder import (
 from framemesh.media.errors import InvalidMediaError, MediaError, TranscodeError
 from framemesh.media.profiles import RenditionSpec
 
-__all__ = ["RenditionOutput", "frame_slots", "transcode_segment"]
+__all__ = ["RenditionOutput", "VideoFilter", "frame_slots", "transcode_segment"]
+
+VideoFilter = Callable[[av.VideoFrame, float], "av.VideoFrame | None"]
 
 _AAC_FRAME = 1024
 X264_PRESETS = (
@@ -51,12 +53,16 @@ def transcode_segment(
     *,
     preset: str = "veryfast",
     threads: int = 0,
+    video_filter: VideoFilter | None = None,
 ) -> list[RenditionOutput]:
     """Encode `segment` into one fragmented MP4 per rendition, `out_dir/<name>.mp4`.
 
     H.264 yuv420p at each spec's size, bitrate and frame rate; AAC at the spec's audio
     bitrate if the segment has audio; timestamps kept from the source. `threads` is
-    per encoder (0: x264 decides). Raises InvalidMediaError for input that does not
+    per encoder (0: x264 decides). `video_filter(frame, t)` sees each decoded frame
+    (t: seconds in the source timeline) and returns the picture to encode in its place,
+    or None to drop it: the last picture returned is then held until the next one, so
+    the output keeps the source's timeline. Raises InvalidMediaError for input that does not
     decode and TranscodeError when encoding fails (e.g. an unknown `preset`).
     """
     segment, out_dir = Path(segment), Path(out_dir)
@@ -89,7 +95,7 @@ def transcode_segment(
         for worker in workers:
             worker.start()
         try:
-            _pump(segment, container, workers, specs, audio)
+            _pump(segment, container, workers, specs, audio, video_filter)
         finally:
             for worker in workers:
                 worker.inbox.put(None)
@@ -113,8 +119,10 @@ def _pump(
     workers: list[EncoderThread],
     specs: tuple[RenditionSpec, ...],
     audio: AudioFormat | None,
+    video_filter: VideoFilter | None = None,
 ) -> None:
-    """Decode the segment and hand every frame to every encoder thread."""
+    """Decode the segment and hand every frame (or what `video_filter` makes of it) to
+    every encoder thread."""
     vin = container.streams.video[0]
     vin.thread_type = "AUTO"
     ain = container.streams.audio[0] if audio is not None else None
@@ -126,6 +134,8 @@ def _pump(
         else None
     )
     pending: tuple[av.VideoFrame, float] | None = None
+    end = 0.0  # where the last decoded frame ends: a picture held to the end lasts to here
+    decoded: float | None = None  # the time of the frame decoded before
     audio_pts: int | None = None
 
     def send_video(frame: av.VideoFrame, t0: float, t1: float) -> None:
@@ -149,9 +159,18 @@ def _pump(
                     if not isinstance(frame, av.VideoFrame) or frame.time is None:
                         continue
                     t = float(frame.time)
+                    if decoded is not None and t > decoded:
+                        frame_time = max(t - decoded, 1e-3)
+                    decoded = t
+                    if video_filter is not None:
+                        length = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else 0.0
+                        shown = video_filter(frame, t) if pending is not None else _first(video_filter, frame, t)
+                        end = max(end, t + (length or frame_time))
+                        if shown is None:
+                            continue
+                        frame = shown
                     if pending is not None:
                         send_video(pending[0], pending[1], max(t, pending[1]))
-                        frame_time = max(t - pending[1], 1e-3) if t > pending[1] else frame_time
                     pending = (frame, t)
             elif resampler is not None:
                 for frame in packet.decode():
@@ -166,8 +185,19 @@ def _pump(
     if pending is None:
         raise InvalidMediaError(f"{segment.name}: no video frame decodes; send a valid segment")
     last, t = pending
+    if video_filter is not None:
+        send_video(last, t, max(end, t + frame_time))
+        return
     length = float(last.duration * last.time_base) if last.duration and last.time_base else frame_time
     send_video(last, t, t + length)
+
+
+def _first(video_filter: VideoFilter, frame: av.VideoFrame, t: float) -> av.VideoFrame:
+    """A segment's first picture cannot be dropped: nothing would be held before it."""
+    shown = video_filter(frame, t)
+    if shown is None:
+        raise TranscodeError("the video filter dropped the segment's first frame; it must return a picture for it")
+    return shown
 
 
 def _collect(workers: list[EncoderThread], specs: tuple[RenditionSpec, ...]) -> list[RenditionOutput]:

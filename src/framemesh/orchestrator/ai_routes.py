@@ -138,7 +138,7 @@ class AIService:
                 partial(
                     package_result, pipeline, job.spec.model_id, result, job.inputs, work_dir, self.signing,
                     job_id=job.id, units=job.units, price=job.price if self.billing is not None else 0,
-                    orchestrator=self.name, started=started,
+                    orchestrator=self.name, started=started, parameters=getattr(job.request, "params", None),
                 )
             )
         except BaseException:

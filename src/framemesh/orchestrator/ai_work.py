@@ -52,6 +52,7 @@ def package_result(
     price: int,
     orchestrator: str,
     started: float,
+    parameters: dict[str, Any] | None = None,
 ) -> Path:
     """Write `result`'s files into `work_dir`, sign them, and bundle them; returns the bundle."""
     from framemesh.provenance.sign import Facts, Ingredient, sign_file
@@ -69,7 +70,7 @@ def package_result(
         path = work_dir / name
         facts = Facts(
             kind="generated", address=signing.address, job_id=job_id, pipeline=pipeline,
-            model=model_id, ingredients=tuple(ingredients),
+            model=model_id, ingredients=tuple(ingredients), parameters=parameters,
         )
         sign_file(path, path, identity, facts)  # type: ignore[arg-type]
         outputs.append(

@@ -33,7 +33,7 @@ import datetime as dt
 import hashlib
 import mimetypes
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +96,9 @@ class Facts:
     created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     ingredients: Sequence[Ingredient | tuple[Path | str, Relationship]] = ()
     resized: bool = False
+    # The settings the model ran with (a live stream's prompt, strength, ...): stated
+    # in the signed facts, so a segment says what produced it.
+    parameters: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("generated", "transcoded"):
@@ -235,6 +238,7 @@ def _definition(
         "model": facts.model,
         "software_agent": facts.agent,
         "created": facts.when,
+        **({"parameters": dict(facts.parameters)} if facts.parameters is not None else {}),
         "certificate": {
             "issuer": str(issuer[0].value) if issuer else None,
             "serial": format(identity.serial, "x"),

@@ -70,6 +70,7 @@ class ManifestInfo:
     pipeline: str | None = None
     model: str | None = None
     job_id: str | None = None
+    parameters: dict[str, Any] | None = None  # what the model ran with, when the signer says
     ingredients: tuple[str, ...] = ()
     #: SHA-256 (hex) of each ingredient file, as the signer recorded it (None if not)
     ingredient_sha256: tuple[str | None, ...] = ()
@@ -310,6 +311,8 @@ def _describe(label: str, manifest: dict[str, Any], cert: dict[str, Any]) -> tup
         bound_by.append("certificate")
     if facts is not None:
         info["pipeline"], info["model"], info["job_id"] = facts.get("pipeline"), facts.get("model"), facts.get("job_id")
+        if isinstance(facts.get("parameters"), dict):
+            info["parameters"] = facts["parameters"]
         info["time"] = facts.get("created") or info["time"]
         claimed = address_from_text(f"eth:{facts.get('address')}")
         if claimed is None:

@@ -11,11 +11,20 @@ from framemesh.durable import Database, shared
 
 class RecordStore:
     SCHEMA = ""  # each store's tables (CREATE TABLE IF NOT EXISTS …)
+    # Columns added to a table after its first release: {table: {column: declaration}}.
+    # A file written by an older gateway gets them when it is opened.
+    ADDED: dict[str, dict[str, str]] = {}
 
     def __init__(self, where: Database | Path) -> None:
         self.database, self._owned = shared(where, self.SCHEMA)
         self._db = self.database.conn
         self._lock = self.database.lock
+        with self._lock:
+            for table, columns in self.ADDED.items():
+                have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})").fetchall()}
+                for column, declaration in columns.items():
+                    if column not in have:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     @staticmethod
     def owned_by(owner: str | None, column: str = "id") -> tuple[str, tuple[str, ...]]:

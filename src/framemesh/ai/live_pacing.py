@@ -1,0 +1,96 @@
+"""Which frames of a live segment the model gets: as many as its time budget allows,
+evenly spread. Pure.
+
+A model slower than the input cannot see every frame and still keep up with real
+time. The pacer spreads the frames it can afford over the segment, so the output
+moves evenly instead of running smoothly and then freezing: after each processed
+frame it divides what is left of the budget by the frame's cost, and spaces the next
+ones over what is left of the segment. The first frame is always processed (a segment
+must start on a picture of its own); the cost it learns is carried to the next
+segment of the stream, so the second segment is planned from the start.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+SMOOTHING = 0.3  # weight of the newest frame's cost in the running estimate
+
+
+@dataclass
+class FrameCost:
+    """The running estimate of one processed frame's cost, in seconds."""
+
+    seconds: float | None = None
+
+    def add(self, seconds: float) -> None:
+        seconds = max(seconds, 1e-6)
+        self.seconds = seconds if self.seconds is None else (1 - SMOOTHING) * self.seconds + SMOOTHING * seconds
+
+
+@dataclass
+class FramePacer:
+    """Decides, frame by frame, which frames of one segment are processed.
+
+    `duration`: the segment's length (seconds of media); `budget`: the seconds of
+    compute the segment may take; `max_fps`: processed frames per second at most
+    (the model's cap, or the source's rate). Feed it the frames in order with
+    `take(t)` (t: seconds from the segment's start) and report each processed frame's
+    cost with `done(seconds_spent_so_far)`.
+    """
+
+    duration: float
+    budget: float
+    max_fps: float
+    cost: FrameCost = field(default_factory=FrameCost)
+    processed: int = 0
+    offered: int = 0
+    _next_due: float = 0.0
+    _last_spent: float = 0.0
+
+    def take(self, t: float) -> bool:
+        """Whether the frame shown at `t` goes through the model."""
+        self.offered += 1
+        if self.processed == 0:
+            return True
+        # a quarter frame of slack: timestamps rounded to the container's clock (ms in
+        # Matroska) must not make a model that keeps up skip every third frame
+        return t + 0.25 / self.max_fps >= self._next_due
+
+    def done(self, t: float, spent: float) -> None:
+        """The frame at `t` was processed; `spent`: seconds used by the segment so far."""
+        self.cost.add(spent - self._last_spent)
+        self._last_spent = spent
+        self.processed += 1
+        self._next_due = t + 1.0 / self.rate(t, spent)
+
+    def rate(self, t: float, spent: float) -> float:
+        """Processed frames per second affordable from `t` on, with `spent` used."""
+        left_media = max(self.duration - t, 1e-3)
+        left_budget = self.budget - spent
+        cost = self.cost.seconds
+        if cost is None:
+            return self.max_fps
+        if left_budget <= 0:
+            return 1e-9  # nothing left: hold the last frame to the end
+        return max(1e-9, min(self.max_fps, left_budget / cost / left_media))
+
+    @property
+    def dropped(self) -> int:
+        return self.offered - self.processed
+
+    def planned_fps(self) -> float:
+        """What the next segment can expect, from the cost learnt so far."""
+        if self.cost.seconds is None:
+            return self.max_fps
+        return min(self.max_fps, self.budget / self.duration / self.cost.seconds) if self.duration > 0 else 0.0
+
+
+def drop_share(offered: int, processed: int) -> float:
+    """Frames dropped, as a share of the frames offered (0 when none were)."""
+    return 0.0 if offered <= 0 else max(0.0, (offered - processed) / offered)
+
+
+def frames_expected(duration: float, fps: float) -> int:
+    return max(1, math.floor(duration * fps + 0.5))
