@@ -1,8 +1,9 @@
 """A local dev chain in a process of its own, started on a free loopback port and
 stopped after: `LocalChain` does the starting, waiting and stopping; `Anvil`
-(`framemesh.chain.anvil`) says which command to run.
+(`framemesh.chain.anvil`) and `ServedChain` (the embedded chain behind
+`framemesh chain serve`) say which command to run.
 
-    with Anvil.start() as node:
+    with ServedChain.start() as node:
         chain = Chain.connect(node.url)
 
 `start` returns once the node answers JSON-RPC; `stop` terminates it (and kills it if it
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,8 +25,9 @@ from types import TracebackType
 from typing import TypeVar
 
 from .errors import ChainError, ChainUnavailable
+from .keys import EMBEDDED_CHAIN_ID
 
-__all__ = ["LocalChain", "free_port"]
+__all__ = ["LocalChain", "ServedChain", "free_port"]
 
 _Node = TypeVar("_Node", bound="LocalChain")
 
@@ -113,3 +116,20 @@ class LocalChain:
         state = "running" if self.running else f"exited {self.process.returncode}"
         return f"{type(self).__name__}({self.url}, pid={self.process.pid}, {state})"
 
+
+class ServedChain(LocalChain):
+    """A fresh embedded chain (py-evm) served over JSON-RPC by `framemesh chain serve`
+    in a process of its own, so that several processes share one chain: its ten dev
+    accounts are unlocked, and it mines a block per transaction, as anvil does."""
+
+    name = "framemesh chain serve"
+
+    @classmethod
+    def start(cls, *, timeout: float = 60.0, python: str = sys.executable) -> ServedChain:
+        """Start it on a free loopback port and wait until it answers (importing
+        py-evm and building the chain takes a few seconds)."""
+        return cls._launch(
+            lambda port: [python, "-m", "framemesh", "chain", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            EMBEDDED_CHAIN_ID,
+            timeout,
+        )
