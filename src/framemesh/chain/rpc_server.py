@@ -65,7 +65,7 @@ class RpcError(Exception):
 
     def to_json(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:  # web3 reads a revert only from an error that has data
+        if self.data is not None:  # only a revert has one: web3 reads any error with data as a revert
             error["data"] = self.data
         return error
 
