@@ -1,10 +1,10 @@
 """Chaos, measured (issue #12 item 6): a mixed workload on a network of processes
 while orchestrators and the gateway are killed (SIGKILL) and restarted; then the books.
 
-    python benchmarks/chaos.py --minutes 4 [--orchestrators 3] [--seed 1] [--plot]
+    python benchmarks/chaos.py --minutes 4 [--chain anvil|embedded] [--orchestrators 3] [--seed 1]
 
 Every node is its own process started with the real `framemesh` command, on a real
-anvil chain: `chain deploy`, `chain fund`, keystores, `orchestrator start --register`,
+chain: `chain deploy`, `chain fund`, keystores, `orchestrator start --register`,
 `deposit fund`, `gateway start --admin-token` and an API key made on its admin API.
 The orchestrators serve transcoding and a tiny Stable Diffusion (built in code, as
 `framemesh models tiny` does) for text-to-image and image-to-image. The work, each
@@ -13,10 +13,11 @@ kind on its own thread: transcode uploads (`POST /jobs`), Livepeer AI requests
 and live streams pushed over RTMP by `framemesh stream push` in a process of its own
 (pushed again after a gateway kill cut it, as an encoder reconnects).
 
-Only anvil: the embedded chain (py-evm in `Chain.embedded()`) lives inside one Python
-process and nothing serves it to others (no `framemesh chain serve`), so separate node
-processes cannot share it; a devnet in one process could only stop its nodes' threads
-cleanly, which is not a crash.
+The chain (`--chain`) is a process of its own too, every node pointed at its URL with
+`--rpc`: anvil (the default; `scripts/install-anvil`), or the embedded chain (py-evm,
+as `Chain.embedded()` runs it) served by `framemesh chain serve` on a free port. Both
+mine a block per transaction; the embedded one is slower (py-evm, one request at a
+time).
 
 What is checked (`check`), printed, and written to a JSON summary:
 
@@ -90,6 +91,7 @@ ROUND_LENGTH = 100
 NO_ORCHESTRATOR = re.compile(r"no orchestrator|every orchestrator|orchestrators? (?:failed|tried)|skipped", re.I)
 LIVE_SECONDS, LIVE_SEGMENTS = 8.0, 4  # the live clip: 2 s between keyframes
 RESULTS = ROOT / ".cache" / "benchmarks" / "chaos-results.json"
+CHAINS = {"anvil": "anvil", "embedded": "the embedded chain (py-evm, served by `framemesh chain serve`)"}
 
 
 # -- nodes ---------------------------------------------------------------------
@@ -220,7 +222,7 @@ def start_network(root: Path, rpc: str, orchestrators: int, pipelines: tuple[str
 
     deployment = root / "framemesh-data" / "deployment.json"
     chain_args = ["--rpc", rpc, "--deployment", str(deployment)]
-    log("deploying the protocol on anvil, funding accounts, writing the tiny models ...")
+    log(f"deploying the protocol on {rpc}, funding accounts, writing the tiny models ...")
     cli(root, "chain", "deploy", "--round-length", str(ROUND_LENGTH), "--rpc", rpc)
     names = [f"o{i + 1}" for i in range(orchestrators)]
     keys, addresses = {}, {}
@@ -580,6 +582,7 @@ def run_kills(net: Network, kills: list[Kill], books: Books, started: float, rng
 
 @dataclass
 class Summary:
+    backend: str  # the chain: anvil or embedded
     seconds: float
     kills: list[dict[str, Any]]
     jobs: dict[str, dict[str, int]]
@@ -597,11 +600,14 @@ class Summary:
 def run_chaos(
     root: Path, *, minutes: float = 3.0, orchestrators: int = 3, kill_every: float = 25.0, seed: int = 1,
     kills: list[Kill] | None = None, rpc: str | None = None, pipelines: tuple[str, ...] = ("text-to-image", "image-to-image"),
-    log: Callable[[str], None] = print,
+    chain: str = "anvil", log: Callable[[str], None] = print,
 ) -> Summary:
-    """The whole run: a network on anvil, `minutes` of mixed work under `kills` (planned
-    from `kill_every` and `seed` if not given), the accounts closed and checked."""
+    """The whole run: a network on `chain` (anvil, or the embedded chain served by
+    `framemesh chain serve`; started here unless `rpc` names one already running),
+    `minutes` of mixed work under `kills` (planned from `kill_every` and `seed` if not
+    given), the accounts closed and checked."""
     from framemesh.chain.anvil import Anvil
+    from framemesh.chain.local import ServedChain
     from framemesh.media.testclip import make_test_clip
 
     rng = random.Random(seed)
@@ -609,21 +615,24 @@ def run_chaos(
     log = lambda msg: say(f"[{time.monotonic() - t0:6.1f} s] {msg}")  # noqa: E731
     clip = make_test_clip(root / "clip.mp4", duration=4.0, width=320, height=180)
     live_clip = make_test_clip(root / "live.mp4", duration=LIVE_SECONDS, width=320, height=180, seed=3)
-    anvil = Anvil.start() if rpc is None else None
+    if chain not in CHAINS:
+        raise ValueError(f"chain {chain!r}: choose one of {', '.join(CHAINS)}")
+    node = (ServedChain.start() if chain == "embedded" else Anvil.start()) if rpc is None else None
     net: Network | None = None
     try:
-        net = start_network(root, anvil.url if anvil else rpc, orchestrators, pipelines, log)  # type: ignore[arg-type]
-        return _run(net, clip, live_clip, minutes, kills if kills is not None else plan_kills(minutes, kill_every, rng), rng, log)
+        net = start_network(root, node.url if node else rpc, orchestrators, pipelines, log)  # type: ignore[arg-type]
+        planned = kills if kills is not None else plan_kills(minutes, kill_every, rng)
+        return _run(net, clip, live_clip, minutes, planned, rng, log, chain)
     finally:
         if net is not None:
-            for node in [net.gateway, *net.orchestrators]:
-                node.stop()
-        if anvil is not None:
-            anvil.stop()
+            for n in [net.gateway, *net.orchestrators]:
+                n.stop()
+        if node is not None:
+            node.stop()
 
 
 def _run(net: Network, clip: Path, live_clip: Path, minutes: float, kills: list[Kill], rng: random.Random,
-         log: Callable[[str], None]) -> Summary:
+         log: Callable[[str], None], backend: str) -> Summary:
     books = Books()
     started = time.monotonic()
     w = Workload(net, clip, live_clip, started + minutes * 60, rng)
@@ -666,7 +675,7 @@ def _run(net: Network, clip: Path, live_clip: Path, minutes: float, kills: list[
     log("waiting for every winning ticket to be redeemed ...")
     wait_redeemed(net)
     chain = chain_figures(net)
-    return summarize(net, w, seconds, done, chaos, usage_chaos, calm, chain)
+    return summarize(net, w, seconds, done, chaos, usage_chaos, calm, chain, backend)
 
 
 def calm_stretch(net: Network, w: Workload, books: Books, log: Callable[[str], None]) -> dict[str, int]:
@@ -765,7 +774,7 @@ def usage_rows(net: Network) -> dict[str, list[tuple[str, int]]]:
 
 
 def summarize(net: Network, w: Workload, seconds: float, kills: list[dict[str, Any]], chaos: dict[str, int],
-              usage_chaos: int, calm: dict[str, int], chain: dict[str, Any]) -> Summary:
+              usage_chaos: int, calm: dict[str, int], chain: dict[str, Any], backend: str) -> Summary:
     jobs: dict[str, dict[str, int]] = defaultdict(lambda: Counter())  # type: ignore[arg-type]
     no_orch, other = [], []
     for o in w.outcomes:
@@ -789,7 +798,7 @@ def summarize(net: Network, w: Workload, seconds: float, kills: list[dict[str, A
     total_usage = sum(wei for v in usage.values() for _, wei in v)
     stored_face = sum(r["face_value"] for r in winners)
     s = Summary(
-        seconds=round(seconds, 1), kills=kills, jobs={k: dict(v) for k, v in jobs.items()},
+        backend=backend, seconds=round(seconds, 1), kills=kills, jobs={k: dict(v) for k, v in jobs.items()},
         no_orchestrator_reasons=no_orch, other_failures=other,
         chaos={**chaos, "usage_wei": usage_chaos},
         calm=calm,
@@ -850,7 +859,7 @@ def print_summary(s: Summary) -> None:
     from rich.table import Table
 
     console = Console(width=max(Console().width, 130))
-    jobs = Table(title=f"chaos: {s.seconds:.0f} s, {len(s.kills)} kills", title_justify="left")
+    jobs = Table(title=f"chaos on {s.backend}: {s.seconds:.0f} s, {len(s.kills)} kills", title_justify="left")
     for col in ("kind", "accepted", "completed", "failed (no orchestrator)", "failed (other)", "refused at the door",
                 "cut (gateway died, no answer)"):
         jobs.add_column(col)
@@ -906,7 +915,7 @@ def summary_markdown(s: Summary, command: str) -> str:
     """The run's figures for BENCHMARKS.md."""
     kills = Counter(k["node"] for k in s.kills)
     lines = [
-        f"{s.seconds:.0f} s of mixed work on anvil while {len(s.kills)} kills (SIGKILL) hit the network "
+        f"{s.seconds:.0f} s of mixed work on {CHAINS[s.backend]} while {len(s.kills)} kills (SIGKILL) hit the network "
         f"({', '.join(f'{n} ×{c}' for n, c in sorted(kills.items()))}), each node restarted after. "
         f"Machine: {platform.machine()}, {os.cpu_count()} cores. Command: `{command}`",
         "",
@@ -947,10 +956,13 @@ def _shorten(reason: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=3.0, help="minutes of work under chaos")
+    parser.add_argument("--chain", choices=sorted(CHAINS), default="anvil",
+                        help="anvil, or the embedded chain served by `framemesh chain serve`")
     parser.add_argument("--orchestrators", type=int, default=3)
     parser.add_argument("--kill-every", type=float, default=25.0, help="seconds between kills (on average)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", type=Path, default=RESULTS, help="where the summary goes")
+    parser.add_argument("--json", type=Path, default=None, help=f"where the summary goes (default {RESULTS}, "
+                        "or chaos-embedded-results.json beside it)")
     parser.add_argument("--keep", type=Path, default=None, help="run in this directory and keep it (logs, stores)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
@@ -958,16 +970,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
-        s = run_chaos(root, minutes=args.minutes, orchestrators=args.orchestrators, kill_every=args.kill_every, seed=args.seed)
+        s = run_chaos(root, minutes=args.minutes, orchestrators=args.orchestrators, kill_every=args.kill_every,
+                      seed=args.seed, chain=args.chain)
     print_summary(s)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(asdict(s), indent=2, default=str))
-    print(f"summary: {args.json}")
+    anvil = args.chain == "anvil"
+    out = args.json or (RESULTS if anvil else RESULTS.with_name("chaos-embedded-results.json"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(asdict(s), indent=2, default=str))
+    print(f"summary: {out}")
     if not args.no_write:
         from benchmarks.report import update_section
 
-        command = f"python benchmarks/chaos.py --minutes {args.minutes:g}" + (f" --seed {args.seed}" if args.seed != 1 else "")
-        update_section("chaos", "Chaos: kills under a mixed workload", summary_markdown(s, command))
+        command = (f"python benchmarks/chaos.py --minutes {args.minutes:g}" + ("" if anvil else " --chain embedded")
+                   + (f" --seed {args.seed}" if args.seed != 1 else ""))
+        if anvil:
+            update_section("chaos", "Chaos: kills under a mixed workload", summary_markdown(s, command))
+        else:
+            update_section("chaos-embedded", "Chaos on the embedded chain", summary_markdown(s, command))
     sys.exit(0 if all(s.invariants.values()) else 1)
 
 

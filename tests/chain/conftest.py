@@ -1,7 +1,9 @@
-"""Fixtures for the chain suite: every conformance test runs on both backends.
+"""Fixtures for the chain suite: every conformance test runs on every backend.
 
-`chain` is parametrized over ``embedded`` (py-evm in process) and ``anvil`` (a real
-anvil process, started for the test and stopped after it).  The anvil case is skipped
+`chain` is parametrized over ``embedded`` (py-evm in process), ``served`` (the
+embedded chain behind `framemesh chain serve`'s JSON-RPC server, on a thread on a
+free loopback port, reached over HTTP like anvil) and ``anvil`` (a real anvil
+process, started for the test and stopped after it).  The anvil case is skipped
 only when no anvil binary exists and ``FRAMEMESH_REQUIRE_ANVIL`` is not set; CI sets
 it after running ``scripts/install-anvil``.
 """
@@ -9,7 +11,9 @@ it after running ``scripts/install-anvil``.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,7 @@ from framemesh.chain.anvil import Anvil, find_anvil
 from framemesh.chain.backend import Chain
 from framemesh.chain.compile import Artifact, compile_source
 from framemesh.chain.keys import Signer
+from framemesh.chain.rpc_server import RpcServer
 
 CONTRACTS = Path(__file__).parent / "contracts"
 PROBE = CONTRACTS / "Probe.vy"
@@ -52,10 +57,28 @@ def anvil() -> Iterator[Anvil]:
         yield node
 
 
-@pytest.fixture(params=["embedded", "anvil"])
+@contextmanager
+def served_chain() -> Iterator[RpcServer]:
+    """A fresh embedded chain served over JSON-RPC on a thread; closed after."""
+    server = RpcServer("127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture(params=["embedded", "served", "anvil"])
 def chain(request: pytest.FixtureRequest) -> Iterator[Chain]:
     if request.param == "embedded":
         yield Chain.embedded()
+        return
+    if request.param == "served":
+        with served_chain() as server:
+            yield Chain.connect(server.url)
         return
     anvil_or_skip()
     with Anvil.start() as node:

@@ -1,4 +1,5 @@
-"""Conformance suite: the same tests on the embedded and the anvil backend."""
+"""Conformance suite: the same tests on the embedded chain (in process, and served
+over JSON-RPC by `framemesh chain serve`) and on anvil."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from framemesh.chain.backend import Chain
 from framemesh.chain.compile import Artifact
 from framemesh.chain.errors import ChainError, ContractRevert
-from framemesh.chain.keys import Signer, create_keystore, load_keystore
+from framemesh.chain.keys import EMBEDDED_CHAIN_ID, Signer, create_keystore, load_keystore
 
 from .conftest import ZERO
 
@@ -19,13 +20,12 @@ def probe(chain: Chain, probe_artifact: Artifact, deployer: Signer):
     return chain.deploy(probe_artifact, 7, ZERO, sender=deployer)
 
 
-def test_chain_identity(chain: Chain) -> None:
+def test_chain_identity(chain: Chain, request: pytest.FixtureRequest) -> None:
+    backend = request.node.callspec.params["chain"]
     assert chain.is_dev
-    assert chain.chain_id > 0
-    if chain.url == "embedded":
-        assert chain.chain_id == Chain.embedded().chain_id
-    else:
-        assert chain.chain_id == 31337
+    assert chain.chain_id == (31337 if backend == "anvil" else EMBEDDED_CHAIN_ID)
+    assert Chain.embedded().chain_id == EMBEDDED_CHAIN_ID
+    assert (chain.url == "embedded") == (backend == "embedded")
     assert str(chain.chain_id) in repr(chain)
 
 

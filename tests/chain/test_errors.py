@@ -10,7 +10,7 @@ from eth_abi.abi import encode
 from eth_tester.exceptions import TransactionFailed
 from web3.exceptions import ContractLogicError
 
-from framemesh.chain.backend import _revert_from_rpc, _revert_from_tester
+from framemesh.chain.backend import _revert_from_rpc, revert_from_tester
 from framemesh.chain.errors import (
     ChainError,
     ChainUnavailable,
@@ -26,13 +26,13 @@ def error_data(reason: str) -> bytes:
 
 
 def test_tester_shapes() -> None:
-    assert _revert_from_tester(TransactionFailed("execution reverted: no stake")).reason == "no stake"
-    bare = _revert_from_tester(TransactionFailed("execution reverted: b''"))
+    assert revert_from_tester(TransactionFailed("execution reverted: no stake")).reason == "no stake"
+    bare = revert_from_tester(TransactionFailed("execution reverted: b''"))
     assert bare.reason == "" and bare.data == b""
-    assert _revert_from_tester(TransactionFailed(error_data("round locked"))).reason == "round locked"
-    encoded = _revert_from_tester(TransactionFailed(f"execution reverted: {error_data('late')!r}"))
+    assert revert_from_tester(TransactionFailed(error_data("round locked"))).reason == "round locked"
+    encoded = revert_from_tester(TransactionFailed(f"execution reverted: {error_data('late')!r}"))
     assert encoded.reason == "late"
-    assert _revert_from_tester(TransactionFailed()).reason == ""
+    assert revert_from_tester(TransactionFailed()).reason == ""
 
 
 def test_rpc_shapes() -> None:

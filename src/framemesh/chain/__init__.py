@@ -36,6 +36,7 @@ _EXPORTS = {
     "load_keystore": "keys",
     "DEV_CHAIN_IDS": "keys",
     "Anvil": "anvil",
+    "ServedChain": "local",
     "find_anvil": "anvil",
     "parse_amount": "units",
     "format_amount": "units",
@@ -69,6 +70,7 @@ __all__ = [
     "KeystoreError",
     "ProtocolParams",
     "Receipt",
+    "ServedChain",
     "Signer",
     "compile_all",
     "compile_source",
@@ -107,5 +109,6 @@ if TYPE_CHECKING:  # pragma: no cover
         KeystoreError,
     )
     from .keys import DEV_CHAIN_IDS, Signer, create_keystore, load_keystore
+    from .local import ServedChain
     from .protocol_deployment import ProtocolParams, deploy_protocol
     from .units import format_amount, parse_amount

@@ -4,8 +4,9 @@ Two backends, one interface; code above this module does not know which it has:
 
 - **embedded** (`Chain.embedded()`, the default): py-evm in this process through
   web3's `EthereumTesterProvider`; ten funded dev accounts; nothing to install.
-- **JSON-RPC** (`Chain.connect(url)`): a local anvil (`framemesh.chain.anvil`) or
-  any public endpoint.
+- **JSON-RPC** (`Chain.connect(url)`): a local anvil (`framemesh.chain.anvil`), the
+  embedded chain served to other processes (`framemesh chain serve`,
+  `framemesh.chain.rpc_server`), or any public endpoint.
 
 The interface is synchronous (web3.py's sync API); async callers run it in a thread
 (`asyncio.to_thread`).  It is safe to share one `Chain` between threads: the embedded
@@ -115,7 +116,7 @@ class Chain:
 
     @property
     def is_dev(self) -> bool:
-        """Embedded, or a local dev chain (chain id 31337 or 1337)."""
+        """Embedded, or a local dev chain (chain id 31337, 1337 or the served embedded chain's)."""
         return self._embedded or self.chain_id in DEV_CHAIN_IDS
 
     def __repr__(self) -> str:
@@ -333,7 +334,7 @@ class Chain:
         except ChainError:
             raise
         except TransactionFailed as exc:  # embedded
-            raise _revert_from_tester(exc) from None
+            raise revert_from_tester(exc) from None
         except ContractLogicError as exc:  # JSON-RPC (and web3's own checks)
             raise _revert_from_rpc(exc) from None
         except (requests.ConnectionError, requests.Timeout, ProviderConnectionError) as exc:
@@ -368,7 +369,9 @@ def _strip(message: str) -> str:
     return message.strip()
 
 
-def _revert_from_tester(exc: Exception) -> ContractRevert:
+def revert_from_tester(exc: Exception) -> ContractRevert:
+    """eth-tester's `TransactionFailed`, in any of its shapes, as a `ContractRevert`
+    (`framemesh.chain.rpc_server` uses it too, to answer a revert over JSON-RPC)."""
     arg = exc.args[0] if exc.args else ""
     if isinstance(arg, bytes):
         return ContractRevert(_decode_reason(arg) or "", data=arg)

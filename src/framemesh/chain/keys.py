@@ -8,7 +8,7 @@ Two kinds exist:
   signed locally and sent raw, so the key never leaves the process.  `repr`/`str`
   show the address only; the key is not an attribute of the object.
 - **dev accounts** (`Chain.accounts`): accounts unlocked on a dev chain's node
-  (embedded, or chain id 31337/1337); the node signs.  `Chain` refuses them anywhere
+  (embedded, served or not, or chain id 31337/1337); the node signs.  `Chain` refuses them anywhere
   else.
 
 Passwords come from an argument, an environment variable (`FRAMEMESH_KEYSTORE_PASSWORD`
@@ -32,8 +32,11 @@ from eth_utils.crypto import keccak
 
 from .errors import KeystoreError
 
-#: chain ids of local dev chains (anvil/hardhat: 31337; ganache/geth --dev: 1337)
-DEV_CHAIN_IDS = frozenset({31337, 1337})
+#: the embedded chain's id (eth-tester's py-evm chain), in process or served by `framemesh chain serve`
+EMBEDDED_CHAIN_ID = 131277322940537
+
+#: chain ids of local dev chains (anvil/hardhat: 31337; ganache/geth --dev: 1337; the embedded chain)
+DEV_CHAIN_IDS = frozenset({31337, 1337, EMBEDDED_CHAIN_ID})
 
 PASSWORD_ENV = "FRAMEMESH_KEYSTORE_PASSWORD"
 

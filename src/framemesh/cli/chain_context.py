@@ -91,7 +91,7 @@ def chain_errors() -> Iterator[None]:
         hint = HINTS.get(exc.reason)
         fail(f"the chain refused: {exc.reason}" + (f" ({hint})" if hint else ""))
     except ChainUnavailable as exc:
-        fail(f"{exc} (start a node, e.g. `scripts/install-anvil && node_modules/.bin/anvil`, or pass --rpc)")
+        fail(f"{exc} (start a node, e.g. `framemesh chain serve` or `scripts/install-anvil && node_modules/.bin/anvil`, or pass --rpc)")
     except (KeystoreError, DeploymentError) as exc:
         fail(str(exc))
     except ChainError as exc:

@@ -87,6 +87,28 @@ def chain_deploy(
     console.print(f"deployment file: {out}", soft_wrap=True)
 
 
+@chain_app.command("serve")
+def chain_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on. Its dev accounts are unlocked: keep it on loopback.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: a free one).")] = 8545,
+) -> None:
+    """Serve a fresh embedded chain (py-evm) over JSON-RPC, so that separate node processes share it
+    as they share anvil: ten unlocked dev accounts (--dev-account N), a block per transaction. Runs
+    until Ctrl-C or SIGTERM; the chain lives in memory and ends with it."""
+    from framemesh.chain.rpc_server import RpcServer, serve_until_signalled
+
+    try:
+        server = RpcServer(host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    accounts = server.rpc.provider.ethereum_tester.get_accounts()
+    print(f"embedded chain (chain id {int(server.rpc.call('eth_chainId', []), 16)}, {len(accounts)} unlocked dev accounts) "
+          f"serving JSON-RPC at {server.url}", flush=True)
+    for i, account in enumerate(accounts):
+        print(f"  --dev-account {i}: {account}", flush=True)
+    serve_until_signalled(server)
+
+
 @chain_app.command("fund")
 def chain_fund(
     to: Annotated[str, typer.Argument(help="The address to fund.")],
