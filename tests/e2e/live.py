@@ -79,3 +79,18 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+def play(b: Any, player_url: str, shot: Path, timeout_ms: int = 60_000) -> Any:
+    """Open the player page, wait until the video has played 2 s, screenshot it to
+    `shot` (kept at $FRAMEMESH_KEEP_SCREENSHOTS too, to look at); returns the page."""
+    import os
+
+    page = b.new_page()
+    page.goto(player_url)
+    page.wait_for_function("() => window.framemesh && window.framemesh.started", timeout=timeout_ms)
+    page.wait_for_function("() => document.querySelector('video').currentTime > 2", timeout=timeout_ms)
+    page.screenshot(path=str(shot))
+    if os.environ.get("FRAMEMESH_KEEP_SCREENSHOTS"):
+        Path(os.environ["FRAMEMESH_KEEP_SCREENSHOTS"]).write_bytes(shot.read_bytes())
+    return page

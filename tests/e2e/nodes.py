@@ -99,15 +99,17 @@ class NodeProcess:
 
 
 @contextmanager
-def orchestrator_process(root: Path, name: str, capacity: int = 1) -> Iterator[NodeProcess]:
+def orchestrator_process(
+    root: Path, name: str, capacity: int = 1, *extra: str, ready: float = 30.0
+) -> Iterator[NodeProcess]:
     port = free_port()
     node = NodeProcess(
-        ["orchestrator", "start", "--name", name, "--capacity", str(capacity), "--data-dir", str(root / name)],
+        ["orchestrator", "start", "--name", name, "--capacity", str(capacity), "--data-dir", str(root / name), *extra],
         port,
         root / f"{name}.log",
     )
     try:
-        yield node.wait_ready()
+        yield node.wait_ready(ready)
     finally:
         node.stop()
 

@@ -17,7 +17,7 @@ import pytest
 from framemesh.devnet import Devnet, DevnetConfig
 from framemesh.media.probe import probe
 from framemesh.media.testclip import make_test_clip
-from tests.e2e.live import browser, push, status, stream, ts_segments, wait_for
+from tests.e2e.live import browser, play, push, status, stream, ts_segments, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -83,14 +83,8 @@ def test_a_browser_plays_the_live_stream(net: Devnet, clip: Path, tmp_path: Path
     encoder = push(long_clip, s["rtmp_url"])
     try:
         with browser() as b:
-            page = b.new_page()
-            page.goto(s["player_url"])
-            page.wait_for_function("() => window.framemesh && window.framemesh.started", timeout=60_000)
-            page.wait_for_function("() => document.querySelector('video').currentTime > 2", timeout=60_000)
+            page = play(b, s["player_url"], tmp_path / "player.png")
             snap = page.evaluate("() => window.framemeshSnapshot()")
-            page.screenshot(path=str(tmp_path / "player.png"))
-            if os.environ.get("FRAMEMESH_KEEP_SCREENSHOTS"):
-                Path(os.environ["FRAMEMESH_KEEP_SCREENSHOTS"]).write_bytes((tmp_path / "player.png").read_bytes())
         assert snap["fatal"] is None and not snap["paused"], snap
         assert snap["latency"] is not None and snap["latency"] > 0, "the program times give the latency"
         assert (tmp_path / "player.png").stat().st_size > 10_000

@@ -62,9 +62,7 @@ def parse_stage(text: str) -> dict[str, Any]:
     params: dict[str, Any] = {}
     inputs: dict[str, Any] = {}
     for word in rest:
-        key, sep, value = word.partition("=")
-        if not sep or not key:
-            raise StageSyntaxError(f"{word!r} in {text!r}: write FIELD=VALUE")
+        key, value = _pair(word, text)
         if key == "id":
             stage["id"] = value
         elif key.startswith("in."):
@@ -76,6 +74,23 @@ def parse_stage(text: str) -> dict[str, Any]:
     if inputs:
         stage["inputs"] = inputs
     return stage
+
+
+def _pair(word: str, where: str) -> tuple[str, str]:
+    key, sep, value = word.partition("=")
+    if not sep or not key:
+        raise StageSyntaxError(f"{word!r} in {where!r}: write FIELD=VALUE")
+    return key, value
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """KEY=VALUE words into settings; a value that reads as a JSON number, true, false or
+    null is one, anything else is text."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, value = _pair(item, item)
+        params[key] = _value(value)
+    return params
 
 
 def _value(text: str) -> Any:

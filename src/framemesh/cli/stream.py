@@ -3,21 +3,29 @@
     framemesh stream create --name "launch" --profiles 720p,480p,360p --record
     framemesh stream push talk.mp4 --stream ID        # in real time, as OBS or a camera would
     framemesh stream list;  framemesh stream status ID;  framemesh stream end ID
+
+Live AI: the stream's output is a model's processing of it, steered while it plays.
+
+    framemesh stream create --ai framemesh/tiny-sd --param prompt="a fox" --param strength=0.5
+    framemesh stream control ID prompt="a whale"     # from the next segment on
+    framemesh stream events ID                       # fps in and out, dropped, latency, swaps, settings
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from framemesh.cli.ai_jobs import StageSyntaxError, parse_params
 from framemesh.cli.gateway_call import ask
 from framemesh.cli.output import console, fail
 from framemesh.media.errors import MediaError
+from framemesh.sdk.client import GatewayClient
 from framemesh.wire.live import StreamOut
 
 stream_app = typer.Typer(help="Live streams: create one, push to it, follow it, end it.", no_args_is_help=True)
@@ -41,6 +49,13 @@ def show(s: StreamOut) -> None:
          f"median {s.latency.median:.2f} s, p95 {s.latency.p95:.2f} s, round trip {s.latency.round_trip_median or 0:.2f} s"),
         ("fees", f"{s.fees_wei} wei"),
     ]
+    if s.ai is not None:
+        ai = s.ai
+        keeps = "-" if ai.fps_out is None else f"{ai.fps_out:g} of {ai.fps_in:g} fps processed, {100 * (ai.dropped or 0):.0f}% dropped"
+        rows += [("ai model", ai.model_id), ("ai settings", str(ai.params)), ("ai keeps up", keeps)]
+        for c in ai.controls[-3:]:
+            rows.append((f"change {c.n}", f"{c.state}" + (f" at segment {c.effective_seq}, {c.seconds_to_effect} s after"
+                                                         if c.effective_seq is not None else "") + (f": {c.error}" if c.error else "")))
     if s.recording_url:
         rows.append(("recording", s.recording_url))
     if s.error:
@@ -55,12 +70,55 @@ def create(
     name: Annotated[str, typer.Option(help="A label for people.")] = "",
     profiles: Annotated[str | None, typer.Option(help="Renditions, e.g. 720p,480p,360p (the gateway's default otherwise).")] = None,
     record: Annotated[bool, typer.Option(help="Keep the whole stream as a video-on-demand ladder when it ends.")] = False,
+    ai: Annotated[str | None, typer.Option(help="A live AI model (live-video-to-video) to process the stream with.")] = None,
+    param: Annotated[list[str] | None, typer.Option(help="A setting of the AI model, KEY=VALUE (repeat).")] = None,
     gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
 ) -> None:
     """Create a live stream; prints its key and where to push and play."""
-    s = ask(gateway, lambda c: c.create_stream(name, profiles, record))
+    if param and not ai:
+        fail("--param sets the AI model's settings: give the model with --ai")
+    params = _params(param or [])
+    s = ask(gateway, lambda c: c.create_stream(name, profiles, record, ai_model=ai, params=params))
     show(s)
     console.print(f"stream key: [bold]{s.stream_key}[/] (keep it secret: whoever has it can publish)", soft_wrap=True)
+
+
+@stream_app.command("control")
+def control(
+    stream_id: Annotated[str, typer.Argument(help="The stream's id.")],
+    settings: Annotated[list[str], typer.Argument(help="KEY=VALUE settings of its AI model.")],
+    replace: Annotated[bool, typer.Option(help="Replace every setting instead of merging these in.")] = False,
+    gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
+) -> None:
+    """Change a live AI stream's settings (a prompt, a strength, ...): the next segment is made with them."""
+    params = _params(settings)
+    change = ask(gateway, lambda c: c.control_stream(stream_id, params, replace))
+    console.print(f"change {change.n}: {change.state}; settings from the next segment: {change.params}", soft_wrap=True)
+
+
+@stream_app.command("events")
+def events(
+    stream_id: Annotated[str, typer.Argument(help="The stream's id.")],
+    gateway: Annotated[str, GATEWAY] = "http://127.0.0.1:8936",
+) -> None:
+    """Follow a stream's events (each segment's figures, swaps, settings, errors) until it ends."""
+
+    async def follow(client: GatewayClient) -> None:
+        async for kind, data in client.stream_events(stream_id):
+            console.print(f"[bold]{kind}[/] {data}", soft_wrap=True)
+
+    try:
+        ask(gateway, follow)
+    except KeyboardInterrupt:
+        pass
+
+
+def _params(items: list[str]) -> dict[str, Any]:
+    try:
+        return parse_params(items)
+    except StageSyntaxError as exc:
+        fail(str(exc))
+        raise
 
 
 @stream_app.command("list")

@@ -128,10 +128,12 @@ def install_error_handlers(app: FastAPI) -> None:
 def _allowed(request: Request) -> list[str]:
     """Every method a documented route takes at the request's path (Starlette's 405 names
     only the first route's; a catch-all left out of the API description is no method of it)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if not getattr(route, "methods", None) or not getattr(route, "include_in_schema", True):
-            continue
-        if route.matches(request.scope)[0] is not Match.NONE:
-            methods |= route.methods
-    return sorted(methods)
+    matching = [
+        route for route in request.app.router.routes
+        if getattr(route, "methods", None) and getattr(route, "include_in_schema", True)
+        and route.matches(request.scope)[0] is not Match.NONE
+    ]
+    # A path a route names exactly (/streams/{id}/control) is that route's, not also a
+    # catch-all's (/streams/{id}/{path:path}) that happens to match it.
+    exact = [route for route in matching if ":path}" not in getattr(route, "path", "")]
+    return sorted({method for route in (exact or matching) for method in route.methods})

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from framemesh.net.api_errors import ApiError
+from framemesh.net.schema import inline_schema
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -60,4 +61,4 @@ async def json_body(request: Request, model: type[M], limit: int = SMALL_BODY, w
 
 def json_body_doc(model: type[BaseModel]) -> dict[str, Any]:
     """The OpenAPI `openapi_extra` of a route that reads `model` with `json_body`."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline_schema(model)}}}}

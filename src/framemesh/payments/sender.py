@@ -49,10 +49,13 @@ class TicketSender:
     balances: Balances = field(default_factory=Balances)
     _nonces: dict[bytes, int] = field(default_factory=dict)
 
-    def pay(self, params: TicketParams, price: int) -> Payment:
-        """Sign enough tickets on `params` for the balance to cover `price`, then debit it."""
+    def pay(self, params: TicketParams, price: int, ahead: int = 0) -> Payment:
+        """Sign enough tickets on `params` for the balance to cover `price`, then debit it.
+        With `ahead`, a balance that falls short is topped up by that much more, so the
+        next payments can wait (time-metered work pays for a stretch at a time)."""
         shortfall = self.balances.shortfall(params.recipient, price)
-        count = tickets_needed(_ceil(shortfall), params.face_value, params.win_prob) if shortfall > 0 else 0
+        wanted = shortfall + ahead if shortfall > 0 else shortfall
+        count = tickets_needed(_ceil(wanted), params.face_value, params.win_prob) if shortfall > 0 else 0
         tickets = []
         for _ in range(count):
             nonce = self._nonces.get(params.recipient_rand_hash, 0) + 1

@@ -18,7 +18,7 @@ import asyncio
 import json
 import mimetypes
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -28,7 +28,7 @@ from framemesh.net.client import make_client
 from framemesh.wire.ai import AudioResponse, ImageResponse, TextResponse
 from framemesh.wire.gateway import AIJobAccepted, AIJobStatus, JobAccepted, JobStatus
 from framemesh.wire.keys import KeyCreate, KeyCreated, KeyOut
-from framemesh.wire.live import StreamOut
+from framemesh.wire.live import ControlOut, StreamOut
 from framemesh.wire.states import AIJobState, JobState, terminal_values
 
 KEY_ENV = "FRAMEMESH_API_KEY"
@@ -213,13 +213,42 @@ class GatewayClient:
 
     # live streams ----------------------------------------------------------------
 
-    async def create_stream(self, name: str = "", profiles: str | None = None, record: bool = False) -> StreamOut:
-        """`POST /streams`: a new live stream, with its key and its URLs."""
+    async def create_stream(
+        self, name: str = "", profiles: str | None = None, record: bool = False, *,
+        ai_model: str | None = None, params: dict[str, Any] | None = None,
+    ) -> StreamOut:
+        """`POST /streams`: a new live stream, with its key and its URLs. With `ai_model`,
+        a live AI stream: its output is the model's processing, with `params`."""
         body: dict[str, Any] = {"name": name, "record": record}
         if profiles:
             body["profiles"] = profiles
+        if ai_model:
+            body["ai"] = {"model_id": ai_model, "params": params or {}}
         response = await self._request("POST", "/streams", json=body)
         return StreamOut.model_validate_json(response.content)
+
+    async def control_stream(self, stream_id: str, params: dict[str, Any], replace: bool = False) -> ControlOut:
+        """`POST /streams/{id}/control`: new settings for a live AI stream, from its next segment."""
+        response = await self._request("POST", f"/streams/{stream_id}/control", json={"params": params, "replace": replace})
+        return ControlOut.model_validate_json(response.content)
+
+    async def stream_events(self, stream_id: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """`GET /streams/{id}/events`: (kind, data) of each server-sent event, until `end`."""
+        try:
+            async with self._http.stream("GET", f"/streams/{stream_id}/events", timeout=None) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    _raise_for(response)
+                kind = None
+                async for line in response.aiter_lines():
+                    if line.startswith("event: "):
+                        kind = line[7:]
+                    elif line.startswith("data: ") and kind is not None:
+                        yield kind, json.loads(line[6:])
+                        if kind == "end":
+                            return
+        except httpx.HTTPError as exc:
+            raise GatewayRequestError(f"cannot reach the gateway at {self.base_url}: {exc or type(exc).__name__}") from exc
 
     async def stream(self, stream_id: str) -> StreamOut:
         response = await self._request("GET", f"/streams/{stream_id}")

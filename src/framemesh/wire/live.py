@@ -2,13 +2,76 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, Field
+
+LIVE_AI_PIPELINE = "live-video-to-video"
+
+
+class LiveAI(BaseModel):
+    """AI applied to the stream as it plays: its output is the processed video."""
+
+    pipeline: Literal["live-video-to-video"] = LIVE_AI_PIPELINE
+    model_id: str = Field(min_length=1, max_length=200, description='e.g. "framemesh/tiny-sd", "framemesh/face-blur".')
+    params: dict[str, Any] = Field(default_factory=dict, description="The model's settings (a prompt, a strength, ...).")
 
 
 class StreamCreate(BaseModel):
     name: str = Field("", max_length=200, description="A label for people; not unique.")
     profiles: str | list[str] | None = Field(None, description='Renditions, e.g. "720p,480p,360p" (never upscaled).')
     record: bool = Field(False, description="Keep the whole stream as a video-on-demand ladder when it ends.")
+    ai: LiveAI | None = Field(None, description="Process the stream with a live AI model; `profiles` then do not apply.")
+
+
+class ControlIn(BaseModel):
+    params: dict[str, Any] = Field(description="New settings, merged into those in effect (or replacing them).")
+    replace: bool = Field(False, description="Replace every setting instead of merging these in.")
+
+
+class ControlOut(BaseModel):
+    n: int = Field(description="The change's number in the stream, from 1.")
+    params: dict[str, Any] = Field(description="Every setting in effect once it applies.")
+    state: str = Field(description="pending (not yet sent), applied (a segment was made with it) or rejected.")
+    requested_at: float
+    effective_seq: int | None = Field(None, description="The first segment made with it.")
+    effective_at: float | None = Field(None, description="When that segment was listed (epoch seconds).")
+    seconds_to_effect: float | None = Field(None, description="From the request to that segment's listing.")
+    error: str | None = Field(None, description="Why it was rejected (the model refused the settings).")
+
+
+class LiveAIOut(BaseModel):
+    model_id: str
+    params: dict[str, Any] = Field(description="The settings in effect now.")
+    fps_in: float | None = Field(None, description="Frames per second of the source (recent segments).")
+    fps_out: float | None = Field(None, description="Frames per second the model processed (the rest held the last).")
+    dropped: float | None = Field(None, description="Share of source frames the model could not keep up with.")
+    processing: float | None = Field(None, description="Median seconds of model work per segment (recent).")
+    controls: list[ControlOut] = []
+
+
+class LiveVideoToVideoParams(BaseModel):
+    """Livepeer's `POST /live-video-to-video` request. The gateway never connects to a URL
+    a client names: `subscribe_url` and `publish_url` are kept as labels, and the
+    answer gives the gateway's own URLs to publish to and to play from."""
+
+    subscribe_url: str = Field(max_length=2000, description="Source URL of the incoming stream (a label here).")
+    publish_url: str = Field(max_length=2000, description="Destination URL of the outgoing stream (a label here).")
+    control_url: str | None = Field(None, max_length=2000)
+    events_url: str | None = Field(None, max_length=2000)
+    model_id: str = Field("", max_length=200, description="The live model; the network's most common one if empty.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Initial parameters for the model.")
+    gateway_request_id: str | None = Field(None, max_length=200)
+    stream_id: str | None = Field(None, max_length=200)
+
+
+class LiveVideoToVideoResponse(BaseModel):
+    subscribe_url: str = Field(description="Where to publish the source: the stream's RTMP URL (or HTTP push URL).")
+    publish_url: str = Field(description="Where the processed stream plays: its HLS playlist.")
+    control_url: str = Field(description="POST new params here.")
+    events_url: str = Field(description="The stream's status as server-sent events.")
+    request_id: str
+    manifest_id: str
 
 
 class SegmentCountsOut(BaseModel):
@@ -59,3 +122,4 @@ class StreamOut(BaseModel):
     fees_wei: int = Field(0, description="Wei paid in tickets for its segments (0 off-chain).")
     latency: LatencyOut
     recent: list[RecentSegment] = []
+    ai: LiveAIOut | None = Field(None, description="The live AI model, its settings and how it keeps up.")

@@ -21,7 +21,7 @@ class Ledger:
         self.moves: list[tuple[str, object]] = []
         self.paid = 0
 
-    async def payment_header(self, url: str, price: int) -> str:
+    async def payment_header(self, url: str, price: int, ahead: int = 0) -> str:
         self.paid += 1
         self.moves.append(("pay", price))
         return f"payment-{self.paid}"

@@ -34,7 +34,7 @@ class Ledger:
         self.refunds = 0
         self.resyncs: list[Fraction] = []
 
-    async def payment_header(self, url: str, price: int) -> str:
+    async def payment_header(self, url: str, price: int, ahead: int = 0) -> str:
         return "tickets"
 
     def refund(self, url: str, price: int) -> None:

@@ -74,10 +74,10 @@ class GatewayPayer:
         """The orchestrator refused our parameters: fetch new ones next time."""
         self._sessions.pop(url, None)
 
-    async def payment_header(self, url: str, price: int) -> str:
+    async def payment_header(self, url: str, price: int, ahead: int = 0) -> str:
         session = await self._session(url)
         params = session.params
-        payment = self.sender.pay(params, price)
+        payment = self.sender.pay(params, price, ahead)
         self.tickets_sent += len(payment.tickets)
         self.face_value_sent += params.face_value * len(payment.tickets)
         self.expected_value_sent += payment.expected_value
@@ -106,7 +106,7 @@ class GatewayPayer:
 
 async def pay_and_call(
     payer: GatewayPayer | None, url: str, price: int, call: Callable[[str | None], Awaitable[T]], *,
-    charged_on_bad_result: bool = True,
+    charged_on_bad_result: bool = True, ahead: int = 0,
 ) -> T:
     """Pay `price` to `url` (on a chain: `payer`) and `call(payment header or None)`.
 
@@ -116,12 +116,13 @@ async def pay_and_call(
     says nothing to fix, the orchestrator failed (`PeerFailed`). Any other failure takes
     the payment back, except a bad result it charged for (`charged_on_bad_result`: it
     delivered, and charges on delivery). Off-chain (`payer` None) a 402 is a failure.
+    `ahead`: wei of credit to buy beyond the price when tickets must be sent anyway.
     """
     for _ in range(PAY_TRIES):
         payment = None
         if payer is not None:
             try:
-                payment = await payer.payment_header(url, price)
+                payment = await payer.payment_header(url, price, ahead)
             except Exception as exc:
                 raise PeerFailed(url, "unreachable", f"no ticket parameters: {exc}") from exc
         try:

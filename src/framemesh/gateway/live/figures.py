@@ -7,8 +7,8 @@ import statistics
 from dataclasses import dataclass, field
 
 from framemesh.gateway.live.session import LiveSession
-from framemesh.gateway.live.store import LISTED, SegmentRecord, StreamRecord
-from framemesh.wire.live import RecentSegment
+from framemesh.gateway.live.store import LISTED, ControlRecord, SegmentRecord, StreamRecord
+from framemesh.wire.live import ControlOut, LiveAIOut, RecentSegment
 
 RECENT_SHOWN = 12
 
@@ -68,3 +68,25 @@ def from_records(record: StreamRecord, counts: tuple[int, int, dict[str, int]], 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def ai_out(record: StreamRecord, session: LiveSession | None, controls: list[ControlRecord]) -> LiveAIOut:
+    """A live AI stream's model, settings, changes and how the model keeps up (medians of
+    its recent segments, while its session is here)."""
+    assert record.ai is not None
+    infos = [p.ai_info for p in session.recent if p.ai_info] if session is not None else []
+
+    def median(name: str) -> float | None:
+        values = [float(i[name]) for i in infos if isinstance(i.get(name), (int, float))]
+        return round(statistics.median(values), 3) if values else None
+
+    return LiveAIOut(
+        model_id=str(record.ai.get("model_id")), params=session.params if session is not None else record.ai.get("params", {}),
+        fps_in=median("fps_in"), fps_out=median("fps_out"), dropped=median("dropped"), processing=median("seconds"),
+        controls=[
+            ControlOut(n=c.n, params=c.params, state=c.state, requested_at=c.requested_at, effective_seq=c.effective_seq,
+                       effective_at=c.effective_at, error=c.error,
+                       seconds_to_effect=_round(c.effective_at - c.requested_at) if c.effective_at else None)
+            for c in controls
+        ],
+    )

@@ -9,6 +9,9 @@
     GET    /streams/{id}/{rendition}/index.m3u8, …/{file}   media playlists and segments
     GET    /streams/{id}/recording/…     the recording, once the stream has ended
     GET    /streams/{id}/player          a page that plays it (hls.js)
+    POST   /streams/{id}/control         live AI: new settings, in effect from the next segment sent
+    GET    /streams/{id}/events          server-sent events: each segment's figures, swaps, settings, errors, the end
+    POST   /live-video-to-video          Livepeer's live AI request, mapped onto a stream
 
 The stream's management routes take the gateway's API token; playback and push are
 open, as /outputs/ is: players send no headers, and the stream's id and key are
@@ -26,29 +29,45 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from framemesh.gateway.auth import GUARDED, Access, caller_of
 from framemesh.gateway.config import MAX_OFFSET, MAX_PAGE, PAGE
 from framemesh.gateway.core.files import file_under
 from framemesh.gateway.errors import JobNotFound
-from framemesh.gateway.live.figures import RECENT_SHOWN, Figures, from_records, from_session
+from framemesh.gateway.live.events import sse
+from framemesh.gateway.live.figures import RECENT_SHOWN, Figures, ai_out, from_records, from_session
 from framemesh.gateway.live.store import StreamRecord
-from framemesh.gateway.live.streams import LiveStreams, StreamEnded
+from framemesh.gateway.live.streams import LiveStreams, NotAIStream, StreamEnded
 from framemesh.media.errors import MediaError, UnknownProfileError
 from framemesh.media.hls import MASTER, MEDIA
 from framemesh.media.profiles import parse_profiles
 from framemesh.net.api_errors import ApiError, documented
 from framemesh.net.body import json_body, json_body_doc, limited
-from framemesh.wire.live import LatencyOut, SegmentCountsOut, StreamCreate, StreamOut
+from framemesh.wire.live import (
+    LIVE_AI_PIPELINE,
+    ControlIn,
+    ControlOut,
+    LatencyOut,
+    LiveAI,
+    LiveAIOut,
+    LiveVideoToVideoParams,
+    LiveVideoToVideoResponse,
+    SegmentCountsOut,
+    StreamCreate,
+    StreamOut,
+)
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 NO_CACHE = {"Cache-Control": "no-cache, no-store"}
 MAX_PUSH_BYTES = 64 << 20
+KEEPALIVE = 10.0  # seconds between comments on a quiet events stream (proxies drop idle connections)
 _STATIC = resources.files("framemesh.gateway.live") / "static"
 
 
-def stream_out(record: StreamRecord, figures: Figures, request: Request, rtmp_port: int | None) -> StreamOut:
+def stream_out(
+    record: StreamRecord, figures: Figures, request: Request, rtmp_port: int | None, ai: LiveAIOut | None = None
+) -> StreamOut:
     base = str(request.base_url).rstrip("/")
     stream = f"{base}/streams/{record.id}"
     median, p95, trip = figures.latency
@@ -64,7 +83,7 @@ def stream_out(record: StreamRecord, figures: Figures, request: Request, rtmp_po
         orchestrator=figures.current, orchestrators=figures.by_orchestrator, swaps=figures.swaps,
         discontinuities=figures.discontinuities, reconnects=record.reconnects, fees_wei=figures.fees,
         latency=LatencyOut(median=_round(median), p95=_round(p95), round_trip_median=_round(trip)),
-        recent=figures.recent,
+        recent=figures.recent, ai=ai,
     )
 
 
@@ -86,7 +105,22 @@ def install_live_routes(
                 asyncio.to_thread(store.summary, record.id), asyncio.to_thread(store.segments, record.id, last=RECENT_SHOWN)
             )
             figures = from_records(record, counts, last)
-        return stream_out(record, figures, request, live.rtmp_port)
+        ai = None
+        if record.ai is not None:
+            controls = session.controls if session is not None else await asyncio.to_thread(store.controls, record.id)
+            ai = ai_out(record, session, controls)
+        return stream_out(record, figures, request, live.rtmp_port, ai)
+
+    def check_model(ai: LiveAI) -> LiveAI:
+        """The live model must be one the network serves (404-like, as a 422 on the body)."""
+        directory = live.parts.ai.directory if live.parts.ai is not None else None
+        offers = directory.offers() if directory is not None else []
+        model_id = ai.model_id or (directory.default_model(LIVE_AI_PIPELINE) if directory is not None else None) or ""
+        if {"pipeline": LIVE_AI_PIPELINE, "model_id": model_id} not in offers:
+            served = ", ".join(o["model_id"] for o in offers if o["pipeline"] == LIVE_AI_PIPELINE) or "none"
+            raise ApiError(422, "unknown_model",
+                           f"no orchestrator serves {LIVE_AI_PIPELINE} model {model_id!r}; live models offered: {served}")
+        return LiveAI(model_id=model_id, params=ai.params)
 
     async def record_of(stream_id: str, request: Request | None = None) -> StreamRecord:
         """The stream; given the caller's `request`, only one it may see (playback is open)."""
@@ -106,9 +140,79 @@ def install_live_routes(
             profiles = parse_profiles(body.profiles if body.profiles else list(default_profiles))
         except UnknownProfileError as exc:
             raise ApiError(422, "unknown_profile", str(exc)) from exc
-        record = await asyncio.to_thread(live.create, body.name, tuple(p.name for p in profiles), body.record)
+        ai = check_model(body.ai).model_dump() if body.ai is not None else None
+        record = await asyncio.to_thread(live.create, body.name, tuple(p.name for p in profiles), body.record, ai)
         await access.claim(caller_of(request), "live", record.id)
         return await out(record, request)
+
+    @app.post("/streams/{stream_id}/control", response_model=ControlOut, dependencies=auth, tags=["live"],
+              responses={**GUARDED, **documented(404, 409, 413, 422)}, openapi_extra=json_body_doc(ControlIn))
+    async def control_stream(stream_id: str, request: Request) -> ControlOut:
+        """New settings for a live AI stream (a prompt, a strength, ...): the next segment
+        sent is made with them; the answer's `n` finds the change in the stream's status."""
+        await record_of(stream_id, request)
+        body = await json_body(request, ControlIn)
+        try:
+            change = await live.control(stream_id, body.params, body.replace)
+        except NotAIStream as exc:
+            raise ApiError(409, "not_ai_stream", str(exc)) from exc
+        except StreamEnded as exc:
+            raise ApiError(409, "stream_ended", str(exc)) from exc
+        return ControlOut(n=change.n, params=change.params, state=change.state, requested_at=change.requested_at)
+
+    @app.get("/streams/{stream_id}/events", dependencies=auth, tags=["live"], response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}},
+                              "description": "`status` after each segment (fps in and out, dropped, latency, "
+                              "orchestrator), `control`, `swap`, `error`, then `end`."},
+                        **GUARDED, **documented(404, 422)})
+    async def stream_events(stream_id: str, request: Request) -> StreamingResponse:
+        """The stream's status as server-sent events, from now until it ends."""
+        record = await record_of(stream_id, request)
+        session = live.session_of(record)
+
+        async def events() -> Any:
+            if session is None:  # ended a while ago: its session is gone
+                yield sse("status", {"state": record.state.value})
+                yield sse("end", {"state": record.state.value, **({"error": record.error} if record.error else {})})
+                return
+            queue = session.events.listen()
+            try:
+                yield sse("status", {"state": record.state.value, **session.status_event()})
+                if record.state.terminal:
+                    yield sse("end", {"state": record.state.value})
+                    return
+                while True:
+                    try:
+                        kind, data = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+                        continue
+                    yield sse(kind, data)
+                    if kind == "end":
+                        return
+            finally:
+                session.events.leave(queue)
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=NO_CACHE)
+
+    @app.post("/live-video-to-video", response_model=LiveVideoToVideoResponse, dependencies=auth, tags=["live"],
+              responses={**GUARDED, **documented(413, 422)}, openapi_extra=json_body_doc(LiveVideoToVideoParams))
+    async def live_video_to_video(request: Request) -> LiveVideoToVideoResponse:
+        """Livepeer's live AI request. The gateway never connects to a URL a client names:
+        `subscribe_url` and `publish_url` are labels; the answer gives the gateway's own
+        URLs to publish the source to (RTMP, or HTTP push) and to play the result from."""
+        body = await json_body(request, LiveVideoToVideoParams)
+        ai = check_model(LiveAI.model_construct(pipeline=LIVE_AI_PIPELINE, model_id=body.model_id, params=body.params))
+        name = body.stream_id or body.gateway_request_id or "live-video-to-video"
+        record = await asyncio.to_thread(live.create, name[:200], (), False, ai.model_dump())
+        await access.claim(caller_of(request), "live", record.id)
+        made = await out(record, request)
+        return LiveVideoToVideoResponse(
+            subscribe_url=made.rtmp_url or made.push_url, publish_url=made.playback_url,
+            control_url=f"{str(request.base_url).rstrip('/')}/streams/{record.id}/control",
+            events_url=f"{str(request.base_url).rstrip('/')}/streams/{record.id}/events",
+            request_id=record.id, manifest_id=record.id,
+        )
 
     @app.get("/streams", response_model=list[StreamOut], dependencies=auth, tags=["live"],
              responses={**GUARDED, **documented(422)})

@@ -27,16 +27,28 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from framemesh.ai.units import live_units
 from framemesh.gateway.core.keys import Charge, no_charge
 from framemesh.gateway.core.checks import SegmentChecks
 from framemesh.gateway.core.payer import GatewayPayer, pay_and_call
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
 from framemesh.gateway.core.waiting import WaitedTooLong, WaitLine
-from framemesh.gateway.errors import PeerBusy, PeerFailed
+from framemesh.gateway.errors import PeerBusy, PeerFailed, PeerRefused
+from framemesh.gateway.live.ai_work import OUTPUT, LiveAIWork
+from framemesh.gateway.live.events import EventHub
 from framemesh.gateway.live.ingest import SourceFacts
 from framemesh.gateway.live.playlist import Entry, LiveWindow, Rendition
-from framemesh.gateway.live.store import IN_WORK, LISTED, SKIPPED, SegmentRecord, StreamRecord, StreamStore
+from framemesh.gateway.live.store import (
+    IN_WORK,
+    LISTED,
+    PENDING,
+    SKIPPED,
+    ControlRecord,
+    SegmentRecord,
+    StreamRecord,
+    StreamStore,
+)
 from framemesh.media.hls import LadderSegment, Placed, place_segment, write_ladder
 from framemesh.media.probe import probe
 from framemesh.media.profiles import RenditionSpec, parse_profiles, plan_renditions
@@ -69,6 +81,7 @@ class LiveParts:
     # work), and whose turn in it a stream's segments take: its API key's.
     line: WaitLine = field(default_factory=WaitLine)
     owner: Callable[[str], str | None] = lambda stream_id: None
+    ai: Any = None  # the AIDispatcher: who serves which live AI model, and its slots
 
 
 @dataclass
@@ -91,6 +104,10 @@ class Piece:
     files: dict[str, Placed] = field(default_factory=dict)
     price: int = 0
     pixels: int = 0  # output pixels: the units a key is charged
+    specs: dict[str, RenditionSpec] = field(default_factory=dict)  # live AI: the output's, from the answer
+    ai_info: dict[str, Any] = field(default_factory=dict)  # live AI: fps in and out, frames dropped, seconds
+    params: dict[str, Any] | None = None  # live AI: the settings it was made with
+    control: int = 0  # live AI: the newest settings change those include
 
 
 class LiveSession:
@@ -118,13 +135,28 @@ class LiveSession:
         self._listed_event = asyncio.Event()
         self.dir = parts.outputs_dir / "live" / self.id
         self.work = parts.work_dir / f"live-{self.id}"
+        self.events = EventHub()
+        self.on_fatal: Callable[[str], None] = lambda reason: None  # set by LiveStreams: end the stream failed
+        self.ai = LiveAIWork(self.id, record.ai["model_id"]) if record.ai else None
+        self.params: dict[str, Any] = dict(record.ai.get("params") or {}) if record.ai else {}
+        self.control_n = 0  # the newest settings change asked for
+        self.applied_n = 0  # the newest one a listed segment was made with
+        self.controls: list[ControlRecord] = []
 
     # restoring after a gateway restart
 
     def restore(self, segments: list[SegmentRecord]) -> None:
         """Carry on after a restart: the window, the renditions and the counters from the
         finished segments (blocking: reads the last segment's files). A segment that was
-        in work when the gateway went down was lost with it: it counts as skipped."""
+        in work when the gateway went down was lost with it: it counts as skipped. A live
+        AI stream carries on with its newest settings (a change still pending included)."""
+        if self.ai is not None:
+            self.controls = self.parts.store.controls(self.id)
+            self.applied_n = max((c.n for c in self.controls if c.state == "applied"), default=0)
+            self.control_n = max((c.n for c in self.controls), default=0)
+            pending = [c for c in self.controls if c.state == PENDING and c.n > self.applied_n]
+            if pending:
+                self.params = dict(pending[-1].params)
         for seg in segments:
             self.next_seq = self.next_to_list = seg.seq + 1
             self.received += 1
@@ -192,14 +224,15 @@ class LiveSession:
 
     async def _deliver(self, piece: Piece) -> None:
         parts = self.parts
-        plan = self.plan(piece.facts)
+        plan = self.plan(piece.facts) if self.ai is None else ()
         deadline = piece.received + max(parts.min_deadline, parts.deadline_factor * piece.duration)
         failed_here: set[str] = set()
 
         async def free_orchestrator() -> str | None:
             url = self._choose(failed_here)
             if url is None:
-                parts.line.wake_after(parts.pool.next_change(time.monotonic()) or WAIT_FOR_SLOT)
+                later = parts.ai.next_change() if self.ai is not None else parts.pool.next_change(time.monotonic())
+                parts.line.wake_after(later or WAIT_FOR_SLOT)
             return url
 
         try:
@@ -213,14 +246,19 @@ class LiveSession:
                 except WaitedTooLong:
                     break
                 piece.attempts += 1
-                if await self._attempt(piece, url, plan, deadline):
-                    piece.state = "done"
+                if self.ai is not None:
+                    done = await self._attempt_ai(piece, url, deadline)
                 else:
+                    done = await self._attempt(piece, url, plan, deadline)
+                if done:
+                    piece.state = "done"
+                elif done is False:
                     failed_here.add(url)
             if piece.state == "running":
                 piece.state = SKIPPED
                 log.warning("stream %s: segment %d skipped, no orchestrator delivered it within %.1f s",
                             self.id, piece.seq, deadline - piece.received)
+                self.events.emit("error", {"seq": piece.seq, "error": "no orchestrator delivered the segment in time"})
         finally:
             await asyncio.to_thread(piece.source.unlink, missing_ok=True)
             await self._publish()
@@ -229,7 +267,10 @@ class LiveSession:
         now = time.monotonic()
         current = self.current
         keep = current if current is not None and current not in self.unfit and current not in self.busy else None
-        url = self.parts.pool.acquire(now, prefer=keep, exclude=exclude | self.busy)
+        if self.ai is not None:
+            url = self.ai.choose(self.parts.ai, self.parts.pool, exclude | self.busy, keep)
+        else:
+            url = self.parts.pool.acquire(now, prefer=keep, exclude=exclude | self.busy)
         if url is None:
             return None
         if current is None:
@@ -238,7 +279,85 @@ class LiveSession:
             self.swaps += 1
             self.current = url
             log.info("stream %s moves from %s to %s", self.id, current, url)
+            self.events.emit("swap", {"from": current, "to": url, "swaps": self.swaps})
         return url
+
+    async def _attempt_ai(self, piece: Piece, url: str, deadline: float) -> bool | None:
+        """One try of a live AI segment on `url`: True when it is in hand, False when `url`
+        failed it, None when its settings were refused (they are undone: try again)."""
+        parts = self.parts
+        assert self.ai is not None
+        self.busy.add(url)
+        incoming = self.work / "incoming" / f"{piece.seq:06d}-{os.urandom(4).hex()}"
+        params, control = dict(self.params), self.control_n
+        member = parts.pool.members.get(url)
+        try:
+            answer = await self.ai.run(
+                parts, url, seq=piece.seq, source=piece.source, duration=piece.duration, params=params,
+                incoming=incoming, timeout=max(1.0, deadline - time.monotonic()), address=member.address if member else None,
+            )
+            piece.files = await asyncio.to_thread(self._place, piece, {OUTPUT: answer.file})
+            if url in parts.pool.members:
+                parts.pool.succeeded(url, answer.seconds, time.monotonic())
+            piece.orchestrator, piece.round_trip, piece.price = url, answer.seconds, answer.price
+            piece.specs, piece.ai_info, piece.params, piece.control = {OUTPUT: answer.spec}, answer.info, params, control
+            piece.pixels = live_units(round(piece.duration, 3))  # what the key is charged: the units paid
+            if answer.seconds > piece.duration:
+                self.unfit.add(url)
+            else:
+                self.unfit.discard(url)
+            return True
+        except PeerRefused as exc:
+            await self._settings_refused(control, exc.detail)
+            return None
+        except PeerBusy as exc:
+            parts.ai.said_full((url, "live-video-to-video", self.ai.model_id), exc.retry_after)
+            return False
+        except PeerFailed as exc:
+            parts.ai.failed(url, exc)
+            self.unfit.add(url)
+            log.warning("stream %s segment %d: %s; retrying elsewhere", self.id, piece.seq, exc)
+            self.events.emit("error", {"seq": piece.seq, "orchestrator": url, "error": str(exc)})
+            return False
+        finally:
+            self.busy.discard(url)
+            parts.line.wake()
+            await asyncio.to_thread(shutil.rmtree, incoming, ignore_errors=True)
+
+    # live AI settings
+
+    async def control(self, params: dict[str, Any], replace: bool) -> ControlRecord:
+        """New settings for the segments sent from now on (the ones in work keep theirs)."""
+        merged = dict(params) if replace else {**self.params, **params}
+        record = await asyncio.to_thread(self.parts.store.add_control, self.id, merged)
+        self.params, self.control_n = merged, record.n
+        self.controls.append(record)
+        self.events.emit("control", {"n": record.n, "state": PENDING, "params": merged})
+        return record
+
+    async def _settings_refused(self, control: int, why: str) -> None:
+        """The model refused the settings a segment was sent with. A change not yet applied
+        is rejected and the settings go back to the last that worked; the stream's first
+        settings refused leave nothing to go back to: the stream fails."""
+        if control > self.applied_n:
+            good = self._good_params()
+            for n, record in enumerate(self.controls):
+                if self.applied_n < record.n <= control and record.state == PENDING:
+                    await asyncio.to_thread(self.parts.store.control_rejected, self.id, record.n, why)
+                    self.controls[n] = replace(record, state="rejected", error=why)
+                    self.events.emit("control", {"n": record.n, "state": "rejected", "error": why})
+            if self.control_n <= control:  # no newer change since: back to the last good settings
+                self.params = good
+            log.warning("stream %s: settings change %d refused: %s", self.id, control, why)
+        else:
+            self.events.emit("error", {"error": f"the model refused the stream's settings: {why}"})
+            self.on_fatal(f"the model refused the stream's settings: {why}")
+
+    def _good_params(self) -> dict[str, Any]:
+        for record in reversed(self.controls):
+            if record.n <= self.applied_n and record.state != "rejected":
+                return dict(record.params)
+        return dict(self.record.ai.get("params") or {}) if self.record.ai else {}
 
     async def _attempt(self, piece: Piece, url: str, plan: tuple[RenditionSpec, ...], deadline: float) -> bool:
         parts = self.parts
@@ -309,6 +428,7 @@ class LiveSession:
                 self._skip_pending = True
                 await asyncio.to_thread(self.parts.store.add_segment, self._record(piece, SKIPPED))
                 self.recent.append(piece)
+                self.events.emit("status", self.status_event(piece))
                 continue
             discontinuity = piece.discontinuity or self._skip_pending
             if discontinuity:
@@ -327,6 +447,9 @@ class LiveSession:
             self.recent.append(piece)
             self._listed_event.set()
             await asyncio.to_thread(self._save, piece)
+            if piece.control > self.applied_n:
+                await self._applied(piece)
+            self.events.emit("status", self.status_event(piece))
 
     def _save(self, piece: Piece) -> None:
         store = self.parts.store
@@ -341,17 +464,46 @@ class LiveSession:
             piece.attempts, piece.round_trip, piece.latency, piece.files if state == LISTED else {},
         )
 
+    async def _applied(self, piece: Piece) -> None:
+        """The first listed segment made with settings change `piece.control`: it and the
+        changes before it are in effect from this segment on."""
+        now = time.time()
+        ai = {**(self.record.ai or {}), "params": piece.params}
+        for n, record in enumerate(self.controls):
+            if self.applied_n < record.n <= piece.control and record.state == PENDING:
+                await asyncio.to_thread(self.parts.store.control_applied, self.id, record.n, piece.seq, now, ai)
+                self.controls[n] = replace(record, state="applied", effective_seq=piece.seq, effective_at=now)
+                self.events.emit("control", {"n": record.n, "state": "applied", "seq": piece.seq,
+                                             "seconds_to_effect": round(now - record.requested_at, 3)})
+        self.applied_n = piece.control
+        self.record = replace(self.record, ai=ai)
+
+    def status_event(self, piece: Piece | None = None) -> dict[str, Any]:
+        """What the events stream says after each segment: where the stream is, and how the model keeps up."""
+        event: dict[str, Any] = {
+            "received": self.received, "listed": self.listed, "skipped": self.skipped, "in_flight": self.in_flight,
+            "orchestrator": self.current, "swaps": self.swaps, "fees_wei": self.fees,
+        }
+        if piece is not None:
+            event.update({"seq": piece.seq, "state": piece.state, "latency": _round(piece.latency),
+                          "round_trip": _round(piece.round_trip)})
+            for name in ("fps_in", "fps_out", "dropped", "seconds"):
+                if name in piece.ai_info:
+                    event[name] = piece.ai_info[name]
+        return event
+
     def _learn_renditions(self, piece: Piece) -> None:
         """The master playlist's entries, from the first segment of each rendition."""
-        plan = {s.name: s for s in self.plan(piece.facts)}
+        plan = piece.specs or {s.name: s for s in self.plan(piece.facts)}
         for name, placed in piece.files.items():
             if name in self.window.renditions or name not in plan:
                 continue
             spec = plan[name]
             with open(self.dir / name / placed.name, "rb") as fh:
                 init = fh.read(placed.init_size)
+            fps = float(spec.fps) if piece.specs else piece.facts.fps
             self.window.renditions[name] = Rendition(
-                name, spec.width, spec.height, piece.facts.fps, spec.video_bitrate + spec.audio_bitrate, init
+                name, spec.width, spec.height, fps, spec.video_bitrate + spec.audio_bitrate, init
             )
 
     async def wait_listed(self, timeout: float) -> bool:
@@ -392,3 +544,7 @@ class LiveSession:
         info = probe(first)  # after a restart: read them off its first file
         video = info.video
         return (video.width, video.height, video.fps or 30.0, 0) if video else (0, 0, 30.0, 0)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

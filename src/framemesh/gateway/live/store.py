@@ -53,6 +53,17 @@ CREATE TABLE IF NOT EXISTS stream_segments (
     files TEXT,                    -- JSON: rendition → [file, init bytes, media bytes]
     PRIMARY KEY (stream_id, seq)
 );
+CREATE TABLE IF NOT EXISTS stream_controls (
+    stream_id TEXT NOT NULL REFERENCES streams(id),
+    n INTEGER NOT NULL,            -- 1, 2, ... in the order asked
+    params TEXT NOT NULL,          -- JSON: every setting in effect once it applies
+    state TEXT NOT NULL,           -- pending, applied or rejected
+    requested_at REAL NOT NULL,
+    effective_seq INTEGER,         -- the first segment made with it
+    effective_at REAL,             -- when that segment was listed
+    error TEXT,
+    PRIMARY KEY (stream_id, n)
+);
 """
 
 LISTED, SKIPPED = "listed", "skipped"
@@ -85,6 +96,22 @@ class StreamRecord:
     fees: int
     swaps: int
     reconnects: int
+    ai: dict[str, Any] | None = None  # {"pipeline", "model_id", "params"}: the params in effect now
+
+
+@dataclass(frozen=True)
+class ControlRecord:
+    stream_id: str
+    n: int
+    params: dict[str, Any]
+    state: str
+    requested_at: float
+    effective_seq: int | None
+    effective_at: float | None
+    error: str | None
+
+
+PENDING, APPLIED, REJECTED = "pending", "applied", "rejected"
 
 
 @dataclass(frozen=True)
@@ -104,16 +131,59 @@ class SegmentRecord:
 
 class StreamStore(RecordStore):
     SCHEMA = _SCHEMA
+    ADDED = {"streams": {"ai": "TEXT"}}
 
-    def add(self, stream_id: str, name: str, key: str, profiles: tuple[str, ...], record: bool) -> StreamRecord:
+    def add(
+        self, stream_id: str, name: str, key: str, profiles: tuple[str, ...], record: bool,
+        ai: dict[str, Any] | None = None,
+    ) -> StreamRecord:
         now = time.time()
         with self._lock:
             self._db.execute(
-                "INSERT INTO streams (id, name, stream_key, profiles, record, state, created, updated)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (stream_id, name, key, ",".join(profiles), int(record), StreamState.IDLE.value, now, now),
+                "INSERT INTO streams (id, name, stream_key, profiles, record, state, created, updated, ai)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (stream_id, name, key, ",".join(profiles), int(record), StreamState.IDLE.value, now, now,
+                 json.dumps(ai) if ai is not None else None),
             )
         return self.get(stream_id)
+
+    # live AI settings: each change kept, with when it took effect
+
+    def add_control(self, stream_id: str, params: dict[str, Any]) -> ControlRecord:
+        """A settings change asked for (pending until a segment is made with it)."""
+        now = time.time()
+        with self._lock, transaction(self._db):
+            row = self._db.execute("SELECT COALESCE(MAX(n), 0) AS n FROM stream_controls WHERE stream_id = ?",
+                                   (stream_id,)).fetchone()
+            n = int(row["n"]) + 1
+            self._db.execute(
+                "INSERT INTO stream_controls (stream_id, n, params, state, requested_at) VALUES (?, ?, ?, ?, ?)",
+                (stream_id, n, json.dumps(params), PENDING, now),
+            )
+        return ControlRecord(stream_id, n, params, PENDING, now, None, None, None)
+
+    def control_applied(self, stream_id: str, n: int, seq: int, at: float, ai: dict[str, Any]) -> None:
+        """Change `n` took effect with segment `seq`: it is the stream's settings from now on."""
+        with self._lock, transaction(self._db):
+            self._db.execute(
+                "UPDATE stream_controls SET state = ?, effective_seq = ?, effective_at = ? WHERE stream_id = ? AND n = ?",
+                (APPLIED, seq, at, stream_id, n),
+            )
+            self._db.execute("UPDATE streams SET ai = ?, updated = ? WHERE id = ?", (json.dumps(ai), time.time(), stream_id))
+
+    def control_rejected(self, stream_id: str, n: int, error: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE stream_controls SET state = ?, error = ? WHERE stream_id = ? AND n = ?",
+                             (REJECTED, error[:1000], stream_id, n))
+
+    def controls(self, stream_id: str) -> list[ControlRecord]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM stream_controls WHERE stream_id = ? ORDER BY n", (stream_id,)).fetchall()
+        return [
+            ControlRecord(r["stream_id"], r["n"], json.loads(r["params"]), r["state"], r["requested_at"],
+                          r["effective_seq"], r["effective_at"], r["error"])
+            for r in rows
+        ]
 
     def get(self, stream_id: str) -> StreamRecord:
         with self._lock:
@@ -205,7 +275,7 @@ class StreamStore(RecordStore):
             ids = [r["id"] for r in self._db.execute(
                 f"SELECT id FROM streams WHERE state IN ({', '.join('?' * len(ended))}) AND updated < ?", (*ended, before)
             ).fetchall()]
-            for table, column in (("stream_segments", "stream_id"), ("streams", "id")):
+            for table, column in (("stream_segments", "stream_id"), ("stream_controls", "stream_id"), ("streams", "id")):
                 self._db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in ids])
         return ids
 
@@ -216,7 +286,7 @@ def _stream(row: sqlite3.Row) -> StreamRecord:
         profiles=tuple(p for p in row["profiles"].split(",") if p), record=bool(row["record"]),
         state=StreamState(row["state"]), error=row["error"], created=row["created"], updated=row["updated"],
         live_since=row["live_since"], ended_at=row["ended_at"], recording=row["recording"], fees=int(row["fees"]),
-        swaps=row["swaps"], reconnects=row["reconnects"],
+        swaps=row["swaps"], reconnects=row["reconnects"], ai=json.loads(row["ai"]) if row["ai"] else None,
     )
 
 

@@ -23,12 +23,13 @@ import shutil
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.live.ingest import Ingest, SourceFacts
 from framemesh.gateway.live.rtmp import Feed, Refused, RTMPServer
 from framemesh.gateway.live.session import LiveParts, LiveSession
-from framemesh.gateway.live.store import StreamRecord
+from framemesh.gateway.live.store import ControlRecord, StreamRecord
 from framemesh.media.errors import MediaError
 from framemesh.media.live_segment import LiveSegment
 from framemesh.media.probe import probe
@@ -44,6 +45,10 @@ KEEP_ENDED = 300.0
 
 class StreamEnded(Exception):
     """The stream has ended (or failed): it takes no more media."""
+
+
+class NotAIStream(Exception):
+    """A live AI request on a stream that has no live AI model."""
 
 
 class LiveStreams:
@@ -96,11 +101,21 @@ class LiveStreams:
 
     # streams
 
-    def create(self, name: str, profiles: tuple[str, ...], record: bool) -> StreamRecord:
-        """A new stream, idle until its encoder connects (blocking: call off the loop)."""
+    def create(self, name: str, profiles: tuple[str, ...], record: bool, ai: dict[str, Any] | None = None) -> StreamRecord:
+        """A new stream, idle until its encoder connects (blocking: call off the loop).
+        With `ai` ({"pipeline", "model_id", "params"}) its output is the processed video."""
         stream_id = uuid.uuid4().hex[:16]
         key = secrets.token_urlsafe(18)
-        return self.store.add(stream_id, name, key, profiles, record)
+        return self.store.add(stream_id, name, key, () if ai else profiles, record, ai)
+
+    async def control(self, stream_id: str, params: dict[str, Any], replace: bool) -> ControlRecord:
+        """New settings for a live AI stream. Raises JobNotFound, StreamEnded, NotAIStream."""
+        record = await asyncio.to_thread(self.store.get, stream_id)
+        if record.ai is None:
+            raise NotAIStream(f"stream {stream_id} has no live AI model: it has no settings to change")
+        if record.state.terminal or stream_id in self._ending:
+            raise StreamEnded(f"stream {stream_id} has {record.state.value}")
+        return await self._session(record).control(params, replace)
 
     def dirs(self, stream_id: str) -> list[Path]:
         """Everything a stream fills on disk (what retention deletes)."""
@@ -109,10 +124,18 @@ class LiveStreams:
     def session(self, stream_id: str) -> LiveSession | None:
         return self.sessions.get(stream_id)
 
+    def session_of(self, record: StreamRecord) -> LiveSession | None:
+        """The session of a stream that has not ended, made now if its encoder has not
+        connected yet (what listens to its events waits there); None once it ended."""
+        if record.id in self.sessions:
+            return self.sessions[record.id]
+        return None if record.state.terminal else self._session(record)
+
     def _session(self, record: StreamRecord) -> LiveSession:
         session = self.sessions.get(record.id)
         if session is None:
             session = self.sessions[record.id] = LiveSession(record, self.parts)
+            session.on_fatal = lambda reason: self._end_soon(record.id, StreamState.FAILED, reason)
         return session
 
     # media in: RTMP
@@ -237,6 +260,8 @@ class LiveStreams:
                     recording = master.relative_to(parts.outputs_dir).as_posix()
             await asyncio.to_thread(shutil.rmtree, session.work, ignore_errors=True)
         record = await asyncio.to_thread(self.store.set_state, stream_id, state, error=error, recording=recording)
+        if session is not None:
+            session.events.emit("end", {"state": state.value, **({"error": error} if error else {})})
         self._ended_at[stream_id] = time.monotonic()
         self.last_media.pop(stream_id, None)
         self.push_seq.pop(stream_id, None)
