@@ -53,6 +53,7 @@ def test_demo_can_leave_the_ai_jobs_out(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "out" / "master.m3u8").is_file(), "the transcode still ran"
     assert "AI jobs through the gateway" not in result.stdout and not (tmp_path / "out" / "ai").exists()
+    assert "live AI" not in result.stdout, "no AI models: no live AI stream either"
     header = next(line for line in result.stdout.splitlines() if "┃ orchestrator" in line)
     assert "AI jobs" not in header
 
@@ -81,6 +82,10 @@ def _check_live_part(live: Path, stdout: str) -> None:
     assert vod.count("#EXTINF") == 2 and "#EXT-X-ENDLIST" in vod
     header = next(line for line in stdout.splitlines() if "┃ orchestrator" in line)
     assert "live segments" in header
+    # and a live AI stream: the same clip through the tiny SD as it plays
+    found = re.search(r"live AI: (\d+) of (\d+) segments listed, (\d+) skipped", stdout)
+    assert found and found.group(1) == found.group(2) == "2" and found.group(3) == "0", stdout[-2000:]
+    assert re.search(r"live AI \(framemesh/tiny-sd\): [\d.]+ of [\d.]+ fps through the model", stdout), stdout[-2000:]
 
 
 def _check_ai_part(ai: Path, stdout: str) -> None:
@@ -115,10 +120,11 @@ def _check_ai_part(ai: Path, stdout: str) -> None:
     assert hashlib.sha256((ai / "image.png").read_bytes()).hexdigest() in verdict.active.ingredient_sha256
     assert "provenance of" in stdout and ": valid — signed by orchestrator-" in stdout
     assert "its ingredient is the text-to-image output" in stdout
-    # and the orchestrators did the five of them, for fees
+    # and the orchestrators did the five of them, for fees (and the live AI stream's two
+    # segments: each is an AI job to the orchestrator that made it)
     header = next(line for line in stdout.splitlines() if "┃ orchestrator" in line).split("┃")
     rows = [line.split("│") for line in stdout.splitlines() if line.startswith("│ orchestrator-")]
     column = {cell.strip(): i for i, cell in enumerate(header)}
     jobs, fees = column["AI jobs"], column["AI fees"]
-    assert sum(int(row[jobs]) for row in rows) == 5
+    assert sum(int(row[jobs]) for row in rows) == 5 + 2
     assert any(row[fees].strip() not in ("0 gwei", "") for row in rows)

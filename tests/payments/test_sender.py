@@ -53,3 +53,25 @@ def test_refund_restores_the_mirror() -> None:
     before = sender.balances.get(ORCH)
     sender.refund(ORCH, 1000)
     assert sender.balances.get(ORCH) == before + 1000
+
+
+def test_paying_ahead_buys_credit_for_later_and_only_when_short() -> None:
+    sender = TicketSender(GATEWAY)
+    p = params()  # a ticket is worth ~1000
+    first = sender.pay(p, 500, ahead=4000)  # the price and 4000 ahead: ~5 tickets
+    assert first.expected_value >= 4500 and len(first.tickets) == 5
+    # the credit bought ahead pays the next segments: no tickets while it lasts
+    later = [sender.pay(p, 500, ahead=4000) for _ in range(9)]
+    assert [len(x.tickets) for x in later[:8]] == [0] * 8
+    # then the one that would run it out tops it up again, by the price and what is ahead
+    assert len(later[8].tickets) >= 4
+
+
+def test_paying_ahead_never_needs_more_tickets_than_a_payment_carries() -> None:
+    from framemesh.wire.payment import MAX_TICKETS_PER_PAYMENT
+
+    sender = TicketSender(GATEWAY)
+    assert sender.max_tickets == MAX_TICKETS_PER_PAYMENT
+    p = params()  # ~1000 a ticket
+    paid = sender.pay(p, 500, ahead=10**9)
+    assert len(paid.tickets) == MAX_TICKETS_PER_PAYMENT

@@ -72,7 +72,6 @@ price_per_unit = 1
 pipeline = "live-video-to-video"
 model_id = "framemesh/face-blur"
 price_per_unit = 1
-warm = false
 
 [[models]]
 pipeline = "image-to-video"

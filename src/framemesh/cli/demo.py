@@ -95,10 +95,12 @@ def demo(
                 fail(str(exc))
             if master is None:
                 fail(f"job {status.id} {status.state}: {status.error or 'unknown error'}")
-            live_result = None
+            live_result = live_ai_result = None
             if live:
                 outputs = net.config.root / "gateway" / "outputs"
                 live_result = run_live_stream(net.gateway.url, source, out, outputs, duration, token=key.key)
+                if ai_config is not None and live_result.ok:
+                    live_ai_result = run_live_stream(net.gateway.url, source, out, outputs, duration, token=key.key, ai=True)
             ai_result = None
             if ai_config is not None:
                 names = {n.signer.address.lower(): n.name for n in net.orchestrators}
@@ -118,6 +120,8 @@ def demo(
                 console.print(f"AI outputs: [bold]{(out / 'ai').resolve()}[/]", soft_wrap=True)
             if live_result is not None and not live_result.ok:
                 fail(f"the live stream failed: {live_result.problem}")
+            if live_ai_result is not None and not live_ai_result.ok:
+                fail(f"the live AI stream failed: {live_ai_result.problem}")
             if ai_result is not None:
                 if not ai_result.ok:
                     fail(f"{len(ai_result.failures)} AI job(s) failed: {'; '.join(ai_result.failures)}")

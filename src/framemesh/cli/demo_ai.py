@@ -38,6 +38,7 @@ SIZE = 256  # the tiny models' images: px a side
 # 5e9 wei each. Scaled, a job costs about a transcoded segment (a text-to-image of
 # 256x256 at 100,000 wei a pixel: 6.6e9 wei), so the AI jobs need tickets of their own.
 PRICE_SCALE = 100_000
+LIVE_PRICE_PER_UNIT = 1000  # wei a pixel, as the devnet prices transcoding: a few tickets a second
 STEPS = 4
 
 PIPER = "piper/en_US-joe-medium"
@@ -96,13 +97,23 @@ def prepare_models(root: Path) -> Path | None:
     with console.status("writing tiny AI models (Stable Diffusion, Stable Video Diffusion)"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         toml = write_tiny_models(root / "models")
-    demo = toml.read_text().replace("[[models]]\n", "[[models]]\nwarm = false\n")
-    demo = re.sub(
-        r"^price_per_unit = (\d+)$", lambda m: f"price_per_unit = {int(m[1]) * PRICE_SCALE}", demo, flags=re.MULTILINE
-    )
+    demo = "[[models]]".join(_for_the_demo(block) for block in toml.read_text().split("[[models]]"))
     demo_toml = toml.with_name("demo.toml")
     demo_toml.write_text(demo)
     return demo_toml
+
+
+def _for_the_demo(block: str) -> str:
+    """One model of the tiny TOML as the demo serves it: cold and priced at the
+    transcode's scale; a live AI model warm (a live segment cannot wait for a model
+    to load) and priced per pixel as transcoding is (its units are pixels too)."""
+    if "pipeline = " not in block:
+        return block
+    if 'pipeline = "live-video-to-video"' in block:
+        return re.sub(r"^price_per_unit = \d+$", f"price_per_unit = {LIVE_PRICE_PER_UNIT}", block, flags=re.MULTILINE)
+    block = "\nwarm = false" + block
+    return re.sub(r"^price_per_unit = (\d+)$", lambda m: f"price_per_unit = {int(m[1]) * PRICE_SCALE}", block,
+                  flags=re.MULTILINE)
 
 
 @dataclass

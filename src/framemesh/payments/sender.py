@@ -48,14 +48,21 @@ class TicketSender:
     signer: DigestSigner
     balances: Balances = field(default_factory=Balances)
     _nonces: dict[bytes, int] = field(default_factory=dict)
+    # Tickets one payment carries at most when paying ahead (the wire's bound, 100: a
+    # recipient refuses more); the price itself is always covered.
+    max_tickets: int = 100
 
     def pay(self, params: TicketParams, price: int, ahead: int = 0) -> Payment:
         """Sign enough tickets on `params` for the balance to cover `price`, then debit it.
         With `ahead`, a balance that falls short is topped up by that much more, so the
         next payments can wait (time-metered work pays for a stretch at a time)."""
         shortfall = self.balances.shortfall(params.recipient, price)
-        wanted = shortfall + ahead if shortfall > 0 else shortfall
-        count = tickets_needed(_ceil(wanted), params.face_value, params.win_prob) if shortfall > 0 else 0
+        count = 0
+        if shortfall > 0:
+            count = tickets_needed(_ceil(shortfall), params.face_value, params.win_prob)
+            if ahead > 0:  # as much ahead as one payment may carry, never less than the price
+                more = tickets_needed(_ceil(shortfall + ahead), params.face_value, params.win_prob)
+                count = max(count, min(more, self.max_tickets))
         tickets = []
         for _ in range(count):
             nonce = self._nonces.get(params.recipient_rand_hash, 0) + 1

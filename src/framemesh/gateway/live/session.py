@@ -142,6 +142,7 @@ class LiveSession:
         self.control_n = 0  # the newest settings change asked for
         self.applied_n = 0  # the newest one a listed segment was made with
         self.controls: list[ControlRecord] = []
+        self.refused: str | None = None  # the stream's own settings were refused: it ends, failed
 
     # restoring after a gateway restart
 
@@ -240,7 +241,7 @@ class LiveSession:
             await asyncio.to_thread(parts.store.add_segment, self._record(piece, IN_WORK))
             if self._line_key is None:
                 self._line_key = await asyncio.to_thread(parts.owner, self.id) or ""
-            while time.monotonic() < deadline and piece.state == "running":
+            while time.monotonic() < deadline and piece.state == "running" and self.refused is None:
                 try:
                     url = await parts.line.serve(self._line_key, deadline, free_orchestrator, bounded=False, urgent=True)
                 except WaitedTooLong:
@@ -349,9 +350,10 @@ class LiveSession:
             if self.control_n <= control:  # no newer change since: back to the last good settings
                 self.params = good
             log.warning("stream %s: settings change %d refused: %s", self.id, control, why)
-        else:
-            self.events.emit("error", {"error": f"the model refused the stream's settings: {why}"})
-            self.on_fatal(f"the model refused the stream's settings: {why}")
+        elif self.refused is None:  # once: its other segments stop trying
+            self.refused = f"the model refused the stream's settings: {why}"
+            self.events.emit("error", {"error": self.refused})
+            self.on_fatal(self.refused)
 
     def _good_params(self) -> dict[str, Any]:
         for record in reversed(self.controls):
