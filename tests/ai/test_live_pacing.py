@@ -52,7 +52,23 @@ def test_the_cost_learnt_carries_to_the_next_segment() -> None:
 def test_the_budget_spent_holds_the_last_frame_to_the_end() -> None:
     pacer = FramePacer(duration=2.0, budget=0.2, max_fps=30)
     taken = run(pacer, 30, frame_cost=0.5)
-    assert taken == [0.0], "over budget after the first frame: nothing more goes through the model"
+    # over budget after the first frame: only the mid-way frame that keeps the cost measured
+    assert taken == [0.0, 1.0]
+
+
+def test_one_slow_frame_does_not_starve_the_next_segments() -> None:
+    cost = FrameCost()
+    first = FramePacer(duration=2.0, budget=1.0, max_fps=30, cost=cost)
+    clock, taken = 0.0, []
+    for i in range(60):  # a cold first frame of 3 s, then 0.02 s a frame
+        if first.take(i / 30):
+            clock += 3.0 if not taken else 0.02
+            first.done(i / 30, clock)
+            taken.append(i)
+    assert len(taken) == 2, "the cold frame spent the budget: the rest held"
+    later = [len(run(FramePacer(duration=2.0, budget=1.0, max_fps=30, cost=cost), 30, frame_cost=0.02))
+             for _ in range(3)]
+    assert later[0] > 2 and later[-1] >= 45, later  # back to what the budget buys at its real speed (50)
 
 
 def test_max_fps_caps_a_fast_model() -> None:

@@ -6,27 +6,34 @@ time. The pacer spreads the frames it can afford over the segment, so the output
 moves evenly instead of running smoothly and then freezing: after each processed
 frame it divides what is left of the budget by the frame's cost, and spaces the next
 ones over what is left of the segment. The first frame is always processed (a segment
-must start on a picture of its own); the cost it learns is carried to the next
+must start on a picture of its own), and a second one mid-way (so the cost keeps being
+measured however slow the last frames were); the cost learnt is carried to the next
 segment of the stream, so the second segment is planned from the start.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
+from collections import deque
 from dataclasses import dataclass, field
 
-SMOOTHING = 0.3  # weight of the newest frame's cost in the running estimate
+KEEP = 5  # frame costs the estimate is the median of
 
 
-@dataclass
 class FrameCost:
-    """The running estimate of one processed frame's cost, in seconds."""
+    """The cost of one processed frame, in seconds: the median of the latest few, so one
+    slow frame (a cold start, a busy moment) does not starve the frames after it."""
 
-    seconds: float | None = None
+    def __init__(self, keep: int = KEEP) -> None:
+        self._samples: deque[float] = deque(maxlen=keep)
 
     def add(self, seconds: float) -> None:
-        seconds = max(seconds, 1e-6)
-        self.seconds = seconds if self.seconds is None else (1 - SMOOTHING) * self.seconds + SMOOTHING * seconds
+        self._samples.append(max(seconds, 1e-6))
+
+    @property
+    def seconds(self) -> float | None:
+        return statistics.median(self._samples) if self._samples else None
 
 
 @dataclass
@@ -54,13 +61,17 @@ class FramePacer:
         self.offered += 1
         if self.processed == 0:
             return True
+        if self.processed == 1 and t >= self.duration / 2:
+            return True  # a second frame each segment, mid-way: the cost keeps being measured
         # a quarter frame of slack: timestamps rounded to the container's clock (ms in
         # Matroska) must not make a model that keeps up skip every third frame
         return t + 0.25 / self.max_fps >= self._next_due
 
     def done(self, t: float, spent: float) -> None:
         """The frame at `t` was processed; `spent`: seconds used by the segment so far."""
-        self.cost.add(spent - self._last_spent)
+        if self.processed > 0 or self.cost.seconds is None:
+            # a segment's first frame also paid for opening it: not a frame's cost, once one is known
+            self.cost.add(spent - self._last_spent)
         self._last_spent = spent
         self.processed += 1
         self._next_due = t + 1.0 / self.rate(t, spent)

@@ -35,6 +35,15 @@ class LiveVideoToVideo(Pipeline):
     name = "live-video-to-video"
 
     def load(self) -> None:
+        try:
+            import torch
+        except ImportError:
+            pass
+        else:
+            # One thread: a live worker shares the cores with decoders, encoders and other
+            # workers, and OpenMP's spinning threads crawl when cores are contended
+            # (measured: 0.03 s a frame at 128x128 on one thread, 0.1-3 s on two under load).
+            torch.set_num_threads(1)
         self._m_effect: FrameEffect = load_effect(self.spec.model_id, self.spec.path, self.spec.options.prompt_embeds_cache)
         self._m_streams = StreamMemories()
         self.loaded = True
