@@ -86,3 +86,9 @@ def test_timestamps_rounded_to_milliseconds_drop_nothing() -> None:
     pacer = FramePacer(duration=1.0, budget=1.0, max_fps=30)
     taken = [t for t in (round(i / 30, 3) for i in range(30)) if pacer.take(t) and not pacer.done(t, 0.001 * (t + 1))]
     assert len(taken) == 30
+
+
+def test_max_fps_below_the_sources_keeps_that_many_frames() -> None:
+    pacer = FramePacer(duration=2.0, budget=2.0, max_fps=24)
+    taken = run(pacer, 30, frame_cost=0.001)
+    assert 47 <= len(taken) <= 49, len(taken)  # 24 a second of the 30

@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 KEEP = 5  # frame costs the estimate is the median of
+SLACK = 0.0015  # seconds
 
 
 class FrameCost:
@@ -63,9 +64,9 @@ class FramePacer:
             return True
         if self.processed == 1 and t >= self.duration / 2:
             return True  # a second frame each segment, mid-way: the cost keeps being measured
-        # a quarter frame of slack: timestamps rounded to the container's clock (ms in
-        # Matroska) must not make a model that keeps up skip every third frame
-        return t + 0.25 / self.max_fps >= self._next_due
+        # slack for timestamps rounded to the container's clock (ms in Matroska): a model
+        # that keeps up must not skip every third frame
+        return t + SLACK >= self._next_due
 
     def done(self, t: float, spent: float) -> None:
         """The frame at `t` was processed; `spent`: seconds used by the segment so far."""
@@ -74,7 +75,9 @@ class FramePacer:
             self.cost.add(spent - self._last_spent)
         self._last_spent = spent
         self.processed += 1
-        self._next_due = t + 1.0 / self.rate(t, spent)
+        step = 1.0 / self.rate(t, spent)
+        # on a grid (24 of 30 frames, not every other one), from this frame at the latest
+        self._next_due = max(min(self._next_due, t), t - step) + step
 
     def rate(self, t: float, spent: float) -> float:
         """Processed frames per second affordable from `t` on, with `spent` used."""
