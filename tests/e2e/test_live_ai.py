@@ -74,7 +74,8 @@ def frames(data: bytes, tmp: Path) -> list[np.ndarray]:
 def test_a_live_ai_stream_is_processed_paid_signed_and_steered(net: Devnet, clip: Path, tmp_path: Path) -> None:
     gw = net.gateway.url
     fees_before = sum(int(httpx.get(f"{o.url}/metrics").json()["ai"]["fees_charged_wei"]) for o in net.orchestrators)
-    made = httpx.post(f"{gw}/streams", json={"name": "fox", "ai": {"model_id": SD, "params": PARAMS}}, timeout=30)
+    made = httpx.post(f"{gw}/streams", json={"name": "fox", "record": True, "ai": {"model_id": SD, "params": PARAMS}},
+                      timeout=30)
     assert made.status_code == 201, made.text
     s = made.json()
     assert s["ai"]["model_id"] == SD and s["ai"]["params"] == PARAMS and s["profiles"] == []
@@ -98,6 +99,9 @@ def test_a_live_ai_stream_is_processed_paid_signed_and_steered(net: Devnet, clip
     assert control["state"] == "applied" and control["effective_seq"] >= 1, control
     assert 0 < control["seconds_to_effect"] < 10
     assert ended["ai"]["params"]["prompt"] == "a blue whale"
+    recording = httpx.get(ended["recording_url"]).text  # a live AI stream is recorded too: its one rendition
+    assert "ai/index.m3u8" in recording
+    assert httpx.get(ended["recording_url"].replace("master.m3u8", "ai/index.m3u8")).text.count("#EXTINF") == 5
     assert ended["ai"]["fps_in"] == pytest.approx(30, abs=1) and 0 < ended["ai"]["fps_out"] <= 24.5
 
     # every processed segment: the model's picture (not the source's), signed by the

@@ -106,3 +106,32 @@ def test_a_segment_in_work_when_the_gateway_went_down_is_counted_skipped(tmp_pat
         finally:
             gw.stop()
     orch.stop()
+
+
+def test_a_live_ai_stream_is_restored_after_a_restart(tmp_path: Path) -> None:
+    """An unfinished live AI stream (no profiles: one rendition, the model's) does not
+    keep a restarted gateway from starting, and keeps its window and settings."""
+    from framemesh.gateway.live.session import LiveParts, LiveSession
+    from framemesh.gateway.live.store import LISTED, SegmentRecord, StreamStore
+    from framemesh.media.hls import Placed
+    from framemesh.media.testclip import make_test_clip
+    from framemesh.media.transcode import transcode_segment
+    from framemesh.media.profiles import RenditionSpec
+
+    store = StreamStore(tmp_path / "streams.sqlite")
+    record = store.add("s1", "ai", "key", (), False, {"pipeline": "live-video-to-video", "model_id": "m", "params": {"a": 1}})
+    out = tmp_path / "outputs" / "live" / "s1" / "ai"
+    clip = make_test_clip(tmp_path / "c.mp4", duration=2.0, width=64, height=64)
+    [made] = transcode_segment(clip, [RenditionSpec("ai", 64, 64, 200_000, 64_000, 30)], tmp_path / "t")
+    from framemesh.media.hls import place_segment
+
+    placed = place_segment(made.path, out, "seg_000000.mp4", 2.0)
+    store.add_segment(SegmentRecord("s1", 0, 2.0, False, 0.0, LISTED, "o", 1, 1.0, 1.0, {"ai": placed}))
+    store.add_control("s1", {"a": 2})
+    parts = LiveParts(pool=None, client=None, payer=None, checks=None, store=store,  # type: ignore[arg-type]
+                      outputs_dir=tmp_path / "outputs", work_dir=tmp_path / "work", in_pool=None)  # type: ignore[arg-type]
+    session = LiveSession(record, parts)
+    session.restore(store.segments("s1"))
+    assert session.listed == 1 and "ai" in session.window.renditions
+    assert session.params == {"a": 2} and session.control_n == 1, "the pending change carries on"
+    assert isinstance(placed, Placed)

@@ -175,7 +175,8 @@ class LiveSession:
         if self.listed:
             self._skip_pending = True  # whatever comes next, the encoder restarted
             listed = [seg for seg in segments if seg.state == LISTED]
-            specs = {spec.name: spec for spec in parse_profiles(list(self.profiles))}
+            # a live AI stream has no profiles: its one rendition is the model's
+            specs = {spec.name: spec for spec in parse_profiles(list(self.profiles))} if self.profiles else {}
             for name, placed in listed[-1].files.items():
                 path = self.dir / name / placed.name
                 width, height, fps, _ = self._rendition_facts(name, path)
@@ -526,7 +527,7 @@ class LiveSession:
             return None
         ladder: dict[str, list[LadderSegment]] = {}
         names = {name for s in segments for name in s.files}
-        order = {spec.name: -spec.height for spec in parse_profiles(list(self.profiles))}
+        order = {spec.name: -spec.height for spec in parse_profiles(list(self.profiles))} if self.profiles else {}
         for name in sorted(names, key=lambda n: (order.get(n, 0), n)):  # the highest first, as the profiles
             mine = [s for s in segments if name in s.files]
             width, height, fps, bandwidth = self._rendition_facts(name, self.dir / name / mine[0].files[name].name)
