@@ -29,6 +29,7 @@ Run:  python benchmarks/live.py [--minutes 5] [--no-write]     (about minutes + 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -40,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,8 +53,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.processes import start_node, stop_nodes  # noqa: E402
 from benchmarks.report import update_section  # noqa: E402
+from framemesh.gateway.live.ai_work import OUTPUT as AI_OUTPUT  # noqa: E402
 from framemesh.media.testclip import make_test_clip  # noqa: E402
 from framemesh.net.server import free_port  # noqa: E402
+from framemesh.sdk.client import GatewayClient, GatewayRequestError  # noqa: E402
 
 LADDER = "480p,360p"
 # Seconds from launching `ffmpeg -re` to its first frame on the wire (start-up and the
@@ -71,10 +75,12 @@ def clip(width: int, height: int, seconds: float = 20.0) -> Path:
 
 
 class Network:
-    """A gateway (RTMP on) and two orchestrators, each its own `framemesh` process."""
+    """A gateway (RTMP on) and two orchestrators, each its own `framemesh` process;
+    `orchestrator_args` go to both orchestrators (e.g. `--ai-config models.toml`)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, orchestrator_args: tuple[str, ...] = ()) -> None:
         self.root = root
+        self.orchestrator_args = orchestrator_args
         root.mkdir(parents=True, exist_ok=True)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.urls: dict[str, str] = {}
@@ -87,7 +93,7 @@ class Network:
     def __enter__(self) -> "Network":
         for name in ("o1", "o2"):
             self._start(name, "orchestrator", "start", "--name", name, "--capacity", "2",
-                        "--data-dir", str(self.root / name))
+                        "--data-dir", str(self.root / name), *self.orchestrator_args)
         self.gateway = self._start(
             "gateway", "gateway", "start", "--data-dir", str(self.root / "gateway"), "--rtmp-port", str(self.rtmp),
             "--orchestrator", self.urls["o1"], "--orchestrator", self.urls["o2"], "--live-idle-timeout", "30", "--open",
@@ -164,7 +170,12 @@ class PlaylistWatcher(threading.Thread):
 
     def from_origin(self) -> list[float]:
         """Latency from the moment the last frame reached the origin (program date + duration)."""
-        return [self.seen[n] - (self.program_date[n] + self.duration[n]) for n in self.order if n in self.program_date]
+        return [lat for _, lat in self.from_origin_at()]
+
+    def from_origin_at(self) -> list[tuple[float, float]]:
+        """(when its last frame reached the origin, latency from then to its listing) per segment."""
+        return [(self.program_date[n] + self.duration[n], self.seen[n] - (self.program_date[n] + self.duration[n]))
+                for n in self.order if n in self.program_date]
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
@@ -225,11 +236,39 @@ def glass_to_glass(player_url: str, seconds: float, sync: int) -> dict[str, Any]
     return {"latency": samples, "rebuffers": final["rebuffers"], "stalls": final["stalls"], "fatal": final["fatal"]}
 
 
-def live_run(net: Network, source: Path, seconds: float, profiles: str, *, browser_sync: int | None = None,
-             kill_after: float | None = None) -> dict[str, Any]:
+class EventLog(threading.Thread):
+    """A stream's server-sent events (`GET /streams/{id}/events`, read with the SDK), each
+    with the wall time it arrived, until the stream's `end` (or the gateway goes)."""
+
+    def __init__(self, gateway: str, stream_id: str) -> None:
+        super().__init__(daemon=True)
+        self.gateway, self.stream_id = gateway, stream_id
+        self.events: list[tuple[float, str, dict[str, Any]]] = []
+
+    def run(self) -> None:
+        asyncio.run(self._read())
+
+    async def _read(self) -> None:
+        async with GatewayClient(self.gateway) as client:
+            try:
+                async for kind, data in client.stream_events(self.stream_id):
+                    self.events.append((time.time(), kind, data))
+            except GatewayRequestError:
+                pass
+
+
+def live_run(net: Network, source: Path, seconds: float, profiles: str, *, ai: dict[str, Any] | None = None,
+             browser_sync: int | None = None, kill_after: float | None = None,
+             during: Callable[[dict[str, Any]], Any] | None = None) -> dict[str, Any]:
+    """One stream of `source` looped for `seconds`, transcoded to `profiles` or, with `ai`
+    ({"model_id", "params"}), processed by a live AI model (its one rendition `ai`).
+    `during(stream)` is called once the encoder runs; its answer is kept as "during"."""
     gw = net.gateway
-    stream = httpx.post(f"{gw}/streams", json={"name": "bench", "profiles": profiles, "record": True}).json()
-    rendition = profiles.split(",")[-1]
+    body = {"name": "bench", "record": True, **({"ai": ai} if ai is not None else {"profiles": profiles})}
+    stream = httpx.post(f"{gw}/streams", json=body, timeout=30).json()
+    rendition = AI_OUTPUT if ai is not None else profiles.split(",")[-1]
+    events = EventLog(gw, stream["id"])
+    events.start()
     media = stream["playback_url"].replace("index.m3u8", f"{rendition}/index.m3u8")
     watcher = PlaylistWatcher(lambda: httpx.get(media, timeout=2).text)
     watcher.start()
@@ -245,16 +284,23 @@ def live_run(net: Network, source: Path, seconds: float, profiles: str, *, brows
         now = httpx.get(f"{gw}/streams/{stream['id']}").json()
         killed = now["orchestrator"]
         if killed not in net.urls.values():
-            raise RuntimeError(f"the stream is on no orchestrator 20 s in: {now}")
+            raise RuntimeError(f"the stream is on no orchestrator {kill_after:g} s in: {now}")
         net.kill(killed)
+    extra = during(stream) if during is not None else None
     encoder.wait()
     ended = httpx.delete(f"{gw}/streams/{stream['id']}", timeout=120).json()
     time.sleep(0.3)
     watcher.stop_event.set()
+    events.join(10)
     vod = httpx.get(ended["recording_url"].replace("master.m3u8", f"{rendition}/index.m3u8")).text if ended["recording_url"] else ""
+    # the last segment ends with the input, not a keyframe: left out of the figures
+    order = watcher.order[:-1]
     return {
         "stream": ended, "latency": [lat for _, lat in watcher.from_encoder(sent_at)][:-1],
         "origin": watcher.from_origin()[:-1], "times": [t for t, _ in watcher.from_encoder(sent_at)][:-1], "started": started,
+        "origin_at": [t for t, _ in watcher.from_origin_at()][:-1],
+        "listed_at": [watcher.seen[n] for n in order], "program_dates": [watcher.program_date.get(n) for n in order],
+        "durations": [watcher.duration[n] for n in order], "events": events.events, "during": extra,
         "browser": browser, "killed": killed, "recorded": vod.count("#EXTINF"), "discontinuities": vod.count("#EXT-X-DISCONTINUITY"),
     }
 
