@@ -203,7 +203,6 @@ class FaceBlurEffect:
         self.cv2 = cv2
         self._make = CenterFace
         self._detectors: dict[tuple[int, int], Any] = {}  # one per frame size: its input shape is fixed
-        self.faces_found = 0
 
     def check(self, params: dict[str, Any]) -> None:
         _known(params, self.PARAMS, "framemesh/face-blur")
@@ -238,7 +237,6 @@ class FaceBlurEffect:
                 continue
             small = cv2.resize(out[y1:y2, x1:x2], (max(1, w // block), max(1, h // block)), interpolation=cv2.INTER_AREA)
             out[y1:y2, x1:x2] = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
-            self.faces_found += 1
         return out
 
 

@@ -13,7 +13,6 @@ segment of the stream, so the second segment is planned from the start.
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
@@ -94,17 +93,7 @@ class FramePacer:
     def dropped(self) -> int:
         return self.offered - self.processed
 
-    def planned_fps(self) -> float:
-        """What the next segment can expect, from the cost learnt so far."""
-        if self.cost.seconds is None:
-            return self.max_fps
-        return min(self.max_fps, self.budget / self.duration / self.cost.seconds) if self.duration > 0 else 0.0
-
 
 def drop_share(offered: int, processed: int) -> float:
     """Frames dropped, as a share of the frames offered (0 when none were)."""
     return 0.0 if offered <= 0 else max(0.0, (offered - processed) / offered)
-
-
-def frames_expected(duration: float, fps: float) -> int:
-    return max(1, math.floor(duration * fps + 0.5))
