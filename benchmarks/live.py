@@ -87,7 +87,12 @@ class Network:
         self.rtmp = free_port()
 
     def _start(self, name: str, *args: str) -> str:
-        self.procs[name], self.urls[name] = start_node(self.root, name, *args)
+        # Warm AI models load before /healthz answers: minutes on a busy two-core machine.
+        try:
+            self.procs[name], self.urls[name] = start_node(self.root, name, *args, timeout=300)
+        except BaseException:
+            stop_nodes(self.procs.values())  # no orphans when a later node fails to start
+            raise
         return self.urls[name]
 
     def __enter__(self) -> "Network":

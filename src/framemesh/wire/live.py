@@ -32,7 +32,7 @@ class ControlIn(BaseModel):
 class ControlOut(BaseModel):
     n: int = Field(description="The change's number in the stream, from 1.")
     params: dict[str, Any] = Field(description="Every setting in effect once it applies.")
-    state: str = Field(description="pending (not yet sent), applied (a segment was made with it) or rejected.")
+    state: str = Field(description="pending (not yet sent), applied (a segment was made with it), rejected, or unused (the stream ended first).")
     requested_at: float
     effective_seq: int | None = Field(None, description="The first segment made with it.")
     effective_at: float | None = Field(None, description="When that segment was listed (epoch seconds).")

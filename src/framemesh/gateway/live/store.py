@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS stream_controls (
     stream_id TEXT NOT NULL REFERENCES streams(id),
     n INTEGER NOT NULL,            -- 1, 2, ... in the order asked
     params TEXT NOT NULL,          -- JSON: every setting in effect once it applies
-    state TEXT NOT NULL,           -- pending, applied or rejected
+    state TEXT NOT NULL,           -- pending, applied, rejected or unused
     requested_at REAL NOT NULL,
     effective_seq INTEGER,         -- the first segment made with it
     effective_at REAL,             -- when that segment was listed
@@ -111,7 +111,7 @@ class ControlRecord:
     error: str | None
 
 
-PENDING, APPLIED, REJECTED = "pending", "applied", "rejected"
+PENDING, APPLIED, REJECTED, UNUSED = "pending", "applied", "rejected", "unused"
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,15 @@ class StreamStore(RecordStore):
         with self._lock:
             self._db.execute("UPDATE stream_controls SET state = ?, error = ? WHERE stream_id = ? AND n = ?",
                              (REJECTED, error[:1000], stream_id, n))
+
+    def controls_unused(self, stream_id: str) -> int:
+        """The stream ended: changes still pending will never be applied; returns how many."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE stream_controls SET state = ?, error = ? WHERE stream_id = ? AND state = ?",
+                (UNUSED, "the stream ended before a segment was made with these settings", stream_id, PENDING),
+            )
+        return cursor.rowcount
 
     def controls(self, stream_id: str) -> list[ControlRecord]:
         with self._lock:

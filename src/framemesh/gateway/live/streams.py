@@ -260,6 +260,7 @@ class LiveStreams:
                     recording = master.relative_to(parts.outputs_dir).as_posix()
             await asyncio.to_thread(shutil.rmtree, session.work, ignore_errors=True)
         record = await asyncio.to_thread(self.store.set_state, stream_id, state, error=error, recording=recording)
+        await asyncio.to_thread(self.store.controls_unused, stream_id)
         if session is not None:
             session.events.emit("end", {"state": state.value, **({"error": error} if error else {})})
         self._ended_at[stream_id] = time.monotonic()
