@@ -173,6 +173,7 @@ class DelegatorDetail(BaseModel):
     last_claim_round: int | None
     unclaimed_rewards: Amount
     unclaimed_fees: Amount
+    pending_fees: Amount = Field(description="Fees it could withdraw now: claimed and not withdrawn, plus unclaimed.")
     rewards_total: Amount = Field(description="All rewards earned while indexed.")
     fees_total: Amount
     fees_withdrawn: Amount

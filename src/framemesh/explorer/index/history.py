@@ -389,6 +389,7 @@ def _delegator_detail(view: _View, d: Delegator) -> DelegatorDetail:
         last_claim_round=d.last_claim if d.delegate is not None or d.segments else None,
         unclaimed_rewards=stake - d.bonded,
         unclaimed_fees=fees - d.fees,
+        pending_fees=fees,
         rewards_total=sum(e.rewards for e in earnings),
         fees_total=sum(e.fees for e in earnings),
         fees_withdrawn=d.fees_withdrawn,
