@@ -211,6 +211,9 @@ def test_models_serve_as_json_with_amounts_as_strings(history: ChainHistory) -> 
     row = json.loads(history.rounds(limit=1)[0].model_dump_json())
     assert isinstance(row["minted"], str) and int(row["minted"]) > 0
     assert isinstance(row["round"], int)
+    reward = next(e for e in history.events(limit=20) if e.name == "Reward")
+    fields = json.loads(reward.model_dump_json())["fields"]
+    assert fields["amount"] == str(reward.fields["amount"]) and isinstance(reward.fields["amount"], int)
 
 
 def test_a_reader_sees_what_the_indexer_adds_after_it_opened(net: Seeded, tmp_path: Path) -> None:
