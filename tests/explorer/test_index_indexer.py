@@ -13,7 +13,8 @@ from framemesh.chain.protocol_deployment import ProtocolParams
 from framemesh.explorer.index import ChainHistory, IndexMismatch, IndexNotFound, Indexer
 from framemesh.explorer.index.store import Batch, BlockRow, IndexStore, NewEvent
 from framemesh.protocol.network import Protocol
-from tests.explorer.index_seed import Seeded, scratch, shared
+from tests.anvil_node import anvil_node
+from tests.explorer.index_seed import Seeded, scratch, seed, shared
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +222,30 @@ def test_it_starts_at_the_deployment_block_or_where_told(net: Seeded, tmp_path: 
     store = IndexStore.open(tmp_path / "b.sqlite")
     assert store.meta().start_block == net.end_block - 5 and store.counts()["events"] > 0
     store.close()
+
+
+def test_on_anvil_too(tmp_path: Path) -> None:
+    """The JSON-RPC backend: historical reads for the round snapshots, stakes and fees
+    to the wei, and a re-org (anvil's snapshot and revert)."""
+    for node in anvil_node():
+        chain = Chain.connect(node.url)
+        s = seed(chain)
+        path = tmp_path / "x.sqlite"
+        indexer = Indexer(s.protocol, path, batch_blocks=10)
+        indexer.sync()
+        history = ChainHistory(path)
+        rounds = history.rounds()
+        assert len(rounds) == len(s.rounds) and all(r.total_supply is not None for r in rounds)
+        for who in (s.a, s.b, s.d):
+            detail = history.delegator(who.address)
+            assert (detail.stake, detail.pending_fees) == (s.protocol.pending_stake(who.address), s.protocol.pending_fees(who.address))
+        fork = chain.snapshot()
+        s.protocol.set_service_uri(s.b, "http://lost.example")
+        indexer.sync()
+        chain.revert(fork)
+        chain.mine(1)
+        s.protocol.set_service_uri(s.b, "http://kept.example")
+        indexer.sync()
+        assert history.orchestrator(s.b.address).service_uri == "http://kept.example"
+        history.close()
+        indexer.close()

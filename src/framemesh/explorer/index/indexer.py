@@ -202,7 +202,7 @@ class Indexer:
                 same = False
             if same:
                 if i:
-                    log.warning("explorer indexer: re-org below block %d, re-indexing from %d", recent[0].number, row.number + 1)
+                    log.warning("explorer indexer: re-org, blocks after %d were replaced: re-indexing from %d", row.number, row.number + 1)
                     self.store.rollback_to(row.number)
                 return
         if recent:
