@@ -114,6 +114,7 @@ def test_an_orchestrator_page(net: Seeded, history: ChainHistory) -> None:
     rounds = {x.round: x for x in b.rounds}
     assert [x.round for x in b.rounds] == sorted(rounds, reverse=True)
     assert [rounds[r[k]].reward_called for k in ("r1", "r2", "r3", "r4", "r5")] == [True, False, True, False, False]
+    assert [rounds[r[k]].reward_missed for k in ("r1", "r2", "r3", "r4", "r5")] == [False, True, False, True, False]
     assert not rounds[r["r0"]].active and rounds[r["r1"]].active
     assert rounds[r["r1"]].stake == 500 * FMT and rounds[r["r2"]].stake == 500 * FMT + rounds[r["r1"]].reward
     assert rounds[r["r2"]].tickets == 1 and rounds[r["r2"]].fees == ETH // 20

@@ -249,3 +249,24 @@ def test_on_anvil_too(tmp_path: Path) -> None:
         assert history.orchestrator(s.b.address).service_uri == "http://kept.example"
         history.close()
         indexer.close()
+
+
+def test_a_round_length_change_moves_the_clock(tmp_path: Path) -> None:
+    chain = Chain.embedded()
+    deployer = chain.accounts[0]
+    proto = Protocol.deploy(chain, ProtocolParams(round_length=20), sender=deployer)
+    proto.advance_rounds(deployer)
+    chain.transact(proto.rounds.functions.setRoundLength(30), deployer)
+    starts = {}
+    for _ in range(3):
+        r = proto.advance_rounds(deployer)
+        starts[r] = (proto.current_round_start_block(), proto.round_length())
+    chain.mine(35)  # into a round nobody initialized
+    indexer = Indexer(proto, tmp_path / "x.sqlite", batch_blocks=9)
+    indexer.sync()
+    got = {s.round: (s.start_block, s.length) for s in indexer.store.rounds()}
+    assert {r: got[r] for r in starts} == starts and {length for _, length in starts.values()} == {30}
+    status = indexer.status()
+    assert (status.current_round, status.round_start_block) == (proto.current_round(), proto.current_round_start_block())
+    assert not status.round_initialized
+    indexer.close()

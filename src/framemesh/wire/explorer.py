@@ -126,6 +126,7 @@ class OrchestratorRound(BaseModel):
     active: bool
     stake: Amount | None = Field(description="Its active stake in the round, when it was active.")
     reward_called: bool
+    reward_missed: bool = Field(description="Active in a finished round and no reward call: final.")
     reward: Amount = Field(description="Tokens its reward call minted (0 if none).")
     reward_cut: int | None = Field(description="The reward cut at its reward call.")
     fees: Amount

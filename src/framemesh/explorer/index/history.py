@@ -369,6 +369,7 @@ def _orchestrator_rounds(view: _View, o: Orchestrator) -> list[OrchestratorRound
         out.append(
             OrchestratorRound(
                 round=r, active=active, stake=o.round_stakes.get(r) if active else None, reward_called=r in o.rewards,
+                reward_missed=active and r not in o.rewards and r in view.complete_rounds,
                 reward=minted, reward_cut=cut, fees=o.fees.get(r, 0), tickets=tickets[0], tickets_face_value=tickets[1],
             )
         )
