@@ -231,3 +231,22 @@ def test_a_reader_sees_what_the_indexer_adds_after_it_opened(net: Seeded, tmp_pa
     for h in (history, fresh):
         h.close()
     indexer.close()
+
+
+def test_a_slash_shows_in_stake_and_active_set(net: Seeded, tmp_path: Path) -> None:
+    path = tmp_path / "x.sqlite"
+    indexer = Indexer(net.protocol, path)
+    with scratch(net):
+        slash = net.protocol.bonding.functions.slashTranscoder(net.b.address, net.d.address, 100_000, 500_000)
+        net.chain.transact(slash, net.deployer)  # the deployer is the verifier of a fresh deployment
+        indexer.sync()
+        history = ChainHistory(path)
+        b = history.orchestrator(net.b.address)
+        assert b.stake == net.protocol.total_stake(net.b.address)
+        assert b.deactivation_round == net.rounds["r5"] + 1 and b.active  # out from the next round
+        detail = history.delegator(net.b.address)
+        assert detail.stake == net.protocol.pending_stake(net.b.address) and detail.unclaimed_rewards == 0
+        assert history.events(limit=1)[0].name == "TranscoderSlashed"
+        assert history._ledger.mismatches == []
+        history.close()
+    indexer.close()
