@@ -11,6 +11,7 @@ import pytest
 from framemesh.chain.backend import Chain
 from framemesh.chain.protocol_deployment import ProtocolParams
 from framemesh.explorer.index import ChainHistory, IndexMismatch, IndexNotFound, Indexer
+from framemesh.explorer.index.errors import IndexConflict
 from framemesh.explorer.index.store import Batch, BlockRow, IndexStore, NewEvent
 from framemesh.protocol.network import Protocol
 from tests.anvil_node import anvil_node
@@ -105,7 +106,7 @@ def test_a_batch_is_all_or_nothing(net: Seeded, tmp_path: Path) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         store.write_batch(broken)
     assert store.counts() == before and store.meta().cursor == 40
-    with pytest.raises(ValueError, match="starts at block 50"):
+    with pytest.raises(IndexConflict, match="from block 50 does not follow the index, which is at block 40"):
         store.write_batch(Batch(50, 55, BlockRow(55, "0x" + "22" * 32, 0)))  # a gap
     indexer.close()
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,7 @@ from framemesh.wire.explorer import IndexStatus
 
 from .clock import RoundClock
 from .decode import INDEXED_CONTRACTS, EventDecoder
+from .errors import IndexConflict
 from .status import index_status
 from .store import Batch, BlockRow, Identity, IndexStore, NewEvent, RoundSnapshot
 
@@ -109,7 +111,8 @@ class Indexer:
 
     async def run(self, interval: float = 2.0, on_update: Callable[[IndexStatus], Any] | None = None) -> None:
         """Follow the head: sync, sleep `interval` seconds, again, until cancelled.
-        Chain errors are logged and retried on the next round, not raised.
+        Chain errors (and a file busy with another writer) are logged and retried on
+        the next round, not raised.
         `on_update(status)` is called after each sync that indexed something."""
         while True:
             try:
@@ -117,7 +120,7 @@ class Indexer:
                 done = await asyncio.to_thread(self.sync)
                 if on_update is not None and done != before:
                     on_update(self.status())
-            except ChainError as exc:
+            except (ChainError, IndexConflict, sqlite3.OperationalError) as exc:
                 log.warning("explorer indexer: %s (retrying in %g s)", exc, interval)
             await asyncio.sleep(interval)
 
