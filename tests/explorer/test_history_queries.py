@@ -250,3 +250,32 @@ def test_a_slash_shows_in_stake_and_active_set(net: Seeded, tmp_path: Path) -> N
         assert history._ledger.mismatches == []
         history.close()
     indexer.close()
+
+
+def test_a_delegator_who_rebonds_moves_and_withdraws(net: Seeded, tmp_path: Path) -> None:
+    path = tmp_path / "x.sqlite"
+    indexer = Indexer(net.protocol, path)
+    p, d = net.protocol, net.d
+    with scratch(net):
+        p.rebond(d, 0)  # the 100 FMT unbonding since r4, back to A
+        p.unbond(d, 40 * FMT)  # lock 1
+        p.bond(d, 0, net.b.address)  # everything it has bonded moves to B
+        p.advance_rounds(net.deployer)
+        p.reward(net.a)
+        p.reward(net.b)
+        p.advance_rounds(net.deployer)
+        p.reward(net.b)
+        p.withdraw_stake(d, 1)  # its unbonding period (2 rounds) is over
+        indexer.sync()
+        history = ChainHistory(path)
+        for who in (net.a, net.b):
+            assert history.orchestrator(who.address).stake == p.total_stake(who.address)
+        detail = history.delegator(d.address)
+        assert (detail.stake, detail.pending_fees) == (p.pending_stake(d.address), p.pending_fees(d.address))
+        assert detail.delegate == net.b.address and [lock.state for lock in detail.unbonding] == ["rebonded", "withdrawn"]
+        last = detail.earnings[0]
+        assert last.delegate == net.b.address and last.round == p.current_round() and last.rewards > 0
+        assert {x.address for x in history.orchestrator(net.b.address).delegator_list} == {net.b.address, d.address}
+        assert history._ledger.mismatches == []
+        history.close()
+    indexer.close()
