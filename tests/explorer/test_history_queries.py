@@ -53,6 +53,7 @@ def test_rounds_say_who_initialized_them_and_who_rewarded(net: Seeded, history: 
     assert r5.total_supply is not None and r5.total_bonded is not None
     assert r5.bonding_rate == pytest.approx(r5.total_bonded / r5.total_supply)
     assert r5.start_block == at_end(net, net.protocol.rounds.functions.currentRoundStartBlock())
+    assert r5.initialized_at == net.chain.block_header(r5.initialized_block).timestamp
 
 
 def test_fees_and_tickets_per_round(net: Seeded, history: ChainHistory) -> None:
@@ -78,6 +79,7 @@ def test_series_are_columns_for_charts(net: Seeded, history: ChainHistory) -> No
     series = history.series()
     rounds = list(reversed(history.rounds()))
     assert series.rounds == [x.round for x in rounds]
+    assert series.timestamps == [x.initialized_at for x in rounds] and None not in series.timestamps
     n = len(series.rounds)
     assert all(len(getattr(series, f)) == n for f in ("inflation_rate", "bonding_rate", "total_supply", "minted", "fees",
                                                       "tickets_won", "tickets_redeemed", "reward_calls_missed"))
