@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from framemesh.chain.backend import BlockHeader
-from framemesh.chain.errors import ChainError
+from framemesh.chain.errors import ChainError, ChainUnavailable
 from framemesh.protocol.network import Protocol
 from framemesh.wire.explorer import IndexStatus
 
@@ -66,6 +66,7 @@ class Indexer:
         self.protocol = protocol
         self.chain = protocol.chain
         self.batch_blocks = batch_blocks
+        self._span = batch_blocks  # the batch size in use: smaller while an endpoint refuses big ranges
         self.confirmations = confirmations
         self.reorg_depth = reorg_depth
         self.lag_blocks = lag_blocks
@@ -96,17 +97,29 @@ class Indexer:
         if meta.cursor >= target:
             return meta.cursor
         start = meta.cursor + 1
-        end = min(target, start + self.batch_blocks - 1)
-        self.store.write_batch(self._read(start, end, meta.clock))
+        end = min(target, start + self._span - 1)
+        try:
+            batch = self._read(start, end, meta.clock)
+        except ChainUnavailable:
+            raise
+        except ChainError as exc:
+            if end == start:
+                raise
+            # Public endpoints cap eth_getLogs (a block range, a result count): halve and go on.
+            self._span = max(1, (end - start + 1) // 2)
+            log.info("explorer indexer: blocks %d-%d refused (%s); batches of %d blocks now", start, end, exc, self._span)
+            return meta.cursor
+        self.store.write_batch(batch)
+        self._span = min(self.batch_blocks, self._span * 2)
         return end
 
     def sync(self, to_block: int | None = None) -> int:
         """Index batches until `to_block` (default: the head at the call); returns the last indexed block."""
         target = to_block if to_block is not None else self.chain.block_number - self.confirmations
         while True:
-            before = self.store.meta().cursor
+            before, span = self.store.meta().cursor, self._span
             done = self.step(target)
-            if done >= target or done == before:
+            if done >= target or (done == before and self._span == span):  # there, or nothing more to index
                 return done
 
     async def run(self, interval: float = 2.0, on_update: Callable[[IndexStatus], Any] | None = None) -> None:
