@@ -51,6 +51,8 @@ from framemesh.orchestrator.ai_jobs import AdmittedJob, job_error
 from framemesh.orchestrator.ai_work import package_result
 from framemesh.orchestrator.billing import Billing
 from framemesh.orchestrator.llm_stream import stream_llm
+from framemesh.orchestrator.metrics import OrchestratorMetrics
+from framemesh.net.metrics import outcome_of
 from framemesh.orchestrator.signing import SigningSpec
 from framemesh.wire.ai import (
     FILE_PARTS,
@@ -85,8 +87,10 @@ class AIService:
         run_in_pool: RunInPool,
         max_request_bytes: int,
         timeout: float | None = None,
+        metrics: OrchestratorMetrics | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics if metrics is not None else OrchestratorMetrics()
         self.host = ModelHost(config, timeout=timeout)
         self.name = name
         self.work_root = work_root
@@ -113,20 +117,26 @@ class AIService:
         return [{"pipeline": s.pipeline, "model_id": s.model_id} for s in self.config.models]
 
     async def run(self, pipeline: str, request: Request) -> Response:
-        job = await self.admit(pipeline, request)
-        if pipeline == "llm":
-            return await stream_llm(job, self.host, self.billing, self.name, self._delivered)
+        model = None
         try:
-            response = await self._run(pipeline, job)
-        except BaseException:
-            self._undelivered(job)
+            job = await self.admit(pipeline, request)
+            model = job.spec.model_id
+            if pipeline == "llm":
+                return await stream_llm(job, self.host, self.billing, self.name, self._delivered)
+            try:
+                return await self._run(pipeline, job)
+            except BaseException:
+                self._undelivered(job)
+                raise
+        except BaseException as exc:
+            self.metrics.ai_request(pipeline, model, outcome_of(exc))  # "ok" is counted on delivery
             raise
-        return response
 
     async def _run(self, pipeline: str, job: AdmittedJob) -> Response:
         started = time.time()
         try:
             result = await self.host.run(pipeline, job.spec.model_id, job.request, partial(self._progressed, job.id))
+            self.metrics.ai_seconds.labels(pipeline).observe(time.time() - started)
         except AIError as exc:
             raise job_error(exc, pipeline, job.id) from exc
         finally:
@@ -152,6 +162,7 @@ class AIService:
     def _delivered(self, job: AdmittedJob, price: int | None) -> int:
         """The work is delivered: settle its reservation for `price` (all of it by default)."""
         self.jobs_done += 1
+        self.metrics.ai_request(job.spec.pipeline, job.spec.model_id, "ok")
         charged = 0
         if self.billing is not None and job.held is not None:
             charged = self.billing.settle(job.held, price)
