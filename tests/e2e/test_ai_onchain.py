@@ -34,7 +34,7 @@ def test_ai_job_is_paid_in_tickets(tmp_path: Path) -> None:
 
         paid = httpx.get(f"{net.gateway.url}/payments").json()
         assert paid["enabled"] and paid["tickets_sent"] > 0
-        metrics = httpx.get(f"{node.url}/metrics").json()
+        metrics = httpx.get(f"{node.url}/stats").json()
         assert metrics["payments"]["tickets_received"] == paid["tickets_sent"]
         price_per_unit = next(c.price_per_unit for c in node.server.app.state.ai.capabilities() if c.model_id == PIPER)
         assert metrics["ai"] == {"jobs_done": 1, "fees_charged_wei": str(price_per_unit * len(text))}
@@ -51,7 +51,7 @@ def test_ai_job_is_paid_in_tickets(tmp_path: Path) -> None:
 def _llm_is_charged_for_the_tokens_it_used(net: Devnet, node: Any) -> None:
     """Paid for the bound, charged price per unit x tokens used; the rest stays the
     gateway's credit, and the gateway's mirror of it equals the orchestrator's."""
-    fees_before = int(httpx.get(f"{node.url}/metrics").json()["ai"]["fees_charged_wei"])
+    fees_before = int(httpx.get(f"{node.url}/stats").json()["ai"]["fees_charged_wei"])
     price_per_unit = next(c.price_per_unit for c in node.server.app.state.ai.capabilities() if c.model_id == LLM)
     body = {"messages": [{"role": "user", "content": "Hello, paid model"}], "model": LLM, "max_tokens": 8, "seed": 1}
     answer = httpx.post(f"{net.gateway.url}/llm", json=body, timeout=120)
@@ -59,7 +59,7 @@ def _llm_is_charged_for_the_tokens_it_used(net: Devnet, node: Any) -> None:
     usage = answer.json()["usage"]
     streamed = httpx.post(f"{net.gateway.url}/llm", json={**body, "stream": True}, timeout=120)
     assert streamed.status_code == 200 and streamed.text.endswith("data: [DONE]\n\n"), streamed.text
-    fees = int(httpx.get(f"{node.url}/metrics").json()["ai"]["fees_charged_wei"]) - fees_before
+    fees = int(httpx.get(f"{node.url}/stats").json()["ai"]["fees_charged_wei"]) - fees_before
     assert fees == 2 * price_per_unit * usage["total_tokens"], "the same request twice, at its token count"
     payer = net.gateway.app.state.gateway.payer
     recipient = node.signer.address

@@ -73,7 +73,7 @@ def frames(data: bytes, tmp: Path) -> list[np.ndarray]:
 
 def test_a_live_ai_stream_is_processed_paid_signed_and_steered(net: Devnet, clip: Path, tmp_path: Path) -> None:
     gw = net.gateway.url
-    fees_before = sum(int(httpx.get(f"{o.url}/metrics").json()["ai"]["fees_charged_wei"]) for o in net.orchestrators)
+    fees_before = sum(int(httpx.get(f"{o.url}/stats").json()["ai"]["fees_charged_wei"]) for o in net.orchestrators)
     made = httpx.post(f"{gw}/streams", json={"name": "fox", "record": True, "ai": {"model_id": SD, "params": PARAMS}},
                       timeout=30)
     assert made.status_code == 201, made.text
@@ -129,7 +129,7 @@ def test_a_live_ai_stream_is_processed_paid_signed_and_steered(net: Devnet, clip
 
     # paid by time, and the books agree to the wei
     assert ended["fees_wei"] > 0
-    fees_after = sum(int(httpx.get(f"{o.url}/metrics").json()["ai"]["fees_charged_wei"]) for o in net.orchestrators)
+    fees_after = sum(int(httpx.get(f"{o.url}/stats").json()["ai"]["fees_charged_wei"]) for o in net.orchestrators)
     assert fees_after - fees_before == ended["fees_wei"]
 
     kinds = [kind for kind, _ in events]

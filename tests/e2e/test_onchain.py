@@ -31,7 +31,7 @@ def test_paid_transcode_fees_and_rewards(tmp_path: Path, clip: Path) -> None:
         assert paid["enabled"] and paid["tickets_sent"] > 0
         received = won = charged = 0
         for node in net.orchestrators:
-            m = httpx.get(f"{node.url}/metrics").json()
+            m = httpx.get(f"{node.url}/stats").json()
             received += m["payments"]["tickets_received"]
             won += m["payments"]["tickets_won"]
             charged += int(m["fees_charged_wei"])

@@ -152,6 +152,7 @@ async def _record(
 ) -> None:
     """The answer (or why there is none) in the gateway's AI job record (GET /ai/jobs),
     and charged to the caller's key."""
+    runner.dispatcher.ended(PIPELINE, plan.model_id, "ok" if done is not None else "failed")
     result = done.model_dump(mode="json") if done is not None else {}
     await asyncio.to_thread(
         runner.store.add_done, job_id, plan, orchestrator=url, units=done.units if done else None, result=result,
