@@ -20,9 +20,8 @@ from framemesh.net.metrics import (
     REALTIME_RATIO,
     ROUND_TRIP_SECONDS,
     WAIT_SECONDS,
-    MetricSet,
+    NodeMetrics,
     ScrapeCache,
-    chain_readings,
 )
 from framemesh.payments.ticket import MAX_WIN_PROB
 
@@ -30,10 +29,10 @@ OTHER = "other"  # the label of a pipeline or model no orchestrator offers (clie
 VOD, LIVE, LIVE_AI = "vod", "live", "live-ai"  # the kinds of segment
 
 
-class GatewayMetrics:
+class GatewayMetrics(NodeMetrics):
     def __init__(self) -> None:
-        m = self.set = MetricSet("gateway")
-        self.chain: ScrapeCache | None = None
+        super().__init__("gateway")
+        m = self.set
         self.segment_tries = m.counter(
             "framemesh_gateway_segment_tries", "Segments sent to an orchestrator, by kind (vod, live, live-ai), "
             "orchestrator and how the try ended (ok, busy, error, timeout, unreachable, bad_result).",
@@ -95,23 +94,16 @@ class GatewayMetrics:
                   "(0 to 1).", _payer(lambda p: {url: t[1] / MAX_WIN_PROB for url, t in p.ticket_terms().items()}),
                   ("orchestrator",))
         m.reading("framemesh_gateway_deposit_wei", "The gateway's deposit on the chain (pays winning tickets), wei.",
-                  self._chain_value("deposit"))
+                  self.chain_value("deposit"))
         m.reading("framemesh_gateway_reserve_wei", "The gateway's reserve on the chain (backs tickets past the "
-                  "deposit), wei.", self._chain_value("reserve"))
-        chain_readings(m, lambda: self.chain)
-
-    def _chain_value(self, name: str) -> Any:
-        return lambda gateway: self.chain.get(name) if self.chain is not None else None
+                  "deposit), wei.", self.chain_value("reserve"))
+        self.chain_readings()
 
     def bind(self, gateway: Any) -> None:
         """Read from the running `Gateway` (on a chain: the chain too)."""
         self.set.bind(gateway)
         if gateway.payer is not None:
             self.chain = ScrapeCache(partial(_chain_values, gateway.protocol, gateway.payer.address))
-
-    async def before_scrape(self) -> None:
-        if self.chain is not None:
-            await self.chain.refresh()
 
     # events
 

@@ -206,17 +206,31 @@ class ScrapeCache:
         return self.values.get(name)
 
 
-def chain_readings(m: MetricSet, cache: Callable[[], ScrapeCache | None]) -> None:
-    """The chain metrics both nodes serve, read from their `ScrapeCache` (values named
-    "block" and "round"); a node off-chain gives no samples."""
+class NodeMetrics:
+    """What both nodes' metrics have: a `MetricSet`, and on a chain the values read from
+    it (`chain`, a `ScrapeCache` set when the node is bound), with the chain metrics
+    both serve (the cache's values "block" and "round")."""
 
-    def value(name: str) -> Read:
-        return lambda node: None if (c := cache()) is None else c.get(name)
+    def __init__(self, role: str) -> None:
+        self.set = MetricSet(role)
+        self.chain: ScrapeCache | None = None
 
-    m.reading("framemesh_chain_head_block", "The chain's newest block, as this node last read it.", value("block"))
-    m.reading("framemesh_current_round", "The protocol's current round.", value("round"))
-    m.reading("framemesh_chain_read_errors", "Reads of the chain for these metrics that failed (the last values stay).",
-              lambda node: None if (c := cache()) is None else c.errors, kind="counter")
+    def chain_value(self, name: str) -> Read:
+        """A reading of the chain's value `name` (no sample off-chain)."""
+        return lambda node: self.chain.get(name) if self.chain is not None else None
+
+    def chain_readings(self) -> None:
+        m = self.set
+        m.reading("framemesh_chain_head_block", "The chain's newest block, as this node last read it.",
+                  self.chain_value("block"))
+        m.reading("framemesh_current_round", "The protocol's current round.", self.chain_value("round"))
+        m.reading("framemesh_chain_read_errors", "Reads of the chain for these metrics that failed (the last values "
+                  "stay).", lambda node: self.chain.errors if self.chain is not None else None, kind="counter")
+
+    async def before_scrape(self) -> None:
+        """Before each scrape: the chain's values, if they are older than the cache allows."""
+        if self.chain is not None:
+            await self.chain.refresh()
 
 
 METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {

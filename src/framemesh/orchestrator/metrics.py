@@ -16,9 +16,8 @@ from framemesh.ai.requests import REQUEST_TYPES
 from framemesh.net.metrics import (
     AI_SECONDS,
     ROUND_TRIP_SECONDS,
-    MetricSet,
+    NodeMetrics,
     ScrapeCache,
-    chain_readings,
     outcome_of,
 )
 from framemesh.payments.ticket import MAX_WIN_PROB
@@ -28,10 +27,10 @@ from framemesh.wire.orchestrator import TRANSCODE_CAPABILITY
 OTHER = "other"  # the label of a pipeline or model this node does not serve
 
 
-class OrchestratorMetrics:
+class OrchestratorMetrics(NodeMetrics):
     def __init__(self) -> None:
-        m = self.set = MetricSet("orchestrator")
-        self.chain: ScrapeCache | None = None
+        super().__init__("orchestrator")
+        m = self.set
         self.segments = m.counter(
             "framemesh_orchestrator_segments", "Segments sent here to transcode, by how each ended "
             "(ok, busy, unpaid, refused, failed).", ("outcome",))
@@ -87,7 +86,7 @@ class OrchestratorMetrics:
                   _billing(lambda b: b.recipient.terms.face_value))
         m.reading("framemesh_ticket_win_probability", "The win probability of the tickets it asks for (0 to 1).",
                   _billing(lambda b: b.recipient.terms.win_prob / MAX_WIN_PROB))
-        m.reading("framemesh_tickets_pending", "Winning tickets waiting to be redeemed.", self._chain_value("pending"))
+        m.reading("framemesh_tickets_pending", "Winning tickets waiting to be redeemed.", self.chain_value("pending"))
 
         # round duties and the chain
         m.reading("framemesh_reward_calls", "reward() calls, by outcome (minted, refused, error).",
@@ -97,24 +96,17 @@ class OrchestratorMetrics:
         m.reading("framemesh_rounds_initialized", "Rounds this orchestrator initialized.",
                   _duties(lambda d: len(d.initialized)), kind="counter")
         m.reading("framemesh_last_reward_round", "The last round it called reward() in, as the chain says.",
-                  self._chain_value("last_reward_round"))
+                  self.chain_value("last_reward_round"))
         m.reading("framemesh_orchestrator_stake_wei", "Its total stake (its own and its delegators'), wei.",
-                  self._chain_value("stake"))
-        m.reading("framemesh_orchestrator_active", "1 while it is in the active set.", self._chain_value("active"))
-        chain_readings(m, lambda: self.chain)
-
-    def _chain_value(self, name: str) -> Any:
-        return lambda state: self.chain.get(name) if self.chain is not None else None
+                  self.chain_value("stake"))
+        m.reading("framemesh_orchestrator_active", "1 while it is in the active set.", self.chain_value("active"))
+        self.chain_readings()
 
     def bind(self, state: Any) -> None:
         """Read from the running node's `OrchestratorState` (on a chain: the chain too)."""
         self.set.bind(state)
         if state.billing is not None:
             self.chain = ScrapeCache(partial(_chain_values, state.billing))
-
-    async def before_scrape(self) -> None:
-        if self.chain is not None:
-            await self.chain.refresh()
 
     def segment(self, outcome: str, seconds: float | None = None) -> None:
         self.segments.labels(outcome).inc()
