@@ -117,10 +117,8 @@ class AIService:
         return [{"pipeline": s.pipeline, "model_id": s.model_id} for s in self.config.models]
 
     async def run(self, pipeline: str, request: Request) -> Response:
-        model = None
         try:
             job = await self.admit(pipeline, request)
-            model = job.spec.model_id
             if pipeline == "llm":
                 return await stream_llm(job, self.host, self.billing, self.name, self._delivered)
             try:
@@ -129,7 +127,8 @@ class AIService:
                 self._undelivered(job)
                 raise
         except BaseException as exc:
-            self.metrics.ai_request(pipeline, model, outcome_of(exc))  # "ok" is counted on delivery
+            # "ok" is counted on delivery; the model is known once admission found it served
+            self.metrics.ai_request(pipeline, getattr(request.state, "ai_model", None), outcome_of(exc))
             raise
 
     async def _run(self, pipeline: str, job: AdmittedJob) -> Response:
@@ -191,6 +190,7 @@ class AIService:
                     f"no {pipeline} model {ai_request.model_id!r} here; served: "
                     + (", ".join(f"{m['pipeline']} {m['model_id']!r}" for m in self.served()) or "nothing")
                 )
+            request.state.ai_model = spec.model_id
             ai_request = with_default_frames(ai_request, spec.default_frames)
             units = await asyncio.to_thread(checked_units, ai_request, self.host.limits)
         except UnknownModel as exc:
