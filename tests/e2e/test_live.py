@@ -97,6 +97,7 @@ def _live_metrics(gw: str, before, s: dict, ended: dict) -> None:  # type: ignor
     assert grew("framemesh_gateway_segment_realtime_ratio_count", kind="live") == 4
     assert grew("framemesh_gateway_segment_realtime_ratio_sum", kind="live") > 0
     assert grew("framemesh_tickets_sent_total") > 0
+    assert after.value("framemesh_gateway_live_streams") == 0, "it ended"
     assert s["id"] not in after.text and s["stream_key"] not in after.text
     assert id_like_labels(after) == []
 

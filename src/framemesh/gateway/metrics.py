@@ -151,7 +151,7 @@ def _payer(read: Any) -> Any:
 
 def _streams(gateway: Any) -> dict[str, int]:
     counts = {"transcode": 0, "ai": 0}
-    for session in gateway.live.sessions.values():
+    for session in gateway.live.active():
         counts["ai" if session.ai is not None else "transcode"] += 1
     return counts
 
