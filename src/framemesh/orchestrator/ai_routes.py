@@ -46,13 +46,13 @@ from framemesh.ai.pipeline import Progress
 from framemesh.ai.requests import with_default_frames
 from framemesh.net.api_errors import ApiError, documented
 from framemesh.net.body import limited
+from framemesh.net.metrics import outcome_of
 from framemesh.orchestrator.admission import ModelSlots
 from framemesh.orchestrator.ai_jobs import AdmittedJob, job_error
 from framemesh.orchestrator.ai_work import package_result
 from framemesh.orchestrator.billing import Billing
 from framemesh.orchestrator.llm_stream import stream_llm
 from framemesh.orchestrator.metrics import OrchestratorMetrics
-from framemesh.net.metrics import outcome_of
 from framemesh.orchestrator.signing import SigningSpec
 from framemesh.wire.ai import (
     FILE_PARTS,
