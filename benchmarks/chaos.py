@@ -39,7 +39,7 @@ What is checked (`check`), printed, and written to a JSON summary:
   answered, one per live segment listed; no more (a piece of work redone after a kill
   is charged to the key once). An AI request may be charged and its answer then lost
   with the gateway's process (the client saw its connection cut): at most one each.
-- the books: the orchestrators' counters (`/metrics`: tickets received and won, fees
+- the books: the orchestrators' counters (`/stats`: tickets received and won, fees
   charged) and the gateway's (`/payments` tickets sent, `/usage` wei) live in memory,
   per process lifetime; a SIGKILL takes the last moments of a lifetime with it. So
   each lifetime is read every second and just before it is killed, and the figures of
@@ -309,8 +309,8 @@ class Books:
                     p = httpx.get(f"{node.url}/payments", headers=net.admin(), timeout=3).json()
                     reading = {"tickets_sent": int(p["tickets_sent"]), "face_value_sent": int(p["face_value_sent"])}
                 else:
-                    m = httpx.get(f"{node.url}/metrics", timeout=3).json()
-                    pay, ai = m.get("payments", {}), m.get("ai", {})
+                    m = httpx.get(f"{node.url}/stats", timeout=3).json()
+                    pay, ai = m["payments"] or {}, m["ai"] or {}
                     reading = {
                         "tickets_received": int(pay.get("tickets_received", 0)),
                         "tickets_won": int(pay.get("tickets_won", 0)),
@@ -717,7 +717,7 @@ def wait_redeemed(net: Network, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     for node in net.orchestrators:
         while time.monotonic() < deadline:
-            m = httpx.get(f"{node.url}/metrics", timeout=5).json()
+            m = httpx.get(f"{node.url}/stats", timeout=5).json()
             if m["payments"]["tickets"]["pending"] == 0:
                 break
             time.sleep(0.3)

@@ -335,7 +335,7 @@ def test_a_repeated_request_is_answered_by_the_gateway_from_its_checked_outputs(
     gw = gateway_thread(tmp_path, [nodes["o1"], nodes["o2"]])
     try:
         def jobs_done() -> int:
-            return int(httpx.get(f"{nodes['o1']}/metrics", timeout=10).json()["ai"]["jobs_done"])
+            return int(httpx.get(f"{nodes['o1']}/stats", timeout=10).json()["ai"]["jobs_done"])
 
         body = {"prompt": "a quiet harbour", "model_id": SD, "width": 32, "height": 32, "num_inference_steps": 1, "seed": 21}
         first = httpx.post(f"{gw.url}/text-to-image", json=body, timeout=TIMEOUT)

@@ -18,6 +18,7 @@ from framemesh.devnet import Devnet, DevnetConfig
 from framemesh.media.probe import probe
 from framemesh.media.testclip import make_test_clip
 from tests.e2e.live import browser, play, push, status, stream, ts_segments, wait_for
+from tests.e2e.scrape import id_like_labels, scrape
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +45,14 @@ def test_a_pushed_stream_goes_through_the_paid_network_and_is_recorded(net: Devn
     assert s["state"] == "idle" and s["rtmp_url"].endswith(f"/live/{s['stream_key']}")
     assert s["playback_url"] == f"{gw}/streams/{s['id']}/index.m3u8"
     sent_before = int(httpx.get(f"{gw}/payments").json()["tickets_sent"])
+    before = scrape(gw)
     encoder = push(clip, s["rtmp_url"])
     # the live playlist advances while the encoder sends
     media = s["playback_url"].replace("index.m3u8", "360p/index.m3u8")
     wait_for("the first segment listed", lambda: httpx.get(media).status_code == 200)
     first = httpx.get(media).text
     assert "#EXT-X-ENDLIST" not in first and status(gw, s["id"])["state"] == "live"
+    assert scrape(gw).value("framemesh_gateway_live_streams", kind="transcode") >= 1
     wait_for("more segments listed", lambda: httpx.get(media).text.count("#EXTINF") > first.count("#EXTINF"))
     _finish(encoder)
     ended = httpx.delete(f"{gw}/streams/{s['id']}", timeout=60).json()
@@ -61,6 +64,7 @@ def test_a_pushed_stream_goes_through_the_paid_network_and_is_recorded(net: Devn
     assert set(ended["orchestrators"]) <= {o.url for o in net.orchestrators}
     assert ended["fees_wei"] > 0 and int(httpx.get(f"{gw}/payments").json()["tickets_sent"]) > sent_before
     assert all(r["round_trip"] is not None and r["latency"] is not None for r in ended["recent"])
+    _live_metrics(gw, before, s, ended)
     assert httpx.get(media).text.endswith("#EXT-X-ENDLIST\n"), "the live playlist ends too"
     # every live segment is signed by the orchestrator that made it, from its source segment
     addresses = {o.signer.address.lower() for o in net.orchestrators}
@@ -74,6 +78,28 @@ def test_a_pushed_stream_goes_through_the_paid_network_and_is_recorded(net: Devn
     assert vod.count("#EXTINF") == 4 and "#EXT-X-ENDLIST" in vod and "#EXT-X-DISCONTINUITY" not in vod
     total = sum(float(x) for x in re.findall(r"#EXTINF:([\d.]+),", vod))
     assert abs(total - probe(clip).duration) < 0.5, total
+
+
+def _live_metrics(gw: str, before, s: dict, ended: dict) -> None:  # type: ignore[no-untyped-def]
+    """The gateway's /metrics counted the stream's four segments, their round trips and
+    real-time ratios, and named neither the stream nor its key."""
+    after = scrape(gw)
+
+    def grew(sample: str, **labels: str) -> float:
+        return after.value(sample, **labels) - before.value(sample, **labels)
+
+    assert grew("framemesh_gateway_segments_total", kind="live", outcome="listed") == 4
+    assert grew("framemesh_gateway_segments_total", kind="live", outcome="skipped") == 0
+    assert grew("framemesh_gateway_segment_tries_total", kind="live", outcome="ok") == 4
+    for url, n in ended["orchestrators"].items():
+        assert grew("framemesh_gateway_segment_tries_total", kind="live", orchestrator=url, outcome="ok") == n
+    assert grew("framemesh_gateway_segment_round_trip_seconds_count", kind="live") == 4
+    assert grew("framemesh_gateway_segment_realtime_ratio_count", kind="live") == 4
+    assert grew("framemesh_gateway_segment_realtime_ratio_sum", kind="live") > 0
+    assert grew("framemesh_tickets_sent_total") > 0
+    assert after.value("framemesh_gateway_live_streams") == 0, "it ended"
+    assert s["id"] not in after.text and s["stream_key"] not in after.text
+    assert id_like_labels(after) == []
 
 
 def test_a_browser_plays_the_live_stream(net: Devnet, clip: Path, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from framemesh.media.testclip import make_test_clip
 from framemesh.provenance.verify import read_provenance
 from tests.e2e.ai_nodes import write_models
 from tests.e2e.live import push, status, wait_for
+from tests.e2e.scrape import scrape
 
 pytest.importorskip("diffusers")
 SD = "framemesh/tiny-sd"
@@ -73,7 +74,7 @@ def frames(data: bytes, tmp: Path) -> list[np.ndarray]:
 
 def test_a_live_ai_stream_is_processed_paid_signed_and_steered(net: Devnet, clip: Path, tmp_path: Path) -> None:
     gw = net.gateway.url
-    fees_before = sum(int(httpx.get(f"{o.url}/metrics").json()["ai"]["fees_charged_wei"]) for o in net.orchestrators)
+    fees_before = sum(int(httpx.get(f"{o.url}/stats").json()["ai"]["fees_charged_wei"]) for o in net.orchestrators)
     made = httpx.post(f"{gw}/streams", json={"name": "fox", "record": True, "ai": {"model_id": SD, "params": PARAMS}},
                       timeout=30)
     assert made.status_code == 201, made.text
@@ -129,8 +130,15 @@ def test_a_live_ai_stream_is_processed_paid_signed_and_steered(net: Devnet, clip
 
     # paid by time, and the books agree to the wei
     assert ended["fees_wei"] > 0
-    fees_after = sum(int(httpx.get(f"{o.url}/metrics").json()["ai"]["fees_charged_wei"]) for o in net.orchestrators)
+    fees_after = sum(int(httpx.get(f"{o.url}/stats").json()["ai"]["fees_charged_wei"]) for o in net.orchestrators)
     assert fees_after - fees_before == ended["fees_wei"]
+    # the metrics: five live AI segments listed at the gateway, each an AI request done at its orchestrator
+    gateway = scrape(gw)
+    assert gateway.value("framemesh_gateway_segments_total", kind="live-ai", outcome="listed") >= 5
+    assert gateway.value("framemesh_gateway_segment_realtime_ratio_count", kind="live-ai") >= 5
+    done = sum(scrape(o.url).value("framemesh_orchestrator_ai_requests_total", pipeline="live-video-to-video",
+                                   model=SD, outcome="ok") for o in net.orchestrators)
+    assert done >= 5 and s["id"] not in gateway.text
 
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "status" and kinds[-1] == "end", kinds

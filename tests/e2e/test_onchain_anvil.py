@@ -85,11 +85,11 @@ def test_network_of_processes_on_anvil(anvil: Anvil, tmp_path: Path, clip: Path)
         out = tmp_path / "ladder"
         result = cli(tmp_path, "transcode", str(clip), "--gateway", gw.url, "--out", str(out), "--profiles", PROFILES)
         assert "master playlist" in result.stdout and (out / "master.m3u8").is_file()
-        m1 = httpx.get(f"{o1.url}/metrics").json()
+        m1 = httpx.get(f"{o1.url}/stats").json()
         won1 = m1["payments"]["tickets_won"]
         assert m1["segments_done"] >= 1 and won1 > 0 and m1["payments"]["tickets"]["pending"] == won1
         deadline = time.monotonic() + 60
-        while httpx.get(f"{o2.url}/metrics").json()["payments"]["tickets"]["pending"]:
+        while httpx.get(f"{o2.url}/stats").json()["payments"]["tickets"]["pending"]:
             assert time.monotonic() < deadline, "o2 did not redeem its tickets"
             time.sleep(0.3)
         deposit = proto.sender_info(addresses["gw"]).deposit
@@ -97,11 +97,11 @@ def test_network_of_processes_on_anvil(anvil: Anvil, tmp_path: Path, clip: Path)
         o1.kill()  # dies holding unredeemed winning tickets
         o1 = start_orchestrator("o1", port1, redeem_interval=0.5)
         deadline = time.monotonic() + 60
-        while httpx.get(f"{o1.url}/metrics").json()["payments"]["tickets"]["redeemed"] < won1:
+        while httpx.get(f"{o1.url}/stats").json()["payments"]["tickets"]["redeemed"] < won1:
             assert time.monotonic() < deadline, "the restarted orchestrator did not redeem its tickets"
             time.sleep(0.3)
         time.sleep(2)  # more passes of the redeemer must change nothing
-        after = httpx.get(f"{o1.url}/metrics").json()["payments"]["tickets"]
+        after = httpx.get(f"{o1.url}/stats").json()["payments"]["tickets"]
         assert after == {"pending": 0, "redeemed": won1, "expired": 0}
         assert proto.sender_info(addresses["gw"]).deposit == deposit - won1 * 10**9, "each winner paid exactly once"
         assert proto.pending_fees(addresses["o1"]) == won1 * 10**9, "into o1's fee pool (it is its only delegator)"

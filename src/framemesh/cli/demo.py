@@ -157,8 +157,8 @@ def _report(net, status, fees: dict[str, int], fmt, live: dict[str, int] | None)
     proto = net.protocol
     gateway = _get_json(f"{net.gateway.url}/payments", net.config.admin_token)
     table = Table(title="orchestrators", title_justify="left")
-    metrics = {node.name: _get_json(f"{node.url}/metrics") for node in net.orchestrators}
-    ai = all("ai" in m for m in metrics.values())  # served when the orchestrators run AI models
+    metrics = {node.name: _get_json(f"{node.url}/stats") for node in net.orchestrators}
+    ai = all(m["ai"] is not None for m in metrics.values())  # when the orchestrators run AI models
     columns = ["orchestrator", "segments"] + (["live segments"] if live is not None else []) + ["transcode fees"]
     columns += ["AI jobs", "AI fees"] if ai else []
     columns += ["tickets in/won/redeemed", "fee pool (own)", "rewards (stake now)"]

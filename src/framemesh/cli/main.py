@@ -17,6 +17,7 @@ from framemesh.cli.protocol_cmds import (
     round_app,
     stake_app,
 )
+from framemesh.cli.metrics_doc import metrics_doc
 from framemesh.cli.models import models_app
 from framemesh.cli.protocol_sim import simulate
 from framemesh.cli.provenance import keys_app, verify
@@ -47,6 +48,7 @@ app.add_typer(stream_app, name="stream")
 app.command()(verify)
 app.command()(transcode)
 app.command()(demo)
+app.command("metrics-doc")(metrics_doc)
 
 
 @app.command()

@@ -38,6 +38,7 @@ from framemesh.gateway.core.waiting import WaitLine
 from framemesh.wire.gateway import QueueOut
 from framemesh.gateway.errors import PeerFailed
 from framemesh.gateway.keys_routes import install_key_routes
+from framemesh.gateway.metrics import GatewayMetrics
 from framemesh.gateway.live.routes import install_live_routes
 from framemesh.gateway.live.session import LiveParts
 from framemesh.gateway.live.store import StreamStore
@@ -47,6 +48,7 @@ from framemesh.gateway.vod.runner import JobRunner
 from framemesh.gateway.vod.store import JobStore
 from framemesh.net.api_errors import ApiError, documented, install_error_handlers
 from framemesh.net.client import make_client
+from framemesh.net.metrics import install_metrics_route
 from framemesh.workers import worker_pool
 
 log = logging.getLogger("framemesh.gateway")
@@ -61,6 +63,7 @@ class Gateway:
     def __init__(self, config: GatewayConfig, protocol: Any = None, signer: Any = None) -> None:
         self.config = config
         self.protocol = protocol
+        self.metrics = GatewayMetrics()
         # One connection to the gateway's file, shared by every store of its records.
         self.database = Database(config.db_path)
         self.store = JobStore(self.database)
@@ -78,13 +81,14 @@ class Gateway:
                 raise ValueError("a gateway on a chain needs a signer (its account) to sign tickets")
             self.payer = GatewayPayer(protocol, signer, self.client.ticket_params)
         # One line for every kind of work waiting for a free orchestrator.
-        self.line = WaitLine(config.queue_limit)
+        self.line = WaitLine(config.queue_limit, on_served=self.metrics.waited)
         self.runner = JobRunner(config, self.store, self.pool, self.client, self.executor, self.payer, self.keys.charge,
-                                line=self.line, owner=self.keys.owner)
+                                line=self.line, owner=self.keys.owner, metrics=self.metrics)
         self.ai = AIDispatcher(
             AIDirectory(), self.pool, self.client, self.payer, timeout=config.ai_timeout,
             attempts=config.ai_attempts, max_price=config.max_price_per_unit,
             trust_anchors=self.runner.trust_anchors, wait_seconds=config.queue_seconds, line=self.line,
+            metrics=self.metrics,
         )
         self.ai_store = AIJobStore(self.database)
         self.ai_runner = AIJobRunner(
@@ -97,7 +101,7 @@ class Gateway:
                 store=StreamStore(self.database), outputs_dir=config.outputs_dir, work_dir=config.jobs_dir,
                 in_pool=self.runner.in_pool, window=config.live_window, segment_duration=config.live_segment_duration,
                 deadline_factor=config.live_deadline_factor, charge=self.keys.charge,
-                line=self.line, owner=self.keys.owner, ai=self.ai,
+                line=self.line, owner=self.keys.owner, ai=self.ai, metrics=self.metrics,
             ),
             idle_timeout=config.live_idle_timeout, rtmp_host=config.rtmp_host or config.host, rtmp_port=config.rtmp_port,
         )
@@ -110,6 +114,7 @@ class Gateway:
             )
         self._background: list[asyncio.Task[None]] = []
         self._last_discovery = 0.0
+        self.metrics.bind(self)
 
     async def start(self) -> None:
         for path in (self.config.outputs_dir, self.config.jobs_dir):
@@ -236,6 +241,11 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         if gateway.payer is None:
             return {"enabled": False}
         return {"enabled": True, "address": gateway.payer.address, **gateway.payer.stats()}
+
+    # A scraper sends the operator's token (Prometheus: `authorization` in its scrape
+    # config): the figures are the operator's business, as /queue and /payments are.
+    install_metrics_route(app, gateway.metrics.set, before=gateway.metrics.before_scrape,
+                          dependencies=[*auth, Depends(operator_only)], responses={**GUARDED, **documented(403)})
 
     @app.get("/provenance/{output:path}", dependencies=auth, responses={**GUARDED, **documented(404, 422)})
     async def provenance(output: str) -> dict[str, object]:

@@ -46,11 +46,13 @@ from framemesh.ai.pipeline import Progress
 from framemesh.ai.requests import with_default_frames
 from framemesh.net.api_errors import ApiError, documented
 from framemesh.net.body import limited
+from framemesh.net.metrics import outcome_of
 from framemesh.orchestrator.admission import ModelSlots
 from framemesh.orchestrator.ai_jobs import AdmittedJob, job_error
 from framemesh.orchestrator.ai_work import package_result
 from framemesh.orchestrator.billing import Billing
 from framemesh.orchestrator.llm_stream import stream_llm
+from framemesh.orchestrator.metrics import OrchestratorMetrics
 from framemesh.orchestrator.signing import SigningSpec
 from framemesh.wire.ai import (
     FILE_PARTS,
@@ -85,8 +87,10 @@ class AIService:
         run_in_pool: RunInPool,
         max_request_bytes: int,
         timeout: float | None = None,
+        metrics: OrchestratorMetrics | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics if metrics is not None else OrchestratorMetrics()
         self.host = ModelHost(config, timeout=timeout)
         self.name = name
         self.work_root = work_root
@@ -113,20 +117,25 @@ class AIService:
         return [{"pipeline": s.pipeline, "model_id": s.model_id} for s in self.config.models]
 
     async def run(self, pipeline: str, request: Request) -> Response:
-        job = await self.admit(pipeline, request)
-        if pipeline == "llm":
-            return await stream_llm(job, self.host, self.billing, self.name, self._delivered)
         try:
-            response = await self._run(pipeline, job)
-        except BaseException:
-            self._undelivered(job)
+            job = await self.admit(pipeline, request)
+            if pipeline == "llm":
+                return await stream_llm(job, self.host, self.billing, self.name, self._delivered)
+            try:
+                return await self._run(pipeline, job)
+            except BaseException:
+                self._undelivered(job)
+                raise
+        except BaseException as exc:
+            # "ok" is counted on delivery; the model is known once admission found it served
+            self.metrics.ai_request(pipeline, getattr(request.state, "ai_model", None), outcome_of(exc))
             raise
-        return response
 
     async def _run(self, pipeline: str, job: AdmittedJob) -> Response:
         started = time.time()
         try:
             result = await self.host.run(pipeline, job.spec.model_id, job.request, partial(self._progressed, job.id))
+            self.metrics.ai_seconds.labels(pipeline).observe(time.time() - started)
         except AIError as exc:
             raise job_error(exc, pipeline, job.id) from exc
         finally:
@@ -152,6 +161,7 @@ class AIService:
     def _delivered(self, job: AdmittedJob, price: int | None) -> int:
         """The work is delivered: settle its reservation for `price` (all of it by default)."""
         self.jobs_done += 1
+        self.metrics.ai_request(job.spec.pipeline, job.spec.model_id, "ok")
         charged = 0
         if self.billing is not None and job.held is not None:
             charged = self.billing.settle(job.held, price)
@@ -180,6 +190,7 @@ class AIService:
                     f"no {pipeline} model {ai_request.model_id!r} here; served: "
                     + (", ".join(f"{m['pipeline']} {m['model_id']!r}" for m in self.served()) or "nothing")
                 )
+            request.state.ai_model = spec.model_id
             ai_request = with_default_frames(ai_request, spec.default_frames)
             units = await asyncio.to_thread(checked_units, ai_request, self.host.limits)
         except UnknownModel as exc:

@@ -1,4 +1,5 @@
-"""The orchestrator's HTTP service: info, health, and transcoding of one segment.
+"""The orchestrator's HTTP service: info, health, stats and metrics, and transcoding of
+one segment.
 
 A segment arrives as the raw request body (so the node can refuse it for capacity
 or size before reading it) with the wanted profiles in the query string; the
@@ -11,6 +12,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
+import time
 import uuid
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,18 +30,20 @@ from framemesh.media.errors import InvalidMediaError, MediaError, UnknownProfile
 from framemesh.media.plan import plan_file
 from framemesh.media.profiles import parse_profiles
 from framemesh.net.api_errors import ApiError, documented, install_error_handlers
+from framemesh.net.metrics import install_metrics_route
 from framemesh.orchestrator.ai_routes import AIService, install_ai_routes
 from framemesh.orchestrator.billing import Billing, Reservation
 from framemesh.orchestrator.capacity import CapacityLimiter
 from framemesh.orchestrator.config import OrchestratorConfig
 from framemesh.orchestrator.duties import RoundDuties
+from framemesh.orchestrator.metrics import OrchestratorMetrics, in_flight
 from framemesh.orchestrator.signing import SigningSpec, dev_signing_spec
 from framemesh.orchestrator.work import transcode_to_bundle
 from framemesh.workers import worker_pool
 from framemesh.payments.pricing import transcode_price
 from framemesh.payments.recipient import RecipientTerms
 from framemesh.wire.bundle import MEDIA_TYPE
-from framemesh.wire.orchestrator import Capabilities, OrchestratorInfo, TranscodeCapability
+from framemesh.wire.orchestrator import Capabilities, OrchestratorInfo, OrchestratorStats, TranscodeCapability
 from framemesh.wire.payment import PAYMENT_HEADER, TicketParamsWire
 
 log = logging.getLogger("framemesh.orchestrator")
@@ -49,8 +53,8 @@ SEGMENT_TYPES = ("video/", "application/octet-stream")
 
 
 class OrchestratorState:
-    """What the running service holds: its limiter, its worker pool, its counters,
-    and (with a chain) its billing and round duties."""
+    """What the running service holds: its limiter, its worker pool, its counters and
+    metrics, its AI service (if any), and (with a chain) its billing and round duties."""
 
     def __init__(self, config: OrchestratorConfig, billing: Billing | None, duties: RoundDuties | None) -> None:
         self.config = config
@@ -62,6 +66,8 @@ class OrchestratorState:
         self.work_root = config.data_dir / "work"
         self.billing = billing
         self.duties = duties
+        self.ai: AIService | None = None
+        self.metrics = OrchestratorMetrics()
 
     async def run(self, fn: partial[Any]) -> Any:
         if self.executor is None:
@@ -99,7 +105,9 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
         duties = RoundDuties(protocol, signer)
     state = OrchestratorState(config, billing, duties)
     signing = _signing_spec(config, signer.address if signer is not None else None)
-    ai = _ai_service(config, state, signing)
+    ai = state.ai = _ai_service(config, state, signing)
+    metrics = state.metrics
+    metrics.bind(state)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -160,21 +168,23 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
             raise ApiError(503, "not_ready", "worker pool not started", headers={"Retry-After": "1"})
         return {"ready": True, "load": state.limiter.load, "capacity": config.capacity}
 
-    @app.get("/metrics")
-    async def metrics() -> dict[str, object]:
-        out: dict[str, object] = {
-            "segments_done": state.segments_done,
-            "pixels_done": state.pixels_done,
-            "fees_charged_wei": str(state.fees_charged),
-            "load": state.limiter.load,
-        }
-        if billing is not None:
-            out["payments"] = billing.stats()
-        if ai is not None:
-            out["ai"] = {"jobs_done": ai.jobs_done, "fees_charged_wei": str(ai.fees_charged)}
-        if duties is not None:
-            out["rewards"] = {str(k): str(v) for k, v in duties.rewards.items()}
-        return out
+    @app.get("/stats", response_model=OrchestratorStats)
+    async def stats() -> OrchestratorStats:
+        """What this orchestrator has done since it started, and the work it has in hand
+        (counts by kind only: nothing about whose it is)."""
+        return OrchestratorStats(
+            segments_done=state.segments_done,
+            pixels_done=state.pixels_done,
+            fees_charged_wei=str(state.fees_charged),
+            load=state.limiter.load,
+            capacity=config.capacity,
+            in_flight=in_flight(state),
+            payments=billing.stats() if billing is not None else None,
+            ai={"jobs_done": ai.jobs_done, "fees_charged_wei": str(ai.fees_charged)} if ai is not None else None,
+            rewards={str(k): str(v) for k, v in duties.rewards.items()} if duties is not None else None,
+        )
+
+    install_metrics_route(app, metrics.set, before=metrics.before_scrape)
 
     @app.get("/ticket-params", response_model=TicketParamsWire, responses=documented(404, 422))
     async def ticket_params(sender: str = Query(pattern="^0x[0-9a-fA-F]{40}$")) -> TicketParamsWire:
@@ -200,6 +210,15 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
         job_id: str = Query(default="", max_length=128),
         segment: int = Query(default=0, ge=0),
         duration: float | None = Query(default=None, gt=0, le=3600, description="The segment's duration, seconds (the job is priced by it)."),
+    ) -> FileResponse:
+        try:
+            return await transcode_segment(request, profiles, job_id, segment, duration)
+        except BaseException as exc:
+            metrics.segment_failed(exc)
+            raise
+
+    async def transcode_segment(
+        request: Request, profiles: str, job_id: str, segment: int, duration: float | None
     ) -> FileResponse:
         content_type = request.headers.get("content-type", "")
         if not content_type.startswith(SEGMENT_TYPES):
@@ -237,6 +256,7 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
                     raise ApiError(422, "wrong_duration", f"the segment lasts {probed:.3f} s, not {duration} s")
                 price = transcode_price(config.price_per_pixel, specs, duration)
                 held = await billing.take_payment(request.headers.get(PAYMENT_HEADER), price)
+            started = time.perf_counter()
             bundle, pixels = await state.run(
                 partial(
                     transcode_to_bundle,
@@ -262,6 +282,7 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
                 # a new worker takes its place: retry (a gateway goes elsewhere meanwhile)
                 raise ApiError(503, "worker_died", "the transcoding worker died; retry", headers={"Retry-After": "1"}) from exc
             raise
+        metrics.segment("ok", time.perf_counter() - started)
         state.segments_done += 1
         state.pixels_done += pixels
         if billing is not None and held is not None:
@@ -284,7 +305,7 @@ def _ai_service(config: OrchestratorConfig, state: OrchestratorState, signing: S
     return AIService(
         load_config(config.ai_config), name=config.name, work_root=state.work_root / "ai", signing=signing,
         billing=state.billing, run_in_pool=state.run, max_request_bytes=config.max_segment_bytes,
-        timeout=config.ai_timeout,
+        timeout=config.ai_timeout, metrics=state.metrics,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -71,6 +72,7 @@ class Billing:
         self.redeemer = Redeemer(protocol, self.store, signer)
         self.paid_jobs = 0
         self.fees_charged = 0  # wei, over every job settled
+        self.rejected: Counter[str] = Counter()  # tickets refused, by reason
 
     @property
     def address(self) -> str:
@@ -108,6 +110,7 @@ class Billing:
             seed=bytes.fromhex(params.seed.removeprefix("0x")),
             expiration_block=params.expiration_block,
         )
+        self.rejected.update(r.reason.value for r in result.rejected)
         if result.rejected:
             # Any bad ticket refuses the job, whatever the credit: a sender that forges,
             # replays or overreaches gets no work. (Its valid tickets stay credited.)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ class RoundDuties:
     signer: Any
     rewards: dict[int, int] = field(default_factory=dict)  # round -> tokens minted to our pool
     initialized: list[int] = field(default_factory=list)
+    # reward() calls by outcome: minted, refused (reverted), error (the chain failed us)
+    calls: Counter[str] = field(default_factory=Counter)
 
     def once(self) -> None:
         """Do whatever this round still needs; safe to call any number of times."""
@@ -43,8 +46,13 @@ class RoundDuties:
         try:
             proto.reward(me)
         except ContractRevert as exc:
+            self.calls["refused"] += 1
             log.warning("reward() in round %d refused: %s", current, exc.reason)
             return
+        except ChainError:
+            self.calls["error"] += 1
+            raise
+        self.calls["minted"] += 1
         minted = proto.total_supply() - before
         self.rewards[current] = minted
         log.info("round %d: reward() minted %d wei of stake for this orchestrator's pool", current, minted)

@@ -78,6 +78,8 @@ class TicketRecipient:
         self._lock = threading.RLock()
         self.tickets_received = 0
         self.tickets_won = 0
+        self.value_received = Fraction(0)  # wei: the expected value of the tickets accepted
+        self.value_won = 0  # wei: the face value of the winners kept
 
     def __repr__(self) -> str:
         return f"TicketRecipient({self.address}, secret=<redacted>)"
@@ -196,10 +198,12 @@ class TicketRecipient:
             self.store.add_many(winners)
             result.winners = len(winners)
             self.tickets_won += len(winners)
+            self.value_won += sum(ticket.face_value for ticket, _, _ in winners)
             for ticket in credits:
                 self.tickets_received += 1
                 result.accepted += 1
                 result.credited += ticket.expected_value
+                self.value_received += ticket.expected_value
                 self.balances.credit(ticket.sender, ticket.expected_value)
         if result.winners:
             log.info("kept %d winning ticket(s)", result.winners)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from framemesh.wire.ai import AICapability
@@ -27,6 +29,30 @@ class OrchestratorInfo(BaseModel):
     price_per_pixel: int = Field(ge=0, description="Wei per output pixel for transcoding.")
     capacity: int = Field(ge=1, description="Jobs it runs at once; past that it answers 503.")
     load: int = Field(ge=0, description="Jobs running now.")
+
+
+class InFlight(BaseModel):
+    """The work an orchestrator has in hand now, counted by kind (whose it is stays private)."""
+
+    transcode_segments: int = Field(ge=0, description="Segments being transcoded (of jobs and of live streams).")
+    ai_requests: dict[str, int] = Field(description="AI requests running or queued, by pipeline (live AI apart).")
+    live_ai_segments: int = Field(ge=0, description="Live AI (live-video-to-video) segments running or queued.")
+
+
+class OrchestratorStats(BaseModel):
+    """`GET /stats`: what an orchestrator has done since it started, and its work in hand."""
+
+    segments_done: int = Field(ge=0, description="Segments transcoded and delivered.")
+    pixels_done: int = Field(ge=0, description="Output pixels of those segments.")
+    fees_charged_wei: str = Field(description="Fees charged for them, wei.")
+    load: int = Field(ge=0, description="Segments being transcoded now.")
+    capacity: int = Field(ge=1, description="Segments it transcodes at once.")
+    in_flight: InFlight
+    payments: dict[str, Any] | None = Field(
+        None, description="On a chain: tickets_received, tickets_won, tickets (winners by state), redeemed_wei, paid_jobs."
+    )
+    ai: dict[str, Any] | None = Field(None, description="With AI models: jobs_done and fees_charged_wei.")
+    rewards: dict[str, str] | None = Field(None, description="On a chain: stake minted by reward() per round, wei.")
 
 
 class RenditionResult(BaseModel):

@@ -32,6 +32,7 @@ from framemesh.gateway.core.payer import pay_and_call
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
 from framemesh.gateway.core.checks import provenance_problem
+from framemesh.gateway.metrics import GatewayMetrics
 from framemesh.wire.ai import AICapability, AIResult
 
 log = logging.getLogger("framemesh.gateway")
@@ -77,7 +78,9 @@ class AIDispatcher:
         trust_anchors: list[str] | None = None,
         wait_seconds: float = 30.0,
         line: WaitLine | None = None,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
+        self.metrics = metrics if metrics is not None else GatewayMetrics()
         self.wait_seconds = wait_seconds
         self.line = line if line is not None else WaitLine()
         self.trust_anchors = trust_anchors or []
@@ -140,14 +143,26 @@ class AIDispatcher:
 
         deadline = time.monotonic() + (self.wait_seconds if wait is None else wait)
         try:
-            return await self.line.serve(key, deadline, attempt)
+            answer = await self.line.serve(key, deadline, attempt)
         except LineFull as exc:
+            self.ended(pipeline, model_id, "busy")
             raise NoOrchestrator(503, f"{pipeline} {model_id!r}: {exc}; retry later", [], retry_after=1.0) from exc
         except WaitedTooLong as exc:
+            self.ended(pipeline, model_id, "busy")
             why = "; ".join(errors[-3:]) or BUSY_NOW
             raise NoOrchestrator(503, f"{pipeline} {model_id!r}: {exc} ({why})", [], retry_after=1.0) from exc
+        except BaseException as exc:
+            self.ended(pipeline, model_id, _outcome(exc))
+            raise
         finally:
             self.line.wake()  # this job is done (or gone): its orchestrator may take the next
+        self.ended(pipeline, model_id, "ok")
+        return answer
+
+    def ended(self, pipeline: str, model_id: str, outcome: str) -> None:
+        """Count an AI request's end (the model is a label only when the network offers it)."""
+        offered = any(o["pipeline"] == pipeline and o["model_id"] == model_id for o in self.directory.offers())
+        self.metrics.ai_request(pipeline, model_id, outcome, offered)
 
     async def _try(
         self, pipeline: str, model_id: str, request: Any, units: int, dest_dir: Path, job_id: str,
@@ -167,18 +182,22 @@ class AIDispatcher:
             watcher = asyncio.create_task(self._watch(url, job_id, on_progress)) if on_progress else None
             slot = (url, pipeline, model_id)
             self.take(slot)
+            sent = time.perf_counter()
             try:
                 try:
                     result, files = await self._pay_and_send(url, pipeline, request, price, staging, job_id)
                 finally:
                     self.give_back(slot)
                 await self._verify(url, pipeline, model_id, request, result, files, job_id)
+                self.metrics.ai_try(pipeline, url, "ok", time.perf_counter() - sent)
             except PeerBusy as exc:
+                self.metrics.ai_try(pipeline, url, "busy")
                 shutil.rmtree(staging, ignore_errors=True)
                 self.said_full(slot, exc.retry_after)
                 busy_for.append(exc.retry_after)
                 continue  # busy is not a try: it costs no attempt
             except PeerFailed as exc:
+                self.metrics.ai_try(pipeline, url, exc.kind)
                 shutil.rmtree(staging, ignore_errors=True)
                 log.warning("AI job %s: %s; failing over", job_id, exc)
                 self.failed(url, exc)
@@ -289,3 +308,16 @@ class AIDispatcher:
             )
         except PeerRefused as exc:
             raise OrchestratorRefused(exc.status, exc.detail) from exc
+
+
+def _outcome(exc: BaseException) -> str:
+    """How an AI request that raised `exc` ended, for the metrics."""
+    if isinstance(exc, NoOrchestrator):
+        if exc.status == 404:
+            return "no_orchestrator"
+        return "busy" if exc.transient or exc.retry_after is not None else "failed"
+    if isinstance(exc, OrchestratorRefused):
+        return "refused"
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    return "failed"

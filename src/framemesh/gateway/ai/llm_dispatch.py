@@ -66,6 +66,7 @@ class LLMStream:
     units: int
     price_per_unit: int
     paid: bool
+    sent: float  # perf_counter when the request went out
 
     async def events(self) -> AsyncIterator[tuple[str, Any]]:
         """("delta", text)..., then ("done", LLMDone); PeerFailed if the answer breaks.
@@ -85,6 +86,7 @@ class LLMStream:
                     yield "delta", piece
                 elif "done" in line:
                     done = self._check(line["done"], "".join(sent))
+                    self.dispatcher.ai.metrics.ai_try(PIPELINE, self.url, "ok", time.perf_counter() - self.sent)
                     settled = True
                     await self.response.aclose()
                     yield "done", done
@@ -97,6 +99,7 @@ class LLMStream:
                 line = await self.dispatcher.next_line(self.url, self.lines)
             raise PeerFailed(self.url, "error", "the answer ended before its done line")
         except PeerFailed as exc:
+            self.dispatcher.ai.metrics.ai_try(PIPELINE, self.url, exc.kind)
             self.dispatcher.ai.failed(self.url, exc)
             raise
         finally:
@@ -194,9 +197,11 @@ class LLMDispatcher:
                     tried.add(url)  # an answer that breaks later still spent this try
                     return stream
                 except PeerBusy as exc:
+                    ai.metrics.ai_try(PIPELINE, url, "busy")
                     ai.said_full(slot, exc.retry_after)
                     busy_for.append(exc.retry_after)
                 except PeerFailed as exc:
+                    ai.metrics.ai_try(PIPELINE, url, exc.kind)
                     log.warning("LLM job %s: %s; failing over", job_id, exc)
                     tried.add(url)
                     ai.failed(url, exc)
@@ -241,13 +246,14 @@ class LLMDispatcher:
         """Pay for the bound and open the answer (nothing is charged before its done line,
         so any failure here takes the payment back)."""
         paid: list[bool] = []
+        sent = time.perf_counter()
 
         async def call(payment: str | None) -> tuple[httpx.Response, AsyncIterator[str], dict[str, Any]]:
             paid.append(payment is not None)
             return await self._open(url, fields, payment, job_id)
 
         response, lines, first = await pay_and_call(self.ai.payer, url, price_per_unit * units, call, charged_on_bad_result=False)
-        return LLMStream(self, url, response, lines, first, fields, job_id, model_id, units, price_per_unit, paid[-1])
+        return LLMStream(self, url, response, lines, first, fields, job_id, model_id, units, price_per_unit, paid[-1], sent)
 
     async def _open(
         self, url: str, fields: dict[str, Any], payment: str | None, job_id: str

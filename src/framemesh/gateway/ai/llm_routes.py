@@ -85,7 +85,7 @@ def install_llm_routes(app: FastAPI, routes: AIRoutes) -> LLMDispatcher:
                 return StreamingResponse(_sse(stream, job_id, record), media_type=SSE_MEDIA_TYPE)
             done, url = await _complete(llm, model_id, ai_request, units, job_id, caller.id)
         except ApiError as exc:
-            await record(None, None, error=exc.msg)
+            await record(None, None, error=exc.msg, outcome={404: "no_orchestrator", 400: "refused"}.get(exc.status, "failed"))
             raise
         await record(done, url)
         return _response(done, job_id, message=done.text)
@@ -148,10 +148,11 @@ Recorder = Callable[..., Awaitable[None]]
 
 async def _record(
     runner: AIJobRunner, job_id: str, plan: StagePlan, started: float, done: LLMDone | None, url: str | None,
-    error: str | None = None,
+    error: str | None = None, outcome: str | None = None,
 ) -> None:
-    """The answer (or why there is none) in the gateway's AI job record (GET /ai/jobs),
+    """The answer (or why there is none) in the gateway's AI job record (GET /ai/jobs) and metrics,
     and charged to the caller's key."""
+    runner.dispatcher.ended(PIPELINE, plan.model_id, outcome or ("ok" if done is not None else "failed"))
     result = done.model_dump(mode="json") if done is not None else {}
     await asyncio.to_thread(
         runner.store.add_done, job_id, plan, orchestrator=url, units=done.units if done else None, result=result,

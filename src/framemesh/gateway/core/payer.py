@@ -96,6 +96,10 @@ class GatewayPayer:
             recipient = session.params.recipient
             self.sender.balances.set(recipient, balance)
 
+    def ticket_terms(self) -> dict[str, tuple[int, int]]:
+        """(face value, win prob) of the tickets each orchestrator's current parameters ask for."""
+        return {url: (s.params.face_value, s.params.win_prob) for url, s in self._sessions.items()}
+
     def stats(self) -> dict[str, object]:
         return {
             "tickets_sent": self.tickets_sent,

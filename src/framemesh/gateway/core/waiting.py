@@ -70,8 +70,9 @@ class _Waiter:
 
 
 class WaitLine:
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = 1000, *, on_served: Callable[[float], None] | None = None) -> None:
         self.limit = limit
+        self.on_served = on_served  # told each served request's wait, seconds (the metrics)
         self._lines: dict[str, deque[_Waiter]] = {}  # each key's waiters, in the order they came
         self._turns: deque[str] = deque()  # keys with someone waiting; the front is served first
         self._timer: asyncio.TimerHandle | None = None
@@ -94,7 +95,7 @@ class WaitLine:
         if not self.waiting:
             result = await attempt()
             if result is not None:
-                self.stats.add(0.0)
+                self._served(0.0)
                 return result
         if bounded and self.waiting >= self.limit:
             self.stats.full += 1
@@ -119,7 +120,7 @@ class WaitLine:
                 tried_at = time.monotonic()
                 result = await attempt()  # may hold its turn for the whole job (an AI request)
                 if result is not None:
-                    self.stats.add(tried_at - joined)
+                    self._served(tried_at - joined)
                     self._leave(me, served=True)
                     self.wake()  # there may be room for the next one too
                     return result
@@ -133,6 +134,11 @@ class WaitLine:
                 if woken:
                     self._wake_next()  # it was woken as it gave up: pass the turn on
             raise
+
+    def _served(self, seconds: float) -> None:
+        self.stats.add(seconds)
+        if self.on_served is not None:
+            self.on_served(seconds)
 
     def wake(self) -> None:
         """A slot may have come free: let the next in turn try (and, if it cannot use

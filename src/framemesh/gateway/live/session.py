@@ -39,6 +39,7 @@ from framemesh.gateway.live.ai_work import OUTPUT, LiveAIWork
 from framemesh.gateway.live.events import EventHub
 from framemesh.gateway.live.ingest import SourceFacts
 from framemesh.gateway.live.playlist import Entry, LiveWindow, Rendition
+from framemesh.gateway.metrics import LIVE, LIVE_AI, GatewayMetrics
 from framemesh.gateway.live.store import (
     IN_WORK,
     LISTED,
@@ -82,6 +83,7 @@ class LiveParts:
     line: WaitLine = field(default_factory=WaitLine)
     owner: Callable[[str], str | None] = lambda stream_id: None
     ai: Any = None  # the AIDispatcher: who serves which live AI model, and its slots
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
 
 
 @dataclass
@@ -279,6 +281,7 @@ class LiveSession:
             self.current = url
         elif url != current and (current in self.unfit or current not in self.parts.pool.members):
             self.swaps += 1
+            self.parts.metrics.swaps.inc()
             self.current = url
             log.info("stream %s moves from %s to %s", self.id, current, url)
             self.events.emit("swap", {"from": current, "to": url, "swaps": self.swaps})
@@ -301,6 +304,7 @@ class LiveSession:
             piece.files = await asyncio.to_thread(self._place, piece, {OUTPUT: answer.file})
             if url in parts.pool.members:
                 parts.pool.succeeded(url, answer.seconds, time.monotonic())
+            parts.metrics.segment_try(LIVE_AI, url, "ok", answer.seconds, piece.duration)
             piece.orchestrator, piece.round_trip, piece.price = url, answer.seconds, answer.price
             piece.specs, piece.ai_info, piece.params, piece.control = {OUTPUT: answer.spec}, answer.info, params, control
             piece.pixels = live_units(round(piece.duration, 3))  # what the key is charged: the units paid
@@ -310,12 +314,15 @@ class LiveSession:
                 self.unfit.discard(url)
             return True
         except PeerRefused as exc:
+            parts.metrics.segment_try(LIVE_AI, url, "refused")
             await self._settings_refused(control, exc.detail)
             return None
         except PeerBusy as exc:
+            parts.metrics.segment_try(LIVE_AI, url, "busy")
             parts.ai.said_full((url, "live-video-to-video", self.ai.model_id), exc.retry_after)
             return False
         except PeerFailed as exc:
+            parts.metrics.segment_try(LIVE_AI, url, exc.kind)
             parts.ai.failed(url, exc)
             self.unfit.add(url)
             log.warning("stream %s segment %d: %s; retrying elsewhere", self.id, piece.seq, exc)
@@ -390,6 +397,7 @@ class LiveSession:
             by_name = {r.name: files[r.file] for r in result.renditions}
             piece.files = await asyncio.to_thread(self._place, piece, by_name)
             parts.pool.succeeded(url, seconds, time.monotonic())
+            parts.metrics.segment_try(LIVE, url, "ok", seconds, piece.duration)
             piece.orchestrator, piece.round_trip, piece.price = url, seconds, price
             piece.pixels = output_pixels(plan, piece.duration)
             if seconds > piece.duration:
@@ -398,9 +406,11 @@ class LiveSession:
                 self.unfit.discard(url)
             return True
         except PeerBusy as exc:
+            parts.metrics.segment_try(LIVE, url, "busy")
             parts.pool.busy(url, time.monotonic(), exc.retry_after)
             return False
         except PeerFailed as exc:
+            parts.metrics.segment_try(LIVE, url, exc.kind)
             now = time.monotonic()
             parts.pool.ban(url, now) if exc.kind == "bad_result" else parts.pool.failed(url, now)
             self.unfit.add(url)
@@ -426,6 +436,8 @@ class LiveSession:
         while self.next_to_list in self.pieces and self.pieces[self.next_to_list].state != "running":
             piece = self.pieces.pop(self.next_to_list)
             self.next_to_list += 1
+            self.parts.metrics.segment_end(LIVE if self.ai is None else LIVE_AI,
+                                           "skipped" if piece.state == SKIPPED else "listed")
             if piece.state == SKIPPED:
                 self.skipped += 1
                 self._skip_pending = True

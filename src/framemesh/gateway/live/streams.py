@@ -124,6 +124,10 @@ class LiveStreams:
     def session(self, stream_id: str) -> LiveSession | None:
         return self.sessions.get(stream_id)
 
+    def active(self) -> list[LiveSession]:
+        """The streams taking media now: media came, and they are not ending or ended."""
+        return [s for sid, s in self.sessions.items() if sid in self.last_media and sid not in self._ending]
+
     def session_of(self, record: StreamRecord) -> LiveSession | None:
         """The session of a stream that has not ended, made now if its encoder has not
         connected yet (what listens to its events waits there); None once it ended."""

@@ -28,6 +28,7 @@ from framemesh.gateway.core.checks import SegmentChecks
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
 from framemesh.gateway.core.waiting import WaitLine
+from framemesh.gateway.metrics import VOD, GatewayMetrics
 from framemesh.gateway.vod.store import JobRecord, JobStore, SegmentRecord
 from framemesh.media.plan import plan_file
 from framemesh.media.errors import MediaError
@@ -60,8 +61,10 @@ class JobRunner:
         charge: Charge = no_charge,
         line: WaitLine | None = None,
         owner: Callable[[str], str | None] = lambda job_id: None,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics if metrics is not None else GatewayMetrics()
         self.line = line if line is not None else WaitLine(config.queue_limit)  # shared with AI and live work
         self.owner = owner  # a job's API key, whose turn in the line its segments take
         self.payer = payer
@@ -117,11 +120,14 @@ class JobRunner:
                 job = await self._transcode(job, plan)
             if job.state is JobState.ASSEMBLING:
                 await self._assemble(job, plan)
+            self.metrics.jobs.labels("completed").inc()
         except JobFailed as exc:
+            self.metrics.jobs.labels("failed").inc()
             log.warning("job %s failed: %s", job_id, exc)
             await asyncio.to_thread(self.store.add_error, job_id, str(exc))
             await asyncio.to_thread(self.store.set_job_state, job_id, JobState.FAILED, error=str(exc))
         except Exception as exc:  # a bug must fail the job, not leave it hanging
+            self.metrics.jobs.labels("failed").inc()
             log.exception("job %s crashed", job_id)
             message = f"internal error: {type(exc).__name__}: {exc}"
             await asyncio.to_thread(self.store.add_error, job_id, message)
@@ -183,6 +189,7 @@ class JobRunner:
                     running.discard(task)
                     outcome = task.result()
                     if outcome.ok:
+                        self.metrics.segment_end(VOD, "done")
                         continue
                     seg = await asyncio.to_thread(self.store.segment, job.id, outcome.index)
                     if outcome.busy:
@@ -191,6 +198,7 @@ class JobRunner:
                         continue
                     await asyncio.to_thread(self.store.add_error, job.id, outcome.error or "failed", segment=outcome.index, orchestrator=outcome.url)
                     if seg.attempts >= self.config.max_attempts:
+                        self.metrics.segment_end(VOD, "failed")
                         await asyncio.to_thread(self.store.set_segment_state, job.id, outcome.index, SegmentState.FAILED)
                         raise JobFailed(
                             f"segment {outcome.index} failed {seg.attempts} times; last: {outcome.error}"
@@ -249,11 +257,14 @@ class JobRunner:
                 output_pixels(plan, seg.duration), price,
             )
             self.pool.succeeded(url, seconds, time.monotonic())
+            self.metrics.segment_try(VOD, url, "ok", seconds, seg.duration)
             return _Outcome(index, url, ok=True)
         except PeerBusy as exc:
+            self.metrics.segment_try(VOD, url, "busy")
             self.pool.busy(url, time.monotonic(), exc.retry_after)
             return _Outcome(index, url, ok=False, busy=True)
         except PeerFailed as exc:
+            self.metrics.segment_try(VOD, url, exc.kind)
             if exc.kind == "bad_result":
                 # It was paid and delivered garbage: no more work (and so no more pay) for a long while.
                 until = self.pool.ban(url, time.monotonic())
