@@ -8,6 +8,7 @@ from framemesh import __version__
 from framemesh.cli.ai_jobs import ai_app
 from framemesh.cli.api_keys import api_keys_app
 from framemesh.cli.demo import demo
+from framemesh.cli.explorer import explorer
 from framemesh.cli.nodes import gateway_app, orchestrator_app
 from framemesh.cli.protocol_cmds import (
     chain_app,
@@ -47,6 +48,7 @@ app.add_typer(stream_app, name="stream")
 app.command()(verify)
 app.command()(transcode)
 app.command()(demo)
+app.command()(explorer)
 
 
 @app.command()

@@ -185,6 +185,12 @@ class Gateway:
 
 def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = None) -> FastAPI:
     gateway = Gateway(config, protocol, signer)
+    explorer = None
+    if protocol is not None:  # the network's explorer, on this gateway's chain; it indexes once browsed
+        from framemesh.explorer.in_gateway import InProcessGateway
+        from framemesh.explorer.service import build_explorer
+
+        explorer = build_explorer(protocol, config.data_dir / "explorer.sqlite", gateway=InProcessGateway(gateway))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -193,6 +199,8 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         try:
             yield
         finally:
+            if explorer is not None:
+                await explorer.stop()
             await gateway.stop()
 
     app = FastAPI(title="framemesh gateway", version=__version__, lifespan=lifespan)
@@ -260,4 +268,8 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
     install_ai_job_routes(app, ai_routes, gateway.ai_runner)
     install_llm_routes(app, ai_routes)
     install_unknown_pipeline(app, ai_routes)  # last: it matches any POST /name
+    if explorer is not None:
+        from framemesh.explorer.app import create_explorer_app
+
+        app.mount("/explorer", create_explorer_app(explorer))
     return app

@@ -1,0 +1,72 @@
+"""The gateway's facts read from its own objects, when the explorer is mounted in it
+(`/explorer`): no token, no HTTP round trip. The same shapes as `HttpGateway`'s."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from framemesh.explorer.sources import StreamRow, _Memo
+
+# Streams listed on the page: the newest first, as the gateway's own GET /streams.
+STREAMS_SHOWN = 50
+
+
+class InProcessGateway:
+    def __init__(self, gateway: Any, prefix: str = "") -> None:
+        self.gateway = gateway
+        self.prefix = prefix  # where the gateway's own routes are, seen from the browser
+        self.label = "this gateway"
+        self.memo = _Memo()
+
+    async def orchestrators(self) -> list[dict[str, Any]] | None:
+        return self.gateway.pool.snapshot(time.monotonic())  # type: ignore[no-any-return]
+
+    async def payments(self) -> dict[str, Any] | None:
+        payer = self.gateway.payer
+        if payer is None:
+            return None
+        return {"enabled": True, "address": payer.address, **payer.stats()}
+
+    async def scores(self) -> dict[str, Any] | None:
+        # The gateway's scorer, once it has one (issue #14, point 5): read defensively.
+        scorer = getattr(self.gateway, "scores", None)
+        snapshot = getattr(scorer, "snapshot", None)
+        if snapshot is None:
+            return None
+        value = snapshot()
+        return value if isinstance(value, dict) else getattr(value, "model_dump", lambda **_: None)(mode="json")
+
+    async def score_history(self, address: str) -> list[dict[str, Any]] | None:
+        scorer = getattr(self.gateway, "scores", None)
+        history = getattr(scorer, "history", None)
+        if history is None:
+            return None
+        value = history(orchestrator=address)
+        points = value.get("points") if isinstance(value, dict) else getattr(value, "points", value)
+        if not isinstance(points, list):
+            return None
+        return [p if isinstance(p, dict) else p.model_dump(mode="json") for p in points]
+
+    async def streams(self) -> list[StreamRow] | None:
+        return await self.memo.get("streams", lambda: asyncio.to_thread(self._streams))  # type: ignore[no-any-return]
+
+    def _streams(self) -> list[StreamRow]:
+        live = self.gateway.live
+        rows = []
+        for record in live.store.page(STREAMS_SHOWN):
+            listed, _skipped, per = live.store.summary(record.id)
+            session = live.session(record.id)  # a lookup: session_of would open one
+            on = getattr(session, "current", None) if session is not None else None
+            if on is None and per:
+                on = max(per, key=lambda url: per[url])
+            rows.append(StreamRow(
+                id=record.id, name=record.name, state=record.state.value, orchestrator=on, segments=listed,
+                live_since=record.live_since, model=(record.ai or {}).get("model_id"),
+                player_url=f"{self.prefix}/streams/{record.id}/player",
+            ))
+        return rows
+
+    async def close(self) -> None:
+        return None
