@@ -34,13 +34,14 @@ from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractEvent, ContractFunction
 from web3.exceptions import (
+    BlockNotFound,
     ContractLogicError,
     ProviderConnectionError,
     TimeExhausted,
     Web3RPCError,
 )
 from web3.logs import DISCARD
-from web3.types import BlockIdentifier, EventData, TxParams, TxReceipt
+from web3.types import BlockIdentifier, EventData, FilterParams, LogReceipt, TxParams, TxReceipt
 
 from .compile import Artifact
 from .errors import ChainError, ChainUnavailable, ContractRevert, DevChainOnly
@@ -73,6 +74,13 @@ class Receipt:
     def events(self, event: ContractEvent) -> list[EventData]:
         """The `event` logs (e.g. ``token.events.Transfer``) this transaction emitted."""
         return list(event.process_receipt(self.raw, errors=DISCARD))
+
+
+@dataclass(frozen=True)
+class BlockHeader:
+    number: int
+    hash: str  # 0x-hex
+    timestamp: int  # unix seconds
 
 
 class Chain:
@@ -161,6 +169,29 @@ class Chain:
         by indexed arguments given as keywords."""
         with self._guard(), self._translating():
             return list(event.get_logs(from_block=from_block, to_block=to_block, argument_filters=filters or None))
+
+    def logs(self, addresses: list[Address], from_block: int, to_block: int) -> list[LogReceipt]:
+        """Every log the contracts at `addresses` emitted in blocks `from_block`..`to_block`
+        (inclusive), in chain order, undecoded: one ``eth_getLogs`` for many contracts."""
+        query: FilterParams = {
+            "address": [to_checksum_address(a) for a in addresses],
+            "fromBlock": from_block,
+            "toBlock": to_block,
+        }
+        with self._guard(), self._translating():
+            logs = list(self._w3.eth.get_logs(query))
+        return sorted(logs, key=lambda log: (int(log["blockNumber"]), int(log["logIndex"])))
+
+    def block_header(self, block: BlockIdentifier = "latest") -> BlockHeader:
+        """A block's number, hash and timestamp."""
+        with self._guard(), self._translating():
+            raw = self._w3.eth.get_block(block)
+        return BlockHeader(number=int(raw["number"]), hash="0x" + bytes(raw["hash"]).hex(), timestamp=int(raw["timestamp"]))
+
+    def transaction_sender(self, tx_hash: str) -> str:
+        """Who sent a mined transaction (its ``from``)."""
+        with self._guard(), self._translating():
+            return to_checksum_address(self._w3.eth.get_transaction(tx_hash)["from"])
 
     # -- contracts ----------------------------------------------------------------
 
@@ -339,6 +370,8 @@ class Chain:
             raise _revert_from_rpc(exc) from None
         except (requests.ConnectionError, requests.Timeout, ProviderConnectionError) as exc:
             raise ChainUnavailable(self.url, type(exc).__name__) from exc
+        except BlockNotFound as exc:
+            raise ChainError(f"{self.url} has no such block: {exc}") from exc
         except TimeExhausted as exc:
             raise ChainError(f"transaction not mined within {self.receipt_timeout:g} s on {self.url}: {exc}") from exc
         except Web3RPCError as exc:
