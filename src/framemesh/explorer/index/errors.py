@@ -3,6 +3,7 @@
     ExplorerIndexError
     ├── IndexNotFound      the SQLite file does not exist yet (start the indexer)
     ├── IndexMismatch      the file indexes another chain or deployment
+    ├── InvalidAddress     not an address at all (HTTP 400)
     ├── UnknownAddress     no orchestrator / delegator / gateway at that address (HTTP 404)
     └── UnknownRound       the round was not initialized, or is not indexed yet (HTTP 404)
 """
@@ -35,3 +36,9 @@ class UnknownRound(ExplorerIndexError):
     def __init__(self, number: int) -> None:
         super().__init__(f"round {number} is not in the index (not initialized, or not indexed yet)")
         self.number = number
+
+
+class InvalidAddress(ExplorerIndexError):
+    def __init__(self, text: str) -> None:
+        super().__init__(f"{text!r} is not an address: give 0x followed by 40 hex digits")
+        self.text = text
