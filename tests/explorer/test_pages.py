@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from framemesh.explorer.app import Explorer, create_explorer_app
 from framemesh.explorer.index import ChainHistory
 from framemesh.explorer.pages import ExplorerData
-from framemesh.explorer.sources import HttpGateway, NodeReader, StreamRow
+from framemesh.explorer.sources import HttpGateway, NodeReader
+from framemesh.wire.explorer_pages import StreamOut
 from framemesh.explorer.sse import frame, fragments
 from tests.explorer.web_network import URIS, WebNetwork, seed
 
@@ -45,8 +46,8 @@ class FixedGateway:
         return [{"at": 1000.0 + i, "url": "u", "kind": "transcode", "pipeline": None, "model": None, "score": 0.5 + i / 10,
                  "success_rate": 1.0, "latency_score": 0.5} for i in range(3)] if address == self.o1 else []
 
-    async def streams(self) -> list[StreamRow]:
-        return [StreamRow(id="s1", name="cam", state="live", orchestrator=URIS[0], segments=4,
+    async def streams(self) -> list[StreamOut]:
+        return [StreamOut(id="s1", name="cam", state="live", orchestrator=URIS[0], segments=4,
                           live_since=None, model=None, player_url="/streams/s1/player")]
 
     async def close(self) -> None:

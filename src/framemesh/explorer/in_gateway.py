@@ -7,7 +7,8 @@ import asyncio
 import time
 from typing import Any
 
-from framemesh.explorer.sources import StreamRow, _Memo
+from framemesh.explorer.sources import _Memo
+from framemesh.wire.explorer_pages import StreamOut
 
 # Streams listed on the page: the newest first, as the gateway's own GET /streams.
 STREAMS_SHOWN = 50
@@ -49,10 +50,10 @@ class InProcessGateway:
             return None
         return [p if isinstance(p, dict) else p.model_dump(mode="json") for p in points]
 
-    async def streams(self) -> list[StreamRow] | None:
+    async def streams(self) -> list[StreamOut] | None:
         return await self.memo.get("streams", lambda: asyncio.to_thread(self._streams))  # type: ignore[no-any-return]
 
-    def _streams(self) -> list[StreamRow]:
+    def _streams(self) -> list[StreamOut]:
         live = self.gateway.live
         rows = []
         for record in live.store.page(STREAMS_SHOWN):
@@ -61,7 +62,7 @@ class InProcessGateway:
             on = getattr(session, "current", None) if session is not None else None
             if on is None and per:
                 on = max(per, key=lambda url: per[url])
-            rows.append(StreamRow(
+            rows.append(StreamOut(
                 id=record.id, name=record.name, state=record.state.value, orchestrator=on, segments=listed,
                 live_since=record.live_since, model=(record.ai or {}).get("model_id"),
                 player_url=f"{self.prefix}/streams/{record.id}/player",

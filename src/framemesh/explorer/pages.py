@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from framemesh.explorer import views
 from framemesh.explorer.index import ChainHistory
-from framemesh.explorer.sources import GatewayFacts, NodeReader, StreamRow
+from framemesh.explorer.sources import GatewayFacts, NodeReader
 from framemesh.wire.explorer import IndexStatus, OrchestratorSummary
 from framemesh.wire.explorer_pages import (
     DelegatorPage,
@@ -24,7 +24,6 @@ from framemesh.wire.explorer_pages import (
     OverviewPage,
     RoundsPage,
     ScorePoint,
-    StreamOut,
     StreamsPage,
 )
 
@@ -164,9 +163,5 @@ class ExplorerData:
 
     async def streams(self) -> StreamsPage:
         status, streams = await asyncio.gather(self.status(), self._gw("streams"))
-        return StreamsPage(status=status, streams=[_stream(s) for s in streams] if streams is not None else None)
+        return StreamsPage(status=status, streams=streams)
 
-
-def _stream(s: StreamRow) -> StreamOut:
-    return StreamOut(id=s.id, name=s.name, state=s.state, orchestrator=s.orchestrator, segments=s.segments,
-                     live_since=s.live_since, model=s.model, player_url=s.player_url)

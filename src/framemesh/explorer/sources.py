@@ -18,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Protocol
 
 import httpx
 
 from framemesh.net.client import make_client
+from framemesh.wire.explorer_pages import StreamOut
 
 log = logging.getLogger("framemesh.explorer")
 
@@ -31,20 +31,6 @@ log = logging.getLogger("framemesh.explorer")
 # thing several times a second, the nodes need not be asked each time.
 FRESH_SECONDS = 3.0
 HTTP_TIMEOUT = 3.0
-
-
-@dataclass(frozen=True)
-class StreamRow:
-    """A live stream as the explorer shows it: no stream key, nothing else private."""
-
-    id: str
-    name: str
-    state: str
-    orchestrator: str | None
-    segments: int
-    live_since: float | None
-    model: str | None
-    player_url: str
 
 
 class GatewayFacts(Protocol):
@@ -57,7 +43,7 @@ class GatewayFacts(Protocol):
     async def payments(self) -> dict[str, Any] | None: ...
     async def scores(self) -> dict[str, Any] | None: ...
     async def score_history(self, address: str) -> list[dict[str, Any]] | None: ...
-    async def streams(self) -> list[StreamRow] | None: ...
+    async def streams(self) -> list[StreamOut] | None: ...
     async def close(self) -> None: ...
 
 
@@ -170,7 +156,7 @@ class HttpGateway:
         points = value.get("points") if isinstance(value, dict) else None
         return points if isinstance(points, list) else None
 
-    async def streams(self) -> list[StreamRow] | None:
+    async def streams(self) -> list[StreamOut] | None:
         value = await self.memo.get("streams", lambda: self._get("/streams"))
         if not isinstance(value, list):
             return None
@@ -181,10 +167,10 @@ class HttpGateway:
             await self.http.aclose()
 
 
-def _stream_row(s: dict[str, Any], player_url: str) -> StreamRow:
+def _stream_row(s: dict[str, Any], player_url: str) -> StreamOut:
     segments = s.get("segments") or {}
     ai = s.get("ai") or {}
-    return StreamRow(
+    return StreamOut(
         id=str(s.get("id")), name=str(s.get("name") or ""), state=str(s.get("state")),
         orchestrator=s.get("orchestrator"), segments=int(segments.get("listed", segments.get("done", 0)) or 0),
         live_since=s.get("live_since"), model=ai.get("model_id") if isinstance(ai, dict) else None,

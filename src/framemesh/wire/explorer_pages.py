@@ -32,15 +32,20 @@ class Capability(BaseModel):
     in_use: int | None = None
 
 
-class Score(BaseModel):
-    """One of the gateway's performance scores of an orchestrator (GET /scores)."""
+class Scored(BaseModel):
+    """A score of the gateway's for one kind of work (Livepeer's formulas, 0..1)."""
 
-    kind: str
+    kind: str = Field(description="'transcode' or 'ai'.")
     pipeline: str | None = None
     model: str | None = None
     score: float
     success_rate: float | None = None
     latency_score: float | None = None
+
+
+class Score(Scored):
+    """One of the gateway's performance scores of an orchestrator now (GET /scores)."""
+
     round_trip_p50: float | None = None
     samples: int | None = None
 
@@ -97,14 +102,10 @@ class Tickets(BaseModel):
     face_value_redeemed: Amount
 
 
-class ScorePoint(BaseModel):
+class ScorePoint(Scored):
+    """A score as it was at `at` (GET /scores/history)."""
+
     at: float
-    kind: str
-    pipeline: str | None = None
-    model: str | None = None
-    score: float
-    success_rate: float | None = None
-    latency_score: float | None = None
 
 
 class OrchestratorPage(BaseModel):
