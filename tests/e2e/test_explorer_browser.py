@@ -18,7 +18,7 @@ import httpx
 from framemesh.devnet import Devnet, DevnetConfig
 from framemesh.sdk.client import GatewayClient
 from tests.e2e.clips import PROFILES
-from tests.e2e.live import browser, wait_for
+from tests.e2e.live import browser, status, stream, ts_segments, wait_for
 
 # LCP and CLS of the page just loaded, read by PerformanceObserver (buffered entries):
 # read once the page has settled, with the charts drawn.
@@ -48,13 +48,18 @@ def _axe(page: Any) -> list[str]:
 
 def test_the_explorer_in_a_browser(tmp_path: Path, clip: Path) -> None:
     shots = Path(os.environ.get("FRAMEMESH_KEEP_SCREENSHOTS_DIR", tmp_path))
-    with Devnet(DevnetConfig(root=tmp_path)) as net:
+    with Devnet(DevnetConfig(root=tmp_path, live_idle_timeout=600)) as net:
         async def job() -> str:
             async with GatewayClient(net.gateway.url) as client:
                 submitted = await client.submit(clip, PROFILES)
                 return (await client.wait(submitted.id, timeout=180)).state
 
         assert asyncio.run(job()) == "completed"
+        # a live stream, pushed over HTTP: two segments, then it stays live (no media yet for a while)
+        cam = stream(net.gateway.url, name="explorer-cam", profiles="240p")
+        for n, path in enumerate(ts_segments(clip, tmp_path / "ts")[:2]):
+            assert httpx.put(f"{cam['push_url']}/{n}.ts", content=path.read_bytes(), timeout=60).status_code == 201
+        wait_for("the pushed segments listed", lambda: status(net.gateway.url, cam["id"])["segments"]["listed"] == 2)
         net.wait_redeemed()
         net.advance_rounds(1)
         explorer = f"{net.gateway.url}/explorer"
@@ -107,11 +112,17 @@ def test_the_explorer_in_a_browser(tmp_path: Path, clip: Path) -> None:
             assert int(page.locator("#tickets-sent").inner_text()) > 0
             assert page.locator("#used tbody tr").count() == 2
             visit("/streams", "streams")
+            row = page.locator("#streams tbody tr", has_text="explorer-cam")
+            assert row.count() == 1 and "live" in row.inner_text()
+            player = page.locator("iframe.player")
+            assert player.count() == 1 and player.get_attribute("src") == f"/streams/{cam['id']}/player"
+            assert page.frame_locator("iframe.player").locator("video").count() == 1
 
             # The overview: its charts drawn; then a round advanced on the chain reaches it
             # over server-sent events, with no reload.
             visit("/", "overview")
             page.wait_for_function("() => document.querySelectorAll('.plot canvas').length === 6")
+            assert page.locator("#live-streams").inner_text() == "1"
             before = int(page.locator("#live-round").inner_text())
             page.evaluate("() => { window.notReloaded = true; }")
             net.advance_rounds(1)
@@ -119,6 +130,11 @@ def test_the_explorer_in_a_browser(tmp_path: Path, clip: Path) -> None:
                 f"() => Number(document.getElementById('live-round').innerText) > {before}", timeout=60_000
             )
             assert page.evaluate("() => window.notReloaded") is True
+            # the charts over rounds follow too: redrawn with the new round's point
+            page.wait_for_function(
+                f"() => JSON.parse(document.getElementById('chart-minted').dataset.series).x.slice(-1)[0] > {before}"
+                " && document.querySelectorAll('.plot canvas').length === 6", timeout=60_000,
+            )
             assert int(page.locator("#status-round").inner_text()) > before
             cls_after = page.evaluate(PAINT)["cls"]
             page.screenshot(path=str(shots / "explorer-overview-live.png"), full_page=True)

@@ -20,11 +20,13 @@ A page asked for with `Accept: application/json` answers its JSON too.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -126,8 +128,6 @@ def create_explorer_app(explorer: Explorer) -> FastAPI:
                 html = explorer.render(template, request, page=model, current=current, params=params)
                 return HTMLResponse(html, headers={"Vary": "Accept"})
 
-            import inspect
-
             params = list(inspect.signature(build).parameters.values())
 
             async def html_route(request: Request, **kw: Any) -> Response:
@@ -204,6 +204,4 @@ def create_explorer_app(explorer: Explorer) -> FastAPI:
 
 
 def _address() -> Any:
-    from fastapi import Path as PathParam
-
     return PathParam(pattern=ADDRESS, description="An account address, 0x and 40 hex digits.")

@@ -76,5 +76,10 @@ def pctnum(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 6)
 
 
+def times(values: list[float | None], factor: float) -> list[float | None]:
+    """A chart's column in another unit (ETH to gwei)."""
+    return [None if v is None else v * factor for v in values]
+
+
 def install(env: Environment) -> None:
-    env.filters.update(tokens=tokens, eth=eth, pct=pct, pctg=pctg, ratio=ratio, num=num, short=short, ago=ago, pctnum=pctnum)
+    env.filters.update(tokens=tokens, eth=eth, pct=pct, pctg=pctg, ratio=ratio, num=num, short=short, ago=ago, pctnum=pctnum, times=times)

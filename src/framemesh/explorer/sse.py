@@ -32,13 +32,19 @@ def frame(event: str, html: str) -> bytes:
 
 
 async def fragments(explorer: "Explorer", request: Request, page: str, address: str | None) -> dict[str, str]:
-    """The live fragments of `page`, rendered now."""
+    """The live fragments of `page`, rendered now: `status` on every page; the overview's
+    `live` (round, work in flight) and `network` (this round's figures, the charts);
+    an orchestrator's `work`."""
     data = explorer.data
-    out = {"status": explorer.render("_status.html", request, status=await data.status())}
     if page == "overview":
-        status, live = await asyncio.gather(data.status(), data.live())
-        out["live"] = explorer.render("_live.html", request, status=status, live=live)
-    elif page == "orchestrator" and address:
+        overview = await data.overview()
+        return {
+            "status": explorer.render("_status.html", request, status=overview.status),
+            "live": explorer.render("_live.html", request, status=overview.status, live=overview.live),
+            "network": explorer.render("_network.html", request, page=overview),
+        }
+    out = {"status": explorer.render("_status.html", request, status=await data.status())}
+    if page == "orchestrator" and address:
         detail = await data.orchestrator(address)
         out["work"] = explorer.render("_work.html", request, page=detail)
     return out

@@ -5,15 +5,16 @@
   "use strict";
   var COLOURS = ["#0b5cad", "#b3261e", "#17632a", "#7a4bb5"];
 
-  // Axis labels that fit 60 px: 1.2M, 35k, 0.5, 2.1e-5.
-  function short(v) {
+  // Axis labels that fit 60 px, with as many decimals as the step between ticks needs:
+  // 10.0014M, 0.01380, 6.0e-8.
+  function label(v, incr) {
     if (v === 0) return "0";
-    var a = Math.abs(v);
-    if (a >= 1e9) return +(v / 1e9).toPrecision(3) + "G";
-    if (a >= 1e6) return +(v / 1e6).toPrecision(3) + "M";
-    if (a >= 1e4) return +(v / 1e3).toPrecision(3) + "k";
-    if (a < 0.01) return v.toExponential(1);
-    return String(+v.toPrecision(3));
+    var a = Math.abs(v), unit = 1, suffix = "";
+    if (a < 1e-4) return v.toExponential(1);
+    if (a >= 1e9) { unit = 1e9; suffix = "G"; } else if (a >= 1e6) { unit = 1e6; suffix = "M"; } else if (a >= 1e4) { unit = 1e3; suffix = "k"; }
+    var step = (incr || a) / unit;
+    var places = step >= 1 ? 0 : Math.min(6, Math.ceil(-Math.log10(step) - 1e-9));
+    return (v / unit).toFixed(places) + suffix;
   }
 
   function draw(el) {
@@ -30,8 +31,9 @@
       scales: { x: { time: !!spec.time } },
       axes: [spec.time ? { stroke: "#4a5360", grid: { stroke: "#eceef1" } }
                        : { stroke: "#4a5360", grid: { stroke: "#eceef1" }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
-             { stroke: "#4a5360", grid: { stroke: "#eceef1" }, size: 60,
-               values: function (u, splits) { return splits.map(short); } }],
+             { stroke: "#4a5360", grid: { stroke: "#eceef1" }, size: 70,
+               values: function (u, splits, axis, space, incr) {
+                 return splits.map(function (v) { return label(v, incr); }); } }],
       series: series,
     }, data, el);
   }
