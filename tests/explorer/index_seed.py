@@ -16,7 +16,10 @@ seconds: build it once per module.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from fractions import Fraction
 
 from framemesh.chain.backend import Chain
@@ -43,6 +46,7 @@ class Seeded:
     g: Signer
     rounds: dict[str, int] = field(default_factory=dict)  # "r1".."r5" -> round number
     tickets: list[tuple[str, int, int, int]] = field(default_factory=list)  # (recipient, face, made in, redeemed in)
+    end_block: int = 0  # the last block of the seeded history
 
     def redeem_ticket(self, to: Signer, face: int, creation_round: int) -> None:
         """A ticket from G that always wins, made in `creation_round`, redeemed now by `to`."""
@@ -102,4 +106,22 @@ def seed(chain: Chain | None = None) -> Seeded:
 
     s.rounds["r5"] = proto.advance_rounds(deployer)
     proto.reward(a)
+    s.end_block = chain.block_number
     return s
+
+
+@lru_cache(maxsize=1)
+def shared() -> Seeded:
+    """One seeded network for every test module of the run. Tests that move the chain
+    on do it inside `scratch()`, which puts it back."""
+    return seed()
+
+
+@contextmanager
+def scratch(s: Seeded) -> Iterator[None]:
+    """Changes to the chain inside are undone after (an embedded snapshot)."""
+    snap = s.chain.snapshot()
+    try:
+        yield
+    finally:
+        s.chain.revert(snap)

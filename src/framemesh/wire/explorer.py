@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import BaseModel, Field, PlainSerializer, field_serializer
 
 Amount = Annotated[int, PlainSerializer(str, return_type=str, when_used="json")]
 """Wei (ETH fees, deposits, face values) or token base units (stake, supply, rewards)."""
@@ -126,6 +126,7 @@ class OrchestratorRound(BaseModel):
     active: bool
     stake: Amount | None = Field(description="Its active stake in the round, when it was active.")
     reward_called: bool
+    reward_missed: bool = Field(description="Active in a finished round and no reward call: final.")
     reward: Amount = Field(description="Tokens its reward call minted (0 if none).")
     reward_cut: int | None = Field(description="The reward cut at its reward call.")
     fees: Amount
@@ -173,6 +174,7 @@ class DelegatorDetail(BaseModel):
     last_claim_round: int | None
     unclaimed_rewards: Amount
     unclaimed_fees: Amount
+    pending_fees: Amount = Field(description="Fees it could withdraw now: claimed and not withdrawn, plus unclaimed.")
     rewards_total: Amount = Field(description="All rewards earned while indexed.")
     fees_total: Amount
     fees_withdrawn: Amount
@@ -224,4 +226,15 @@ class ChainEvent(BaseModel):
     timestamp: int | None
     tx_hash: str
     tx_from: str | None
-    fields: dict[str, Any] = Field(description="The event's arguments: addresses and hex strings as they are, numbers as ints.")
+    fields: dict[str, Any] = Field(
+        description="The event's arguments: addresses and hex strings as they are, numbers as ints"
+        " (in JSON, a number past 2**53, which a browser would round, as a decimal string)."
+    )
+
+    @field_serializer("fields", when_used="json")
+    def _exact_in_json(self, fields: dict[str, Any]) -> dict[str, Any]:
+        return {k: str(v) if _unsafe_in_js(v) else v for k, v in fields.items()}
+
+
+def _unsafe_in_js(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53

@@ -7,13 +7,14 @@
     history = ChainHistory("explorer.sqlite")         # reads (any number of readers)
     history.rounds(limit=20)
 
-Modules: `indexer` (chain -> rows), `store` (the SQLite schema and writes), `history`
-(read queries -> `framemesh.wire.explorer` models), `earnings` (the pool maths, pure),
-`errors`.
+Modules: `indexer` (chain -> rows), `decode` (logs -> events), `store` (the SQLite file),
+`ledger` (events -> state, pure), `earnings` (the pool maths, pure), `clock` (block ->
+round, pure), `status` (lag, pure), `history` (queries -> `framemesh.wire.explorer`
+models), `errors`.
 """
 
-from .errors import ExplorerIndexError, IndexMismatch, IndexNotFound, UnknownAddress, UnknownRound
+from .errors import ExplorerIndexError, IndexMismatch, IndexNotFound, InvalidAddress, UnknownAddress, UnknownRound
 from .history import ChainHistory
 from .indexer import Indexer
 
-__all__ = ["ChainHistory", "ExplorerIndexError", "IndexMismatch", "IndexNotFound", "Indexer", "UnknownAddress", "UnknownRound"]
+__all__ = ["ChainHistory", "ExplorerIndexError", "IndexMismatch", "IndexNotFound", "Indexer", "InvalidAddress", "UnknownAddress", "UnknownRound"]

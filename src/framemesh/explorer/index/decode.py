@@ -15,9 +15,16 @@ from web3.contract import Contract
 from web3.contract.contract import ContractEvent
 from web3.types import LogReceipt
 
-#: the contracts whose events the explorer indexes (the Token's transfers and
-#: approvals are left out: they are many and the explorer shows none of them)
-INDEXED_CONTRACTS = ("RoundsManager", "BondingManager", "Minter", "TicketBroker", "ServiceRegistry")
+#: the contracts whose events the explorer indexes, and their attributes on `Protocol`
+#: (the Token's transfers and approvals are left out: they are many, and the explorer
+#: shows none of them)
+INDEXED_CONTRACTS = {
+    "RoundsManager": "rounds",
+    "BondingManager": "bonding",
+    "Minter": "minter",
+    "TicketBroker": "broker",
+    "ServiceRegistry": "registry",
+}
 
 
 @dataclass(frozen=True)

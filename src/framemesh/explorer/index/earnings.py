@@ -130,13 +130,19 @@ class OrchestratorPools:
 
     def end_of_round(self, round_: int) -> tuple[int, int]:
         """(crf, cff) at the end of a past round: the last factor set at or before it."""
-        return _last_at_or_before(self.crf, round_), _last_at_or_before(self.cff, round_)
+        return _Timeline(self.crf).at(round_), _Timeline(self.cff).at(round_)
 
 
-def _last_at_or_before(factors: dict[int, int], round_: int) -> int:
-    keys = sorted(k for k, v in factors.items() if v)
-    i = bisect_right(keys, round_)
-    return factors[keys[i - 1]] if i else 0
+class _Timeline:
+    """Factors by round, to ask for the one in force at a round (sorted once)."""
+
+    def __init__(self, factors: dict[int, int]) -> None:
+        self.factors = factors
+        self.rounds = sorted(k for k, v in factors.items() if v)
+
+    def at(self, round_: int) -> int:
+        i = bisect_right(self.rounds, round_)
+        return self.factors[self.rounds[i - 1]] if i else 0
 
 
 @dataclass(frozen=True)
@@ -198,8 +204,9 @@ def split_segment(
     stake_before = bonded
     fees_before = 0
     rewards_so_far = fees_so_far = 0
+    crfs, cffs = _Timeline(pools.crf), _Timeline(pools.cff)
     for r in range(start_round + 1, end_round):
-        crf, cff = pools.end_of_round(r)
+        crf, cff = crfs.at(r), cffs.at(r)
         stake_after = precise_perc_of(bonded, crf or PRECISE_PERC_DIVISOR, start_crf)
         fees_after = precise_perc_of(bonded, max(0, cff - start_cff), start_crf)
         rewards = stake_after - stake_before + own_rewards.get(r, 0)

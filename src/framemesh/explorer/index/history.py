@@ -16,7 +16,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
 
 from eth_utils.address import is_address, to_checksum_address
 
@@ -51,22 +53,34 @@ INFLATION_DIVISOR = 10**9
 TOKEN = 10**18
 
 
-@dataclass(frozen=True)
 class _View:
-    """The ledger and the file's position, for one query."""
+    """The ledger and the file's position, for one query; figures several rows share are
+    computed once."""
 
-    ledger: Ledger
-    meta: Meta
+    def __init__(self, ledger: Ledger, meta: Meta) -> None:
+        self.ledger = ledger
+        self.meta = meta
 
-    @property
+    @cached_property
     def current_round(self) -> int | None:
         """The round of the last indexed block."""
         clock = self.meta.clock
         return clock.round_of(self.meta.cursor) if clock is not None else None
 
-    def initialized(self) -> list[RoundAgg]:
+    @cached_property
+    def rounds(self) -> list[RoundAgg]:
         """Initialized rounds, oldest first."""
         return sorted((a for a in self.ledger.rounds.values() if a.initialized), key=lambda a: a.round)
+
+    @cached_property
+    def complete_rounds(self) -> set[int]:
+        return {a.round for a in self.rounds if self.complete(a)}
+
+    @cached_property
+    def registered_stake(self) -> int:
+        """Total stake of the orchestrators registered now."""
+        ledger = self.ledger
+        return sum(ledger.stakes[a].amount for a, o in ledger.orchestrators.items() if o.cuts and ledger.is_registered(a))
 
     def start_and_length(self, agg: RoundAgg) -> tuple[int, int]:
         if agg.snapshot is not None:
@@ -90,139 +104,143 @@ class ChainHistory:
         self.store = IndexStore.open(path)
         self.lag_blocks = lag_blocks
         self.stall_seconds = stall_seconds
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._ledger = Ledger()
         self._generation: int | None = None
 
     def close(self) -> None:
         self.store.close()
 
-    def _view(self) -> _View:
-        with self._lock, self.store.snapshot():
-            meta = self.store.meta()
-            if meta.generation != self._generation:
-                self._ledger = Ledger()
-                self._generation = meta.generation
-            for event in self.store.events_after(self._ledger.last_event_id):
-                self._ledger.apply(event)
-            for snapshot in self.store.rounds():
-                self._ledger.add_snapshot(snapshot)
-            return _View(self._ledger, meta)
+    @contextmanager
+    def _view(self) -> Iterator[_View]:
+        """The ledger brought up to the file, held for one query (the lock keeps
+        another thread from feeding it while a model is built from it)."""
+        with self._lock:
+            with self.store.snapshot():
+                meta = self.store.meta()
+                if meta.generation != self._generation:
+                    self._ledger = Ledger()
+                    self._generation = meta.generation
+                for event in self.store.events_after(self._ledger.last_event_id):
+                    self._ledger.apply(event)
+                for snapshot in self.store.rounds():
+                    self._ledger.add_snapshot(snapshot)
+            yield _View(self._ledger, meta)
 
     # -- status and rounds ----------------------------------------------------------
 
     def status(self) -> IndexStatus:
-        view = self._view()
-        rounds = view.initialized()
-        return index_status(
-            view.meta, rounds[-1].round if rounds else None, now=time.time(),
-            lag_blocks=self.lag_blocks, stall_seconds=self.stall_seconds,
-        )
+        with self._view() as view:
+            rounds = view.rounds
+            return index_status(
+                view.meta, rounds[-1].round if rounds else None, now=time.time(),
+                lag_blocks=self.lag_blocks, stall_seconds=self.stall_seconds,
+            )
 
     def rounds(self, limit: int = 50, before: int | None = None) -> list[RoundSummary]:
         """Initialized rounds, newest first; `before`: only rounds below that number (paging)."""
-        view = self._view()
-        rounds = [a for a in reversed(view.initialized()) if before is None or a.round < before]
-        return [_round_summary(view, a) for a in rounds[: max(0, limit)]]
+        with self._view() as view:
+            rounds = [a for a in reversed(view.rounds) if before is None or a.round < before]
+            return [_round_summary(view, a) for a in rounds[: max(0, limit)]]
 
     def round(self, number: int) -> RoundSummary:
         """One round; `UnknownRound` if it was not initialized (or not indexed yet)."""
-        view = self._view()
-        agg = view.ledger.rounds.get(number)
-        if agg is None or not agg.initialized:
-            raise UnknownRound(number)
-        return _round_summary(view, agg)
+        with self._view() as view:
+            agg = view.ledger.rounds.get(number)
+            if agg is None or not agg.initialized:
+                raise UnknownRound(number)
+            return _round_summary(view, agg)
 
     def series(self, limit: int | None = None) -> RoundSeries:
         """Per-round chart columns, oldest first (the last `limit` rounds)."""
-        view = self._view()
-        rows = [_round_summary(view, a) for a in view.initialized()]
-        if limit is not None:
-            rows = rows[-limit:] if limit > 0 else []
-        return RoundSeries(
-            rounds=[r.round for r in rows],
-            inflation_rate=[r.inflation_rate for r in rows],
-            bonding_rate=[r.bonding_rate for r in rows],
-            total_supply=[r.total_supply / TOKEN if r.total_supply is not None else None for r in rows],
-            minted=[r.minted / TOKEN for r in rows],
-            fees=[r.fees / TOKEN for r in rows],
-            tickets_won=[r.tickets_won for r in rows],
-            tickets_redeemed=[r.tickets_redeemed for r in rows],
-            reward_calls=[r.reward_calls for r in rows],
-            reward_calls_missed=[r.reward_calls_missed for r in rows],
-        )
+        with self._view() as view:
+            rows = [_round_summary(view, a) for a in view.rounds]
+            if limit is not None:
+                rows = rows[-limit:] if limit > 0 else []
+            return RoundSeries(
+                rounds=[r.round for r in rows],
+                inflation_rate=[r.inflation_rate for r in rows],
+                bonding_rate=[r.bonding_rate for r in rows],
+                total_supply=[r.total_supply / TOKEN if r.total_supply is not None else None for r in rows],
+                minted=[r.minted / TOKEN for r in rows],
+                fees=[r.fees / TOKEN for r in rows],
+                tickets_won=[r.tickets_won for r in rows],
+                tickets_redeemed=[r.tickets_redeemed for r in rows],
+                reward_calls=[r.reward_calls for r in rows],
+                reward_calls_missed=[r.reward_calls_missed for r in rows],
+            )
 
     # -- orchestrators ----------------------------------------------------------------
 
     def orchestrators(self) -> list[OrchestratorSummary]:
         """Every address that ever registered as an orchestrator, highest stake first."""
-        view = self._view()
-        rows = [_orchestrator_summary(view, o) for o in view.ledger.orchestrators.values() if o.cuts]
-        return sorted(rows, key=lambda r: (-r.stake, r.address))
+        with self._view() as view:
+            rows = [_orchestrator_summary(view, o) for o in view.ledger.orchestrators.values() if o.cuts]
+            return sorted(rows, key=lambda r: (-r.stake, r.address))
 
     def orchestrator(self, address: str) -> OrchestratorDetail:
         """Raises `UnknownAddress` if it never registered, `InvalidAddress` if it is not an address."""
         who = _checksum(address)
-        view = self._view()
-        o = view.ledger.orchestrators.get(who)
-        if o is None or not o.cuts:
-            raise UnknownAddress("orchestrator", who)
-        summary = _orchestrator_summary(view, o)
-        return OrchestratorDetail(
-            **summary.model_dump(),
-            cut_history=[
-                CutChange(
-                    round=c.round, block=c.block, tx_hash=c.tx_hash, reward_cut=c.reward_cut, fee_share=c.fee_share,
-                    reward_cut_fraction=c.reward_cut / PERC_DIVISOR, fee_share_fraction=c.fee_share / PERC_DIVISOR,
-                )
-                for c in reversed(o.cuts)
-            ],
-            rounds=_orchestrator_rounds(view, o),
-            delegator_list=[
-                DelegatorStake(address=d.address, bonded=d.bonded, start_round=d.start_round)
-                for d in sorted(view.ledger.delegators_of(who), key=lambda d: (-d.bonded, d.address))
-            ],
-            recent_window=RECENT_ROUNDS,
-        )
+        with self._view() as view:
+            o = view.ledger.orchestrators.get(who)
+            if o is None or not o.cuts:
+                raise UnknownAddress("orchestrator", who)
+            summary = _orchestrator_summary(view, o)
+            return OrchestratorDetail(
+                **summary.model_dump(),
+                cut_history=[
+                    CutChange(
+                        round=c.round, block=c.block, tx_hash=c.tx_hash, reward_cut=c.reward_cut, fee_share=c.fee_share,
+                        reward_cut_fraction=c.reward_cut / PERC_DIVISOR, fee_share_fraction=c.fee_share / PERC_DIVISOR,
+                    )
+                    for c in reversed(o.cuts)
+                ],
+                rounds=_orchestrator_rounds(view, o),
+                delegator_list=[
+                    DelegatorStake(address=d.address, bonded=d.bonded, start_round=d.start_round)
+                    for d in sorted(view.ledger.delegators_of(who), key=lambda d: (-d.bonded, d.address))
+                ],
+                recent_window=RECENT_ROUNDS,
+            )
 
     # -- delegators ---------------------------------------------------------------------
 
     def delegator(self, address: str) -> DelegatorDetail:
         """Raises `UnknownAddress` if it never bonded, `InvalidAddress` if it is not an address."""
         who = _checksum(address)
-        view = self._view()
-        d = view.ledger.delegators.get(who)
-        if d is None:
-            raise UnknownAddress("delegator", who)
-        return _delegator_detail(view, d)
+        with self._view() as view:
+            d = view.ledger.delegators.get(who)
+            if d is None:
+                raise UnknownAddress("delegator", who)
+            return _delegator_detail(view, d)
 
     # -- gateways ---------------------------------------------------------------------------
 
     def gateways(self) -> list[GatewaySummary]:
         """Every address that funded a deposit or reserve, largest deposit first."""
-        view = self._view()
-        rows = [_gateway_summary(g) for g in view.ledger.gateways.values()]
-        return sorted(rows, key=lambda g: (-g.deposit, g.address))
+        with self._view() as view:
+            rows = [_gateway_summary(g) for g in view.ledger.gateways.values()]
+            return sorted(rows, key=lambda g: (-g.deposit, g.address))
 
     def gateway(self, address: str) -> GatewayDetail:
         """Raises `UnknownAddress` if no ticket of it was redeemed and it never funded
         a deposit or reserve; `InvalidAddress` if it is not an address."""
         who = _checksum(address)
-        view = self._view()
-        g = view.ledger.gateways.get(who)
-        if g is None:
-            raise UnknownAddress("gateway", who)
-        return GatewayDetail(
-            **_gateway_summary(g).model_dump(),
-            rounds=[
-                GatewayRound(round=r, tickets=v[0], face_value=v[1], deposit_funded=v[2], reserve_funded=v[3])
-                for r, v in sorted(g.rounds.items(), reverse=True)
-            ],
-            orchestrators=[
-                GatewayPayee(orchestrator=a, tickets=v[0], face_value=v[1])
-                for a, v in sorted(g.payees.items(), key=lambda kv: (-kv[1][1], kv[0]))
-            ],
-        )
+        with self._view() as view:
+            g = view.ledger.gateways.get(who)
+            if g is None:
+                raise UnknownAddress("gateway", who)
+            return GatewayDetail(
+                **_gateway_summary(g).model_dump(),
+                rounds=[
+                    GatewayRound(round=r, tickets=v[0], face_value=v[1], deposit_funded=v[2], reserve_funded=v[3])
+                    for r, v in sorted(g.rounds.items(), reverse=True)
+                ],
+                orchestrators=[
+                    GatewayPayee(orchestrator=a, tickets=v[0], face_value=v[1])
+                    for a, v in sorted(g.payees.items(), key=lambda kv: (-kv[1][1], kv[0]))
+                ],
+            )
 
     # -- the feed -------------------------------------------------------------------------------
 
@@ -287,20 +305,19 @@ def _reward_record(view: _View, o: Orchestrator, rounds: list[RoundAgg]) -> tupl
     """(reward calls made, missed) over `rounds`; a round still running counts as made
     if it was made, never as missed."""
     made = sum(1 for a in rounds if a.round in o.rewards)
-    missed = sum(1 for a in rounds if a.round not in o.rewards and o.active_in(a.round) and view.complete(a))
+    complete = view.complete_rounds
+    missed = sum(1 for a in rounds if a.round not in o.rewards and a.round in complete and o.active_in(a.round))
     return made, missed
 
 
 def _orchestrator_summary(view: _View, o: Orchestrator) -> OrchestratorSummary:
     ledger = view.ledger
-    registered = [a for a, x in ledger.orchestrators.items() if x.cuts and ledger.is_registered(a)]
-    total_stake = sum(ledger.stakes[a].amount for a in registered)
+    total_stake = view.registered_stake
     stake = ledger.stakes[o.address].amount if o.address in ledger.stakes else 0
-    rounds = view.initialized()
+    rounds = view.rounds
     recent = rounds[-RECENT_ROUNDS:]
     recent_numbers = {a.round for a in recent}
-    complete = [a for a in rounds if view.complete(a)]
-    last_complete = complete[-1].round if complete else None
+    last_complete = max(view.complete_rounds, default=None)
     fees_recent = sum(v for r, v in o.fees.items() if r in recent_numbers)
     network_recent = sum(a.fees for a in recent)
     stake_share = stake / total_stake if total_stake else 0.0
@@ -342,7 +359,7 @@ def _orchestrator_summary(view: _View, o: Orchestrator) -> OrchestratorSummary:
 def _orchestrator_rounds(view: _View, o: Orchestrator) -> list[OrchestratorRound]:
     first = min([c.round for c in o.cuts] + [a for a, _ in o.intervals if a is not None])
     out = []
-    for agg in reversed(view.initialized()):
+    for agg in reversed(view.rounds):
         r = agg.round
         if r < first:
             break
@@ -352,6 +369,7 @@ def _orchestrator_rounds(view: _View, o: Orchestrator) -> list[OrchestratorRound
         out.append(
             OrchestratorRound(
                 round=r, active=active, stake=o.round_stakes.get(r) if active else None, reward_called=r in o.rewards,
+                reward_missed=active and r not in o.rewards and r in view.complete_rounds,
                 reward=minted, reward_cut=cut, fees=o.fees.get(r, 0), tickets=tickets[0], tickets_face_value=tickets[1],
             )
         )
@@ -389,6 +407,7 @@ def _delegator_detail(view: _View, d: Delegator) -> DelegatorDetail:
         last_claim_round=d.last_claim if d.delegate is not None or d.segments else None,
         unclaimed_rewards=stake - d.bonded,
         unclaimed_fees=fees - d.fees,
+        pending_fees=fees,
         rewards_total=sum(e.rewards for e in earnings),
         fees_total=sum(e.fees for e in earnings),
         fees_withdrawn=d.fees_withdrawn,

@@ -68,14 +68,7 @@ class Indexer:
         self.reorg_depth = reorg_depth
         self.lag_blocks = lag_blocks
         self.stall_seconds = stall_seconds
-        contracts = {
-            "RoundsManager": protocol.rounds,
-            "BondingManager": protocol.bonding,
-            "Minter": protocol.minter,
-            "TicketBroker": protocol.broker,
-            "ServiceRegistry": protocol.registry,
-        }
-        assert tuple(contracts) == INDEXED_CONTRACTS
+        contracts = {name: getattr(protocol, attr) for name, attr in INDEXED_CONTRACTS.items()}
         self._decoder = EventDecoder(contracts)
         first = protocol.deployment.block if start_block is None else start_block
         identity = Identity(self.chain.chain_id, {n: str(c.address) for n, c in contracts.items()}, max(0, first))
@@ -209,7 +202,7 @@ class Indexer:
                 same = False
             if same:
                 if i:
-                    log.warning("explorer indexer: re-org below block %d, re-indexing from %d", recent[0].number, row.number + 1)
+                    log.warning("explorer indexer: re-org, blocks after %d were replaced: re-indexing from %d", row.number, row.number + 1)
                     self.store.rollback_to(row.number)
                 return
         if recent:
