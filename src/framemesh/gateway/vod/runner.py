@@ -248,7 +248,7 @@ class JobRunner:
                 self._commit, job.id, seg, files, {r.name: r.file for r in result.renditions}, url,
                 output_pixels(plan, seg.duration), price,
             )
-            self.pool.succeeded(url, seconds, time.monotonic())
+            self.pool.succeeded(url, seconds, time.monotonic(), duration=seg.duration)
             return _Outcome(index, url, ok=True)
         except PeerBusy as exc:
             self.pool.busy(url, time.monotonic(), exc.retry_after)
