@@ -143,9 +143,10 @@ class Scoreboard:
         line = self.results.get((url, work))
         if line is None:
             return []
-        while line and line[0].at < now - self.window:
+        cutoff = now - self.window
+        while line and line[0].at < cutoff:
             line.popleft()
-        return list(line)
+        return [r for r in line if r.at >= cutoff]  # (results come in time order, but not always exactly)
 
     def median_round_trip(self, work: Work, now: float) -> float | None:
         """The median of every orchestrator's successful round trips for `work` in the window."""
