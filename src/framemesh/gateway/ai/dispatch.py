@@ -269,12 +269,8 @@ class AIDispatcher:
 
     def failed(self, url: str, exc: PeerFailed, work: Work) -> None:
         """Count a failure of `work` against `url`; a bad result (it cheated) bans it for longest."""
-        if url not in self.pool.members:
-            return
-        if exc.kind == "bad_result":
-            self.pool.ban(url, time.monotonic(), work=work)
-        else:
-            self.pool.failed(url, time.monotonic(), work=work)
+        if url in self.pool.members:
+            self.pool.failure(url, time.monotonic(), bad_result=exc.kind == "bad_result", work=work)
 
     async def _pay_and_send(
         self, url: str, pipeline: str, request: Any, price: int, dest_dir: Path, job_id: str

@@ -191,6 +191,11 @@ class OrchestratorPool:
         self.scores.record(url, work, Result(now, False))
         return self.unreachable(url, now)
 
+    def failure(self, url: str, now: float, *, bad_result: bool, work: Work = TRANSCODING) -> float:
+        """A failed piece of `work`: banned for the longest if its result was bad (it
+        cheated), else avoided as after any failure; returns until when."""
+        return self.ban(url, now, work=work) if bad_result else self.failed(url, now, work=work)
+
     def unreachable(self, url: str, now: float) -> float:
         """It did not answer (a /info probe): back off as after a failure, twice as long
         each time in a row, without counting a failed job; returns until when."""

@@ -105,8 +105,7 @@ class Prober:
             self.pool.busy(url, time.monotonic(), exc.retry_after)
             return None
         except PeerFailed as exc:
-            now = time.monotonic()
-            self.pool.ban(url, now) if exc.kind == "bad_result" else self.pool.failed(url, now)
+            self.pool.failure(url, time.monotonic(), bad_result=exc.kind == "bad_result")
             log.warning("test job: %s", exc)
             return False
         finally:

@@ -401,8 +401,7 @@ class LiveSession:
             parts.pool.busy(url, time.monotonic(), exc.retry_after)
             return False
         except PeerFailed as exc:
-            now = time.monotonic()
-            parts.pool.ban(url, now) if exc.kind == "bad_result" else parts.pool.failed(url, now)
+            parts.pool.failure(url, time.monotonic(), bad_result=exc.kind == "bad_result")
             self.unfit.add(url)
             log.warning("stream %s segment %d: %s; retrying elsewhere", self.id, piece.seq, exc)
             return False
