@@ -11,7 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from framemesh.cli.main import app
 from framemesh.media.testclip import make_test_clip
 from framemesh.net.server import ServerThread
 from framemesh.orchestrator.app import create_app as create_orchestrator
@@ -83,6 +85,12 @@ def test_slow_and_failing_orchestrators_score_lower_and_get_less_work(tmp_path: 
         points = httpx.get(f"{gw.url}/scores/history", params={"kind": "transcode"}).json()["points"]
         assert {names[p["url"]] for p in points} == {"fast", "slow", "flaky"}
         assert all(0.0 <= p["score"] <= 1.0 for p in points)
+
+        shown = CliRunner().invoke(app, ["scores", "--gateway", gw.url])
+        assert shown.exit_code == 0, shown.output
+        assert all(node.url in shown.output for node in nodes.values()) and "transcode" in shown.output
+        history = CliRunner().invoke(app, ["scores", "--gateway", gw.url, "--history", nodes["slow"].url])
+        assert history.exit_code == 0 and "score history" in history.output, history.output
     finally:
         gw.stop()
         for node in nodes.values():

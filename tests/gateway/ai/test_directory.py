@@ -37,12 +37,10 @@ def test_only_orchestrators_serving_the_model_are_ranked() -> None:
     assert d.rank(T2I, "nobody/has", pool, 0.0, None) == ([], None)
 
 
-def test_warm_first_then_free_then_cheaper_more_often() -> None:
+def test_warm_first_then_free_then_cheaper() -> None:
     d, pool = directory(cold=[cap(warm=False, price=1)], busy=[cap(price=1, in_use=1)], dear=[cap(price=5)], cheap=[cap(price=2)])
-    orders = Counter(tuple(url for url, _ in d.rank(T2I, SD, pool, 0.0, None)[0]) for _ in range(1000))
-    assert set(orders) == {("cheap", "dear", "busy", "cold"), ("dear", "cheap", "busy", "cold")}
-    share = orders["cheap", "dear", "busy", "cold"] / 1000
-    assert 0.6 < share < 0.8, f"drawn by price: 5/7 of the time cheap first, got {share}"
+    ranked, _ = d.rank(T2I, SD, pool, 0.0, None)
+    assert [url for url, _ in ranked] == ["cheap", "dear", "busy", "cold"]
 
 
 def test_max_price_and_avoided_orchestrators() -> None:

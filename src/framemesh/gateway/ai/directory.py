@@ -3,8 +3,8 @@
 `AIDirectory` keeps what each orchestrator's /info advertises (`Capabilities.ai`) and
 ranks who may take a job: it serves that pipeline and model, asks no more than the max
 price, and is not avoided after a recent failure; then warm before cold, free before
-busy, and within each of those an order drawn by `selection` weights (price, stake and
-the orchestrator's performance score for that pipeline and model).
+busy, cheaper before dearer, and among equals an order drawn by `selection` weights
+(stake, and the orchestrator's performance score for that pipeline and model).
 `request_parts` and `expected_outputs` say what a request sends and should get back.
 """
 
@@ -88,9 +88,11 @@ class AIDirectory:
             return [], BUSY_NOW
         work = Work.ai(pipeline, model_id)
         k = pool.scores.k(work, now)
-        tiers: dict[tuple[bool, bool], list[Any]] = {}
+        # A client's price caps are per request, and the cheaper is tried first as it
+        # always was: the scores weigh the order among orchestrators at the same price.
+        tiers: dict[tuple[bool, bool, int], list[Any]] = {}
         for url, c, member in usable:
-            tiers.setdefault((not c.warm, c.in_use >= c.capacity), []).append((url, c, member))
+            tiers.setdefault((not c.warm, c.in_use >= c.capacity, c.price_per_unit), []).append((url, c, member))
         ranked = []
         for tier in sorted(tiers):
             prices = {url: c.price_per_unit for url, c, _ in tiers[tier]}

@@ -87,7 +87,6 @@ class Member:
         return success_rate(*self.recent(now))
 
 
-
 @dataclass
 class OrchestratorPool:
     """Picks an orchestrator with a free slot, drawn by `selection.weights`. With
