@@ -20,6 +20,7 @@ from framemesh.cli.protocol_cmds import (
 )
 from framemesh.cli.models import models_app
 from framemesh.cli.protocol_sim import simulate
+from framemesh.cli.scores import scores
 from framemesh.cli.provenance import keys_app, verify
 from framemesh.cli.stream import stream_app
 from framemesh.cli.transcode import transcode
@@ -49,6 +50,7 @@ app.command()(verify)
 app.command()(transcode)
 app.command()(demo)
 app.command()(explorer)
+app.command()(scores)
 
 
 @app.command()

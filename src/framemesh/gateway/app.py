@@ -33,6 +33,9 @@ from framemesh.gateway.core.files import file_under
 from framemesh.gateway.core.payer import GatewayPayer
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.core.probe import Prober
+from framemesh.gateway.core.score_store import ScoreRecorder, ScoreStore
+from framemesh.gateway.core.scores import Scoreboard
 from framemesh.gateway.core.retention import Janitor, Kept
 from framemesh.gateway.core.waiting import WaitLine
 from framemesh.wire.gateway import QueueOut
@@ -42,6 +45,7 @@ from framemesh.gateway.live.routes import install_live_routes
 from framemesh.gateway.live.session import LiveParts
 from framemesh.gateway.live.store import StreamStore
 from framemesh.gateway.live.streams import LiveStreams
+from framemesh.gateway.score_routes import install_score_routes
 from framemesh.gateway.vod.routes import install_vod_routes
 from framemesh.gateway.vod.runner import JobRunner
 from framemesh.gateway.vod.store import JobStore
@@ -66,7 +70,10 @@ class Gateway:
         self.store = JobStore(self.database)
         self.keys = KeyStore(self.database)
         self.access = Access(self.keys, open=config.open, token=config.api_token, admin_token=config.admin_token)
-        self.pool = OrchestratorPool(base_avoid=config.avoid_seconds, max_avoid=config.max_avoid_seconds)
+        self.pool = OrchestratorPool(
+            base_avoid=config.avoid_seconds, max_avoid=config.max_avoid_seconds,
+            scores=Scoreboard(window=config.score_window), score_weights=config.score_weights,
+        )
         for url in config.orchestrators:
             self.pool.add(url.rstrip("/"))
         self.executor = worker_pool(config.verify_workers)
@@ -108,6 +115,14 @@ class Gateway:
                  Kept(self.live.store, self.live.dirs)],
                 retention=config.retention, interval=config.retention_interval,
             )
+        self.score_store = ScoreStore(self.database)
+        self.score_recorder = ScoreRecorder(
+            self.score_store, self.pool.scores, self._address, interval=config.score_interval, retention=config.score_retention,
+        )
+        self.prober = None
+        if config.probe_interval is not None:
+            self.prober = Prober(self.pool, self.client, self.payer, self.runner.checks, config.jobs_dir,
+                                 interval=config.probe_interval, on_free=self.line.wake)
         self._background: list[asyncio.Task[None]] = []
         self._last_discovery = 0.0
 
@@ -118,6 +133,9 @@ class Gateway:
         self._background.append(asyncio.create_task(self._refresh_loop(), name="orchestrator-refresh"))
         if self.janitor is not None:
             self._background.append(asyncio.create_task(self.janitor.run(), name="retention"))
+        self._background.append(asyncio.create_task(self.score_recorder.run(), name="score-history"))
+        if self.prober is not None:
+            self._background.append(asyncio.create_task(self.prober.run(), name="test-jobs"))
         self.runner.resume()
         self.ai_runner.resume()
         await self.live.start()
@@ -126,12 +144,20 @@ class Gateway:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        try:  # the scores since the last point, so a stop loses none of the history
+            await asyncio.to_thread(self.score_recorder.write, self.score_recorder.sample())
+        except Exception as exc:
+            log.warning("score history: %s", exc)
         await self.live.stop()
         await self.runner.shutdown()
         await self.ai_runner.shutdown()
         await self.http.aclose()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.database.close()
+
+    def _address(self, url: str) -> str | None:
+        member = self.pool.members.get(url)
+        return member.address if member is not None else None
 
     async def discover(self) -> None:
         """Read the active set and service URIs from the chain into the pool."""
@@ -261,6 +287,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         body["path"] = path.relative_to(config.outputs_dir.resolve()).as_posix()
         return body
 
+    install_score_routes(app, gateway.pool, gateway.score_store, auth)
     install_key_routes(app, gateway.keys, config.admin_token, gateway.access)
     install_vod_routes(app, gateway, auth)
     install_live_routes(app, gateway.live, gateway.access, auth, config.default_profiles)

@@ -300,7 +300,7 @@ class LiveSession:
             )
             piece.files = await asyncio.to_thread(self._place, piece, {OUTPUT: answer.file})
             if url in parts.pool.members:
-                parts.pool.succeeded(url, answer.seconds, time.monotonic())
+                parts.pool.succeeded(url, answer.seconds, time.monotonic(), work=self.ai.work)
             piece.orchestrator, piece.round_trip, piece.price = url, answer.seconds, answer.price
             piece.specs, piece.ai_info, piece.params, piece.control = {OUTPUT: answer.spec}, answer.info, params, control
             piece.pixels = live_units(round(piece.duration, 3))  # what the key is charged: the units paid
@@ -316,7 +316,7 @@ class LiveSession:
             parts.ai.said_full((url, "live-video-to-video", self.ai.model_id), exc.retry_after)
             return False
         except PeerFailed as exc:
-            parts.ai.failed(url, exc)
+            parts.ai.failed(url, exc, self.ai.work)
             self.unfit.add(url)
             log.warning("stream %s segment %d: %s; retrying elsewhere", self.id, piece.seq, exc)
             self.events.emit("error", {"seq": piece.seq, "orchestrator": url, "error": str(exc)})
@@ -389,7 +389,7 @@ class LiveSession:
             )
             by_name = {r.name: files[r.file] for r in result.renditions}
             piece.files = await asyncio.to_thread(self._place, piece, by_name)
-            parts.pool.succeeded(url, seconds, time.monotonic())
+            parts.pool.succeeded(url, seconds, time.monotonic(), duration=piece.duration)
             piece.orchestrator, piece.round_trip, piece.price = url, seconds, price
             piece.pixels = output_pixels(plan, piece.duration)
             if seconds > piece.duration:
@@ -401,8 +401,7 @@ class LiveSession:
             parts.pool.busy(url, time.monotonic(), exc.retry_after)
             return False
         except PeerFailed as exc:
-            now = time.monotonic()
-            parts.pool.ban(url, now) if exc.kind == "bad_result" else parts.pool.failed(url, now)
+            parts.pool.failure(url, time.monotonic(), bad_result=exc.kind == "bad_result")
             self.unfit.add(url)
             log.warning("stream %s segment %d: %s; retrying elsewhere", self.id, piece.seq, exc)
             return False
