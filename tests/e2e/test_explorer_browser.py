@@ -96,6 +96,8 @@ def test_the_explorer_in_a_browser(tmp_path: Path, clip: Path) -> None:
             assert page.locator("th[aria-sort]").get_attribute("aria-sort") == "ascending"
             assert order() == list(reversed(shown))
             assert rows.evaluate_all("rs => rs.map(r => r.querySelector('td').innerText)") == ["2", "1"], "rank stays with its row"
+            scores = page.locator("#orchestrators tbody tr td:last-child").all_inner_texts()
+            assert any(s != "—" for s in scores), "the gateway scored the orchestrators of its job"
             fees = page.locator("#orchestrators tbody tr td:nth-child(8)").all_inner_texts()
             assert any(f not in ("0 ETH", "—") for f in fees), "the job's fees are on the chain and in the table"
 

@@ -244,3 +244,13 @@ def test_live_fragments_follow_the_chain(net: WebNetwork) -> None:
     asyncio.run(explorer.data.close())
     event = frame("live", after["live"]).decode()
     assert event.startswith("event: live\ndata: ") and event.endswith("\n\n") and "\n\n" not in event[:-2]
+
+
+def test_work_in_flight_from_a_nodes_stats_or_its_info() -> None:
+    from framemesh.explorer.views import work
+
+    stats = {"in_flight": {"transcode_segments": 2, "ai_requests": {"text-to-image": 1, "upscale": 2}, "live_ai_segments": 1}}
+    assert work(None, stats, 3).model_dump() == {"transcode_jobs": 2, "ai_jobs": 4, "streams": 3}
+    info = {"load": 1, "capacity": 2, "capabilities": {"ai": [{"pipeline": "upscale", "in_use": 1, "capacity": 1}]}}
+    assert work(info, {"segments_done": 5}, None).model_dump() == {"transcode_jobs": 1, "ai_jobs": 1, "streams": None}
+    assert work(None, None, None).model_dump() == {"transcode_jobs": None, "ai_jobs": None, "streams": None}

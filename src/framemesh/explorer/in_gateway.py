@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any
 
@@ -31,24 +32,13 @@ class InProcessGateway:
         return {"enabled": True, "address": payer.address, **payer.stats()}
 
     async def scores(self) -> dict[str, Any] | None:
-        # The gateway's scorer, once it has one (issue #14, point 5): read defensively.
-        scorer = getattr(self.gateway, "scores", None)
-        snapshot = getattr(scorer, "snapshot", None)
-        if snapshot is None:
-            return None
-        value = snapshot()
-        return value if isinstance(value, dict) else getattr(value, "model_dump", lambda **_: None)(mode="json")
+        from framemesh.gateway.score_routes import current_scores
+
+        return current_scores(self.gateway.pool).model_dump(mode="json")
 
     async def score_history(self, address: str) -> list[dict[str, Any]] | None:
-        scorer = getattr(self.gateway, "scores", None)
-        history = getattr(scorer, "history", None)
-        if history is None:
-            return None
-        value = history(orchestrator=address)
-        points = value.get("points") if isinstance(value, dict) else getattr(value, "points", value)
-        if not isinstance(points, list):
-            return None
-        return [p if isinstance(p, dict) else p.model_dump(mode="json") for p in points]
+        points = await asyncio.to_thread(self.gateway.score_store.history, orchestrator=address)
+        return [dataclasses.asdict(p) if dataclasses.is_dataclass(p) else dict(p) for p in points]
 
     async def streams(self) -> list[StreamOut] | None:
         return await self.memo.get("streams", lambda: asyncio.to_thread(self._streams))  # type: ignore[no-any-return]

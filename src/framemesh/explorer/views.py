@@ -114,6 +114,15 @@ def success_rate(entry: dict[str, Any] | None) -> float | None:
     return float(entry.get("success_rate", 0.0))
 
 
+def measured_rate(pool: dict[str, Any] | None, scores: list[Score]) -> float | None:
+    """The success rate the scores use (the window's, of the kind with most results);
+    else the pool's, for a gateway without scores."""
+    rated = [s for s in scores if s.success_rate is not None]
+    if rated:
+        return max(rated, key=lambda s: s.samples or 0).success_rate
+    return success_rate(pool)
+
+
 def orchestrator_row(
     rank: int, o: OrchestratorSummary, info: dict[str, Any] | None, pool: dict[str, Any] | None, scores: list[Score]
 ) -> OrchestratorRow:
@@ -125,7 +134,7 @@ def orchestrator_row(
         fee_vs_stake=o.fee_vs_stake, reward_calls=o.reward_calls_recent, reward_calls_missed=o.reward_calls_missed_recent,
         last_reward_round=o.last_reward_round, name=(info or {}).get("name"), version=(info or {}).get("version"),
         reachable=info is not None, capabilities=capabilities(info), capacity=capacity, in_use=in_use,
-        success_rate=success_rate(pool), score=max((s.score for s in scores), default=None),
+        success_rate=measured_rate(pool, scores), score=max((s.score for s in scores), default=None),
     )
 
 
@@ -136,11 +145,14 @@ def ranked(orchestrators: list[OrchestratorSummary]) -> list[tuple[int, Orchestr
 
 
 def work(info: dict[str, Any] | None, stats: dict[str, Any] | None, streams: int | None) -> Work:
-    """Work in flight: the node's /stats says it by kind; an older node's /info load is
-    its transcode jobs and its AI workers' in_use its AI jobs."""
+    """Work in flight: the node's /stats says it by kind (segments transcoding, AI
+    requests by pipeline, live AI segments); from a node without /stats, its /info's
+    load is its transcode jobs and its AI workers' in_use its AI jobs."""
     flight = (stats or {}).get("in_flight")
-    if isinstance(flight, dict):
-        return Work(transcode_jobs=_int(flight.get("transcode")), ai_jobs=_int(flight.get("ai")), streams=streams)
+    if isinstance(flight, dict):  # /stats: {transcode_segments, ai_requests: {pipeline: n}, live_ai_segments}
+        ai_requests = flight.get("ai_requests") if isinstance(flight.get("ai_requests"), dict) else {}
+        ai_jobs = sum(_int(n) or 0 for n in ai_requests.values()) + (_int(flight.get("live_ai_segments")) or 0)
+        return Work(transcode_jobs=_int(flight.get("transcode_segments")), ai_jobs=ai_jobs, streams=streams)
     ai = ((info or {}).get("capabilities") or {}).get("ai") or []
     return Work(
         transcode_jobs=_int((info or {}).get("load")) if info else None,
@@ -166,10 +178,11 @@ def used(pool: list[dict[str, Any]] | None, scores: dict[str, Any] | None) -> li
     out = []
     for m in pool:
         url = str(m.get("url"))
-        best = max((s.score for s in scores_of(scores, str(m.get("address") or ""), url)), default=None)
+        mine = scores_of(scores, str(m.get("address") or ""), url)
         out.append(UsedOrchestrator(
             url=url, address=m.get("address"), successes=int(m.get("successes", 0)), failures=int(m.get("failures", 0)),
-            success_rate=success_rate(m), in_flight=int(m.get("in_flight", 0)), score=best,
+            success_rate=measured_rate(m, mine), in_flight=int(m.get("in_flight", 0)),
+            score=max((s.score for s in mine), default=None),
         ))
     return out
 
