@@ -141,6 +141,12 @@ def test_the_explorer_in_a_browser(tmp_path: Path, clip: Path) -> None:
             cls_after = page.evaluate(PAINT)["cls"]
             page.screenshot(path=str(shots / "explorer-overview-live.png"), full_page=True)
 
+            # On a phone's width: still no violation (a wide table scrolls in a focusable region).
+            page.set_viewport_size({"width": 390, "height": 800})
+            for path in ("/orchestrators", f"/orchestrators/{o1}", "/rounds"):
+                page.goto(f"{explorer}{path}")
+                assert _axe(page) == [], f"{path} at 390 px: accessibility violations"
+
     print("explorer LCP/CLS per page:", measured, "CLS on the overview after live updates:", cls_after)
     for name, m in measured.items():
         assert m["lcp"] is not None and m["lcp"] < 1000, f"{name}: largest contentful paint {m['lcp']} ms"

@@ -124,7 +124,7 @@ def create_explorer_app(explorer: Explorer) -> FastAPI:
                 except ExplorerIndexError as exc:
                     raise ApiError(503, "index_unavailable", str(exc), headers={"Retry-After": "2"}) from exc
                 if _wants_json(request, api):
-                    return JSONResponse(model.model_dump(mode="json"))
+                    return JSONResponse(model.model_dump(mode="json"), headers={"Vary": "Accept"})
                 html = explorer.render(template, request, page=model, current=current, params=params)
                 return HTMLResponse(html, headers={"Vary": "Accept"})
 
