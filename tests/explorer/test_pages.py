@@ -254,3 +254,13 @@ def test_work_in_flight_from_a_nodes_stats_or_its_info() -> None:
     info = {"load": 1, "capacity": 2, "capabilities": {"ai": [{"pipeline": "upscale", "in_use": 1, "capacity": 1}]}}
     assert work(info, {"segments_done": 5}, None).model_dump() == {"transcode_jobs": 1, "ai_jobs": 1, "streams": None}
     assert work(None, None, None).model_dump() == {"transcode_jobs": None, "ai_jobs": None, "streams": None}
+
+
+def test_amounts_read_to_the_unit_that_matters() -> None:
+    from framemesh.explorer.formatting import eth, pctg, short, tokens
+
+    assert tokens(3000 * 10**18 + 5 * 10**17) == "3,000.5 FMT" and tokens(None) == "—"
+    assert eth(5 * 10**18 - 140 * 10**9) == "4.99999986 ETH"  # a deposit less 140 gwei of tickets
+    assert eth(40 * 10**9) == "40 gwei" and eth(0) == "0 ETH"
+    assert pctg(1.37e-7) == "0.0000137%" and pctg(0.000138) == "0.0138%" and pctg(0.5) == "50.0%"
+    assert short("0x" + "ab" * 20) == "0xabab…abab"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from decimal import Decimal
 
@@ -27,7 +28,7 @@ def eth(value: int | None) -> str:
         return "0 ETH"
     if value < 10**12:
         return f"{Decimal(value) / 10**9:,.4f}".rstrip("0").rstrip(".") + " gwei"
-    return f"{Decimal(value) / WEI:,.6f}".rstrip("0").rstrip(".") + " ETH"
+    return f"{Decimal(value) / WEI:,.9f}".rstrip("0").rstrip(".") + " ETH"  # to the gwei: a deposit less its tickets
 
 
 def pct(value: float | None, places: int = 1) -> str:
@@ -40,7 +41,11 @@ def pctg(value: float | None, digits: int = 3) -> str:
     """A percentage to `digits` significant digits: a tiny inflation reads 0.0000137%, not 0.0000%."""
     if value is None:
         return DASH
-    return f"{value * 100:.{digits}g}%"
+    percent = value * 100
+    if percent == 0:
+        return "0%"
+    places = max(0, digits - 1 - math.floor(math.log10(abs(percent))))
+    return f"{percent:.{places}f}%"
 
 
 def ratio(value: float | None) -> str:
