@@ -53,6 +53,7 @@ def test_rounds_say_who_initialized_them_and_who_rewarded(net: Seeded, history: 
     assert r5.total_supply is not None and r5.total_bonded is not None
     assert r5.bonding_rate == pytest.approx(r5.total_bonded / r5.total_supply)
     assert r5.start_block == at_end(net, net.protocol.rounds.functions.currentRoundStartBlock())
+    assert r5.initialized_at == net.chain.block_header(r5.initialized_block).timestamp
 
 
 def test_fees_and_tickets_per_round(net: Seeded, history: ChainHistory) -> None:
@@ -78,6 +79,7 @@ def test_series_are_columns_for_charts(net: Seeded, history: ChainHistory) -> No
     series = history.series()
     rounds = list(reversed(history.rounds()))
     assert series.rounds == [x.round for x in rounds]
+    assert series.timestamps == [x.initialized_at for x in rounds] and None not in series.timestamps
     n = len(series.rounds)
     assert all(len(getattr(series, f)) == n for f in ("inflation_rate", "bonding_rate", "total_supply", "minted", "fees",
                                                       "tickets_won", "tickets_redeemed", "reward_calls_missed"))
@@ -230,4 +232,52 @@ def test_a_reader_sees_what_the_indexer_adds_after_it_opened(net: Seeded, tmp_pa
     assert later == fresh.rounds() and history.delegator(net.d.address) == fresh.delegator(net.d.address)
     for h in (history, fresh):
         h.close()
+    indexer.close()
+
+
+def test_a_slash_shows_in_stake_and_active_set(net: Seeded, tmp_path: Path) -> None:
+    path = tmp_path / "x.sqlite"
+    indexer = Indexer(net.protocol, path)
+    with scratch(net):
+        slash = net.protocol.bonding.functions.slashTranscoder(net.b.address, net.d.address, 100_000, 500_000)
+        net.chain.transact(slash, net.deployer)  # the deployer is the verifier of a fresh deployment
+        indexer.sync()
+        history = ChainHistory(path)
+        b = history.orchestrator(net.b.address)
+        assert b.stake == net.protocol.total_stake(net.b.address)
+        assert b.deactivation_round == net.rounds["r5"] + 1 and b.active  # out from the next round
+        detail = history.delegator(net.b.address)
+        assert detail.stake == net.protocol.pending_stake(net.b.address) and detail.unclaimed_rewards == 0
+        assert history.events(limit=1)[0].name == "TranscoderSlashed"
+        assert history._ledger.mismatches == []
+        history.close()
+    indexer.close()
+
+
+def test_a_delegator_who_rebonds_moves_and_withdraws(net: Seeded, tmp_path: Path) -> None:
+    path = tmp_path / "x.sqlite"
+    indexer = Indexer(net.protocol, path)
+    p, d = net.protocol, net.d
+    with scratch(net):
+        p.rebond(d, 0)  # the 100 FMT unbonding since r4, back to A
+        p.unbond(d, 40 * FMT)  # lock 1
+        p.bond(d, 0, net.b.address)  # everything it has bonded moves to B
+        p.advance_rounds(net.deployer)
+        p.reward(net.a)
+        p.reward(net.b)
+        p.advance_rounds(net.deployer)
+        p.reward(net.b)
+        p.withdraw_stake(d, 1)  # its unbonding period (2 rounds) is over
+        indexer.sync()
+        history = ChainHistory(path)
+        for who in (net.a, net.b):
+            assert history.orchestrator(who.address).stake == p.total_stake(who.address)
+        detail = history.delegator(d.address)
+        assert (detail.stake, detail.pending_fees) == (p.pending_stake(d.address), p.pending_fees(d.address))
+        assert detail.delegate == net.b.address and [lock.state for lock in detail.unbonding] == ["rebonded", "withdrawn"]
+        last = detail.earnings[0]
+        assert last.delegate == net.b.address and last.round == p.current_round() and last.rewards > 0
+        assert {x.address for x in history.orchestrator(net.b.address).delegator_list} == {net.b.address, d.address}
+        assert history._ledger.mismatches == []
+        history.close()
     indexer.close()

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from framemesh.chain.backend import Chain
 from framemesh.chain.protocol_deployment import ProtocolParams
+from framemesh.chain.rpc_server import EmbeddedRpc, RpcError, RpcServer
 from framemesh.explorer.index import ChainHistory, IndexMismatch, IndexNotFound, Indexer
+from framemesh.explorer.index.errors import IndexConflict
 from framemesh.explorer.index.store import Batch, BlockRow, IndexStore, NewEvent
 from framemesh.protocol.network import Protocol
 from tests.anvil_node import anvil_node
@@ -105,7 +109,7 @@ def test_a_batch_is_all_or_nothing(net: Seeded, tmp_path: Path) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         store.write_batch(broken)
     assert store.counts() == before and store.meta().cursor == 40
-    with pytest.raises(ValueError, match="starts at block 50"):
+    with pytest.raises(IndexConflict, match="from block 50 does not follow the index, which is at block 40"):
         store.write_batch(Batch(50, 55, BlockRow(55, "0x" + "22" * 32, 0)))  # a gap
     indexer.close()
 
@@ -270,3 +274,35 @@ def test_a_round_length_change_moves_the_clock(tmp_path: Path) -> None:
     assert (status.current_round, status.round_start_block) == (proto.current_round(), proto.current_round_start_block())
     assert not status.round_initialized
     indexer.close()
+
+
+class CappedRpc(EmbeddedRpc):
+    """An endpoint that refuses eth_getLogs over more than 16 blocks, as public ones cap it."""
+
+    def call(self, method: str, params: list[Any]) -> Any:
+        if method == "eth_getLogs":
+            query = params[0]
+            if int(query["toBlock"], 16) - int(query["fromBlock"], 16) >= 16:
+                raise RpcError(-32005, "query exceeds max block range 16")
+        return super().call(method, params)
+
+
+def test_an_endpoint_that_caps_log_ranges_gets_smaller_batches(
+    net: Seeded, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="framemesh.explorer.index.indexer")
+    server = RpcServer("127.0.0.1", 0, CappedRpc(net.chain.w3.provider))  # the seeded chain, served
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        protocol = Protocol.attach(Chain.connect(server.url), net.protocol.deployment)
+        indexer = Indexer(protocol, tmp_path / "capped.sqlite", batch_blocks=100)
+        assert indexer.sync(net.end_block) == net.end_block
+        assert any("batches of 12 blocks now" in r.getMessage() for r in caplog.records)  # 100 -> 50 -> 25 -> 12
+        indexer.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    indexed(net, tmp_path / "ref.sqlite").close()
+    assert rows(tmp_path / "capped.sqlite") == rows(tmp_path / "ref.sqlite")

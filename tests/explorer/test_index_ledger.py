@@ -88,3 +88,38 @@ def test_events_it_does_not_track_still_move_its_position() -> None:
     e = ev("ParameterUpdate", 1, param="roundLength", value=5)
     ledger.apply(e)
     assert ledger.last_event_id == e.id and not ledger.rounds
+
+
+def test_a_claim_that_disagrees_with_the_replay_is_listed_and_the_event_kept() -> None:
+    ledger = Ledger()
+    d = "0x" + "dd" * 20
+    ledger.apply(ev("Bond", 1, newDelegate=A, oldDelegate=ZERO, delegator=d, additionalAmount=100, bondedAmount=100))
+    ledger.apply(ev("EarningsClaimed", 3, delegate=A, delegator=d, rewards=7, fees=1, startRound=2, endRound=3))
+    assert len(ledger.mismatches) == 1 and "paid rewards 7, fees 1" in ledger.mismatches[0]
+    assert (ledger.delegators[d].bonded, ledger.delegators[d].fees, ledger.delegators[d].last_claim) == (107, 1, 3)
+    ledger.apply(ev("WithdrawFees", 3, delegator=d, recipient=d, amount=1))
+    assert (ledger.delegators[d].fees, ledger.delegators[d].fees_withdrawn) == (0, 1)
+
+
+def test_a_slash_takes_from_the_bond_and_the_stake() -> None:
+    ledger = Ledger()
+    ledger.apply(ev("Bond", 1, newDelegate=A, oldDelegate=ZERO, delegator=A, additionalAmount=1000, bondedAmount=1000))
+    ledger.apply(ev("TranscoderUpdate", 1, transcoder=A, rewardCut=0, feeShare=0))
+    ledger.apply(ev("TranscoderActivated", 1, transcoder=A, activationRound=2))
+    assert ledger.is_registered(A)
+    ledger.apply(ev("TranscoderDeactivated", 3, transcoder=A, deactivationRound=4))
+    ledger.apply(ev("TranscoderSlashed", 3, transcoder=A, finder=B, penalty=100, finderReward=10))
+    assert ledger.delegators[A].bonded == 900 and ledger.stakes[A].amount == 900 and ledger.stakes[A].active(3) == 1000
+    assert ledger.active_in(3) == [A] and ledger.active_in(4) == []
+
+
+def test_each_round_records_the_stake_its_active_orchestrators_start_with() -> None:
+    ledger = Ledger()
+    ledger.apply(ev("Bond", 1, newDelegate=A, oldDelegate=ZERO, delegator=A, additionalAmount=1000, bondedAmount=1000))
+    ledger.apply(ev("TranscoderActivated", 1, transcoder=A, activationRound=2))
+    ledger.apply(ev("NewRound", 2, round=2, blockHash="0x"))
+    ledger.apply(ev("Reward", 2, transcoder=A, amount=50))
+    ledger.apply(ev("NewRound", 3, round=3, blockHash="0x"))
+    o = ledger.orchestrators[A]
+    assert o.round_stakes == {2: 1000, 3: 1050} and o.rewards[2] == (50, None)
+    assert ledger.rounds[2].minted == 50 and ledger.rounds[2].reward_callers == {A}

@@ -46,6 +46,7 @@ class RoundSummary(BaseModel):
     initialized_block: int
     initialized_by: str = Field(description="Who sent the initializeRound transaction.")
     initialized_tx: str
+    initialized_at: int | None = Field(default=None, description="Unix time of the block that initialized it.")
     inflation: int | None = Field(description="Inflation for the round, over 1e9.")
     inflation_rate: float | None = Field(description="Inflation as a fraction per round.")
     mintable: Amount | None = Field(description="Tokens the round may mint (SetCurrentRewardTokens).")
@@ -69,6 +70,7 @@ class RoundSeries(BaseModel):
     Token amounts are in whole tokens and wei amounts in ETH, as floats (charts need numbers)."""
 
     rounds: list[int]
+    timestamps: list[int | None] = Field(description="Unix time each round was initialized.")
     inflation_rate: list[float | None]
     bonding_rate: list[float | None]
     total_supply: list[float | None]

@@ -13,8 +13,8 @@ round, pure), `status` (lag, pure), `history` (queries -> `framemesh.wire.explor
 models), `errors`.
 """
 
-from .errors import ExplorerIndexError, IndexMismatch, IndexNotFound, InvalidAddress, UnknownAddress, UnknownRound
+from .errors import ExplorerIndexError, IndexConflict, IndexMismatch, IndexNotFound, InvalidAddress, UnknownAddress, UnknownRound
 from .history import ChainHistory
 from .indexer import Indexer
 
-__all__ = ["ChainHistory", "ExplorerIndexError", "IndexMismatch", "IndexNotFound", "Indexer", "InvalidAddress", "UnknownAddress", "UnknownRound"]
+__all__ = ["ChainHistory", "ExplorerIndexError", "IndexConflict", "IndexMismatch", "IndexNotFound", "Indexer", "InvalidAddress", "UnknownAddress", "UnknownRound"]

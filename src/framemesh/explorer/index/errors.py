@@ -3,6 +3,7 @@
     ExplorerIndexError
     ├── IndexNotFound      the SQLite file does not exist yet (start the indexer)
     ├── IndexMismatch      the file indexes another chain or deployment
+    ├── IndexConflict      a batch does not follow the cursor (another indexer writes the file)
     ├── InvalidAddress     not an address at all (HTTP 400)
     ├── UnknownAddress     no orchestrator / delegator / gateway at that address (HTTP 404)
     └── UnknownRound       the round was not initialized, or is not indexed yet (HTTP 404)
@@ -23,6 +24,11 @@ class IndexNotFound(ExplorerIndexError):
 
 class IndexMismatch(ExplorerIndexError):
     """The file was made for another chain or deployment: use another file, or delete it to re-index."""
+
+
+class IndexConflict(ExplorerIndexError):
+    """A batch that does not start right after the cursor: it would leave a gap or
+    write rows twice. Two indexers on one file do this; run one per file."""
 
 
 class UnknownAddress(ExplorerIndexError):

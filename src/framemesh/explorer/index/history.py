@@ -159,6 +159,7 @@ class ChainHistory:
                 rows = rows[-limit:] if limit > 0 else []
             return RoundSeries(
                 rounds=[r.round for r in rows],
+                timestamps=[r.initialized_at for r in rows],
                 inflation_rate=[r.inflation_rate for r in rows],
                 bonding_rate=[r.bonding_rate for r in rows],
                 total_supply=[r.total_supply / TOKEN if r.total_supply is not None else None for r in rows],
@@ -282,6 +283,7 @@ def _round_summary(view: _View, agg: RoundAgg) -> RoundSummary:
         initialized_block=agg.block,
         initialized_by=agg.initialized_by or "",
         initialized_tx=agg.tx_hash,
+        initialized_at=agg.timestamp,
         inflation=agg.inflation,
         inflation_rate=agg.inflation / INFLATION_DIVISOR if agg.inflation is not None else None,
         mintable=agg.mintable,

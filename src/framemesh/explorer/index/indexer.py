@@ -26,17 +26,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
 
 from framemesh.chain.backend import BlockHeader
-from framemesh.chain.errors import ChainError
+from framemesh.chain.errors import ChainError, ChainUnavailable
 from framemesh.protocol.network import Protocol
 from framemesh.wire.explorer import IndexStatus
 
 from .clock import RoundClock
 from .decode import INDEXED_CONTRACTS, EventDecoder
+from .errors import IndexConflict
 from .status import index_status
 from .store import Batch, BlockRow, Identity, IndexStore, NewEvent, RoundSnapshot
 
@@ -64,6 +66,7 @@ class Indexer:
         self.protocol = protocol
         self.chain = protocol.chain
         self.batch_blocks = batch_blocks
+        self._span = batch_blocks  # the batch size in use: smaller while an endpoint refuses big ranges
         self.confirmations = confirmations
         self.reorg_depth = reorg_depth
         self.lag_blocks = lag_blocks
@@ -94,22 +97,35 @@ class Indexer:
         if meta.cursor >= target:
             return meta.cursor
         start = meta.cursor + 1
-        end = min(target, start + self.batch_blocks - 1)
-        self.store.write_batch(self._read(start, end, meta.clock))
+        end = min(target, start + self._span - 1)
+        try:
+            batch = self._read(start, end, meta.clock)
+        except ChainUnavailable:
+            raise
+        except ChainError as exc:
+            if end == start:
+                raise
+            # Public endpoints cap eth_getLogs (a block range, a result count): halve and go on.
+            self._span = max(1, (end - start + 1) // 2)
+            log.info("explorer indexer: blocks %d-%d refused (%s); batches of %d blocks now", start, end, exc, self._span)
+            return meta.cursor
+        self.store.write_batch(batch)
+        self._span = min(self.batch_blocks, self._span * 2)
         return end
 
     def sync(self, to_block: int | None = None) -> int:
         """Index batches until `to_block` (default: the head at the call); returns the last indexed block."""
         target = to_block if to_block is not None else self.chain.block_number - self.confirmations
         while True:
-            before = self.store.meta().cursor
+            before, span = self.store.meta().cursor, self._span
             done = self.step(target)
-            if done >= target or done == before:
+            if done >= target or (done == before and self._span == span):  # there, or nothing more to index
                 return done
 
     async def run(self, interval: float = 2.0, on_update: Callable[[IndexStatus], Any] | None = None) -> None:
         """Follow the head: sync, sleep `interval` seconds, again, until cancelled.
-        Chain errors are logged and retried on the next round, not raised.
+        Chain errors (and a file busy with another writer) are logged and retried on
+        the next round, not raised.
         `on_update(status)` is called after each sync that indexed something."""
         while True:
             try:
@@ -117,7 +133,7 @@ class Indexer:
                 done = await asyncio.to_thread(self.sync)
                 if on_update is not None and done != before:
                     on_update(self.status())
-            except ChainError as exc:
+            except (ChainError, IndexConflict, sqlite3.OperationalError) as exc:
                 log.warning("explorer indexer: %s (retrying in %g s)", exc, interval)
             await asyncio.sleep(interval)
 

@@ -57,6 +57,7 @@ class RoundAgg:
     block: int | None = None
     tx_hash: str | None = None
     initialized_by: str | None = None
+    timestamp: int | None = None
     inflation: int | None = None
     mintable: int | None = None
     active_stake: int | None = None
@@ -254,7 +255,7 @@ class Ledger:
     def _new_round(self, e: StoredEvent, r: int) -> None:
         round_ = int(e.fields["round"])
         agg = self.round_agg(round_)
-        agg.block, agg.tx_hash, agg.initialized_by = e.block, e.tx_hash, e.tx_from
+        agg.block, agg.tx_hash, agg.initialized_by, agg.timestamp = e.block, e.tx_hash, e.tx_from, e.timestamp
         for address, o in self.orchestrators.items():  # the round's stakes are fixed from its start
             if o.active_in(round_):
                 o.round_stakes[round_] = self.stakes[address].active(round_)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .clock import RoundClock
-from .errors import IndexMismatch, IndexNotFound
+from .errors import IndexConflict, IndexMismatch, IndexNotFound
 
 SCHEMA_VERSION = 1
 
@@ -229,7 +229,10 @@ class IndexStore:
         with self._write() as conn:
             cursor = int(_get(conn, "cursor"))
             if batch.from_block != cursor + 1:
-                raise ValueError(f"batch starts at block {batch.from_block} but the index is at {cursor}")
+                raise IndexConflict(
+                    f"a batch from block {batch.from_block} does not follow the index, which is at block {cursor}:"
+                    " is another indexer writing this file? Run one per file"
+                )
             for event in batch.events:
                 row = conn.execute(
                     "INSERT INTO events (block, log_index, tx_hash, tx_from, contract, name, round, fields)"
