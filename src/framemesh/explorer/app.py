@@ -128,6 +128,8 @@ def create_explorer_app(explorer: Explorer) -> FastAPI:
                 html = explorer.render(template, request, page=model, current=current, params=params)
                 return HTMLResponse(html, headers={"Vary": "Accept"})
 
+            # Both routes take `build`'s query and path parameters, as FastAPI reads them
+            # from a signature: one definition per page, its HTML and JSON kept the same.
             params = list(inspect.signature(build).parameters.values())
 
             async def html_route(request: Request, **kw: Any) -> Response:

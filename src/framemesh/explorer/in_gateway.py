@@ -8,7 +8,7 @@ import dataclasses
 import time
 from typing import Any
 
-from framemesh.explorer.sources import _Memo
+from framemesh.explorer.sources import Memo
 from framemesh.wire.explorer_pages import StreamOut
 
 # Streams listed on the page: the newest first, as the gateway's own GET /streams.
@@ -20,7 +20,7 @@ class InProcessGateway:
         self.gateway = gateway
         self.prefix = prefix  # where the gateway's own routes are, seen from the browser
         self.label = "this gateway"
-        self.memo = _Memo()
+        self.memo = Memo()
 
     async def orchestrators(self) -> list[dict[str, Any]] | None:
         return self.gateway.pool.snapshot(time.monotonic())  # type: ignore[no-any-return]

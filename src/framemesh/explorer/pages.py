@@ -155,9 +155,9 @@ class ExplorerData:
             on_chain = await self.read("gateway", address)
         return GatewayPage(
             status=status, address=address, on_chain=on_chain,
-            tickets_sent=views._int((payments or {}).get("tickets_sent")),
-            face_value_sent=views._int((payments or {}).get("face_value_sent")),
-            expected_value_sent=views._int((payments or {}).get("expected_value_sent")),
+            tickets_sent=views.as_int((payments or {}).get("tickets_sent")),
+            face_value_sent=views.as_int((payments or {}).get("face_value_sent")),
+            expected_value_sent=views.as_int((payments or {}).get("expected_value_sent")),
             used=views.used(pool, scores), gateways=everyone,
         )
 

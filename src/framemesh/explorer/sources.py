@@ -47,7 +47,7 @@ class GatewayFacts(Protocol):
     async def close(self) -> None: ...
 
 
-class _Memo:
+class Memo:
     """An answer per key, kept FRESH_SECONDS; concurrent askers share one read."""
 
     def __init__(self, fresh: float = FRESH_SECONDS) -> None:
@@ -83,7 +83,7 @@ class NodeReader:
     def __init__(self, client: httpx.AsyncClient | None = None) -> None:
         self._own = client is None
         self.http = client or make_client(timeout=HTTP_TIMEOUT, connect_timeout=HTTP_TIMEOUT)
-        self.memo = _Memo()
+        self.memo = Memo()
 
     async def _json(self, url: str) -> Any:
         response = await self.http.get(url)
@@ -130,7 +130,7 @@ class HttpGateway:
         self._own = client is None
         self.http = client or make_client(timeout=HTTP_TIMEOUT, connect_timeout=HTTP_TIMEOUT)
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.memo = _Memo()
+        self.memo = Memo()
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
         response = await self.http.get(f"{self.url}{path}", headers=self.headers, params=params)

@@ -151,11 +151,11 @@ def work(info: dict[str, Any] | None, stats: dict[str, Any] | None, streams: int
     flight = (stats or {}).get("in_flight")
     if isinstance(flight, dict):  # /stats: {transcode_segments, ai_requests: {pipeline: n}, live_ai_segments}
         ai_requests = flight.get("ai_requests") if isinstance(flight.get("ai_requests"), dict) else {}
-        ai_jobs = sum(_int(n) or 0 for n in ai_requests.values()) + (_int(flight.get("live_ai_segments")) or 0)
-        return Work(transcode_jobs=_int(flight.get("transcode_segments")), ai_jobs=ai_jobs, streams=streams)
+        ai_jobs = sum(as_int(n) or 0 for n in ai_requests.values()) + (as_int(flight.get("live_ai_segments")) or 0)
+        return Work(transcode_jobs=as_int(flight.get("transcode_segments")), ai_jobs=ai_jobs, streams=streams)
     ai = ((info or {}).get("capabilities") or {}).get("ai") or []
     return Work(
-        transcode_jobs=_int((info or {}).get("load")) if info else None,
+        transcode_jobs=as_int((info or {}).get("load")) if info else None,
         ai_jobs=sum(int(a.get("in_use", 0)) for a in ai) if info else None,
         streams=streams,
     )
@@ -166,8 +166,8 @@ def tickets(stats: dict[str, Any] | None, redeemed_on_chain: int, face_value: in
     pay = (stats or {}).get("payments") or {}
     store = pay.get("tickets") if isinstance(pay.get("tickets"), dict) else {}
     return Tickets(
-        received=_int(pay.get("tickets_received")), won=_int(pay.get("tickets_won")),
-        redeemed=_int(store.get("redeemed", pay.get("tickets_redeemed"))),
+        received=as_int(pay.get("tickets_received")), won=as_int(pay.get("tickets_won")),
+        redeemed=as_int(store.get("redeemed", pay.get("tickets_redeemed"))),
         redeemed_on_chain=redeemed_on_chain, face_value_redeemed=face_value,
     )
 
@@ -187,7 +187,7 @@ def used(pool: list[dict[str, Any]] | None, scores: dict[str, Any] | None) -> li
     return out
 
 
-def _int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     try:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
