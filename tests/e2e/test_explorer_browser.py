@@ -16,6 +16,9 @@ from typing import Any
 import httpx
 
 from framemesh.devnet import Devnet, DevnetConfig
+from framemesh.explorer.service import build_explorer, explorer_app
+from framemesh.explorer.sources import HttpGateway
+from framemesh.net.server import ServerThread
 from framemesh.sdk.client import GatewayClient
 from tests.e2e.clips import PROFILES
 from tests.e2e.live import browser, status, stream, ts_segments, wait_for
@@ -146,6 +149,20 @@ def test_the_explorer_in_a_browser(tmp_path: Path, clip: Path) -> None:
             for path in ("/orchestrators", f"/orchestrators/{o1}", "/rounds"):
                 page.goto(f"{explorer}{path}")
                 assert _axe(page) == [], f"{path} at 390 px: accessibility violations"
+
+        # The same network from an explorer of its own, reading the gateway over HTTP.
+        standalone = build_explorer(net.protocol, tmp_path / "standalone.sqlite", gateway=HttpGateway(net.gateway.url),
+                                    follow_interval=0.5)
+        with ServerThread(explorer_app(standalone)) as server:
+            wait_for("the standalone explorer's index caught up", lambda: _synced(server.url), timeout=120)
+            rows = httpx.get(f"{server.url}/api/orchestrators", timeout=30).json()["orchestrators"]
+            assert all(r["reachable"] and r["capabilities"] for r in rows)
+            assert any(r["score"] is not None and r["success_rate"] is not None for r in rows)
+            gw = httpx.get(f"{server.url}/api/gateway", timeout=30).json()
+            assert gw["address"].lower() == net.gateway_signer.address.lower() and gw["tickets_sent"] > 0
+            assert gw["on_chain"]["tickets_redeemed"] > 0 and len(gw["used"]) == 2
+            streams = httpx.get(f"{server.url}/api/streams", timeout=30).json()["streams"]
+            assert [(s["name"], s["player_url"]) for s in streams] == [("explorer-cam", f"{net.gateway.url}/streams/{cam['id']}/player")]
 
     print("explorer LCP/CLS per page:", measured, "CLS on the overview after live updates:", cls_after)
     for name, m in measured.items():
