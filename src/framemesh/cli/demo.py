@@ -84,6 +84,7 @@ def demo(
                 f"gateway {net.gateway.url}; " + ", ".join(f"{n.name} {n.url}" for n in net.orchestrators),
                 soft_wrap=True,
             )
+            console.print(f"explorer (while the demo runs): {net.gateway.url}/explorer/", soft_wrap=True)
             key = asyncio.run(_make_key(net.gateway.url, admin_token))
             console.print(f"API key {key.prefix}… ({key.name!r}, spend limit {key.spend_limit}) made on the admin API",
                           soft_wrap=True)

@@ -8,6 +8,7 @@ from framemesh import __version__
 from framemesh.cli.ai_jobs import ai_app
 from framemesh.cli.api_keys import api_keys_app
 from framemesh.cli.demo import demo
+from framemesh.cli.explorer import explorer
 from framemesh.cli.nodes import gateway_app, orchestrator_app
 from framemesh.cli.protocol_cmds import (
     chain_app,
@@ -20,6 +21,7 @@ from framemesh.cli.protocol_cmds import (
 from framemesh.cli.metrics_doc import metrics_doc
 from framemesh.cli.models import models_app
 from framemesh.cli.protocol_sim import simulate
+from framemesh.cli.scores import scores
 from framemesh.cli.provenance import keys_app, verify
 from framemesh.cli.stream import stream_app
 from framemesh.cli.transcode import transcode
@@ -49,6 +51,8 @@ app.command()(verify)
 app.command()(transcode)
 app.command()(demo)
 app.command("metrics-doc")(metrics_doc)
+app.command()(explorer)
+app.command()(scores)
 
 
 @app.command()

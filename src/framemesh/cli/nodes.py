@@ -60,6 +60,8 @@ def orchestrator_start(
     ticket_win_prob: Annotated[str, typer.Option(help="Win probability of each ticket, e.g. 1/100000 or 0.00001.")] = "1/100000",
     redeem_interval: Annotated[float, typer.Option(min=0.1, help="Seconds between passes of the ticket redeemer.")] = 2.0,
     ai_config: Annotated[Path | None, typer.Option(help="Serve the AI pipelines and models of this models.toml (see docs/ai.md).")] = None,
+    slow_seconds: Annotated[float, typer.Option(min=0.0, help="TESTING: wait this long before each transcode or AI job (a slow node, for scores and benchmarks).")] = 0.0,
+    fail_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="TESTING: answer this share of transcode and AI jobs with a 500 (a flaky node).")] = 0.0,
 ) -> None:
     """Start an orchestrator node and serve until interrupted."""
     setup_logging(log_level)
@@ -83,6 +85,8 @@ def orchestrator_start(
             ticket_win_prob=win_prob,
             redeem_interval=redeem_interval,
             ai_config=ai_config,
+            slow_seconds=slow_seconds,
+            fail_share=fail_share,
         )
     except ValueError as exc:
         fail(str(exc), 2)
@@ -139,6 +143,11 @@ def gateway_start(
     live_idle_timeout: Annotated[float, typer.Option(min=1.0, help="End a live stream after this many seconds without media.")] = 30.0,
     queue_seconds: Annotated[float, typer.Option(min=0.0, help="How long an AI request waits for a free orchestrator before a 503.")] = 30.0,
     queue_limit: Annotated[int, typer.Option(min=0, help="How many requests may wait for a free orchestrator; past it, a 503.")] = 1000,
+    score_window: Annotated[float, typer.Option(min=1.0, help="Seconds a result counts in an orchestrator's performance score.")] = 600.0,
+    score_interval: Annotated[float, typer.Option(min=0.1, help="Seconds between points of the score history (GET /scores/history).")] = 60.0,
+    score_history_days: Annotated[float, typer.Option(min=0, help="Forget score history points this many days old; 0 keeps them forever.")] = 30.0,
+    score_weights: Annotated[bool, typer.Option(help="Weigh orchestrators by their performance score when choosing who gets work (--no-score-weights: stake, price and free slots only).")] = True,
+    probe_interval: Annotated[float | None, typer.Option(min=1.0, help="Send a tiny paid test segment to each idle orchestrator with no transcoding result in this many seconds (off unless given).")] = None,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
     setup_logging(log_level)
@@ -163,6 +172,11 @@ def gateway_start(
             live_idle_timeout=live_idle_timeout,
             queue_seconds=queue_seconds,
             queue_limit=queue_limit,
+            score_window=score_window,
+            score_interval=score_interval,
+            score_retention=score_history_days * 86400 if score_history_days > 0 else None,
+            score_weights=score_weights,
+            probe_interval=probe_interval,
         )
     except ValueError as exc:
         fail(str(exc), 2)

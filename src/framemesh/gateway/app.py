@@ -33,6 +33,9 @@ from framemesh.gateway.core.files import file_under
 from framemesh.gateway.core.payer import GatewayPayer
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.core.probe import Prober
+from framemesh.gateway.core.score_store import ScoreRecorder, ScoreStore
+from framemesh.gateway.core.scores import Scoreboard
 from framemesh.gateway.core.retention import Janitor, Kept
 from framemesh.gateway.core.waiting import WaitLine
 from framemesh.wire.gateway import QueueOut
@@ -43,6 +46,7 @@ from framemesh.gateway.live.routes import install_live_routes
 from framemesh.gateway.live.session import LiveParts
 from framemesh.gateway.live.store import StreamStore
 from framemesh.gateway.live.streams import LiveStreams
+from framemesh.gateway.score_routes import install_score_routes
 from framemesh.gateway.vod.routes import install_vod_routes
 from framemesh.gateway.vod.runner import JobRunner
 from framemesh.gateway.vod.store import JobStore
@@ -69,7 +73,10 @@ class Gateway:
         self.store = JobStore(self.database)
         self.keys = KeyStore(self.database)
         self.access = Access(self.keys, open=config.open, token=config.api_token, admin_token=config.admin_token)
-        self.pool = OrchestratorPool(base_avoid=config.avoid_seconds, max_avoid=config.max_avoid_seconds)
+        self.pool = OrchestratorPool(
+            base_avoid=config.avoid_seconds, max_avoid=config.max_avoid_seconds,
+            scores=Scoreboard(window=config.score_window), score_weights=config.score_weights,
+        )
         for url in config.orchestrators:
             self.pool.add(url.rstrip("/"))
         self.executor = worker_pool(config.verify_workers)
@@ -112,6 +119,14 @@ class Gateway:
                  Kept(self.live.store, self.live.dirs)],
                 retention=config.retention, interval=config.retention_interval,
             )
+        self.score_store = ScoreStore(self.database)
+        self.score_recorder = ScoreRecorder(
+            self.score_store, self.pool.scores, self._address, interval=config.score_interval, retention=config.score_retention,
+        )
+        self.prober = None
+        if config.probe_interval is not None:
+            self.prober = Prober(self.pool, self.client, self.payer, self.runner.checks, config.jobs_dir,
+                                 interval=config.probe_interval, on_free=self.line.wake)
         self._background: list[asyncio.Task[None]] = []
         self._last_discovery = 0.0
         self.metrics.bind(self)
@@ -123,6 +138,9 @@ class Gateway:
         self._background.append(asyncio.create_task(self._refresh_loop(), name="orchestrator-refresh"))
         if self.janitor is not None:
             self._background.append(asyncio.create_task(self.janitor.run(), name="retention"))
+        self._background.append(asyncio.create_task(self.score_recorder.run(), name="score-history"))
+        if self.prober is not None:
+            self._background.append(asyncio.create_task(self.prober.run(), name="test-jobs"))
         self.runner.resume()
         self.ai_runner.resume()
         await self.live.start()
@@ -131,12 +149,20 @@ class Gateway:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        try:  # the scores since the last point, so a stop loses none of the history
+            await asyncio.to_thread(self.score_recorder.write, self.score_recorder.sample())
+        except Exception as exc:
+            log.warning("score history: %s", exc)
         await self.live.stop()
         await self.runner.shutdown()
         await self.ai_runner.shutdown()
         await self.http.aclose()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.database.close()
+
+    def _address(self, url: str) -> str | None:
+        member = self.pool.members.get(url)
+        return member.address if member is not None else None
 
     async def discover(self) -> None:
         """Read the active set and service URIs from the chain into the pool."""
@@ -190,6 +216,12 @@ class Gateway:
 
 def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = None) -> FastAPI:
     gateway = Gateway(config, protocol, signer)
+    explorer = None
+    if protocol is not None:  # the network's explorer, on this gateway's chain; it indexes once browsed
+        from framemesh.explorer.in_gateway import InProcessGateway
+        from framemesh.explorer.service import build_explorer
+
+        explorer = build_explorer(protocol, config.data_dir / "explorer.sqlite", gateway=InProcessGateway(gateway))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -198,6 +230,8 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         try:
             yield
         finally:
+            if explorer is not None:
+                await explorer.stop()
             await gateway.stop()
 
     app = FastAPI(title="framemesh gateway", version=__version__, lifespan=lifespan)
@@ -263,6 +297,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         body["path"] = path.relative_to(config.outputs_dir.resolve()).as_posix()
         return body
 
+    install_score_routes(app, gateway.pool, gateway.score_store, auth)
     install_key_routes(app, gateway.keys, config.admin_token, gateway.access)
     install_vod_routes(app, gateway, auth)
     install_live_routes(app, gateway.live, gateway.access, auth, config.default_profiles)
@@ -270,4 +305,8 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
     install_ai_job_routes(app, ai_routes, gateway.ai_runner)
     install_llm_routes(app, ai_routes)
     install_unknown_pipeline(app, ai_routes)  # last: it matches any POST /name
+    if explorer is not None:
+        from framemesh.explorer.app import create_explorer_app
+
+        app.mount("/explorer", create_explorer_app(explorer))
     return app

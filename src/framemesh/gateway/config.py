@@ -67,6 +67,17 @@ class GatewayConfig:
     live_window: int = 6
     live_deadline_factor: float = 4.0
     live_idle_timeout: float = 30.0
+    # Performance scores (`core.scores`): a result counts for `score_window` seconds;
+    # the history keeps a point per orchestrator and kind of work every `score_interval`
+    # seconds (when it had new results) for `score_retention` seconds (None: forever).
+    # `score_weights` off: selection ignores the scores (stake, price and free slots only).
+    score_window: float = 600.0
+    score_interval: float = 60.0
+    score_retention: float | None = 30 * 86400.0
+    score_weights: bool = True
+    # Test jobs: every `probe_interval` seconds, an idle orchestrator with no transcoding
+    # result that recent is sent a tiny paid segment (None: never).
+    probe_interval: float | None = None
 
     def __post_init__(self) -> None:
         for url in self.orchestrators:
@@ -101,6 +112,12 @@ class GatewayConfig:
             raise ValueError("live_segment_duration: must be 1 to 10 seconds")
         if self.live_window < 3:
             raise ValueError("live_window: at least 3 segments (players start 3 from the live edge)")
+        if self.score_window <= 0 or self.score_interval <= 0:
+            raise ValueError("score_window and score_interval: must be positive")
+        if self.score_retention is not None and self.score_retention <= 0:
+            raise ValueError("score_retention: must be positive, or None to keep the history forever")
+        if self.probe_interval is not None and self.probe_interval <= 0:
+            raise ValueError("probe_interval: must be positive, or None for no test jobs")
         if self.live_deadline_factor < 1.0 or self.live_idle_timeout <= 0:
             raise ValueError("live_deadline_factor must be at least 1 and live_idle_timeout positive")
 
@@ -138,4 +155,7 @@ class GatewayConfig:
             "rtmp": f"{self.rtmp_host or self.host}:{self.rtmp_port}" if self.rtmp_port is not None else None,
             "live": f"{self.live_segment_duration:g} s segments, a window of {self.live_window}, "
                     f"idle timeout {self.live_idle_timeout:g} s",
+            "scores": f"over {self.score_window:g} s, a point every {self.score_interval:g} s, "
+                      + ("weighed by selection" if self.score_weights else "NOT weighed by selection"),
+            "test_jobs": f"every {self.probe_interval:g} s when idle" if self.probe_interval else "off",
         }

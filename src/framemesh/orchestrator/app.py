@@ -38,6 +38,7 @@ from framemesh.orchestrator.config import OrchestratorConfig
 from framemesh.orchestrator.duties import RoundDuties
 from framemesh.orchestrator.metrics import OrchestratorMetrics, in_flight
 from framemesh.orchestrator.signing import SigningSpec, dev_signing_spec
+from framemesh.orchestrator.faults import Faults
 from framemesh.orchestrator.work import transcode_to_bundle
 from framemesh.workers import worker_pool
 from framemesh.payments.pricing import transcode_price
@@ -137,6 +138,8 @@ def create_app(config: OrchestratorConfig, *, protocol: Any = None, signer: Any 
     app.state.orchestrator = state
     app.state.ai = ai
     install_error_handlers(app)
+    if config.slow_seconds or config.fail_share:
+        app.add_middleware(Faults, slow_seconds=config.slow_seconds, fail_share=config.fail_share)
 
     def info() -> OrchestratorInfo:
         return OrchestratorInfo(

@@ -41,6 +41,10 @@ class OrchestratorConfig:
     # AI: a models.toml (see docs/ai.md) to serve AI pipelines from; None serves none.
     ai_config: Path | None = None
     ai_timeout: float = 600.0  # seconds a worker gets per AI job before it is restarted
+    # Testing only (`orchestrator.faults`): a delay before each transcode or AI job, and
+    # the share of them answered with a 500 instead, to see what gateways make of it.
+    slow_seconds: float = 0.0
+    fail_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
@@ -56,6 +60,8 @@ class OrchestratorConfig:
             raise ValueError("ticket_face_value: must be positive")
         if (self.signing_key is None) != (self.signing_chain is None):
             raise ValueError("signing_key and signing_chain: give both or neither")
+        if self.slow_seconds < 0 or not 0.0 <= self.fail_share <= 1.0:
+            raise ValueError("slow_seconds: must not be negative; fail_share: must be between 0 and 1")
         if not 0 < self.ticket_win_prob <= 1:
             raise ValueError(f"ticket_win_prob: must be in (0, 1], got {self.ticket_win_prob}")
 
@@ -72,4 +78,6 @@ class OrchestratorConfig:
             "ticket_face_value": self.ticket_face_value,
             "ticket_win_prob": str(self.ticket_win_prob),
             "ai_config": str(self.ai_config) if self.ai_config is not None else None,
+            **({"TESTING faults": f"{self.slow_seconds:g} s slower, {self.fail_share:.0%} failed"}
+               if self.slow_seconds or self.fail_share else {}),
         }

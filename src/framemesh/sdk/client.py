@@ -26,7 +26,7 @@ import httpx
 
 from framemesh.net.client import make_client
 from framemesh.wire.ai import AudioResponse, ImageResponse, TextResponse
-from framemesh.wire.gateway import AIJobAccepted, AIJobStatus, JobAccepted, JobStatus
+from framemesh.wire.gateway import AIJobAccepted, AIJobStatus, JobAccepted, JobStatus, ScoreHistoryOut, ScoresOut
 from framemesh.wire.keys import KeyCreate, KeyCreated, KeyOut
 from framemesh.wire.live import ControlOut, StreamOut
 from framemesh.wire.states import AIJobState, JobState, terminal_values
@@ -262,6 +262,19 @@ class GatewayClient:
         """`DELETE /streams/{id}`: returns once its segments are done and its recording written."""
         response = await self._request("DELETE", f"/streams/{stream_id}")
         return StreamOut.model_validate_json(response.content)
+
+    async def scores(self) -> ScoresOut:
+        """Every orchestrator's current performance score per kind of work (`GET /scores`)."""
+        response = await self._request("GET", "/scores")
+        return ScoresOut.model_validate_json(response.content)
+
+    async def score_history(self, orchestrator: str | None = None, *, since: float = 0.0, **filters: str) -> ScoreHistoryOut:
+        """The score history (`GET /scores/history`); `filters`: kind, pipeline, model."""
+        params: dict[str, Any] = {"since": since, **filters}
+        if orchestrator is not None:
+            params["orchestrator"] = orchestrator
+        response = await self._request("GET", "/scores/history", params=params)
+        return ScoreHistoryOut.model_validate_json(response.content)
 
     async def usage(self) -> KeyOut | None:
         """This client's API key, its limits and what it has used (None without a key)."""

@@ -103,3 +103,51 @@ class QueueOut(BaseModel):
     wait_seconds_max: float
     wait_seconds_p50: float = Field(description="Over the last 1000 served.")
     wait_seconds_p95: float
+
+
+# Performance scores (GET /scores, GET /scores/history) -----------------------------
+
+
+class AIScaleOut(BaseModel):
+    k: float = Field(description="The AI latency decay rate: ln(1/0.8) / median_round_trip.")
+    median_round_trip: float = Field(description="Seconds: the median of every orchestrator's recent successful round trips.")
+
+
+class OrchestratorScoreOut(BaseModel):
+    url: str
+    address: str | None = Field(description="Its on-chain address, when known.")
+    kind: str = Field(description="transcode or ai")
+    pipeline: str | None = None
+    model: str | None = None
+    score: float = Field(ge=0, le=1, description="transcode: success_rate x latency_score; ai: 0.65 x success_rate + 0.35 x latency_score.")
+    success_rate: float = Field(ge=0, le=1)
+    latency_score: float = Field(ge=0, le=1, description="transcode: 1 - e^(-segment duration / round trip); ai: e^(-k x round trip).")
+    round_trip_p50: float | None = Field(description="Seconds, over the window's successes.")
+    round_trip_mean: float | None = Field(default=None, description="Seconds: the round trip the formula takes.")
+    segment_duration: float | None = Field(default=None, description="Seconds: the mean segment duration (transcode).")
+    samples: int = Field(description="Results in the window.")
+    updated_at: float = Field(description="Unix seconds of its latest result.")
+
+
+class ScoresOut(BaseModel):
+    """Every orchestrator's current score per kind of work, from this gateway's own results."""
+
+    window_seconds: float = Field(description="A result counts this long (and only the latest max_results per score).")
+    max_results: int
+    ai: dict[str, AIScaleOut] = Field(description="Per \"pipeline/model\".")
+    orchestrators: list[OrchestratorScoreOut]
+
+
+class ScorePointOut(BaseModel):
+    at: float = Field(description="Unix seconds.")
+    url: str
+    kind: str
+    pipeline: str | None
+    model: str | None
+    score: float
+    success_rate: float
+    latency_score: float
+
+
+class ScoreHistoryOut(BaseModel):
+    points: list[ScorePointOut]

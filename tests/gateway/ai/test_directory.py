@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from framemesh.ai import build_request
 from framemesh.gateway.ai.directory import BUSY_NOW, AIDirectory, request_parts
 from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.core.scores import Result, Work
 from framemesh.wire.ai import AICapability
 
 T2I = "text-to-image"
@@ -52,12 +54,15 @@ def test_max_price_and_avoided_orchestrators() -> None:
     assert d.rank(T2I, SD, pool, 1000.0, 5)[0] == [("b", 3)], "avoidance ends"
 
 
-def test_a_failing_orchestrator_sinks_below_an_equal_one() -> None:
-    d, pool = directory(a=[cap()], b=[cap()])
-    for _ in range(3):
-        pool.members["a"].failures += 1
-    pool.members["b"].successes += 1
-    assert [u for u, _ in d.rank(T2I, SD, pool, 0.0, None)[0]] == ["b", "a"]
+def test_a_failing_or_slow_orchestrator_is_ranked_first_less_often() -> None:
+    d, pool = directory(a=[cap()], b=[cap()], c=[cap()])
+    work = Work.ai(T2I, SD)
+    for i in range(20):
+        pool.scores.record("a", work, Result(0.0, i % 2 == 0, 1.0))  # fails half its jobs
+        pool.scores.record("b", work, Result(0.0, True, 1.0))
+        pool.scores.record("c", work, Result(0.0, True, 5.0))  # five times slower
+    firsts = Counter(d.rank(T2I, SD, pool, 0.0, None)[0][0][0] for _ in range(2000))
+    assert firsts["b"] > firsts["c"] > firsts["a"] > 0
 
 
 def test_offers_and_default_model() -> None:

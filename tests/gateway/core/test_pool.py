@@ -1,7 +1,7 @@
 from hypothesis import given, strategies as st
 
 from framemesh.gateway.core.pool import OrchestratorPool
-from framemesh.gateway.core.selection import RECORD_HALF_LIFE
+from framemesh.gateway.core.pool import RECORD_HALF_LIFE
 
 
 def make_pool(*caps: int) -> OrchestratorPool:
@@ -88,8 +88,9 @@ def test_faster_orchestrator_preferred_at_equal_load() -> None:
     for seed in range(200):
         pool = make_pool(1, 1)
         pool.rng.seed(seed)
-        pool.succeeded("http://o0", 3.0, now=0.0)
-        pool.succeeded("http://o1", 1.0, now=0.0)
+        for _ in range(10):  # 2 s segments: back in 3 s (score 0.49) and in 1 s (0.86)
+            pool.succeeded("http://o0", 3.0, now=0.0, duration=2.0)
+            pool.succeeded("http://o1", 1.0, now=0.0, duration=2.0)
         picks.append(pool.acquire(0.0))
     assert picks.count("http://o1") > 2 * picks.count("http://o0") > 0
 

@@ -3,7 +3,8 @@
 `AIDirectory` keeps what each orchestrator's /info advertises (`Capabilities.ai`) and
 ranks who may take a job: it serves that pipeline and model, asks no more than the max
 price, and is not avoided after a recent failure; then warm before cold, free before
-busy, cheaper first, the better success record first (random among equals).
+busy, cheaper before dearer, and among equals an order drawn by `selection` weights
+(stake, and the orchestrator's performance score for that pipeline and model).
 `request_parts` and `expected_outputs` say what a request sends and should get back.
 """
 
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from framemesh.gateway.core.pool import OrchestratorPool
-from framemesh.gateway.core.selection import success_rate
+from framemesh.gateway.core.scores import Work
+from framemesh.gateway.core.selection import Candidate, order
 from framemesh.wire.ai import AICapability
 
 
@@ -84,14 +86,25 @@ class AIDirectory:
             usable.append((url, c, member))
         if not usable:
             return [], BUSY_NOW
-
-        def key(item: tuple[str, AICapability, Any]) -> tuple[bool, bool, int, float, float]:
-            _, c, member = item
-            success = member.success_rate(now) if member else success_rate(0, 0)
-            full = c.in_use >= c.capacity
-            return (not c.warm, full, c.price_per_unit, -success, self.rng.random())
-
-        return [(url, c.price_per_unit) for url, c, _ in sorted(usable, key=key)], None
+        work = Work.ai(pipeline, model_id)
+        k = pool.scores.k(work, now)
+        # A client's price caps are per request, and the cheaper is tried first as it
+        # always was: the scores weigh the order among orchestrators at the same price.
+        tiers: dict[tuple[bool, bool, int], list[Any]] = {}
+        for url, c, member in usable:
+            tiers.setdefault((not c.warm, c.in_use >= c.capacity, c.price_per_unit), []).append((url, c, member))
+        ranked = []
+        for tier in sorted(tiers):
+            prices = {url: c.price_per_unit for url, c, _ in tiers[tier]}
+            candidates = [
+                pool.candidate(member, work, now, price=c.price_per_unit, k=k) if member is not None
+                else Candidate(url, price_per_pixel=c.price_per_unit)
+                for url, c, member in tiers[tier]
+            ]
+            # Their own slots are the tier's business (free before busy): weigh the rest.
+            candidates = [dataclasses.replace(cand, in_flight=0, capacity=1) for cand in candidates]
+            ranked += [(url, prices[url]) for url in order(candidates, self.rng)]
+        return ranked, None
 
 
 def request_parts(request: Any) -> tuple[dict[str, Any], dict[str, bytes]]:

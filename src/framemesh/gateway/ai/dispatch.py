@@ -31,6 +31,7 @@ from framemesh.gateway.errors import (
 from framemesh.gateway.core.payer import pay_and_call
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.core.scores import Work
 from framemesh.gateway.core.checks import provenance_problem
 from framemesh.gateway.metrics import GatewayMetrics
 from framemesh.wire.ai import AICapability, AIResult
@@ -182,14 +183,16 @@ class AIDispatcher:
             watcher = asyncio.create_task(self._watch(url, job_id, on_progress)) if on_progress else None
             slot = (url, pipeline, model_id)
             self.take(slot)
-            sent = time.perf_counter()
+            work = Work.ai(pipeline, model_id)
+            started = time.monotonic()
             try:
                 try:
                     result, files = await self._pay_and_send(url, pipeline, request, price, staging, job_id)
                 finally:
                     self.give_back(slot)
+                round_trip = time.monotonic() - started
                 await self._verify(url, pipeline, model_id, request, result, files, job_id)
-                self.metrics.ai_try(pipeline, url, "ok", time.perf_counter() - sent)
+                self.metrics.ai_try(pipeline, url, "ok", time.monotonic() - started)
             except PeerBusy as exc:
                 self.metrics.ai_try(pipeline, url, "busy")
                 shutil.rmtree(staging, ignore_errors=True)
@@ -200,7 +203,7 @@ class AIDispatcher:
                 self.metrics.ai_try(pipeline, url, exc.kind)
                 shutil.rmtree(staging, ignore_errors=True)
                 log.warning("AI job %s: %s; failing over", job_id, exc)
-                self.failed(url, exc)
+                self.failed(url, exc, work)
                 errors.append(str(exc))
                 tried[0] += 1
                 continue
@@ -213,7 +216,7 @@ class AIDispatcher:
             staging.rename(dest_dir)
             files = {name: dest_dir / path.name for name, path in files.items()}
             if url in self.pool.members:
-                self.pool.succeeded(url, result.elapsed, time.monotonic())
+                self.pool.succeeded(url, round_trip, time.monotonic(), work=work)
             return result, files, url
         if tried[0] >= self.attempts:
             raise NoOrchestrator(503, f"{pipeline} {model_id!r} failed on every orchestrator tried: " + "; ".join(errors), [])
@@ -282,14 +285,10 @@ class AIDispatcher:
                 return None
             raise
 
-    def failed(self, url: str, exc: PeerFailed) -> None:
-        """Count a failure against `url`; a bad result (it cheated) bans it for longest."""
-        if url not in self.pool.members:
-            return
-        if exc.kind == "bad_result":
-            self.pool.ban(url, time.monotonic())
-        else:
-            self.pool.failed(url, time.monotonic())
+    def failed(self, url: str, exc: PeerFailed, work: Work) -> None:
+        """Count a failure of `work` against `url`; a bad result (it cheated) bans it for longest."""
+        if url in self.pool.members:
+            self.pool.failure(url, time.monotonic(), bad_result=exc.kind == "bad_result", work=work)
 
     async def _pay_and_send(
         self, url: str, pipeline: str, request: Any, price: int, dest_dir: Path, job_id: str

@@ -35,6 +35,7 @@ from framemesh.gateway.ai.dispatch import (
 )
 from framemesh.gateway.errors import PeerBusy, PeerFailed, PeerRefused
 from framemesh.gateway.core.payer import pay_and_call
+from framemesh.gateway.core.scores import Work
 from framemesh.gateway.core.waiting import LineFull, WaitedTooLong
 from framemesh.gateway.core.peer import raise_for_status
 from framemesh.payments.signatures import BadSignature, recover
@@ -99,8 +100,7 @@ class LLMStream:
                 line = await self.dispatcher.next_line(self.url, self.lines)
             raise PeerFailed(self.url, "error", "the answer ended before its done line")
         except PeerFailed as exc:
-            self.dispatcher.ai.metrics.ai_try(PIPELINE, self.url, exc.kind)
-            self.dispatcher.ai.failed(self.url, exc)
+            self.dispatcher.ai.failed(self.url, exc, Work.ai(PIPELINE, self.model_id))
             raise
         finally:
             payer = self.dispatcher.ai.payer
@@ -140,7 +140,8 @@ class LLMStream:
             payer.refund(self.url, bound_price - done.price)
         pool = self.dispatcher.ai.pool
         if self.url in pool.members:
-            pool.succeeded(self.url, done.elapsed, time.monotonic())
+            # The orchestrator's time for the whole answer (a stream has no one round trip).
+            pool.succeeded(self.url, done.elapsed, time.monotonic(), work=Work.ai(PIPELINE, self.model_id))
         return done
 
     def _signature_problem(self, done: LLMDone) -> str | None:
@@ -204,7 +205,7 @@ class LLMDispatcher:
                     ai.metrics.ai_try(PIPELINE, url, exc.kind)
                     log.warning("LLM job %s: %s; failing over", job_id, exc)
                     tried.add(url)
-                    ai.failed(url, exc)
+                    ai.failed(url, exc, Work.ai(PIPELINE, model_id))
                     errors.append(str(exc))
             if len(tried) >= ai.attempts or not ranked:
                 raise NoOrchestrator(

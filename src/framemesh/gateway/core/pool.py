@@ -1,10 +1,15 @@
-"""The gateway's view of the orchestrators it knows: free slots, health, and who to avoid.
+"""The gateway's view of the orchestrators it knows: free slots, health, scores, and who
+to avoid.
 
-Pure bookkeeping, no I/O: the caller passes the time in. An orchestrator that fails
-is avoided for a while, twice as long after each consecutive failure (up to a cap),
-so a dead node costs one failed request per back-off period, not one per segment.
-Its record for selection (recent successes and failures) fades with time; a /info
-probe that fails backs it off the same way but is not a failed job.
+Pure bookkeeping, no I/O: the caller passes the time in. Every piece of work's outcome
+is reported with the kind of work it was (`scores.Work`), and goes into the
+orchestrator's performance score for that kind (`scores.Scoreboard`), which selection
+weighs (`selection`) when it draws who gets the next piece of that kind. An
+orchestrator that fails is also avoided for a while, twice as long after each
+consecutive failure (up to a cap), so a dead node costs one failed request per
+back-off period, not one per segment. A /info probe that fails backs it off the same
+way but is not a failed job. Each member also keeps a fading all-work success record
+(counts halving every RECORD_HALF_LIFE seconds), reported in `snapshot`.
 """
 
 from __future__ import annotations
@@ -13,7 +18,20 @@ import random
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from framemesh.gateway.core.selection import Candidate, choose, decayed, success_rate
+from framemesh.gateway.core.scores import TRANSCODING, Result, Scoreboard, Work
+from framemesh.gateway.core.selection import Candidate, choose
+
+RECORD_HALF_LIFE = 600.0  # seconds for an orchestrator's success and failure counts to halve
+
+
+def success_rate(successes: float, failures: float) -> float:
+    """(successes + 1) / (attempts + 2): 1/2 with no record, towards 0 or 1 with one."""
+    return (successes + 1) / (successes + failures + 2)
+
+
+def decayed(count: float, seconds: float) -> float:
+    """A count `seconds` after it was last updated, halving every RECORD_HALF_LIFE."""
+    return count * 0.5 ** (max(0.0, seconds) / RECORD_HALF_LIFE)
 
 
 @dataclass
@@ -68,22 +86,18 @@ class Member:
     def success_rate(self, now: float) -> float:
         return success_rate(*self.recent(now))
 
-    def candidate(self, now: float) -> Candidate:
-        successes, failures = self.recent(now)
-        return Candidate(
-            url=self.url, stake=self.stake, price_per_pixel=self.price_per_pixel, successes=successes,
-            failures=failures, latency=self.latency, in_flight=self.in_flight, capacity=self.capacity,
-        )
-
 
 @dataclass
 class OrchestratorPool:
-    """Picks an orchestrator with a free slot, drawn by `selection.weights`."""
+    """Picks an orchestrator with a free slot, drawn by `selection.weights`. With
+    `score_weights` off, every score counts as 1 (stake, price and free slots only)."""
 
     base_avoid: float = 5.0
     max_avoid: float = 120.0
     members: dict[str, Member] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random)
+    scores: Scoreboard = field(default_factory=Scoreboard)
+    score_weights: bool = True
 
     def add(self, url: str, capacity: int = 1) -> Member:
         """Take an orchestrator into the pool (again, if it had left the active set)."""
@@ -114,23 +128,44 @@ class OrchestratorPool:
         member = self.members.get(url)
         if member is not None and member.in_flight == 0:
             del self.members[url]
+            self.scores.forget(url)
         elif member is not None:
             member.departed = True
 
-    def acquire(self, now: float, *, prefer: str | None = None, exclude: Collection[str] = ()) -> str | None:
-        """Reserve a slot; returns the orchestrator's URL, or None when none is free.
-        `prefer` is taken when it is free (a live stream stays where it keeps up);
-        `exclude` is never taken."""
+    def candidate(self, member: Member, work: Work, now: float, *, price: int | None = None, k: float | None = None) -> Candidate:
+        """`member` as selection sees it for `work` (`price`: per unit, for AI work)."""
+        score = self.scores.score(member.url, work, now, k) if self.score_weights else None
+        return Candidate(
+            url=member.url, stake=member.stake, price_per_pixel=member.price_per_pixel if price is None else price,
+            score=score.score if score else None, samples=score.samples if score else 0,
+            in_flight=member.in_flight, capacity=member.capacity,
+        )
+
+    def acquire(
+        self, now: float, *, prefer: str | None = None, exclude: Collection[str] = (), work: Work = TRANSCODING,
+    ) -> str | None:
+        """Reserve a slot for a piece of `work`; returns the orchestrator's URL, or None
+        when none is free. `prefer` is taken when it is free (a live stream stays where
+        it keeps up); `exclude` is never taken."""
         preferred = self.members.get(prefer) if prefer is not None and prefer not in exclude else None
         if preferred is not None and preferred.available(now):
             preferred.in_flight += 1
             return preferred.url
         free = [m for m in self.members.values() if m.available(now) and m.url not in exclude]
-        url = choose([m.candidate(now) for m in free], self.rng)
+        k = self.scores.k(work, now) if work != TRANSCODING and free else None
+        url = choose([self.candidate(m, work, now, k=k) for m in free], self.rng)
         if url is None:
             return None
         self.members[url].in_flight += 1
         return url
+
+    def reserve(self, url: str, now: float) -> bool:
+        """Take a slot on `url` itself (a test job for it), if it is free."""
+        member = self.members.get(url)
+        if member is None or not member.available(now):
+            return False
+        member.in_flight += 1
+        return True
 
     def release(self, url: str) -> None:
         member = self.members[url]
@@ -138,16 +173,27 @@ class OrchestratorPool:
             raise RuntimeError(f"release of {url} without a slot held")
         member.in_flight -= 1
 
-    def succeeded(self, url: str, seconds: float, now: float) -> None:
+    def succeeded(
+        self, url: str, seconds: float, now: float, *, work: Work = TRANSCODING, duration: float | None = None,
+    ) -> None:
+        """A piece of `work` done in `seconds` (its round trip, as the gateway saw it);
+        `duration`: the seconds of media in a segment (a transcoding score needs it)."""
         member = self.members[url]
         member.record(now, ok=True)
         member.consecutive_failures = 0
         member.latency = seconds if member.latency is None else 0.7 * member.latency + 0.3 * seconds
+        self.scores.record(url, work, Result(now, True, seconds, duration))
 
-    def failed(self, url: str, now: float) -> float:
-        """Count a failed job and avoid the orchestrator; returns until when."""
+    def failed(self, url: str, now: float, *, work: Work = TRANSCODING) -> float:
+        """Count a failed piece of `work` and avoid the orchestrator; returns until when."""
         self.members[url].record(now, ok=False)
+        self.scores.record(url, work, Result(now, False))
         return self.unreachable(url, now)
+
+    def failure(self, url: str, now: float, *, bad_result: bool, work: Work = TRANSCODING) -> float:
+        """A failed piece of `work`: banned for the longest if its result was bad (it
+        cheated), else avoided as after any failure; returns until when."""
+        return self.ban(url, now, work=work) if bad_result else self.failed(url, now, work=work)
 
     def unreachable(self, url: str, now: float) -> float:
         """It did not answer (a /info probe): back off as after a failure, twice as long
@@ -158,10 +204,11 @@ class OrchestratorPool:
         member.avoid_until = max(member.avoid_until, now + wait)
         return member.avoid_until
 
-    def ban(self, url: str, now: float) -> float:
+    def ban(self, url: str, now: float, *, work: Work = TRANSCODING) -> float:
         """It cheated: count a failure and avoid it for the longest time."""
         member = self.members[url]
         member.record(now, ok=False)
+        self.scores.record(url, work, Result(now, False))
         member.consecutive_failures += 1
         member.avoid_until = max(member.avoid_until, now + self.max_avoid)
         return member.avoid_until

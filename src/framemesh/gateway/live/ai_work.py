@@ -26,6 +26,7 @@ from typing import Any
 from framemesh.ai.units import live_units
 from framemesh.gateway.core.checks import provenance_problem
 from framemesh.gateway.core.payer import pay_and_call
+from framemesh.gateway.core.scores import Work
 from framemesh.gateway.errors import PeerFailed
 from framemesh.media.profiles import RenditionSpec
 from framemesh.wire.ai import AIResult
@@ -57,6 +58,11 @@ class LiveAIWork:
     model_id: str
     paid: set[str] = field(default_factory=set)  # orchestrators sent a first payment (the buffer)
     prices: dict[str, int] = field(default_factory=dict)  # price per unit each was chosen at
+
+    @property
+    def work(self) -> Work:
+        """What its segments are scored as."""
+        return Work.ai(LIVE_AI_PIPELINE, self.model_id)
 
     def choose(self, dispatcher: Any, pool: Any, exclude: set[str], keep: str | None) -> str | None:
         """The orchestrator for the next segment: `keep` while it may, else the best other

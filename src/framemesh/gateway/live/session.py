@@ -303,7 +303,7 @@ class LiveSession:
             )
             piece.files = await asyncio.to_thread(self._place, piece, {OUTPUT: answer.file})
             if url in parts.pool.members:
-                parts.pool.succeeded(url, answer.seconds, time.monotonic())
+                parts.pool.succeeded(url, answer.seconds, time.monotonic(), work=self.ai.work)
             parts.metrics.segment_try(LIVE_AI, url, "ok", answer.seconds, piece.duration)
             piece.orchestrator, piece.round_trip, piece.price = url, answer.seconds, answer.price
             piece.specs, piece.ai_info, piece.params, piece.control = {OUTPUT: answer.spec}, answer.info, params, control
@@ -323,7 +323,7 @@ class LiveSession:
             return False
         except PeerFailed as exc:
             parts.metrics.segment_try(LIVE_AI, url, exc.kind)
-            parts.ai.failed(url, exc)
+            parts.ai.failed(url, exc, self.ai.work)
             self.unfit.add(url)
             log.warning("stream %s segment %d: %s; retrying elsewhere", self.id, piece.seq, exc)
             self.events.emit("error", {"seq": piece.seq, "orchestrator": url, "error": str(exc)})
@@ -396,7 +396,7 @@ class LiveSession:
             )
             by_name = {r.name: files[r.file] for r in result.renditions}
             piece.files = await asyncio.to_thread(self._place, piece, by_name)
-            parts.pool.succeeded(url, seconds, time.monotonic())
+            parts.pool.succeeded(url, seconds, time.monotonic(), duration=piece.duration)
             parts.metrics.segment_try(LIVE, url, "ok", seconds, piece.duration)
             piece.orchestrator, piece.round_trip, piece.price = url, seconds, price
             piece.pixels = output_pixels(plan, piece.duration)
@@ -411,8 +411,7 @@ class LiveSession:
             return False
         except PeerFailed as exc:
             parts.metrics.segment_try(LIVE, url, exc.kind)
-            now = time.monotonic()
-            parts.pool.ban(url, now) if exc.kind == "bad_result" else parts.pool.failed(url, now)
+            parts.pool.failure(url, time.monotonic(), bad_result=exc.kind == "bad_result")
             self.unfit.add(url)
             log.warning("stream %s segment %d: %s; retrying elsewhere", self.id, piece.seq, exc)
             return False

@@ -256,7 +256,7 @@ class JobRunner:
                 self._commit, job.id, seg, files, {r.name: r.file for r in result.renditions}, url,
                 output_pixels(plan, seg.duration), price,
             )
-            self.pool.succeeded(url, seconds, time.monotonic())
+            self.pool.succeeded(url, seconds, time.monotonic(), duration=seg.duration)
             self.metrics.segment_try(VOD, url, "ok", seconds, seg.duration)
             return _Outcome(index, url, ok=True)
         except PeerBusy as exc:
@@ -265,11 +265,8 @@ class JobRunner:
             return _Outcome(index, url, ok=False, busy=True)
         except PeerFailed as exc:
             self.metrics.segment_try(VOD, url, exc.kind)
-            if exc.kind == "bad_result":
-                # It was paid and delivered garbage: no more work (and so no more pay) for a long while.
-                until = self.pool.ban(url, time.monotonic())
-            else:
-                until = self.pool.failed(url, time.monotonic())
+            # Paid and delivered garbage: no more work (and so no more pay) for a long while.
+            until = self.pool.failure(url, time.monotonic(), bad_result=exc.kind == "bad_result")
             log.warning("job %s segment %d: %s (avoided for %.0f s)", job.id, index, exc, until - time.monotonic())
             await asyncio.to_thread(self.store.bump_attempts, job.id, index)
             return _Outcome(index, url, ok=False, error=str(exc))
