@@ -15,6 +15,7 @@ import httpx
 from framemesh.chain.backend import Chain
 from framemesh.chain.local import ServedChain, free_port
 from tests.cli.test_cli import framemesh
+from tests.e2e.scrape import Scrape
 
 
 def test_explorer_indexes_follows_and_serves(tmp_path: Path) -> None:
@@ -51,6 +52,12 @@ def test_explorer_indexes_follows_and_serves(tmp_path: Path) -> None:
             page = httpx.get(f"{url}/orchestrators", timeout=5)
             assert page.status_code == 200 and me[:6] in page.text
             assert (tmp_path / "framemesh-data" / "explorer.sqlite").is_file()
+            # its own /metrics: how far its index has come, against the chain's head
+            head = Chain.connect(chain.url).block_number
+            found = Scrape(httpx.get(f"{url}/metrics", timeout=5).text)
+            assert found.families["framemesh_explorer_indexed_block"].type == "gauge"
+            assert 0 < found.value("framemesh_explorer_indexed_block") <= head
+            assert found.value("framemesh_explorer_blocks_behind") >= 0
         finally:
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=30)

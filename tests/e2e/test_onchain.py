@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
@@ -125,6 +126,23 @@ def _metrics_after_the_job(net: Devnet, status, paid: dict, won: int, redeemed: 
     assert gateway.value("framemesh_gateway_reserve_wei") == net.config.reserve
     assert 0 < gateway.value("framemesh_chain_head_block") <= net.protocol.block_number
     assert 0 < gateway.value("framemesh_current_round") <= net.protocol.current_round()
+    # each orchestrator's score, as /scores gives it
+    scores = httpx.get(f"{net.gateway.url}/scores", headers={"Authorization": "Bearer adm-e2e"}, timeout=10).json()
+    by_url = {row["url"]: row["score"] for row in scores["orchestrators"] if row["kind"] == "transcode"}
+    for url in nodes:
+        expected = by_url.get(url)
+        got = gateway.families["framemesh_gateway_orchestrator_score"].samples
+        mine = [s.value for s in got if s.labels == {"orchestrator": url, "work": "transcode"}]
+        assert mine == ([] if expected is None else [pytest.approx(expected, abs=1e-6)])
+        if status.orchestrators.get(url, 0):
+            assert mine and 0 < mine[0] <= 1
+    # the explorer's index, once the explorer is opened: its progress on the gateway's /metrics
+    assert httpx.get(f"{net.gateway.url}/explorer/", timeout=60).status_code == 200
+    head = net.protocol.block_number
+    deadline = time.monotonic() + 60
+    while (indexed := scrape(net.gateway.url, token="adm-e2e").value("framemesh_explorer_indexed_block")) < head:
+        assert time.monotonic() < deadline, f"the explorer's index stayed at block {indexed} (head {head})"
+        time.sleep(0.5)
     # no label names a job, a stream or a key
     for found in (gateway, *nodes.values()):
         assert status.id not in found.text and id_like_labels(found) == [], id_like_labels(found)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from framemesh.explorer.metrics import ExplorerMetrics
 from framemesh.cli.metrics_doc import metrics_page
 from framemesh.gateway.metrics import GatewayMetrics
 from framemesh.net import metrics as net_metrics
@@ -20,7 +21,7 @@ from framemesh.orchestrator.metrics import OrchestratorMetrics
 from tests.e2e.scrape import Scrape
 
 ROOT = Path(__file__).resolve().parents[2]
-NODES = {"gateway": GatewayMetrics, "orchestrator": OrchestratorMetrics}
+NODES = {"gateway": GatewayMetrics, "orchestrator": OrchestratorMetrics, "explorer": ExplorerMetrics}
 
 
 def _all_specs() -> list[MetricSpec]:
@@ -68,7 +69,7 @@ def test_names_follow_the_conventions(name: str) -> None:
 
 
 def test_names_units_and_labels_of_both_nodes() -> None:
-    allowed = {"role", "version", "kind", "pipeline", "model", "outcome", "reason", "orchestrator", "capability", "state"}
+    allowed = {"role", "version", "kind", "pipeline", "model", "outcome", "reason", "orchestrator", "capability", "state", "work"}
     for spec in _all_specs():
         assert spec.name.startswith("framemesh_"), spec
         assert set(spec.labels) <= allowed, spec

@@ -38,6 +38,7 @@ from framemesh.explorer.index import ExplorerIndexError, UnknownAddress, Unknown
 from framemesh.explorer.pages import ExplorerData
 from framemesh.explorer.sse import event_stream
 from framemesh.net.api_errors import ApiError, documented, install_error_handlers
+from framemesh.wire.explorer import IndexStatus
 
 log = logging.getLogger("framemesh.explorer")
 
@@ -60,12 +61,18 @@ class Explorer:
     app (a mounted app's lifespan never runs) or by `start()`."""
 
     def __init__(self, data: ExplorerData, follow: Callable[[], Awaitable[None]] | None = None,
-                 sse_interval: float = 2.0) -> None:
+                 sse_interval: float = 2.0, index_status: Callable[[], IndexStatus | None] | None = None) -> None:
         self.data = data
         self.follow = follow
+        self._index_status = index_status
         self.sse_interval = sse_interval
         self.env = templates()
         self._task: asyncio.Task[None] | None = None
+
+    def index_status(self) -> IndexStatus | None:
+        """The index's progress now, without waiting for it (None before the indexer has
+        made its file): for metrics."""
+        return self._index_status() if self._index_status is not None else None
 
     def start(self) -> None:
         if self.follow is not None and self._task is None:

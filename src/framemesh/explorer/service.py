@@ -19,7 +19,10 @@ from fastapi import FastAPI
 from framemesh.explorer.app import Explorer, create_explorer_app
 from framemesh.explorer.index import ChainHistory, Indexer
 from framemesh.explorer.pages import ExplorerData
+from framemesh.explorer.metrics import ExplorerMetrics
 from framemesh.explorer.sources import GatewayFacts, NodeReader
+from framemesh.net.metrics import install_metrics_route
+from framemesh.wire.explorer import IndexStatus
 
 # Seconds to wait for the indexer to create its file before a page says the index is not there.
 CREATE_WAIT = 30.0
@@ -52,7 +55,17 @@ def build_explorer(
             raise failed[0]
         return ChainHistory(path)
 
-    return Explorer(ExplorerData(history, NodeReader(), gateway), follow=follow, sse_interval=sse_interval)
+    readers: list[ChainHistory] = []
+
+    def index_status() -> IndexStatus | None:
+        if not created.is_set() or failed:
+            return None
+        if not readers:
+            readers.append(ChainHistory(path))
+        return readers[0].status()
+
+    return Explorer(ExplorerData(history, NodeReader(), gateway), follow=follow, sse_interval=sse_interval,
+                    index_status=index_status)
 
 
 def explorer_app(explorer: Explorer) -> FastAPI:
@@ -70,4 +83,7 @@ def explorer_app(explorer: Explorer) -> FastAPI:
 
     app = create_explorer_app(explorer)
     app.router.lifespan_context = lifespan
+    metrics = ExplorerMetrics()
+    metrics.set.bind(explorer)
+    install_metrics_route(app, metrics.set)
     return app

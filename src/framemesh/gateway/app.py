@@ -67,6 +67,7 @@ class Gateway:
     def __init__(self, config: GatewayConfig, protocol: Any = None, signer: Any = None) -> None:
         self.config = config
         self.protocol = protocol
+        self.explorer: Any = None  # the network's explorer (on a chain), mounted at /explorer
         self.metrics = GatewayMetrics()
         # One connection to the gateway's file, shared by every store of its records.
         self.database = Database(config.db_path)
@@ -222,6 +223,7 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
         from framemesh.explorer.service import build_explorer
 
         explorer = build_explorer(protocol, config.data_dir / "explorer.sqlite", gateway=InProcessGateway(gateway))
+        gateway.explorer = explorer
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

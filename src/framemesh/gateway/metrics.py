@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from framemesh.ai.requests import REQUEST_TYPES
+from framemesh.explorer.metrics import index_readings
 from framemesh.net.metrics import (
     AI_SECONDS,
     REALTIME_RATIO,
@@ -78,6 +79,12 @@ class GatewayMetrics(NodeMetrics):
                   partial(_members, "capacity"), ("orchestrator",))
         m.reading("framemesh_gateway_orchestrator_in_flight", "Pieces of work this gateway has at each orchestrator.",
                   partial(_members, "in_flight"), ("orchestrator",))
+        m.reading("framemesh_gateway_orchestrator_score", "Each orchestrator's performance score (0 to 1) for a kind "
+                  "of work (transcode, or pipeline/model), from its recent work (docs/scores.md).",
+                  partial(_scores, "score"), ("orchestrator", "work"))
+        m.reading("framemesh_gateway_orchestrator_success_rate", "Each orchestrator's recent success rate (0 to 1) "
+                  "for a kind of work.", partial(_scores, "success_rate"), ("orchestrator", "work"))
+        index_readings(m, lambda g: g.explorer.index_status() if g.explorer is not None else None)
         m.reading("framemesh_gateway_ai_in_flight", "AI requests this gateway has at orchestrators now, by pipeline.",
                   _ai_in_flight, ("pipeline",))
 
@@ -168,6 +175,10 @@ def _pool_states(gateway: Any) -> dict[str, int]:
 
 def _members(field: str, gateway: Any) -> dict[str, int]:
     return {url: getattr(member, field) for url, member in gateway.pool.members.items()}
+
+
+def _scores(field: str, gateway: Any) -> dict[tuple[str, str], float]:
+    return {(url, work.label): getattr(score, field) for url, work, score in gateway.pool.scores.scores(time.monotonic())}
 
 
 def _ai_in_flight(gateway: Any) -> dict[str, int]:

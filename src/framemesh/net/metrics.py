@@ -263,9 +263,11 @@ def install_metrics_route(
 _INTRO = """\
 # Metrics
 
-Both nodes serve their metrics at `GET /metrics` in the Prometheus text format:
-the orchestrator to anyone, the gateway to its operator (see
+The nodes serve their metrics at `GET /metrics` in the Prometheus text format: the
+orchestrator and `framemesh explorer` to anyone, the gateway to its operator (see
 [monitoring.md](monitoring.md) for the scrape configuration and the Grafana dashboard).
+A gateway on a chain also serves its explorer's index metrics (`framemesh_explorer_...`,
+once the explorer has been opened).
 
 This page is generated from the nodes' definitions (`framemesh metrics-doc >
 docs/metrics.md`); a test fails when it is out of date. Names never change once
@@ -278,7 +280,8 @@ released.
   `_bucket`, `_sum` and `_count` series; no `_created` series.
 - Labels are few and bounded: `outcome` (`ok`, `busy`, `unpaid`, `refused`, `failed`,
   `bad_result`, `cancelled`, ...), `kind`, `pipeline`, `model`, `reason`,
-  `capability`, `orchestrator` (an orchestrator's URL, bounded by the network's size).
+  `capability`, `orchestrator` (an orchestrator's URL, bounded by the network's size),
+  `work` (`transcode`, or `pipeline/model` of a model an orchestrator serves).
   Never a stream, job or API key id, nor a client's address. A model or pipeline no
   one serves is counted as `other`.
 - Counters start at 0 when a node starts (Prometheus' `rate()` and `increase()` handle
