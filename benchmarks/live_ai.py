@@ -342,7 +342,7 @@ def plot(r: dict[str, Any], s: dict[str, Any], path: Path) -> bool:
     right.set_xscale("log")
     right.set_xlabel("frames per second (log)")
     right.set_xlim(right=8 * max(max(m["ours_median"], m["baseline_median"]) for m in s["models"]))
-    right.legend(fontsize=7, loc="upper right")
+    right.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)  # under the axes: clear of the bars
     right.set_title("each model alone")
     fig.suptitle(f"framemesh live AI, {os.cpu_count()} cores")
     fig.tight_layout()
