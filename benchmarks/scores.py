@@ -6,22 +6,25 @@ Every node is a real process on loopback, off-chain (no stake: every orchestrato
 weighs the same but for its score): three orchestrators serving transcoding and the
 tiny Stable Diffusion model (`framemesh.ai.tiny`), one plain, one slowed
 (`--slow-seconds`: a wait before each job), one flaky (`--fail-share`: that share of
-its jobs answered 500). Two phases on the same three, each with a fresh gateway:
+its jobs answered 500). Two gateways in front of the same three, both running all
+along:
 
-1. **scores on**: `framemesh gateway start` as shipped (selection weighs each
-   orchestrator's score for the kind of work);
-2. **scores off**: the same with `--no-score-weights` (stake, price and free slots
-   only: every orchestrator free at the moment is as likely to be drawn).
+- **scores on**: `framemesh gateway start` as shipped (selection weighs each
+  orchestrator's score for the kind of work);
+- **scores off**: the same with `--no-score-weights` (stake, price and free slots
+  only: every orchestrator free at the moment is as likely to be drawn).
 
-In each, for `--seconds`: two clients send one-segment transcode jobs (2 s of 240p)
-one after another, and one client sends text-to-image requests one after another, so
-most of the time more than one orchestrator is free and selection decides. The share
-of each kind of work each orchestrator was sent (its results in the gateway's
-`GET /scores`, failed ones included) is compared between the phases, and the score
-history (`GET /scores/history`, a point every 5 s) of the first phase is plotted with
+After a warm-up (through a third gateway, not counted), work goes to one gateway at a
+time for `--seconds` / 2, in the order on, off, off, on (the machine's speed drifts;
+a drift in a straight line cancels): one client sends one-segment transcode jobs (2 s
+of 240p) one after another, and one sends text-to-image requests one after another,
+so most of the time every orchestrator is free and selection decides. The share of
+each kind of work each orchestrator was sent (its results in each gateway's
+`GET /scores`, failed ones included) is compared between the gateways, and the
+scores-on gateway's history (`GET /scores/history`, a point every 5 s) is plotted with
 the shares into benchmarks/scores.png.
 
-Run:  python benchmarks/scores.py [--seconds 75] [--slow-seconds 1.5] [--fail-share 0.3] [--no-write]
+Run:  python benchmarks/scores.py [--seconds 90] [--slow-seconds 3] [--fail-share 0.3] [--no-write]
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ from benchmarks.report import update_section  # noqa: E402
 
 NAMES = ("plain", "slow", "flaky")
 KINDS = ("transcode", "ai")
+TRANSCODE_CLIENTS, AI_CLIENTS = 1, 1  # one each: most of the time every orchestrator is free, and the draw decides
+WARM_UP = 15.0  # seconds of work before the phases, through a gateway of its own
 SEEDS = itertools.count(1)  # a fresh seed per AI request: the result cache never answers
 console = Console()
 
@@ -58,12 +63,14 @@ console = Console()
 class Phase:
     name: str
     attempts: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> orchestrator -> results
-    successes: dict[str, dict[str, int]] = field(default_factory=dict)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    round_trips: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    chunks: list[tuple[float, float]] = field(default_factory=list)  # (start, end) of its traffic, Unix seconds
     history: list[dict[str, Any]] = field(default_factory=list)
     started: float = 0.0
     jobs: int = 0
     ai_requests: int = 0
+    ai_answered: int = 0
 
     def share(self, kind: str, name: str) -> float:
         total = sum(self.attempts.get(kind, {}).values())
@@ -84,25 +91,31 @@ async def ai_client(gateway: str, until: float, phase: Phase) -> None:
     async with httpx.AsyncClient(timeout=300) as client:
         while time.monotonic() < until:
             response = await client.post(f"{gateway}/text-to-image", json=request_body(next(SEEDS), 64, 2))
-            if response.status_code != 200:
-                await asyncio.sleep(0.2)  # every try failed or was busy: the gateway said so; go on
             phase.ai_requests += 1
+            if response.status_code == 200:
+                phase.ai_answered += 1
+            else:
+                await asyncio.sleep(0.2)  # every try failed or was busy: the gateway said so; go on
 
 
-async def run_phase(gateway: str, clip: Path, seconds: float, phase: Phase, names: dict[str, str]) -> None:
-    phase.started = time.time()
+async def traffic(gateway: str, clip: Path, seconds: float, phase: Phase) -> None:
     until = time.monotonic() + seconds
-    await asyncio.gather(transcode_client(gateway, clip, until, phase), transcode_client(gateway, clip, until, phase),
-                         ai_client(gateway, until, phase))
-    async with httpx.AsyncClient(timeout=30) as client:
-        body = (await client.get(f"{gateway}/scores")).json()
-        await asyncio.sleep(6)  # the last history point
-        phase.history = (await client.get(f"{gateway}/scores/history", params={"since": phase.started})).json()["points"]
+    await asyncio.gather(*(transcode_client(gateway, clip, until, phase) for _ in range(TRANSCODE_CLIENTS)),
+                         *(ai_client(gateway, until, phase) for _ in range(AI_CLIENTS)))
+
+
+def read_scores(gateway: str, phase: Phase, names: dict[str, str], since: float) -> None:
+    """The gateway's account of all the work it sent (its window spans the whole run)."""
+    body = httpx.get(f"{gateway}/scores", timeout=30).json()
     for row in body["orchestrators"]:
         kind, name = row["kind"], names[row["url"]]
         phase.attempts.setdefault(kind, {})[name] = row["samples"]
-        phase.successes.setdefault(kind, {})[name] = round(row["samples"] * row["success_rate"])
         phase.scores.setdefault(kind, {})[name] = row["score"]
+        phase.round_trips.setdefault(kind, {})[name] = row["round_trip_p50"]
+    time.sleep(6)  # its last history point
+    phase.history = httpx.get(f"{gateway}/scores/history", params={"since": since}, timeout=30).json()["points"]
+    for point in phase.history:
+        point["name"] = names[point["url"]]
 
 
 def start_gateway(root: Path, name: str, urls: list[str], *extra: str) -> tuple[Any, str]:
@@ -135,8 +148,10 @@ def plot(on: Phase, off: Phase, path: Path, slow: float, fail: float) -> None:
         for name in NAMES:
             pts = [p for p in on.history if p["kind"] == kind and p.get("name") == name]
             ax.plot([p["at"] - on.started for p in pts], [p["score"] for p in pts], "o-", color=colours[name], label=name, ms=3)
-        ax.set_title(f"{kind} score over time (scores on)")
-        ax.set_xlabel("seconds into the phase")
+        for i, (start, end) in enumerate(on.chunks):
+            ax.axvspan(start, end, color="tab:blue", alpha=0.08, label="its traffic" if i == 0 else None)
+        ax.set_title(f"{kind} score, scores-on gateway")
+        ax.set_xlabel("seconds into the run")
         ax.set_ylim(0, 1.05)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -158,14 +173,15 @@ def report(on: Phase, off: Phase, args: argparse.Namespace) -> str:
     lines = [
         f"Three orchestrators, off-chain, on loopback ({platform.machine()}, {_cores()} cores, shared): "
         f"*plain*; *slow*, `--slow-seconds {args.slow_seconds:g}` (it waits that long before each job); *flaky*, "
-        f"`--fail-share {args.fail_share:g}` (that share of its jobs answered 500). For {args.seconds:g} s per phase, "
-        "two clients send one-segment transcode jobs (2 s, 240p) one after another and one client sends "
-        "text-to-image requests (tiny SD, 64x64, 2 steps) one after another, through a fresh gateway: "
-        "**scores on** (as shipped) and **scores off** (`--no-score-weights`). "
-        "Share: of the pieces of work of that kind the gateway sent (failed ones included), from its `GET /scores`.",
+        f"`--fail-share {args.fail_share:g}` (that share of its jobs answered 500). Two gateways in front of them: "
+        "**scores on** (as shipped) and **scores off** (`--no-score-weights`: stake, price and free slots only). "
+        f"Each gets {args.seconds:g} s of work, in turns (on, off, off, on, after a warm-up): one client sending "
+        "one-segment transcode jobs (2 s, 240p) one after another, one sending text-to-image requests (tiny SD, "
+        "64x64, 2 steps) one after another. Share: of the pieces of work of that kind the gateway sent (failed ones "
+        "included), from its `GET /scores`; score and round trip p50: the scores-on gateway's, at the end.",
         "",
-        "| orchestrator | transcode share, scores on | scores off | on / off | transcode score | "
-        "AI share, scores on | scores off | on / off | AI score |",
+        "| orchestrator | transcode share, scores on | scores off | on / off | transcode score (round trip) | "
+        "AI share, scores on | scores off | on / off | AI score (round trip) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name in NAMES:
@@ -176,16 +192,17 @@ def report(on: Phase, off: Phase, args: argparse.Namespace) -> str:
             score = on.scores.get(kind, {}).get(name)
             cells += [f"{100 * a:.0f}% ({on.attempts.get(kind, {}).get(name, 0)})",
                       f"{100 * b:.0f}% ({off.attempts.get(kind, {}).get(name, 0)})", ratio,
-                      "-" if score is None else f"{score:.2f}"]
+                      "-" if score is None else f"{score:.2f} ({_seconds(on.round_trips.get(kind, {}).get(name))})"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"Work done: scores on, {on.jobs} transcode jobs and {on.ai_requests} AI requests; scores off, {off.jobs} and "
-        f"{off.ai_requests}. (The count in brackets: pieces sent to it.) Scores are Livepeer's formulas over the "
-        "gateway's results (transcode: success rate x (1 - e^(-segment duration / round trip)); AI: "
-        "0.65 x success rate + 0.35 x e^(-k x round trip), the median round trip scoring 0.8), at the end of the "
-        "scores-on phase. Scores off, a slowed node still gets less transcoding than its third: it holds its slot "
-        "longer, so it is free less often.",
+        f"Work done: scores on, {on.jobs} transcode jobs and {on.ai_answered} of {on.ai_requests} AI requests answered; "
+        f"scores off, {off.jobs} and {off.ai_answered} of {off.ai_requests}. (In brackets: the pieces of work sent to "
+        "it.) The scores are Livepeer's formulas over the gateway's results (transcode: success rate x "
+        "(1 - e^(-segment duration / round trip)); AI: 0.65 x success rate + 0.35 x e^(-k x round trip), the median "
+        "round trip scoring 0.8; docs/scores.md). Even with the scores off, "
+        "a slowed node holds its slot longer and a failing one is avoided for a while after each failure, so each "
+        "is free less often: the gap between the phases is what the weights add.",
         "",
         "![score history and shares](benchmarks/scores.png)",
         "",
@@ -193,6 +210,10 @@ def report(on: Phase, off: Phase, args: argparse.Namespace) -> str:
         f"--fail-share {args.fail_share:g}`",
     ]
     return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
 
 
 def _cores() -> int:
@@ -203,8 +224,8 @@ def _cores() -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=75.0, help="seconds of work per phase")
-    parser.add_argument("--slow-seconds", type=float, default=1.5)
+    parser.add_argument("--seconds", type=float, default=90.0, help="seconds of work through each gateway")
+    parser.add_argument("--slow-seconds", type=float, default=3.0)
     parser.add_argument("--fail-share", type=float, default=0.3)
     parser.add_argument("--no-write", action="store_true", help="print, do not write BENCHMARKS.md and the plot")
     args = parser.parse_args()
@@ -225,21 +246,30 @@ def main() -> None:
                                        timeout=600, env={"HF_HUB_OFFLINE": "1"})
                 procs.append(proc)
                 urls[url] = name
-            phases = []
-            for name, extra in (("scores on", ()), ("scores off", ("--no-score-weights",))):
-                console.print(f"[bold]{name}[/]: {args.seconds:g} s of work")
-                gw_proc, gateway = start_gateway(root, name.replace(" ", "-"), list(urls), *extra)
-                try:
-                    phase = Phase(name)
-                    asyncio.run(run_phase(gateway, clip, args.seconds, phase, urls))
-                    for point in phase.history:
-                        point["name"] = urls[point["url"]]
-                    phases.append(phase)
-                finally:
-                    stop_nodes([gw_proc])
+            begun = time.time()
+            # Warm-up through a gateway of its own (first jobs load models and spawn workers): not counted.
+            warm_proc, warm = start_gateway(root, "warm-up", list(urls), "--no-score-weights")
+            try:
+                asyncio.run(traffic(warm, clip, WARM_UP, Phase("warm-up")))
+            finally:
+                stop_nodes([warm_proc])
+            on, off = Phase("scores on"), Phase("scores off")
+            gateways = {}
+            for phase, extra in ((on, ()), (off, ("--no-score-weights",))):
+                proc, url = start_gateway(root, phase.name.replace(" ", "-"), list(urls), *extra)
+                procs.append(proc)
+                gateways[phase.name] = url
+            # A B B A: the machine's speed drifts, and drift in a straight line cancels.
+            for phase in (on, off, off, on):
+                console.print(f"[bold]{phase.name}[/]: {args.seconds / 2:g} s of work")
+                started = time.time()
+                asyncio.run(traffic(gateways[phase.name], clip, args.seconds / 2, phase))
+                phase.chunks.append((started - begun, time.time() - begun))
+            for phase in (on, off):
+                read_scores(gateways[phase.name], phase, urls, begun)
+                phase.started = begun
         finally:
             stop_nodes(procs)
-    on, off = phases
     table = Table(title="share of the work sent")
     for column in ("orchestrator", *(f"{k} {p}" for k in KINDS for p in ("on", "off")), "transcode score", "AI score"):
         table.add_column(column)

@@ -66,6 +66,7 @@ def test_slow_and_failing_orchestrators_score_lower_and_get_less_work(tmp_path: 
     try:
         wait_for(lambda: all(s["samples"] >= 3 for s in scores_by_name(gw.url, names).values())
                  and len(scores_by_name(gw.url, names)) == 3, 60, "three test jobs each")
+        assert httpx.get(f"{gw.url}/jobs").json() == [], "no real work yet: the test jobs measured them"
         measured = scores_by_name(gw.url, names)
         assert measured["fast"]["score"] > measured["slow"]["score"], measured
         assert measured["fast"]["success_rate"] == 1.0 and measured["slow"]["success_rate"] == 1.0

@@ -13,6 +13,9 @@ from framemesh.gateway.config import GatewayConfig
         ({"max_upload_bytes": 0}, "max_upload_bytes"),
         ({"segment_duration": 0}, "segment_duration"),
         ({"max_attempts": 0}, "max_attempts"),
+        ({"score_window": 0}, "score_window"),
+        ({"score_retention": -1.0}, "score_retention"),
+        ({"probe_interval": 0.0}, "probe_interval"),
     ],
 )
 def test_gateway_config_names_the_bad_key(tmp_path: Path, kwargs: dict[str, object], words: str) -> None:
@@ -24,3 +27,10 @@ def test_describe_is_printable(tmp_path: Path) -> None:
     described = GatewayConfig(data_dir=tmp_path, orchestrators=("http://a:1",)).describe()
     assert described["orchestrators"] == ["http://a:1"]
     assert described["max_attempts"] == 5
+
+
+def test_describe_says_how_scores_are_used(tmp_path: Path) -> None:
+    shipped = GatewayConfig(data_dir=tmp_path).describe()
+    assert "weighed by selection" in str(shipped["scores"]) and shipped["test_jobs"] == "off"
+    off = GatewayConfig(data_dir=tmp_path, score_weights=False, probe_interval=30.0).describe()
+    assert "NOT weighed" in str(off["scores"]) and off["test_jobs"] == "every 30 s when idle"

@@ -12,6 +12,8 @@ from framemesh.orchestrator.config import OrchestratorConfig
         ({"price_per_pixel": -1}, "price_per_pixel"),
         ({"profiles": ("720p", "1440p")}, "profiles"),
         ({"max_segment_bytes": 0}, "max_segment_bytes"),
+        ({"slow_seconds": -1.0}, "slow_seconds"),
+        ({"fail_share": 1.5}, "fail_share"),
     ],
 )
 def test_orchestrator_config_names_the_bad_key(tmp_path: Path, kwargs: dict[str, object], words: str) -> None:

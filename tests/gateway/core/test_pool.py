@@ -165,3 +165,15 @@ def test_a_preferred_orchestrator_is_taken_while_it_is_free_and_an_excluded_one_
     pool = make_pool(1, 1)
     pool.failed("http://o1", now=0.0)
     assert pool.acquire(1.0, prefer="http://o1") == "http://o0", "an avoided one is not taken, preferred or not"
+
+
+def test_a_failure_avoids_a_bad_result_bans_and_both_count_in_the_score_of_that_work() -> None:
+    from framemesh.gateway.core.scores import TRANSCODING, Work
+
+    pool = make_pool(1, 1)
+    t2i = Work.ai("text-to-image", "m")
+    assert pool.failure("http://o0", 0.0, bad_result=False, work=t2i) == 5.0
+    assert pool.failure("http://o1", 0.0, bad_result=True) == 60.0, "a cheat is avoided for the longest"
+    assert pool.scores.score("http://o0", t2i, 0.0).success_rate == 0.0  # type: ignore[union-attr]
+    assert pool.scores.score("http://o0", TRANSCODING, 0.0) is None, "an AI failure says nothing of its transcoding"
+    assert pool.scores.score("http://o1", TRANSCODING, 0.0).samples == 1  # type: ignore[union-attr]

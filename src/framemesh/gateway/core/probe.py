@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +36,21 @@ PROBE_SECONDS = 1.0
 PROBE_PROFILE = "240p"
 
 
+@dataclass
 class Prober:
-    def __init__(
-        self, pool: OrchestratorPool, client: Any, payer: Any, checks: Any, work_dir: Path, *, interval: float,
-        on_free: Callable[[], None] = lambda: None,
-    ) -> None:
-        if interval <= 0:
+    pool: OrchestratorPool
+    client: Any  # core.peer.OrchestratorClient
+    payer: Any  # core.payer.GatewayPayer, or None off-chain
+    checks: Any  # core.checks.SegmentChecks
+    work_dir: Path
+    interval: float
+    on_free: Callable[[], None] = lambda: None  # a slot it held is free again (work waiting in line may take it)
+    sent: int = 0
+    _clip: tuple[Path, tuple[RenditionSpec, ...], float] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.interval <= 0:
             raise ValueError("interval: must be positive")
-        self.pool = pool
-        self.client = client
-        self.payer = payer
-        self.checks = checks
-        self.work_dir = work_dir
-        self.interval = interval
-        self.on_free = on_free  # a slot it held is free again (work waiting in line may take it)
-        self.sent = 0
-        self._clip: tuple[Path, tuple[RenditionSpec, ...], float] | None = None
 
     def due(self, now: float) -> list[str]:
         """The orchestrators to test now: free, and no transcoding result for an interval."""

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from framemesh.gateway.core.records import RecordStore
 from framemesh.gateway.core.scores import Scoreboard, Work
@@ -100,21 +100,20 @@ def to_wall(at: float, now: float, wall_now: float) -> float:
     return wall_now - (now - at)
 
 
+@dataclass
 class ScoreRecorder:
     """Writes the scores' history: a point per orchestrator and work per `interval`."""
 
-    def __init__(
-        self, store: ScoreStore, scores: Scoreboard, addresses: Callable[[str], str | None], *,
-        interval: float, retention: float | None,
-    ) -> None:
-        if interval <= 0:
+    store: ScoreStore
+    scores: Scoreboard
+    addresses: Callable[[str], str | None]  # an orchestrator's on-chain address, if known
+    interval: float
+    retention: float | None
+    _written: dict[tuple[str, Work], float] = field(default_factory=dict, repr=False)  # each key's latest result in a point
+
+    def __post_init__(self) -> None:
+        if self.interval <= 0:
             raise ValueError("interval: must be positive")
-        self.store = store
-        self.scores = scores
-        self.addresses = addresses
-        self.interval = interval
-        self.retention = retention
-        self._written: dict[tuple[str, Work], float] = {}  # each key's latest result already in a point
 
     def sample(self, now: float | None = None, wall_now: float | None = None) -> list[ScorePoint]:
         """The points due now: each score with a result newer than its last point."""
