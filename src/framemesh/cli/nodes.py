@@ -148,6 +148,7 @@ def gateway_start(
     score_history_days: Annotated[float, typer.Option(min=0, help="Forget score history points this many days old; 0 keeps them forever.")] = 30.0,
     score_weights: Annotated[bool, typer.Option(help="Weigh orchestrators by their performance score when choosing who gets work (--no-score-weights: stake, price and free slots only).")] = True,
     probe_interval: Annotated[float | None, typer.Option(min=1.0, help="Send a tiny paid test segment to each idle orchestrator with no transcoding result in this many seconds (off unless given).")] = None,
+    explorer: Annotated[bool, typer.Option(help="Serve the network's explorer at /explorer/ (on a chain; public: it shows this gateway's scores, ticket totals and live streams' names and players).")] = True,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
     setup_logging(log_level)
@@ -177,6 +178,7 @@ def gateway_start(
             score_retention=score_history_days * 86400 if score_history_days > 0 else None,
             score_weights=score_weights,
             probe_interval=probe_interval,
+            explorer=explorer,
         )
     except ValueError as exc:
         fail(str(exc), 2)
@@ -189,7 +191,10 @@ def gateway_start(
             fail("a gateway on a chain signs tickets with its own key: pass --keystore FILE", 2)
         ctx = connect(rpc, deployment=deployment, keystore=keystore, password_file=password_file)
         protocol, signer = ctx.need_protocol(), ctx.need_signer()
-    _print_config("gateway", config.describe() | ({"address": signer.address, "chain": rpc} if signer else {}))
+    on_chain = {"address": signer.address, "chain": rpc} if signer else {}
+    if signer and config.explorer:
+        on_chain["explorer"] = f"http://{host}:{port}/explorer/"
+    _print_config("gateway", config.describe() | on_chain)
     from framemesh.gateway.app import create_app
     from framemesh.net.server import serve_forever
 

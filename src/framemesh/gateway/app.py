@@ -218,7 +218,7 @@ class Gateway:
 def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = None) -> FastAPI:
     gateway = Gateway(config, protocol, signer)
     explorer = None
-    if protocol is not None:  # the network's explorer, on this gateway's chain; it indexes once browsed
+    if protocol is not None and config.explorer:  # the network's explorer, on this gateway's chain; it indexes once browsed
         from framemesh.explorer.in_gateway import InProcessGateway
         from framemesh.explorer.service import build_explorer
 

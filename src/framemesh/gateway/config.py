@@ -78,6 +78,9 @@ class GatewayConfig:
     # Test jobs: every `probe_interval` seconds, an idle orchestrator with no transcoding
     # result that recent is sent a tiny paid segment (None: never).
     probe_interval: float | None = None
+    # The network's explorer at /explorer/ (on a chain): public, like the chain it shows,
+    # with this gateway's scores, ticket totals and its live streams' names and players.
+    explorer: bool = True
 
     def __post_init__(self) -> None:
         for url in self.orchestrators:
@@ -158,4 +161,5 @@ class GatewayConfig:
             "scores": f"over {self.score_window:g} s, a point every {self.score_interval:g} s, "
                       + ("weighed by selection" if self.score_weights else "NOT weighed by selection"),
             "test_jobs": f"every {self.probe_interval:g} s when idle" if self.probe_interval else "off",
+            "explorer": "/explorer/ (public, on a chain)" if self.explorer else "off",
         }
