@@ -113,6 +113,8 @@ def test_the_explorer_in_a_browser(tmp_path: Path, clip: Path) -> None:
             assert page.locator("#earnings tbody tr").count() >= 1
             visit("/rounds", "rounds")
             assert page.locator("#rounds tbody tr").count() == len(overview["series"]["rounds"])
+            visit(f"/activity?address={o1}", "activity")
+            assert page.locator("#activity tbody tr", has_text="WinningTicketRedeemed").count() >= 1
             visit("/gateway", "gateway")
             assert int(page.locator("#tickets-sent").inner_text()) > 0
             assert page.locator("#used tbody tr").count() == 2

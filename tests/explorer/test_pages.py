@@ -169,6 +169,27 @@ def test_rounds_say_who_initialized_them_and_the_missed_reward_calls(client: Tes
     assert "Initialized by" in client.get("/rounds").text
 
 
+def test_the_activity_feed_pages_back_and_filters_by_address(client: TestClient, net: WebNetwork) -> None:
+    everyone = client.get("/api/activity", params={"limit": 500}).json()["events"]
+    assert {"NewRound", "Bond", "Reward", "TranscoderUpdate", "WinningTicketRedeemed"} <= {e["name"] for e in everyone}
+    keys = [(e["block"], e["log_index"]) for e in everyone]
+    assert keys == sorted(keys, reverse=True), "newest first"
+    first, rest = client.get("/api/activity", params={"limit": 3}).json()["events"], everyone[3:6]
+    assert first == everyone[:3]
+    last = first[-1]
+    older = client.get("/api/activity", params={"limit": 3, "before": f"{last['block']}-{last['log_index']}"}).json()
+    assert older["events"] == rest, "the next page starts after the last row"
+    delegator = net.delegator.address
+    mine = client.get("/api/activity", params={"address": delegator, "limit": 500}).json()["events"]
+    assert mine and len(mine) < len(everyone)
+    assert all(delegator.lower() in str(e["fields"]).lower() or (e["tx_from"] or "").lower() == delegator.lower()
+               for e in mine)
+    html = client.get("/activity", params={"address": delegator}).text
+    assert html.count('<tr><th scope="row">') == len(mine) and "Older events" not in html, "all on one page"
+    assert len(mine) > 2 and "Older events" in client.get("/activity", params={"address": delegator, "limit": 2}).text
+    assert client.get("/activity", params={"before": "x"}).status_code == 422
+
+
 def test_without_a_gateway_its_parts_say_so(client: TestClient, net: WebNetwork) -> None:
     gw = client.get("/api/gateway").json()
     assert gw["address"] is None and gw["used"] is None

@@ -44,6 +44,7 @@ log = logging.getLogger("framemesh.explorer")
 
 HERE = Path(__file__).parent
 NAV = (("overview", "", "Overview"), ("orchestrators", "/orchestrators", "Orchestrators"), ("rounds", "/rounds", "Rounds"),
+       ("activity", "/activity", "Activity"),
        ("gateway", "/gateway", "Gateway"), ("streams", "/streams", "Streams"))
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 
@@ -182,6 +183,16 @@ def create_explorer_app(explorer: Explorer) -> FastAPI:
     @page("/rounds", "rounds.html", "rounds")
     async def rounds(before: int | None = Query(None, ge=0), limit: int = Query(50, ge=1, le=500)) -> BaseModel:
         return await explorer.data.rounds(limit, before)
+
+    @page("/activity", "activity.html", "activity")
+    async def activity(
+        address: str | None = Query(None, pattern=ADDRESS, description="Only the events that name this address."),
+        before: str | None = Query(None, pattern=r"^\d{1,12}-\d{1,6}$",
+                                   description="Page back from this event: BLOCK-LOG_INDEX, as the page's last row."),
+        limit: int = Query(50, ge=1, le=500),
+    ) -> BaseModel:
+        start = tuple(int(x) for x in before.split("-")) if before else None
+        return await explorer.data.activity(limit, address, start)  # type: ignore[arg-type]
 
     @page("/gateway", "gateway.html", "gateway")
     async def gateway() -> BaseModel:

@@ -16,6 +16,7 @@ from framemesh.explorer.index import ChainHistory
 from framemesh.explorer.sources import GatewayFacts, NodeReader
 from framemesh.wire.explorer import IndexStatus, OrchestratorSummary
 from framemesh.wire.explorer_pages import (
+    ActivityPage,
     DelegatorPage,
     GatewayPage,
     LiveNow,
@@ -140,6 +141,12 @@ class ExplorerData:
     async def rounds(self, limit: int = 50, before: int | None = None) -> RoundsPage:
         status, rounds = await asyncio.gather(self.status(), self.read("rounds", limit=limit, before=before))
         return RoundsPage(status=status, rounds=rounds)
+
+    async def activity(self, limit: int = 50, address: str | None = None,
+                       before: tuple[int, int] | None = None) -> ActivityPage:
+        status, events = await asyncio.gather(
+            self.status(), self.read("events", limit=limit, address=address, before=before))
+        return ActivityPage(status=status, address=address, events=events)
 
     async def delegator(self, address: str) -> DelegatorPage:
         status, detail = await asyncio.gather(self.status(), self.read("delegator", address))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from framemesh.wire.explorer import (
     Amount,
+    ChainEvent,
     DelegatorDetail,
     GatewayDetail,
     GatewaySummary,
@@ -138,6 +139,12 @@ class OverviewPage(BaseModel):
 class RoundsPage(BaseModel):
     status: IndexStatus
     rounds: list[RoundSummary]
+
+
+class ActivityPage(BaseModel):
+    status: IndexStatus
+    address: str | None = Field(default=None, description="Only the events that name this address, when given.")
+    events: list[ChainEvent]
 
 
 class DelegatorPage(BaseModel):
