@@ -4,10 +4,12 @@ TestClient): each page renders what the chain holds, and its JSON is the same da
 from __future__ import annotations
 
 import re
+from xml.etree import ElementTree
 from typing import Any, Iterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from framemesh.explorer.app import Explorer, create_explorer_app
@@ -188,6 +190,41 @@ def test_the_activity_feed_pages_back_and_filters_by_address(client: TestClient,
     assert html.count('<tr><th scope="row">') == len(mine) and "Older events" not in html, "all on one page"
     assert len(mine) > 2 and "Older events" in client.get("/activity", params={"address": delegator, "limit": 2}).text
     assert client.get("/activity", params={"before": "x"}).status_code == 422
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _feed(client: TestClient, address: str) -> list[tuple[str, str]]:
+    answer = client.get(f"/feeds/{address}")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/atom+xml")
+    feed = ElementTree.fromstring(answer.content)
+    assert feed.tag == f"{ATOM}feed" and feed.find(f"{ATOM}id") is not None
+    entries = feed.findall(f"{ATOM}entry")
+    ids = [e.findtext(f"{ATOM}id") for e in entries]
+    assert len(ids) == len(set(ids)), "each entry has its own id"
+    return [(e.find(f"{ATOM}category").get("term"), e.findtext(f"{ATOM}title")) for e in entries]  # type: ignore[union-attr]
+
+
+def test_alert_feeds_tell_of_cut_changes_and_missed_reward_calls(client: TestClient, net: WebNetwork) -> None:
+    a, b = (o.address for o in net.orchestrators)
+    of_a, of_b = _feed(client, a), _feed(client, b)
+    assert [t for k, t in of_a if k == "cut_change"] == [
+        "Changed its terms: reward cut 10% → 5%, fee share 50% → 60%", "Terms set: reward cut 10%, fee share 50%"]
+    assert not [k for k, _ in of_a if k == "reward_missed"], "A never missed a reward call"
+    missed = [int(t.rsplit(" ", 1)[1]) for k, t in of_b if k == "reward_missed"]
+    rounds = net.seeded.rounds
+    assert {rounds["r2"], rounds["r4"]} <= set(missed) and not {rounds["r1"], rounds["r3"]} & set(missed)
+    assert missed == sorted(missed, reverse=True), "newest first"
+    assert _feed(client, net.delegator.address) == of_a, "a delegator follows its delegate's alerts"
+    # mounted, as on a gateway: the feed links to the page under the mount
+    parent = FastAPI()
+    parent.mount("/explorer", client.app)
+    mounted = ElementTree.fromstring(TestClient(parent).get(f"/explorer/feeds/{a}").content)
+    assert mounted.find(f"{ATOM}link").get("href") == f"http://testserver/explorer/orchestrators/{a}"  # type: ignore[union-attr]
+    nobody = "0x" + "12" * 20
+    assert client.get(f"/feeds/{nobody}").status_code == 404
+    assert client.get("/feeds/0x12").status_code == 422
 
 
 def test_without_a_gateway_its_parts_say_so(client: TestClient, net: WebNetwork) -> None:

@@ -34,6 +34,7 @@ from pydantic import BaseModel
 
 from framemesh import __version__
 from framemesh.explorer import formatting
+from framemesh.explorer.alerts import atom
 from framemesh.explorer.index import ExplorerIndexError, UnknownAddress, UnknownRound
 from framemesh.explorer.pages import ExplorerData
 from framemesh.explorer.sse import event_stream
@@ -201,6 +202,25 @@ def create_explorer_app(explorer: Explorer) -> FastAPI:
     @page("/streams", "streams.html", "streams")
     async def streams() -> BaseModel:
         return await explorer.data.streams()
+
+    @app.get("/feeds/{address}", response_class=Response, tags=["alerts"],
+             responses={200: {"content": {"application/atom+xml": {}}}, **documented(404, 422, 503)})
+    async def feed(request: Request, address: str = _address()) -> Response:
+        """An Atom feed of what an orchestrator's delegators want to know (its terms set or
+        changed, a missed reward call, leaving the active set); for a delegator, its
+        delegate's. Follow it in any feed reader: no account needed."""
+        try:
+            whose, detail, found, now = await explorer.data.alerts(address)
+        except UnknownAddress as exc:
+            raise ApiError(404, "unknown_address", str(exc)) from exc
+        except ExplorerIndexError as exc:
+            raise ApiError(503, "index_unavailable", str(exc), headers={"Retry-After": "2"}) from exc
+        # scheme and host as asked, then the mount's path (a gateway's /explorer)
+        base = f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '').rstrip('/')}"
+        name = detail.address if whose == "orchestrator" else f"{detail.address} (the delegate of {address})"
+        body = atom(f"urn:framemesh:explorer:{address.lower()}", f"framemesh: alerts for {name}",
+                    f"{base}/orchestrators/{detail.address}", found, now)
+        return Response(body, media_type="application/atom+xml")
 
     @app.get("/events", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}},
              include_in_schema=True)

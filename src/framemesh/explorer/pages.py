@@ -12,9 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from framemesh.explorer import views
-from framemesh.explorer.index import ChainHistory
+from framemesh.explorer.alerts import Alert, alerts
+from framemesh.explorer.index import ChainHistory, UnknownAddress
 from framemesh.explorer.sources import GatewayFacts, NodeReader
-from framemesh.wire.explorer import IndexStatus, OrchestratorSummary
+from framemesh.wire.explorer import IndexStatus, OrchestratorDetail, OrchestratorSummary
 from framemesh.wire.explorer_pages import (
     ActivityPage,
     DelegatorPage,
@@ -147,6 +148,21 @@ class ExplorerData:
         status, events = await asyncio.gather(
             self.status(), self.read("events", limit=limit, address=address, before=before))
         return ActivityPage(status=status, address=address, events=events)
+
+    async def alerts(self, address: str) -> tuple[str, OrchestratorDetail, list[Alert], int | None]:
+        """The alerts of `address`'s orchestrator: its own, or its delegate's for a delegator.
+        Returns (whose: "orchestrator" or "delegate", the orchestrator, its alerts, now)."""
+        status, rounds = await asyncio.gather(self.status(), self.read("rounds", limit=500))
+        times = {r.round: r.initialized_at for r in rounds}
+        try:
+            detail, whose = await self.read("orchestrator", address), "orchestrator"
+        except UnknownAddress:
+            delegate = (await self.read("delegator", address)).delegate
+            if delegate is None:
+                raise
+            detail, whose = await self.read("orchestrator", delegate), "delegate"
+        now = max((t for t in times.values() if t is not None), default=None)
+        return whose, detail, alerts(detail, times), now
 
     async def delegator(self, address: str) -> DelegatorPage:
         status, detail = await asyncio.gather(self.status(), self.read("delegator", address))
