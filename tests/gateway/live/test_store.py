@@ -1,12 +1,12 @@
-"""The live streams' records on a real SQLite file."""
+"""The live streams' records on a real SQLite file and a real PostgreSQL database."""
 
 from pathlib import Path
 
 from framemesh.gateway.live.store import APPLIED, PENDING, UNUSED, StreamStore
 
 
-def test_changes_still_pending_when_a_stream_ends_are_marked_unused(tmp_path: Path) -> None:
-    store = StreamStore(tmp_path / "streams.sqlite")
+def test_changes_still_pending_when_a_stream_ends_are_marked_unused(records_db: Path | str) -> None:
+    store = StreamStore(records_db)
     store.add("s1", "ai", "key", (), False, {"pipeline": "live-video-to-video", "model_id": "m", "params": {}})
     store.add("s2", "other", "key2", (), False, {"pipeline": "live-video-to-video", "model_id": "m", "params": {}})
     store.add_control("s1", {"a": 1})
