@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Sequence, Union
 
-from framemesh.sql import SQLDatabase, statements
+from framemesh.sql import DatabaseError, SQLDatabase, statements
 
 _VERSIONS = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
 """
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(DatabaseError):
     """The database was migrated by a newer framemesh than this one."""
 
 

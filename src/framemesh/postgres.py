@@ -15,14 +15,10 @@ from contextlib import contextmanager
 from typing import Any, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from framemesh.sql import POSTGRESQL, to_postgres
+from framemesh.sql import POSTGRESQL, DatabaseUnavailable, to_postgres
 
 # pg_advisory_xact_lock's key for schema migrations: any fixed number, the same in every gateway.
 MIGRATION_LOCK = 0x66_6D_73_63_68_65_6D_61  # "fmschema"
-
-
-class DatabaseUnavailable(RuntimeError):
-    """The PostgreSQL database cannot be used (client missing, server unreachable)."""
 
 
 def redacted(url: str) -> str:
@@ -79,8 +75,10 @@ class PostgresDatabase:
         self.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
 
     def try_lock(self, key: int) -> bool:
-        """Hold the session-level advisory lock `key` while this connection lives, if free."""
-        return bool(self.execute("SELECT pg_try_advisory_lock(?) AS held", (key,)).fetchone()["held"])
+        """Hold the session-level advisory lock `key` on this database's current schema while
+        this connection lives, if no other session holds it; False if one does."""
+        row = self.execute("SELECT pg_try_advisory_lock(?, hashtext(current_schema())) AS held", (key,)).fetchone()
+        return bool(row["held"])
 
     def close(self) -> None:
         with self.lock:

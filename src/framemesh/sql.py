@@ -19,6 +19,24 @@ from typing import Any, Protocol, Sequence
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 
+
+class DatabaseError(RuntimeError):
+    """Root of the records' database errors:
+
+        DatabaseError
+        ├── DatabaseUnavailable   it cannot be used (its client is missing, its server unreachable)
+        ├── DatabaseInUse         another gateway process holds it (one per database, for now)
+        └── SchemaTooNew          a newer framemesh migrated it (migrations.py)
+    """
+
+
+class DatabaseUnavailable(DatabaseError):
+    pass
+
+
+class DatabaseInUse(DatabaseError):
+    pass
+
 _DDL = re.compile(r"^\s*(CREATE|ALTER)\b", re.IGNORECASE)
 _TYPES = ((re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),
           (re.compile(r"\bREAL\b", re.IGNORECASE), "DOUBLE PRECISION"),
