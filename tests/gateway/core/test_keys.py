@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from framemesh.gateway.ai.jobs import StagePlan
+from framemesh.gateway.ai.store import AIJobStore
 from framemesh.gateway.core.keys import PREFIX, KeyStore
+from framemesh.gateway.vod.store import JobStore
 from framemesh.gateway.core.limits import parse_spend
 
 
@@ -48,4 +51,38 @@ def test_usage_is_accounted_per_key_and_period(records_db: Path | str) -> None:
     assert (usage.requests, usage.units, usage.wei) == (3, 8292, 18 * 10**18 + 5)
     assert usage.by_kind == {"ai": 18 * 10**18, "transcode": 5}
     assert store.usage(b.id, since=0).wei == 7 and store.usage(a.id, since=time.time() + 1).wei == 0
+    store.close()
+
+
+def test_a_claimed_job_is_charged_to_its_key_and_listed_only_for_it(records_db: Path | str, tmp_path: Path) -> None:
+    keys = KeyStore(records_db)
+    jobs, ai = JobStore(keys.database), AIJobStore(keys.database)  # one database, as in the gateway
+    a, _ = keys.create("a")
+    b, _ = keys.create("b")
+    for n in range(3):
+        jobs.add_job(f"v{n}", ("240p",), tmp_path / "s.mp4", "s.mp4")
+        ai.add_job(f"ai{n}", "stages", [StagePlan("text-to-speech", "piper", {"text": "hi"})])
+    for job_id in ("v0", "v2", "ai1"):
+        keys.claim(a.id, "transcode" if job_id.startswith("v") else "ai", job_id)
+    keys.claim(b.id, "ai", "ai1")  # claimed already: stays a's
+    assert keys.owner("ai1") == a.id and keys.owner("v1") is None
+    keys.charge("v0", 10, 2**65)
+    keys.charge("v1", 10, 99)  # nobody's job: the operator's
+    assert keys.usage(a.id).by_kind == {"transcode": 2**65} and keys.usage(b.id).requests == 0
+    assert [j.id for j in jobs.page(10, owner=a.id)] == ["v2", "v0"] and len(jobs.page(10)) == 3
+    assert [j.id for j in ai.jobs(owner=a.id)] == ["ai1"] and [j.id for j in ai.jobs(limit=2, offset=1)] == ["ai1", "ai0"]
+    assert jobs.page(10, offset=2**63 - 1) == [], "the furthest offset a list may ask for"
+    keys.close()
+
+
+def test_spending_leaves_the_window_oldest_first(records_db: Path | str) -> None:
+    store = KeyStore(records_db)
+    key, _ = store.create("c")
+    start = time.time()
+    for wei in (5, 7, 11):
+        store.record(key.id, "ai", "j", 1, wei)
+    assert store.under_limit_at(key.id, since=start - 1, limit=100) is None, "below it already"
+    second = store.under_limit_at(key.id, since=start - 1, limit=12)  # 23 spent: below 12 once 5 and 7 leave
+    rows = store.database.execute("SELECT at FROM key_usage ORDER BY at").fetchall()
+    assert second == rows[1]["at"]
     store.close()
