@@ -3,6 +3,10 @@
 Opened one way everywhere: write-ahead log, and every commit synced to disk before it
 returns (`synchronous=FULL`), so a row that was written survives a crash of the
 process or the machine. Connections are shared across threads behind a lock.
+
+`Database` is the SQLite side of the gateway's records port (`sql.SQLDatabase`);
+`open_database` opens either side from a path or a postgresql:// URL. The
+orchestrator's winning tickets stay in a SQLite file of their own (`open_durable`).
 """
 
 from __future__ import annotations
@@ -81,13 +85,13 @@ class Database:
             self.conn.close()
 
 
-def open_database(where: Database | Path | str) -> tuple[SQLDatabase, bool]:
+def open_database(where: SQLDatabase | Path | str) -> tuple[SQLDatabase, bool]:
     """The gateway's records at `where` — an open database, a SQLite file's path, or a
     `postgresql://` URL — and whether this call opened it (and so the caller closes it)."""
-    if isinstance(where, (Database,)) or not isinstance(where, (Path, str)):
-        return where, False  # type: ignore[return-value]  # already open (either back end)
+    if not isinstance(where, (Path, str)):
+        return where, False  # open already (either back end)
     if isinstance(where, str) and where.startswith(POSTGRES_SCHEMES):
-        from framemesh.postgres import PostgresDatabase  # psycopg only when asked for
+        from framemesh.postgres import PostgresDatabase
 
         return PostgresDatabase(where), True
     return Database(Path(where)), True
