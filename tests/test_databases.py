@@ -10,7 +10,7 @@ import pytest
 
 from framemesh.durable import open_database
 from framemesh.postgres import PostgresDatabase
-from framemesh.sql import DatabaseUnavailable, SQLDatabase, statements
+from framemesh.sql import SQLITE, DatabaseUnavailable, SQLDatabase, skip_locked, statements
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS things (
@@ -72,3 +72,22 @@ def test_an_unreachable_server_is_named_without_its_password() -> None:
     with pytest.raises(DatabaseUnavailable, match=r"cannot connect to postgresql://u:\*\*\*@127\.0\.0\.1:9/x") as caught:
         PostgresDatabase("postgresql://u:hunter2@127.0.0.1:9/x?connect_timeout=5")
     assert "hunter2" not in str(caught.value)
+
+
+def test_rows_claimed_in_one_transaction_are_passed_over_by_another(records_db: Path | str, db: SQLDatabase) -> None:
+    """The ground work for leases: two gateways claiming work at once get different rows."""
+    db.executemany("INSERT INTO things (id, n) VALUES (?, 0)", [("a",), ("b",), ("c",)])
+    claim = f"SELECT id FROM things WHERE n = 0 ORDER BY id LIMIT 1{skip_locked(db.dialect)}"
+    if db.dialect == SQLITE:  # one writer at a time: the second claim comes after the first commits
+        with db.transaction():
+            first = db.execute(claim).fetchone()["id"]
+            db.execute("UPDATE things SET n = 1 WHERE id = ?", (first,))
+        assert db.execute(claim).fetchone()["id"] == "b"
+        return
+    other, _ = open_database(records_db)
+    with db.transaction():
+        first = db.execute(claim).fetchone()["id"]
+        with other.transaction():  # a second process, while the first has not committed
+            second = other.execute(claim).fetchone()["id"]
+    other.close()
+    assert (first, second) == ("a", "b")

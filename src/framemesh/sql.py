@@ -73,6 +73,13 @@ class SQLDatabase(Protocol):
     def close(self) -> None: ...
 
 
+def skip_locked(dialect: str) -> str:
+    """The clause that makes a SELECT inside `transaction()` claim its rows: on PostgreSQL,
+    rows another transaction holds are passed over (work leases for several gateways);
+    SQLite needs none, its transaction already holds the whole file."""
+    return " FOR UPDATE SKIP LOCKED" if dialect == POSTGRESQL else ""
+
+
 def statements(script: str) -> list[str]:
     """A schema script's statements, comments dropped (`;` never appears in a literal there)."""
     return [s.strip() for s in _strip_comments(script).split(";") if s.strip()]
