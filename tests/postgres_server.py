@@ -58,7 +58,11 @@ class PostgresServer:
         root = Path(tempfile.mkdtemp(prefix="framemesh-pg-"))
         run_as: list[str] = []
         if os.geteuid() == 0:  # postgres will not run as root: as the package's system user
-            owner = pwd.getpwnam("postgres")
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                raise RuntimeError("running as root and no `postgres` user to run PostgreSQL as "
+                                   "(Debian's postgresql package creates it)") from None
             os.chown(root, owner.pw_uid, owner.pw_gid)
             run_as = ["runuser", "-u", "postgres", "--"]
         server = cls(root, _free_port(), run_as, pg_ctl)
