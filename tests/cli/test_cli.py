@@ -42,6 +42,14 @@ def test_gateway_refuses_a_bad_orchestrator_url() -> None:
     assert "not an http(s) URL" in result.stderr
 
 
+def test_gateway_says_when_its_database_cannot_be_reached(tmp_path: Path) -> None:
+    result = framemesh("gateway", "start", "--orchestrator", "http://127.0.0.1:9", "--open", "--data-dir", str(tmp_path),
+                       "--database", "postgresql://gw:hunter2@127.0.0.1:9/records")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "cannot connect to postgresql://gw:***@127.0.0.1:9/records" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout and "Traceback" not in result.stderr
+
+
 def test_orchestrator_refuses_an_unknown_profile() -> None:
     result = framemesh("orchestrator", "start", "--profiles", "720p,9000p")
     assert result.returncode == 2

@@ -1,4 +1,5 @@
-"""Orchestrators that die or cheat, and a gateway that restarts: the job still completes, once."""
+"""Orchestrators that die or cheat, and a gateway that restarts (its records in SQLite or
+PostgreSQL): the job still completes, once."""
 
 from __future__ import annotations
 
@@ -76,18 +77,21 @@ def test_cheating_orchestrator_is_caught_and_avoided(tmp_path: Path, clip: Path,
         cheater.stop()
 
 
-def test_restarted_gateway_resumes_unfinished_jobs(tmp_path: Path, clip: Path) -> None:
+def test_restarted_gateway_resumes_unfinished_jobs(tmp_path: Path, clip: Path, records_db: Path | str) -> None:
+    """On the SQLite file in its data directory, and on PostgreSQL (--database)."""
+    database = records_db if isinstance(records_db, str) else None
     dead = "http://127.0.0.1:9"
-    first = gateway_thread(tmp_path, [dead], avoid_seconds=30.0)
+    first = gateway_thread(tmp_path, [dead], avoid_seconds=30.0, database=database)
     job = _submit(first.url, clip)
     deadline = time.monotonic() + 30
     while httpx.get(f"{first.url}/jobs/{job}").json()["state"] != "transcoding":
         assert time.monotonic() < deadline
         time.sleep(0.05)
     first.stop()
+    assert (tmp_path / "gateway" / "gateway.sqlite").exists() == (database is None), "the records are where they were told to be"
 
     live = orchestrator_thread(tmp_path, "live")
-    second = gateway_thread(tmp_path, [live.url])
+    second = gateway_thread(tmp_path, [live.url], database=database)
     try:
         status, master = _finish(second.url, job, tmp_path / "ladder")
         assert status.state == "completed", status.error
@@ -95,7 +99,7 @@ def test_restarted_gateway_resumes_unfinished_jobs(tmp_path: Path, clip: Path) -
         assert_ladder(master, EXPECTED, CLIP_SECONDS)
     finally:
         second.stop()
-    third = gateway_thread(tmp_path, [live.url])
+    third = gateway_thread(tmp_path, [live.url], database=database)
     try:
         again = httpx.get(f"{third.url}/jobs/{job}").json()
         assert again["state"] == "completed" and again["segments"] == {"done": 3, "total": 3}

@@ -16,6 +16,7 @@ from framemesh.gateway.config import GatewayConfig
         ({"score_window": 0}, "score_window"),
         ({"score_retention": -1.0}, "score_retention"),
         ({"probe_interval": 0.0}, "probe_interval"),
+        ({"database": "mysql://u:secret@h/db"}, "database: 'mysql://u:\\*\\*\\*@h/db' is not a postgresql://"),
     ],
 )
 def test_gateway_config_names_the_bad_key(tmp_path: Path, kwargs: dict[str, object], words: str) -> None:

@@ -1,5 +1,5 @@
 """The gateway's job lists: newest first, a page at a time, from one connection to
-the gateway's file."""
+the gateway's database (its SQLite file, and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from framemesh.gateway.config import MAX_PAGE, GatewayConfig
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(GatewayConfig(data_dir=tmp_path, open=True))) as c:
+def client(tmp_path: Path, records_db: Path | str) -> Iterator[TestClient]:
+    database = records_db if isinstance(records_db, str) else None  # None: the file in data_dir
+    with TestClient(create_app(GatewayConfig(data_dir=tmp_path, open=True, database=database))) as c:
         yield c
 
 

@@ -149,6 +149,7 @@ def gateway_start(
     score_weights: Annotated[bool, typer.Option(help="Weigh orchestrators by their performance score when choosing who gets work (--no-score-weights: stake, price and free slots only).")] = True,
     probe_interval: Annotated[float | None, typer.Option(min=1.0, help="Send a tiny paid test segment to each idle orchestrator with no transcoding result in this many seconds (off unless given).")] = None,
     explorer: Annotated[bool, typer.Option(help="Serve the network's explorer at /explorer/ (on a chain; public: it shows this gateway's scores, ticket totals and live streams' names and players).")] = True,
+    database: Annotated[str | None, typer.Option(envvar="FRAMEMESH_DATABASE", help="Keep the gateway's records (jobs, streams, API keys, scores) in PostgreSQL at this postgresql://USER:PASSWORD@HOST:PORT/NAME URL instead of the SQLite file in --data-dir (needs the postgres extra: pip install 'framemesh\\[postgres]'; one gateway per database for now).")] = None,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
     setup_logging(log_level)
@@ -179,6 +180,7 @@ def gateway_start(
             score_weights=score_weights,
             probe_interval=probe_interval,
             explorer=explorer,
+            database=database,
         )
     except ValueError as exc:
         fail(str(exc), 2)
@@ -197,5 +199,11 @@ def gateway_start(
     _print_config("gateway", config.describe() | on_chain)
     from framemesh.gateway.app import create_app
     from framemesh.net.server import serve_forever
+    from framemesh.sql import DatabaseError
+    from rich.markup import escape
 
-    serve_forever(create_app(config, protocol=protocol, signer=signer), host=host, port=port, log_level=log_level)
+    try:
+        app = create_app(config, protocol=protocol, signer=signer)
+    except DatabaseError as exc:
+        fail(escape(str(exc)), 1)
+    serve_forever(app, host=host, port=port, log_level=log_level)

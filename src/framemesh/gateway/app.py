@@ -17,7 +17,6 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from framemesh import __version__
-from framemesh.durable import Database
 from framemesh.gateway.ai.directory import AIDirectory
 from framemesh.gateway.ai.dispatch import AIDispatcher
 from framemesh.gateway.ai.job_routes import install_ai_job_routes
@@ -27,6 +26,7 @@ from framemesh.gateway.ai.runner import AIJobRunner
 from framemesh.gateway.ai.store import AIJobStore
 from framemesh.gateway.auth import GUARDED, Access, operator_only
 from framemesh.gateway.config import GatewayConfig
+from framemesh.gateway.core.database import open_records
 from framemesh.gateway.core.keys import KeyStore
 from framemesh.gateway.core.discovery import discover_async
 from framemesh.gateway.core.files import file_under
@@ -69,8 +69,8 @@ class Gateway:
         self.protocol = protocol
         self.explorer: Any = None  # the network's explorer (on a chain), mounted at /explorer
         self.metrics = GatewayMetrics()
-        # One connection to the gateway's file, shared by every store of its records.
-        self.database = Database(config.db_path)
+        # One connection to the gateway's database, shared by every store of its records.
+        self.database = open_records(config.database, config.db_path)
         self.store = JobStore(self.database)
         self.keys = KeyStore(self.database)
         self.access = Access(self.keys, open=config.open, token=config.api_token, admin_token=config.admin_token)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from framemesh.durable import POSTGRES_SCHEMES
 from framemesh.media.profiles import PROFILES
+from framemesh.postgres import redacted
 
 DEFAULT_PROFILES = ("720p", "480p", "360p")
 # Jobs a list (GET /jobs, GET /ai/jobs) answers with, by default and at most.
@@ -81,6 +83,9 @@ class GatewayConfig:
     # The network's explorer at /explorer/ (on a chain): public, like the chain it shows,
     # with this gateway's scores, ticket totals and its live streams' names and players.
     explorer: bool = True
+    # Where the gateway's records go: a postgresql:// URL, or None for the SQLite file in
+    # `data_dir` (the embedded default). Outputs stay in `data_dir` either way.
+    database: str | None = None
 
     def __post_init__(self) -> None:
         for url in self.orchestrators:
@@ -121,6 +126,11 @@ class GatewayConfig:
             raise ValueError("score_retention: must be positive, or None to keep the history forever")
         if self.probe_interval is not None and self.probe_interval <= 0:
             raise ValueError("probe_interval: must be positive, or None for no test jobs")
+        if self.database is not None and not self.database.startswith(POSTGRES_SCHEMES):
+            raise ValueError(
+                f"database: {redacted(self.database)!r} is not a postgresql://USER:PASSWORD@HOST:PORT/NAME URL "
+                "(leave it out for the SQLite file in the data directory)"
+            )
         if self.live_deadline_factor < 1.0 or self.live_idle_timeout <= 0:
             raise ValueError("live_deadline_factor must be at least 1 and live_idle_timeout positive")
 
@@ -140,6 +150,7 @@ class GatewayConfig:
         return {
             "listen": f"{self.host}:{self.port}",
             "data_dir": str(self.data_dir),
+            "database": redacted(self.database) if self.database else f"{self.db_path} (SQLite)",
             "orchestrators": list(self.orchestrators),
             "default_profiles": list(self.default_profiles),
             "max_upload_bytes": self.max_upload_bytes,

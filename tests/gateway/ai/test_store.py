@@ -15,8 +15,8 @@ from framemesh.gateway.core.states import IllegalTransition
 PLAN = [StagePlan("text-to-image", "sd", {"prompt": "a boat", "seed": 3}, name="picture"), StagePlan("upscale", "realesrgan/x2", {}, {"image": 0})]
 
 
-def test_a_job_and_its_stages_survive_a_reopen(tmp_path: Path) -> None:
-    db = tmp_path / "gateway.sqlite"
+def test_a_job_and_its_stages_survive_a_reopen(tmp_path: Path, records_db: Path | str) -> None:
+    db = records_db
     store = AIJobStore(db)
     store.add_job("j1", "stages", PLAN, tmp_path / "uploads")
     store.set_job_state("j1", AIJobState.RUNNING)
@@ -39,8 +39,8 @@ def test_a_job_and_its_stages_survive_a_reopen(tmp_path: Path) -> None:
     again.close()
 
 
-def test_a_done_stage_is_final_and_unknown_jobs_say_so(tmp_path: Path) -> None:
-    store = AIJobStore(tmp_path / "g.sqlite")
+def test_a_done_stage_is_final_and_unknown_jobs_say_so(records_db: Path | str) -> None:
+    store = AIJobStore(records_db)
     store.add_job("j2", "request", PLAN[:1])
     store.start_stage("j2", 0)
     store.finish_stage("j2", 0, orchestrator="o", units=1, result={}, files={})
@@ -55,8 +55,8 @@ def test_a_done_stage_is_final_and_unknown_jobs_say_so(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_request_is_recorded_running_and_completed_with_its_stage(tmp_path: Path) -> None:
-    store = AIJobStore(tmp_path / "g.sqlite")
+def test_a_request_is_recorded_running_and_completed_with_its_stage(records_db: Path | str) -> None:
+    store = AIJobStore(records_db)
     job = store.add_job("r1", "request", PLAN[:1], running=True)
     assert job.state is AIJobState.RUNNING and job.stages[0].state is StageState.RUNNING and job.stages[0].attempts == 1
     result = {"price": 7, "outputs": [{"file": "image-0.png"}]}
@@ -81,8 +81,8 @@ def test_a_request_is_recorded_running_and_completed_with_its_stage(tmp_path: Pa
 
 
 @pytest.mark.parametrize("ended", [s for s in AIJobState if s.terminal])
-def test_a_job_that_ended_is_not_unfinished(tmp_path: Path, ended: AIJobState) -> None:
-    store = AIJobStore(tmp_path / "g.sqlite")
+def test_a_job_that_ended_is_not_unfinished(records_db: Path | str, ended: AIJobState) -> None:
+    store = AIJobStore(records_db)
     store.add_job("done", "stages", PLAN)
     if ended is not AIJobState.CANCELLED:
         store.set_job_state("done", AIJobState.RUNNING)

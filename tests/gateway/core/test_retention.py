@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from framemesh.durable import Database
+from framemesh.durable import open_database
 from framemesh.gateway.ai.jobs import AIJobState, StagePlan
 from framemesh.gateway.ai.store import AIJobStore
 from framemesh.gateway.errors import JobNotFound
@@ -34,8 +34,8 @@ def _end(store: JobStore, job_id: str, state: JobState) -> None:
     store.set_job_state(job_id, state)
 
 
-def test_jobs_that_ended_long_ago_are_forgotten_with_their_files(tmp_path: Path) -> None:
-    db = Database(tmp_path / "g.sqlite")
+def test_jobs_that_ended_long_ago_are_forgotten_with_their_files(tmp_path: Path, records_db: Path | str) -> None:
+    db, _ = open_database(records_db)
     store, ai_store = JobStore(db), AIJobStore(db)
     dirs = {}
     for job_id in ("old-done", "old-failed", "running", "new-done"):
@@ -55,8 +55,8 @@ def test_jobs_that_ended_long_ago_are_forgotten_with_their_files(tmp_path: Path)
     assert janitor.sweep().jobs == 0, "nothing ended a week ago yet"
     _end(store, "new-done", JobState.COMPLETED)
     # The others ended eight days ago.
-    db.conn.execute("UPDATE jobs SET updated = updated - ? WHERE id LIKE 'old-%'", (8 * DAY,))
-    db.conn.execute("UPDATE ai_jobs SET updated = updated - ? WHERE id = 'ai-old'", (8 * DAY,))
+    db.execute("UPDATE jobs SET updated = updated - ? WHERE id LIKE 'old-%'", (8 * DAY,))
+    db.execute("UPDATE ai_jobs SET updated = updated - ? WHERE id = 'ai-old'", (8 * DAY,))
 
     swept = janitor.sweep()
     assert swept.jobs == 3 and swept.bytes_freed == 2 * 2 * 1000  # two transcode jobs' two dirs
@@ -74,8 +74,8 @@ def test_jobs_that_ended_long_ago_are_forgotten_with_their_files(tmp_path: Path)
     db.close()
 
 
-def test_a_cached_answer_goes_with_its_job(tmp_path: Path) -> None:
-    store = AIJobStore(tmp_path / "g.sqlite")
+def test_a_cached_answer_goes_with_its_job(records_db: Path | str) -> None:
+    store = AIJobStore(records_db)
     plan = StagePlan("text-to-image", "sd", {"prompt": "x", "seed": 1})
     store.add_job("r", "request", [plan], running=True)
     store.finish_stage("r", 0, orchestrator="o", units=1, result={"price": 0}, files={}, key="k", completes_job=True)

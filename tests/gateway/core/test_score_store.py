@@ -10,14 +10,14 @@ from framemesh.gateway.core.scores import TRANSCODING, Result, Scoreboard, Work
 T2I = Work.ai("text-to-image", "tiny-sd")
 
 
-def recorder(tmp_path: Path, retention: float | None = None) -> tuple[ScoreRecorder, Scoreboard, ScoreStore]:
-    board, store = Scoreboard(), ScoreStore(tmp_path / "g.sqlite")
+def recorder(where: Path | str, retention: float | None = None) -> tuple[ScoreRecorder, Scoreboard, ScoreStore]:
+    board, store = Scoreboard(), ScoreStore(where)
     addresses = {"http://a": "0xAbC0000000000000000000000000000000000001"}
     return ScoreRecorder(store, board, addresses.get, interval=60.0, retention=retention), board, store
 
 
-def test_a_point_per_orchestrator_and_work_only_when_it_had_new_results(tmp_path: Path) -> None:
-    rec, board, store = recorder(tmp_path)
+def test_a_point_per_orchestrator_and_work_only_when_it_had_new_results(records_db: Path | str) -> None:
+    rec, board, store = recorder(records_db)
     board.record("http://a", TRANSCODING, Result(10.0, True, 1.0, 2.0))
     board.record("http://a", T2I, Result(10.0, False))
     board.record("http://b", TRANSCODING, Result(10.0, True, 4.0, 2.0))
@@ -34,8 +34,8 @@ def test_a_point_per_orchestrator_and_work_only_when_it_had_new_results(tmp_path
     store.close()
 
 
-def test_history_by_address_kind_model_and_since(tmp_path: Path) -> None:
-    rec, board, store = recorder(tmp_path)
+def test_history_by_address_kind_model_and_since(records_db: Path | str) -> None:
+    rec, board, store = recorder(records_db)
     board.record("http://a", TRANSCODING, Result(0.0, True, 1.0, 2.0))
     board.record("http://a", T2I, Result(0.0, True, 1.0))
     rec.write(rec.sample(now=1.0, wall_now=500.0))
@@ -48,8 +48,8 @@ def test_history_by_address_kind_model_and_since(tmp_path: Path) -> None:
     store.close()
 
 
-def test_points_past_the_retention_are_forgotten(tmp_path: Path) -> None:
-    rec, _, store = recorder(tmp_path, retention=3600.0)
+def test_points_past_the_retention_are_forgotten(records_db: Path | str) -> None:
+    rec, _, store = recorder(records_db, retention=3600.0)
     old = ScorePoint(1.0, "http://a", None, "transcode", None, None, 0.5, 1.0, 0.5, 1.0, 3)
     store.add([old])
     rec.write([])

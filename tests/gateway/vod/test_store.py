@@ -9,14 +9,14 @@ from framemesh.gateway.vod.store import JobStore
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> JobStore:
-    s = JobStore(tmp_path / "g.sqlite")
+def store(records_db: Path | str) -> JobStore:
+    s = JobStore(records_db)
     yield s
     s.close()
 
 
-def test_job_round_trip_survives_reopening(tmp_path: Path) -> None:
-    db = tmp_path / "g.sqlite"
+def test_job_round_trip_survives_reopening(tmp_path: Path, records_db: Path | str) -> None:
+    db = records_db
     s = JobStore(db)
     s.add_job("j1", ("720p", "360p"), tmp_path / "src.mp4", "clip.mp4")
     s.set_job_state("j1", JobState.SEGMENTING)

@@ -8,13 +8,11 @@ gateway that dies knows on restart which stages to run again.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from framemesh.durable import transaction
 from framemesh.gateway.core.records import RecordStore
 from framemesh.gateway.ai.jobs import (
     AIJobState,
@@ -62,6 +60,8 @@ CREATE TABLE IF NOT EXISTS ai_results (  -- the gateway's exact-result cache
     idx INTEGER NOT NULL           -- the stage whose checked outputs answer it
 );
 """
+# LIMIT for "no limit" in the SQL both back ends share (SQLite has no LIMIT ALL).
+ALL = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,10 @@ class AIJobRecord:
 
 
 class AIJobStore(RecordStore):
-    """AI jobs and stages in SQLite. Safe to call from several threads."""
+    """AI jobs and stages (SQLite or PostgreSQL). Safe to call from several threads."""
 
-    SCHEMA = _SCHEMA
+    NAME = "ai"
+    MIGRATIONS = (_SCHEMA,)
 
     def add_job(
         self, job_id: str, kind: str, stages: list[StagePlan], uploads: Path | None = None, *, running: bool = False
@@ -114,7 +115,7 @@ class AIJobStore(RecordStore):
         job_state, stage_state = (AIJobState.RUNNING, StageState.RUNNING) if running else (AIJobState.QUEUED, StageState.PENDING)
         if running and len(stages) != 1:
             raise ValueError("only a one-stage job starts running as it is recorded")
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             self._db.execute(
                 "INSERT INTO ai_jobs (id, kind, state, created, updated, uploads) VALUES (?, ?, ?, ?, ?, ?)",
                 (job_id, kind, job_state.value, now, now, str(uploads) if uploads else None),
@@ -148,12 +149,12 @@ class AIJobStore(RecordStore):
             query += f" AND state NOT IN ({', '.join('?' * len(ended))})"
             args = (*args, *ended)
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY created DESC, id LIMIT ? OFFSET ?", (*args, -1 if limit is None else limit, offset)).fetchall()
+            rows = self._db.execute(query + " ORDER BY created DESC, id LIMIT ? OFFSET ?", (*args, ALL if limit is None else limit, offset)).fetchall()
             ids = [r["id"] for r in rows]
             stages = self._db.execute(
                 f"SELECT * FROM ai_stages WHERE job_id IN ({', '.join('?' * len(ids))}) ORDER BY job_id, idx", ids
             ).fetchall() if ids else []
-        by_job: dict[str, list[sqlite3.Row]] = {}
+        by_job: dict[str, list[Any]] = {}
         for stage in stages:
             by_job.setdefault(stage["job_id"], []).append(stage)
         return [_job(row, by_job.get(row["id"], [])) for row in rows]
@@ -162,7 +163,7 @@ class AIJobStore(RecordStore):
         """Forget the jobs that ended before `before` (epoch seconds), with their stages
         and the cache entries their outputs answered; returns their ids."""
         ended = tuple(sorted(terminal_values(AIJobState)))
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             ids = [r["id"] for r in self._db.execute(
                 f"SELECT id FROM ai_jobs WHERE state IN ({', '.join('?' * len(ended))}) AND updated < ?",
                 (*ended, before),
@@ -172,7 +173,7 @@ class AIJobStore(RecordStore):
         return ids
 
     def set_job_state(self, job_id: str, new: AIJobState, *, error: str | None = None) -> AIJobRecord:
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             row = self._db.execute("SELECT state FROM ai_jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 raise JobNotFound(job_id)
@@ -220,7 +221,7 @@ class AIJobStore(RecordStore):
         cache, an LLM answer): done — or failed, with `error` — in one transaction."""
         now = time.time()
         job_state, stage_state = (AIJobState.FAILED, StageState.FAILED) if error else (AIJobState.COMPLETED, StageState.DONE)
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             self._db.execute(
                 "INSERT INTO ai_jobs (id, kind, state, created, updated, error) VALUES (?, 'request', ?, ?, ?, ?)",
                 (job_id, job_state.value, started or now, now, error),
@@ -254,7 +255,7 @@ class AIJobStore(RecordStore):
         self, job_id: str, index: int, new: StageState, sets: str, values: tuple[Any, ...], remember: str | None = None,
         completes_job: bool = False,
     ) -> None:
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             row = self._db.execute(
                 "SELECT state FROM ai_stages WHERE job_id = ? AND idx = ?", (job_id, index)
             ).fetchone()
@@ -272,12 +273,13 @@ class AIJobStore(RecordStore):
                 self._db.execute("UPDATE ai_jobs SET state = ? WHERE id = ?", (AIJobState.COMPLETED.value, job_id))
             if remember is not None:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO ai_results (key, job_id, idx) VALUES (?, ?, ?)", (remember, job_id, index)
+                    "INSERT INTO ai_results (key, job_id, idx) VALUES (?, ?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, idx = excluded.idx", (remember, job_id, index)
                 )
 
 
 
-def _job(row: sqlite3.Row, stages: list[sqlite3.Row]) -> AIJobRecord:
+def _job(row: Any, stages: list[Any]) -> AIJobRecord:
     return AIJobRecord(
         id=row["id"],
         kind=row["kind"],
@@ -290,7 +292,7 @@ def _job(row: sqlite3.Row, stages: list[sqlite3.Row]) -> AIJobRecord:
     )
 
 
-def _stage(row: sqlite3.Row) -> StageRecord:
+def _stage(row: Any) -> StageRecord:
     return StageRecord(
         job_id=row["job_id"],
         index=row["idx"],

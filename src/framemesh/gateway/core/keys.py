@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from framemesh.durable import transaction
 from framemesh.gateway.core.limits import SpendLimit
 from framemesh.gateway.core.records import RecordStore
 
@@ -85,7 +84,8 @@ def digest(secret: str) -> str:
 
 
 class KeyStore(RecordStore):
-    SCHEMA = _SCHEMA
+    NAME = "keys"
+    MIGRATIONS = (_SCHEMA,)
 
     def create(
         self, name: str, *, spend: SpendLimit | None = None, rate: float | None = None, concurrency: int | None = None
@@ -121,7 +121,7 @@ class KeyStore(RecordStore):
         return [_key(r) for r in rows]
 
     def revoke(self, key_id: str) -> ApiKey:
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             self.get(key_id)
             self._db.execute("UPDATE api_keys SET revoked = COALESCE(revoked, ?) WHERE id = ?", (time.time(), key_id))
         return self.get(key_id)
@@ -140,7 +140,7 @@ class KeyStore(RecordStore):
     def claim(self, key_id: str, kind: str, job_id: str) -> None:
         """Mark the job as the key's: its work is accounted to it, and only it sees the job."""
         with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO key_jobs (job_id, key_id, kind) VALUES (?, ?, ?)", (job_id, key_id, kind))
+            self._db.execute("INSERT INTO key_jobs (job_id, key_id, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (job_id, key_id, kind))
 
     def owner(self, job_id: str) -> str | None:
         with self._lock:
@@ -149,7 +149,7 @@ class KeyStore(RecordStore):
 
     def charge(self, job_id: str, units: int, wei: int) -> None:
         """Account delivered work of a job to its key (a `Charge`); a job without one is the operator's."""
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             row = self._db.execute("SELECT key_id, kind FROM key_jobs WHERE job_id = ?", (job_id,)).fetchone()
             if row is not None:
                 self._add_usage(row["key_id"], row["kind"], job_id, units, wei)
@@ -184,7 +184,7 @@ class KeyStore(RecordStore):
 
 
 def _key(row: object) -> ApiKey:
-    r = row  # sqlite3.Row
+    r = row  # a row of either back end: read by column name
     spend = SpendLimit(int(r["spend_wei"]), r["spend_seconds"]) if r["spend_wei"] is not None else None  # type: ignore[index]
     return ApiKey(
         id=r["id"], name=r["name"], prefix=r["prefix"], created=r["created"], revoked=r["revoked"],  # type: ignore[index]

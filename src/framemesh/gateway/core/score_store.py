@@ -39,6 +39,9 @@ CREATE INDEX IF NOT EXISTS score_points_by_address ON score_points (address, at)
 CREATE INDEX IF NOT EXISTS score_points_by_at ON score_points (at);
 """
 MAX_POINTS = 10_000  # points a history answers with at most (the latest)
+# The order of points taken at the same time (one sample): the same on both back ends
+# (no NULL in it: SQLite and PostgreSQL sort NULLs at opposite ends).
+_TIES = ("url", "kind", "COALESCE(pipeline, '')", "COALESCE(model, '')")
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,8 @@ class ScorePoint:
 
 
 class ScoreStore(RecordStore):
-    SCHEMA = _SCHEMA
+    NAME = "scores"
+    MIGRATIONS = (_SCHEMA,)
 
     def add(self, points: list[ScorePoint]) -> None:
         with self._lock:
@@ -84,8 +88,8 @@ class ScoreStore(RecordStore):
                 args.append(value)
         with self._lock:
             rows = self._db.execute(
-                f"SELECT * FROM (SELECT * FROM score_points WHERE {' AND '.join(where)} ORDER BY at DESC, rowid DESC LIMIT ?)"
-                " ORDER BY at, url",
+                f"SELECT * FROM (SELECT * FROM score_points WHERE {' AND '.join(where)} ORDER BY at DESC, {', '.join(t + ' DESC' for t in _TIES)} LIMIT ?)"
+                f" AS latest ORDER BY at, {', '.join(_TIES)}",
                 (*args, limit),
             ).fetchall()
         return [ScorePoint(**dict(row)) for row in rows]

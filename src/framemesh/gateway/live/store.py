@@ -9,13 +9,12 @@ disk: an encoder can reconnect and carry on, and the recording is whole.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from framemesh.durable import transaction
 from framemesh.gateway.core.records import RecordStore
+from framemesh.migrations import AddColumn
 from framemesh.gateway.core.states import check_move
 from framemesh.gateway.errors import JobNotFound
 from framemesh.media.hls import Placed
@@ -130,8 +129,8 @@ class SegmentRecord:
 
 
 class StreamStore(RecordStore):
-    SCHEMA = _SCHEMA
-    ADDED = {"streams": {"ai": "TEXT"}}
+    NAME = "live"
+    MIGRATIONS = (_SCHEMA, AddColumn("streams", "ai", "TEXT"))
 
     def add(
         self, stream_id: str, name: str, key: str, profiles: tuple[str, ...], record: bool,
@@ -152,7 +151,7 @@ class StreamStore(RecordStore):
     def add_control(self, stream_id: str, params: dict[str, Any]) -> ControlRecord:
         """A settings change asked for (pending until a segment is made with it)."""
         now = time.time()
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             row = self._db.execute("SELECT COALESCE(MAX(n), 0) AS n FROM stream_controls WHERE stream_id = ?",
                                    (stream_id,)).fetchone()
             n = int(row["n"]) + 1
@@ -164,7 +163,7 @@ class StreamStore(RecordStore):
 
     def control_applied(self, stream_id: str, n: int, seq: int, at: float, ai: dict[str, Any]) -> None:
         """Change `n` took effect with segment `seq`: it is the stream's settings from now on."""
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             self._db.execute(
                 "UPDATE stream_controls SET state = ?, effective_seq = ?, effective_at = ? WHERE stream_id = ? AND n = ?",
                 (APPLIED, seq, at, stream_id, n),
@@ -225,7 +224,7 @@ class StreamStore(RecordStore):
 
     def set_state(self, stream_id: str, new: StreamState, *, error: str | None = None, recording: str | None = None) -> StreamRecord:
         now = time.time()
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             old = self.get(stream_id)
             check_move(_MOVES, "a stream", old.state, new)
             self._db.execute(
@@ -237,7 +236,7 @@ class StreamStore(RecordStore):
         return self.get(stream_id)
 
     def count(self, stream_id: str, *, fees: int = 0, swaps: int = 0, reconnects: int = 0) -> None:
-        with self._lock:
+        with self.database.transaction():  # fees are text (wei outgrow 64 bits): read, add, write back
             row = self._db.execute("SELECT fees FROM streams WHERE id = ?", (stream_id,)).fetchone()
             self._db.execute(
                 "UPDATE streams SET fees = ?, swaps = swaps + ?, reconnects = reconnects + ?, updated = ? WHERE id = ?",
@@ -248,8 +247,12 @@ class StreamStore(RecordStore):
         files = {name: [p.name, p.init_size, p.media_size] for name, p in seg.files.items()}
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO stream_segments (stream_id, seq, duration, discontinuity, first_frame_at, state,"
-                " orchestrator, attempts, round_trip, latency, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO stream_segments (stream_id, seq, duration, discontinuity, first_frame_at, state,"
+                " orchestrator, attempts, round_trip, latency, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (stream_id, seq) DO UPDATE SET duration = excluded.duration,"
+                " discontinuity = excluded.discontinuity, first_frame_at = excluded.first_frame_at, state = excluded.state,"
+                " orchestrator = excluded.orchestrator, attempts = excluded.attempts, round_trip = excluded.round_trip,"
+                " latency = excluded.latency, files = excluded.files",
                 (seg.stream_id, seg.seq, seg.duration, int(seg.discontinuity), seg.first_frame_at, seg.state,
                  seg.orchestrator, seg.attempts, seg.round_trip, seg.latency, json.dumps(files)),
             )
@@ -261,7 +264,7 @@ class StreamStore(RecordStore):
                 rows = self._db.execute("SELECT * FROM stream_segments WHERE stream_id = ? ORDER BY seq", (stream_id,)).fetchall()
             else:
                 rows = self._db.execute(
-                    "SELECT * FROM (SELECT * FROM stream_segments WHERE stream_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                    "SELECT * FROM (SELECT * FROM stream_segments WHERE stream_id = ? ORDER BY seq DESC LIMIT ?) AS last ORDER BY seq",
                     (stream_id, last),
                 ).fetchall()
         return [_segment(r) for r in rows]
@@ -280,7 +283,7 @@ class StreamStore(RecordStore):
     def delete_ended(self, before: float) -> list[str]:
         """Forget the streams that ended before `before` (epoch seconds); returns their ids."""
         ended = tuple(sorted(terminal_values(StreamState)))
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             ids = [r["id"] for r in self._db.execute(
                 f"SELECT id FROM streams WHERE state IN ({', '.join('?' * len(ended))}) AND updated < ?", (*ended, before)
             ).fetchall()]
@@ -289,7 +292,7 @@ class StreamStore(RecordStore):
         return ids
 
 
-def _stream(row: sqlite3.Row) -> StreamRecord:
+def _stream(row: Any) -> StreamRecord:
     return StreamRecord(
         id=row["id"], name=row["name"], stream_key=row["stream_key"],
         profiles=tuple(p for p in row["profiles"].split(",") if p), record=bool(row["record"]),
@@ -299,7 +302,7 @@ def _stream(row: sqlite3.Row) -> StreamRecord:
     )
 
 
-def _segment(row: sqlite3.Row) -> SegmentRecord:
+def _segment(row: Any) -> SegmentRecord:
     raw: dict[str, Any] = json.loads(row["files"]) if row["files"] else {}
     return SegmentRecord(
         stream_id=row["stream_id"], seq=row["seq"], duration=row["duration"], discontinuity=bool(row["discontinuity"]),

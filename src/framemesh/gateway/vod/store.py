@@ -7,12 +7,11 @@ on restart which jobs finished, which failed, and where to resume the others.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from framemesh.durable import transaction
 from framemesh.gateway.core.records import RecordStore
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.vod.jobs import JobState, SegmentState, check_job_move, check_segment_move
@@ -87,9 +86,10 @@ class JobError:
 
 
 class JobStore(RecordStore):
-    """Jobs and segments in SQLite. Safe to call from several threads."""
+    """Jobs and segments (SQLite or PostgreSQL). Safe to call from several threads."""
 
-    SCHEMA = _SCHEMA
+    NAME = "vod"
+    MIGRATIONS = (_SCHEMA,)
 
     # jobs
 
@@ -132,7 +132,7 @@ class JobStore(RecordStore):
     def set_job_state(
         self, job_id: str, new: JobState, *, error: str | None = None, master: str | None = None
     ) -> JobRecord:
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             old = self.job(job_id).state
             check_job_move(old, new)
             self._db.execute(
@@ -146,7 +146,7 @@ class JobStore(RecordStore):
         """Forget the jobs that ended (completed or failed) before `before` (epoch
         seconds), with their segments and errors; returns their ids."""
         ended = tuple(sorted(terminal_values(JobState)))
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             ids = [r["id"] for r in self._db.execute(
                 f"SELECT id FROM jobs WHERE state IN ({', '.join('?' * len(ended))}) AND updated < ?", (*ended, before)
             ).fetchall()]
@@ -158,7 +158,7 @@ class JobStore(RecordStore):
 
     def set_segments(self, job_id: str, segments: list[tuple[int, Path, float, float]]) -> None:
         """Record a job's segments (index, path, start, duration), replacing any earlier split."""
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             self._db.execute("DELETE FROM segments WHERE job_id = ?", (job_id,))
             self._db.executemany(
                 "INSERT INTO segments (job_id, idx, path, start, duration, state) VALUES (?, ?, ?, ?, ?, ?)",
@@ -188,7 +188,7 @@ class JobStore(RecordStore):
     def set_segment_state(
         self, job_id: str, index: int, new: SegmentState, *, orchestrator: str | None = None
     ) -> SegmentRecord:
-        with self._lock, transaction(self._db):
+        with self.database.transaction():
             old = self.segment(job_id, index).state
             check_segment_move(old, new)
             self._db.execute(
@@ -218,19 +218,19 @@ class JobStore(RecordStore):
     def count_done(self, job_id: str) -> int:
         with self._lock:
             row = self._db.execute(
-                "SELECT COUNT(*) FROM segments WHERE job_id = ? AND state = ?",
+                "SELECT COUNT(*) AS n FROM segments WHERE job_id = ? AND state = ?",
                 (job_id, SegmentState.DONE.value),
             ).fetchone()
-        return int(row[0])
+        return int(row["n"])
 
     def work_by_orchestrator(self, job_id: str) -> dict[str, int]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT orchestrator, COUNT(*) FROM segments WHERE job_id = ? AND state = ?"
+                "SELECT orchestrator, COUNT(*) AS n FROM segments WHERE job_id = ? AND state = ?"
                 " GROUP BY orchestrator",
                 (job_id, SegmentState.DONE.value),
             ).fetchall()
-        return {str(r[0]): int(r[1]) for r in rows}
+        return {str(r["orchestrator"]): int(r["n"]) for r in rows}
 
     # errors
 
@@ -254,7 +254,7 @@ class JobStore(RecordStore):
 
 
 
-def _job(row: sqlite3.Row) -> JobRecord:
+def _job(row: Any) -> JobRecord:
     return JobRecord(
         id=row["id"],
         state=JobState(row["state"]),
@@ -269,7 +269,7 @@ def _job(row: sqlite3.Row) -> JobRecord:
     )
 
 
-def _segment(row: sqlite3.Row) -> SegmentRecord:
+def _segment(row: Any) -> SegmentRecord:
     return SegmentRecord(
         job_id=row["job_id"],
         index=row["idx"],
