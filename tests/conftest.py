@@ -19,3 +19,11 @@ if os.environ.get("FRAMEMESH_REQUIRE_AI"):
         return importlib.import_module(modname)
 
     pytest.importorskip = _require  # type: ignore[assignment]
+
+
+@pytest.fixture(scope="session")
+def s3_server():  # type: ignore[no-untyped-def]
+    """One SeaweedFS S3 server for the whole run (tests/s3_server.py); tests make their own buckets."""
+    from tests.s3_server import seaweed_s3
+
+    yield from seaweed_s3()

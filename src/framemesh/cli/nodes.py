@@ -149,6 +149,7 @@ def gateway_start(
     score_weights: Annotated[bool, typer.Option(help="Weigh orchestrators by their performance score when choosing who gets work (--no-score-weights: stake, price and free slots only).")] = True,
     probe_interval: Annotated[float | None, typer.Option(min=1.0, help="Send a tiny paid test segment to each idle orchestrator with no transcoding result in this many seconds (off unless given).")] = None,
     explorer: Annotated[bool, typer.Option(help="Serve the network's explorer at /explorer/ (on a chain; public: it shows this gateway's scores, ticket totals and live streams' names and players).")] = True,
+    object_store: Annotated[str | None, typer.Option(envvar="FRAMEMESH_OBJECT_STORE", help="Also keep outputs in an S3-compatible object store: s3://BUCKET?endpoint=URL (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; needs the s3 extra). Default: the local outputs folder only.")] = None,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
     setup_logging(log_level)
@@ -179,6 +180,7 @@ def gateway_start(
             score_weights=score_weights,
             probe_interval=probe_interval,
             explorer=explorer,
+            object_store=object_store,
         )
     except ValueError as exc:
         fail(str(exc), 2)

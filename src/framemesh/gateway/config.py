@@ -81,6 +81,11 @@ class GatewayConfig:
     # The network's explorer at /explorer/ (on a chain): public, like the chain it shows,
     # with this gateway's scores, ticket totals and its live streams' names and players.
     explorer: bool = True
+    # Outputs also kept in an S3-compatible object store (`s3://BUCKET?endpoint=URL`,
+    # credentials from AWS_* variables); None: the local outputs folder only. Uploads
+    # that fail are retried after 1, 2, 4 ... seconds, at most `object_store_retry_max`.
+    object_store: str | None = None
+    object_store_retry_max: float = 60.0
 
     def __post_init__(self) -> None:
         for url in self.orchestrators:
@@ -121,6 +126,12 @@ class GatewayConfig:
             raise ValueError("score_retention: must be positive, or None to keep the history forever")
         if self.probe_interval is not None and self.probe_interval <= 0:
             raise ValueError("probe_interval: must be positive, or None for no test jobs")
+        if self.object_store is not None:
+            from framemesh.storage import parse_location
+
+            parse_location(self.object_store)  # ValueError names what is wrong
+        if self.object_store_retry_max <= 0:
+            raise ValueError("object_store_retry_max: must be positive")
         if self.live_deadline_factor < 1.0 or self.live_idle_timeout <= 0:
             raise ValueError("live_deadline_factor must be at least 1 and live_idle_timeout positive")
 
@@ -162,4 +173,5 @@ class GatewayConfig:
                       + ("weighed by selection" if self.score_weights else "NOT weighed by selection"),
             "test_jobs": f"every {self.probe_interval:g} s when idle" if self.probe_interval else "off",
             "explorer": "/explorer/ (public, on a chain)" if self.explorer else "off",
+            "object_store": self.object_store or f"local folder {self.outputs_dir}",
         }
