@@ -114,7 +114,7 @@ class SeaweedS3:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=2)  # it may linger on SIGTERM: its data is on disk already
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
