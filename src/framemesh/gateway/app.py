@@ -125,7 +125,7 @@ class Gateway:
             self.janitor = Janitor(
                 [Kept(self.store, self.runner.dirs), Kept(self.ai_store, self.ai_runner.dirs),
                  Kept(self.live.store, self.live.dirs)],
-                retention=config.retention, interval=config.retention_interval,
+                retention=config.retention, interval=config.retention_interval, forget=self.uploader.forget,
             )
         self.score_store = ScoreStore(self.database)
         self.score_recorder = ScoreRecorder(

@@ -121,3 +121,29 @@ def test_a_rewritten_output_goes_up_again(tmp_path: Path) -> None:
     assert not records.stored("a/b.mp4") and [p.key for p in records.due(3.0, 10)] == ["a/b.mp4"]
     records.forget("a/")
     assert records.waiting() == 0 and not records.stored("a/b.mp4")
+
+
+def test_retention_deletes_the_stores_copies_of_a_deleted_directory(s3_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from framemesh.gateway.core.retention import Janitor, Kept
+
+    bucket = s3_server.bucket(f"u-{uuid.uuid4().hex[:12]}")
+    root, files = _outputs(tmp_path)
+    uploader = Uploader(open_store(s3_server.location(bucket), root), UploadStore(tmp_path / "g.sqlite"), root)
+
+    async def go() -> None:
+        await uploader.add(files)
+        await uploader.pass_once()
+
+    asyncio.run(go())
+
+    class Ended:  # job1 ended long ago
+        def delete_ended(self, before: float) -> list[str]:
+            return ["job1"]
+
+    janitor = Janitor([Kept(Ended(), lambda job_id: [root / job_id, tmp_path / "jobs" / job_id])],
+                      retention=1.0, interval=1.0, forget=uploader.forget)
+    assert janitor.sweep().jobs == 1
+    listed = s3_server.client().list_objects_v2(Bucket=bucket).get("Contents", [])
+    assert [o["Key"] for o in listed] == ["ai/j2/image-0.png"]
+    assert not uploader.stored("job1/index.m3u8") and uploader.stored("ai/j2/image-0.png")
+    assert not (root / "job1").exists()

@@ -135,6 +135,26 @@ class Uploader:
         """Whether the store holds this output (blocking: call off the loop)."""
         return self.objects.remote and self.records.stored(key)
 
+    def forget(self, directory: Path) -> None:
+        """A directory of outputs was deleted (retention): delete the store's copies and
+        their rows. Blocking. A store that is down then keeps them: logged, for the
+        operator (a bucket lifecycle rule is the backstop, docs/operators.md)."""
+        try:
+            prefix = self.key(directory) + "/"
+        except ValueError:  # not outputs (a job's working files)
+            return
+        if not self.objects.remote:
+            return
+        try:
+            deleted = self.objects.delete(prefix)
+        except StoreError as exc:
+            log.error("object store: could not delete %s (retention): %s; delete it by hand or by a lifecycle rule",
+                      prefix, exc)
+            return
+        self.records.forget(prefix)
+        if deleted:
+            log.info("object store: deleted %d object(s) under %s (retention)", deleted, prefix)
+
     async def run(self) -> None:
         try:
             await asyncio.to_thread(self.objects.check)
