@@ -204,3 +204,28 @@ def test_with_the_store_down_a_job_completes_from_disk_and_is_uploaded_once_it_i
             break
         time.sleep(0.2)
     assert redirected == media >= 6
+
+
+def test_a_live_streams_segments_and_recording_are_stored_and_play_from_the_store(
+    network: dict[str, Any], clip: Path, tmp_path: Path,
+) -> None:
+    from tests.e2e.live import status, stream, ts_segments, wait_for
+
+    gw = network["gateway"]
+    s = stream(gw, record=True)
+    pieces = ts_segments(clip, tmp_path / "ts")
+    for n, path in enumerate(pieces):
+        pushed = httpx.put(f"{s['push_url']}/{n}.ts", content=path.read_bytes(), timeout=60)
+        assert pushed.status_code == 201, pushed.text
+    wait_for("the pushed segments listed", lambda: status(gw, s["id"])["segments"]["listed"] == len(pieces), timeout=120)
+    live = _wait_stored(network, f"live/{s['id']}/")
+    assert sum(k.endswith(".mp4") for k in live) >= len(pieces), "each listed segment goes to the store"
+    _, media, redirected = _play(s["playback_url"], network["s3"].endpoint)
+    assert redirected == media >= len(pieces), "the live playlists (from the gateway) name segments in the store"
+
+    ended = httpx.delete(f"{gw}/streams/{s['id']}", timeout=120).json()
+    assert ended["recording_url"], ended
+    stored = _wait_stored(network, f"live/{s['id']}/recording/")
+    assert stored == _on_disk(network, f"live/{s['id']}/recording/")
+    fetched, media, redirected = _play(ended["recording_url"], network["s3"].endpoint)
+    assert redirected == media >= len(pieces)

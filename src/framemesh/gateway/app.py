@@ -116,7 +116,7 @@ class Gateway:
                 store=StreamStore(self.database), outputs_dir=config.outputs_dir, work_dir=config.jobs_dir,
                 in_pool=self.runner.in_pool, window=config.live_window, segment_duration=config.live_segment_duration,
                 deadline_factor=config.live_deadline_factor, charge=self.keys.charge,
-                line=self.line, owner=self.keys.owner, ai=self.ai, metrics=self.metrics,
+                line=self.line, owner=self.keys.owner, ai=self.ai, metrics=self.metrics, uploader=self.uploader,
             ),
             idle_timeout=config.live_idle_timeout, rtmp_host=config.rtmp_host or config.host, rtmp_port=config.rtmp_port,
         )
