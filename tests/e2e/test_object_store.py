@@ -181,6 +181,27 @@ def test_an_ai_output_is_stored_and_its_url_redirects_to_it(network: dict[str, A
     assert verdict.active is not None and verdict.active.pipeline == "text-to-image"
 
 
+def test_a_staged_jobs_results_are_stored(network: dict[str, Any]) -> None:
+    gw = network["gateway"]
+    stages = [{"pipeline": "text-to-image", "model_id": SD,
+               "params": {"prompt": "a green boat", "width": 32, "height": 32, "num_inference_steps": 1, "seed": 1}}]
+    accepted = httpx.post(f"{gw}/ai/jobs", json={"stages": stages}, timeout=30)
+    assert accepted.status_code == 202, accepted.text
+    job_id = accepted.json()["id"]
+    deadline = time.monotonic() + TIMEOUT
+    while (job := httpx.get(f"{gw}/ai/jobs/{job_id}", timeout=10).json())["state"] not in ("completed", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["state"] == "completed", job
+    (image,) = job["outputs"]
+    assert image["url"].startswith(f"/outputs/ai/{job_id}/stage-0/")
+    key = image["url"].removeprefix("/outputs/")
+    stored = _wait_stored(network, f"ai/{job_id}/")
+    assert stored[key] == (network["outputs"] / key).read_bytes()
+    fetched = httpx.get(gw + image["url"], follow_redirects=True, timeout=30)
+    assert [r.status_code for r in fetched.history] == [307] and fetched.content == stored[key]
+
+
 def test_with_the_store_down_a_job_completes_from_disk_and_is_uploaded_once_it_is_back(
     network: dict[str, Any], clip: Path,
 ) -> None:
