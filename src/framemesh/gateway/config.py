@@ -129,7 +129,10 @@ class GatewayConfig:
         if self.object_store is not None:
             from framemesh.storage import parse_location
 
-            parse_location(self.object_store)  # ValueError names what is wrong
+            try:
+                parse_location(self.object_store)
+            except ValueError as exc:
+                raise ValueError(f"object_store: {exc}") from None
         if self.object_store_retry_max <= 0:
             raise ValueError("object_store_retry_max: must be positive")
         if self.live_deadline_factor < 1.0 or self.live_idle_timeout <= 0:
