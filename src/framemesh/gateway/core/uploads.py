@@ -162,13 +162,15 @@ class Uploader:
         except StoreError as exc:  # the uploads wait and retry; the gateway serves from disk meanwhile
             log.error("object store: %s (outputs stay on local disk until it answers)", exc)
         while True:
+            self._wake.clear()  # before the pass: an output added during it wakes the next at once
             try:
                 pause = await self.pass_once()
             except Exception:  # a bug must not end the uploads for good
                 log.exception("object store uploads: unexpected failure")
                 pause = self.max_delay
-            self._wake.clear()
-            if pause > 0:
+            if pause > 0 and self.outage:  # the store is down: new outputs wait for the back-off too
+                await asyncio.sleep(pause)
+            elif pause > 0:
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=pause)
                 except TimeoutError:
