@@ -10,6 +10,7 @@ still completes and is served from disk, and once the store is back it is upload
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 import uuid
@@ -203,12 +204,17 @@ def test_a_staged_jobs_results_are_stored(network: dict[str, Any]) -> None:
 
 
 def test_with_the_store_down_a_job_completes_from_disk_and_is_uploaded_once_it_is_back(
-    network: dict[str, Any], clip: Path,
+    network: dict[str, Any], clip: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
     server = network["s3"]
     server.stop()
     try:
-        status = _transcode(network["gateway"], clip)
+        with caplog.at_level(logging.ERROR, logger="framemesh.gateway"):
+            status = _transcode(network["gateway"], clip)
+            wait = time.monotonic() + 30
+            while "wait on local disk" not in caplog.text and time.monotonic() < wait:
+                time.sleep(0.1)
+        assert "the store is unreachable" in caplog.text and "wait on local disk" in caplog.text
         assert status.state == "completed", status.error
         master_url = f"{network['gateway']}{status.outputs.master}"
         fetched, media, redirected = _play(master_url, server.endpoint)
