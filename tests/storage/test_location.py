@@ -27,6 +27,7 @@ def test_defaults_are_aws_and_an_hour() -> None:
     ("s3://bucket/some/path", "?prefix=PATH"),
     ("s3://bucket?endpoint=ftp://x", "not an http(s) URL"),
     ("s3://bucket?secret=1", "unknown option"),
+    ("s3://bucket?endpoint=http://key:secret@127.0.0.1:9000", "AWS_ACCESS_KEY_ID"),
     ("s3://bucket?expires=soon", "whole number"),
     ("s3://bucket?expires=10", "60 s to 7 days"),
     ("s3://bucket?expires=999999999", "60 s to 7 days"),

@@ -54,6 +54,9 @@ def parse_location(text: str) -> StoreLocation:
     endpoint = query.get("endpoint") or None
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
         raise ValueError(f"object store {text!r}: endpoint {endpoint!r} is not an http(s) URL")
+    if endpoint is not None and "@" in urlsplit(endpoint).netloc:
+        raise ValueError("object store: the endpoint carries credentials; give them as AWS_ACCESS_KEY_ID and "
+                         "AWS_SECRET_ACCESS_KEY instead (a location is printed and logged)")
     prefix = query.get("prefix", "").strip("/")
     try:
         expires = int(query.get("expires", DEFAULT_EXPIRES))
