@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -142,6 +143,7 @@ def main() -> None:
             )
     finally:
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)
     body = "\n".join([
         f"Median of {args.runs} outputs each (p95 in brackets), SeaweedFS `weed server -s3` and the gateway on loopback, "
         "2 cores. *Store* is from the output recorded to upload to stored (the row, boto3's PUT, the row done); it runs "
