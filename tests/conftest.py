@@ -50,3 +50,11 @@ def records_db(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
     if request.param == "sqlite":
         return tmp_path / "g.sqlite"
     return request.getfixturevalue("postgres_server").fresh_url()
+
+
+@pytest.fixture(scope="session")
+def s3_server():  # type: ignore[no-untyped-def]
+    """One SeaweedFS S3 server for the whole run (tests/s3_server.py); tests make their own buckets."""
+    from tests.s3_server import seaweed_s3
+
+    yield from seaweed_s3()

@@ -50,6 +50,14 @@ def test_gateway_says_when_its_database_cannot_be_reached(tmp_path: Path) -> Non
     assert "hunter2" not in result.stderr + result.stdout and "Traceback" not in result.stderr
 
 
+def test_gateway_refuses_a_bad_object_store() -> None:
+    result = framemesh("gateway", "start", "--orchestrator", "http://127.0.0.1:9", "--open",
+                       "--object-store", "s3://Bad_Bucket?endpoint=http://127.0.0.1:9")
+    assert result.returncode == 2
+    assert "object_store" in result.stderr and "not a valid S3 bucket name" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_orchestrator_refuses_an_unknown_profile() -> None:
     result = framemesh("orchestrator", "start", "--profiles", "720p,9000p")
     assert result.returncode == 2

@@ -17,6 +17,9 @@ from framemesh.gateway.config import GatewayConfig
         ({"score_retention": -1.0}, "score_retention"),
         ({"probe_interval": 0.0}, "probe_interval"),
         ({"database": "mysql://u:secret@h/db"}, "database: 'mysql://u:\\*\\*\\*@h/db' is not a postgresql://"),
+        ({"object_store": "http://bucket"}, "object_store: .*s3://BUCKET"),
+        ({"object_store": "s3://b"}, "object_store: .*bucket 'b'"),
+        ({"object_store_retry_max": 0.0}, "object_store_retry_max"),
     ],
 )
 def test_gateway_config_names_the_bad_key(tmp_path: Path, kwargs: dict[str, object], words: str) -> None:
@@ -35,3 +38,9 @@ def test_describe_says_how_scores_are_used(tmp_path: Path) -> None:
     assert "weighed by selection" in str(shipped["scores"]) and shipped["test_jobs"] == "off"
     off = GatewayConfig(data_dir=tmp_path, score_weights=False, probe_interval=30.0).describe()
     assert "NOT weighed" in str(off["scores"]) and off["test_jobs"] == "every 30 s when idle"
+
+
+def test_the_object_store_is_described_without_credentials(tmp_path: Path) -> None:
+    assert GatewayConfig(data_dir=tmp_path).describe()["object_store"] == f"local folder {tmp_path / 'outputs'}"
+    stored = GatewayConfig(data_dir=tmp_path, object_store="s3://fm-out?endpoint=http://127.0.0.1:8333")
+    assert stored.describe()["object_store"] == "s3://fm-out?endpoint=http://127.0.0.1:8333"

@@ -1,23 +1,31 @@
 """No file outside its folder is ever served, and no path a client sends is a 500:
 `..` raw or encoded, absolute paths, symlinks out, names too long for the file system,
-NUL bytes, on /outputs/, /provenance/ and /streams/{id}/... (#12)."""
+NUL bytes, on /outputs/, /provenance/ and /streams/{id}/... (#12). Each with the local
+folder and with an object store (SeaweedFS): its redirects change none of it."""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from tests.e2e.nodes import gateway_thread
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+@pytest.fixture(scope="module", params=["local", "store"])
+def gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, bool]]:
     root = tmp_path_factory.mktemp("paths")
-    server = gateway_thread(root, [])
+    store = {}
+    if request.param == "store":
+        s3 = request.getfixturevalue("s3_server")
+        store = {"object_store": s3.location(s3.bucket(f"paths-{uuid.uuid4().hex[:12]}"))}
+    server = gateway_thread(root, [], **store)
     outputs = root / "gateway" / "outputs"
     (root / "secret.txt").write_text("TOP-SECRET-BYTES")
     (outputs / "live" / "s1").mkdir(parents=True)
@@ -26,7 +34,12 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     (outputs / "ai" / "j1").mkdir(parents=True)
     (outputs / "ai" / "j1" / "x.png").write_text("OTHER-JOBS-IMAGE")
     (outputs / "out.txt").symlink_to(root / "secret.txt")
-    yield server.url, root
+    if store:  # the outputs a client may fetch are in the store too
+        uploader = server.app.state.gateway.uploader
+        asyncio.run(uploader.add([outputs / "live" / "s1" / "a.ts", outputs / "ai" / "j1" / "x.png"]))
+        asyncio.run(uploader.pass_once())
+        assert uploader.stored("ai/j1/x.png")
+    yield server.url, root, bool(store)
     server.stop()
 
 
@@ -42,8 +55,12 @@ def get(url: str, raw_path: str) -> tuple[int, bytes]:
         conn.close()
 
 
-def test_a_streams_own_file_is_served(gateway: tuple[str, Path]) -> None:
-    assert get(gateway[0], "/streams/s1/a.ts") == (200, b"segment")
+def test_a_streams_own_file_is_served(gateway: tuple[str, Path, bool]) -> None:
+    for path, data in (("/streams/s1/a.ts", b"segment"), ("/outputs/ai/j1/x.png", b"OTHER-JOBS-IMAGE")):
+        answer = httpx.get(gateway[0] + path, follow_redirects=True, timeout=10)
+        assert answer.status_code == 200 and answer.content == data
+        redirected = [r.status_code for r in answer.history] == [307] and "X-Amz-Signature=" in str(answer.url)
+        assert redirected == gateway[2], "fetched from the store exactly when there is one"
 
 
 @pytest.mark.parametrize(
@@ -66,7 +83,7 @@ def test_a_streams_own_file_is_served(gateway: tuple[str, Path]) -> None:
         "/outputs/out.txt",
     ],
 )
-def test_nothing_outside_its_folder_is_served(gateway: tuple[str, Path], path: str) -> None:
+def test_nothing_outside_its_folder_is_served(gateway: tuple[str, Path, bool], path: str) -> None:
     status, body = get(gateway[0], path)
     assert status == 404, body
     assert b"TOP-SECRET-BYTES" not in body and b"OTHER-JOBS-IMAGE" not in body
@@ -77,7 +94,7 @@ def test_nothing_outside_its_folder_is_served(gateway: tuple[str, Path], path: s
     ["/provenance/" + "a" * 300, "/provenance/a%00b", "/streams/s1/" + "a" * 300, "/streams/s1/a%00b",
      "/streams/a%00/b", "/outputs/" + "a" * 300, "/outputs/a%00b"],
 )
-def test_a_name_no_file_can_have_is_a_404(gateway: tuple[str, Path], path: str) -> None:
+def test_a_name_no_file_can_have_is_a_404(gateway: tuple[str, Path, bool], path: str) -> None:
     status, body = get(gateway[0], path)
     assert status == 404, body
     assert b'"detail"' in body

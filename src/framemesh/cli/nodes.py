@@ -150,6 +150,7 @@ def gateway_start(
     probe_interval: Annotated[float | None, typer.Option(min=1.0, help="Send a tiny paid test segment to each idle orchestrator with no transcoding result in this many seconds (off unless given).")] = None,
     explorer: Annotated[bool, typer.Option(help="Serve the network's explorer at /explorer/ (on a chain; public: it shows this gateway's scores, ticket totals and live streams' names and players).")] = True,
     database: Annotated[str | None, typer.Option(envvar="FRAMEMESH_DATABASE", help="Keep the gateway's records (jobs, streams, API keys, scores) in PostgreSQL at this postgresql://USER:PASSWORD@HOST:PORT/NAME URL instead of the SQLite file in --data-dir (needs the postgres extra: pip install 'framemesh\\[postgres]'; one gateway per database for now).")] = None,
+    object_store: Annotated[str | None, typer.Option(envvar="FRAMEMESH_OBJECT_STORE", help="Also keep outputs in an S3-compatible object store: s3://BUCKET?endpoint=URL (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; needs the s3 extra). Default: the local outputs folder only.")] = None,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
     setup_logging(log_level)
@@ -181,6 +182,7 @@ def gateway_start(
             probe_interval=probe_interval,
             explorer=explorer,
             database=database,
+            object_store=object_store,
         )
     except ValueError as exc:
         fail(str(exc), 2)

@@ -37,7 +37,10 @@ from framemesh.gateway.core.probe import Prober
 from framemesh.gateway.core.score_store import ScoreRecorder, ScoreStore
 from framemesh.gateway.core.scores import Scoreboard
 from framemesh.gateway.core.retention import Janitor, Kept
+from framemesh.gateway.core.uploads import Uploader, UploadStore
 from framemesh.gateway.core.waiting import WaitLine
+from framemesh.gateway.outputs import StoredOutputs
+from framemesh.storage import open_store
 from framemesh.wire.gateway import QueueOut
 from framemesh.gateway.errors import PeerFailed
 from framemesh.gateway.keys_routes import install_key_routes
@@ -72,6 +75,10 @@ class Gateway:
         # One connection to the gateway's database, shared by every store of its records.
         self.database = open_records(config.database, config.db_path)
         self.store = JobStore(self.database)
+        # Outputs are written to the local folder first, then (with an object store) uploaded.
+        self.objects = open_store(config.object_store, config.outputs_dir)
+        self.uploader = Uploader(self.objects, UploadStore(self.database), config.outputs_dir,
+                                 max_delay=config.object_store_retry_max)
         self.keys = KeyStore(self.database)
         self.access = Access(self.keys, open=config.open, token=config.api_token, admin_token=config.admin_token)
         self.pool = OrchestratorPool(
@@ -91,7 +98,7 @@ class Gateway:
         # One line for every kind of work waiting for a free orchestrator.
         self.line = WaitLine(config.queue_limit, on_served=self.metrics.waited)
         self.runner = JobRunner(config, self.store, self.pool, self.client, self.executor, self.payer, self.keys.charge,
-                                line=self.line, owner=self.keys.owner, metrics=self.metrics)
+                                line=self.line, owner=self.keys.owner, metrics=self.metrics, uploader=self.uploader)
         self.ai = AIDispatcher(
             AIDirectory(), self.pool, self.client, self.payer, timeout=config.ai_timeout,
             attempts=config.ai_attempts, max_price=config.max_price_per_unit,
@@ -101,7 +108,7 @@ class Gateway:
         self.ai_store = AIJobStore(self.database)
         self.ai_runner = AIJobRunner(
             self.ai_store, self.ai, config.outputs_dir, config.jobs_dir, result_cache=config.ai_result_cache,
-            keys=self.keys,
+            keys=self.keys, uploader=self.uploader,
         )
         self.live = LiveStreams(
             LiveParts(
@@ -109,7 +116,7 @@ class Gateway:
                 store=StreamStore(self.database), outputs_dir=config.outputs_dir, work_dir=config.jobs_dir,
                 in_pool=self.runner.in_pool, window=config.live_window, segment_duration=config.live_segment_duration,
                 deadline_factor=config.live_deadline_factor, charge=self.keys.charge,
-                line=self.line, owner=self.keys.owner, ai=self.ai, metrics=self.metrics,
+                line=self.line, owner=self.keys.owner, ai=self.ai, metrics=self.metrics, uploader=self.uploader,
             ),
             idle_timeout=config.live_idle_timeout, rtmp_host=config.rtmp_host or config.host, rtmp_port=config.rtmp_port,
         )
@@ -118,7 +125,7 @@ class Gateway:
             self.janitor = Janitor(
                 [Kept(self.store, self.runner.dirs), Kept(self.ai_store, self.ai_runner.dirs),
                  Kept(self.live.store, self.live.dirs)],
-                retention=config.retention, interval=config.retention_interval,
+                retention=config.retention, interval=config.retention_interval, forget=self.uploader.forget,
             )
         self.score_store = ScoreStore(self.database)
         self.score_recorder = ScoreRecorder(
@@ -137,6 +144,8 @@ class Gateway:
             path.mkdir(parents=True, exist_ok=True)
         await self.refresh_orchestrators()
         self._background.append(asyncio.create_task(self._refresh_loop(), name="orchestrator-refresh"))
+        if self.objects.remote:
+            self._background.append(asyncio.create_task(self.uploader.run(), name="object-store-uploads"))
         if self.janitor is not None:
             self._background.append(asyncio.create_task(self.janitor.run(), name="retention"))
         self._background.append(asyncio.create_task(self.score_recorder.run(), name="score-history"))
@@ -243,7 +252,10 @@ def create_app(config: GatewayConfig, *, protocol: Any = None, signer: Any = Non
     app.state.gateway = gateway
     install_error_handlers(app)
     config.outputs_dir.mkdir(parents=True, exist_ok=True)
-    app.mount("/outputs", StaticFiles(directory=config.outputs_dir), name="outputs")
+    if gateway.objects.remote:  # a stored output: a redirect to a presigned URL of it (gateway.outputs)
+        app.mount("/outputs", StoredOutputs(directory=config.outputs_dir, uploader=gateway.uploader), name="outputs")
+    else:
+        app.mount("/outputs", StaticFiles(directory=config.outputs_dir), name="outputs")
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -86,6 +86,11 @@ class GatewayConfig:
     # Where the gateway's records go: a postgresql:// URL, or None for the SQLite file in
     # `data_dir` (the embedded default). Outputs stay in `data_dir` either way.
     database: str | None = None
+    # Outputs also kept in an S3-compatible object store (`s3://BUCKET?endpoint=URL`,
+    # credentials from AWS_* variables); None: the local outputs folder only. Uploads
+    # that fail are retried after 1, 2, 4 ... seconds, at most `object_store_retry_max`.
+    object_store: str | None = None
+    object_store_retry_max: float = 60.0
 
     def __post_init__(self) -> None:
         for url in self.orchestrators:
@@ -131,6 +136,15 @@ class GatewayConfig:
                 f"database: {redacted(self.database)!r} is not a postgresql://USER:PASSWORD@HOST:PORT/NAME URL "
                 "(leave it out for the SQLite file in the data directory)"
             )
+        if self.object_store is not None:
+            from framemesh.storage import parse_location
+
+            try:
+                parse_location(self.object_store)
+            except ValueError as exc:
+                raise ValueError(f"object_store: {exc}") from None
+        if self.object_store_retry_max <= 0:
+            raise ValueError("object_store_retry_max: must be positive")
         if self.live_deadline_factor < 1.0 or self.live_idle_timeout <= 0:
             raise ValueError("live_deadline_factor must be at least 1 and live_idle_timeout positive")
 
@@ -173,4 +187,5 @@ class GatewayConfig:
                       + ("weighed by selection" if self.score_weights else "NOT weighed by selection"),
             "test_jobs": f"every {self.probe_interval:g} s when idle" if self.probe_interval else "off",
             "explorer": "/explorer/ (public, on a chain)" if self.explorer else "off",
+            "object_store": self.object_store or f"local folder {self.outputs_dir}",
         }

@@ -19,6 +19,7 @@ from typing import Any
 from framemesh.ai import InvalidRequest, build_request, checked_units
 from framemesh.ai.cache import request_key
 from framemesh.ai.requests import with_default_frames
+from framemesh.gateway.core.uploads import Uploader
 from framemesh.gateway.core.keys import KeyStore
 from framemesh.gateway.ai.dispatch import (
     AIDispatcher,
@@ -54,9 +55,10 @@ def build_for_network(directory: AIDirectory, pipeline: str, fields: dict[str, A
 class AIJobRunner:
     def __init__(
         self, store: AIJobStore, dispatcher: AIDispatcher, outputs_dir: Path, jobs_dir: Path, *, result_cache: bool = True,
-        keys: KeyStore | None = None,
+        keys: KeyStore | None = None, uploader: Uploader | None = None,
     ) -> None:
         self.result_cache = result_cache
+        self.uploader = uploader  # each stage's outputs, once checked, go to the object store (if any)
         self.keys = keys  # whose each job is: its stages are charged to that key, and wait in its line
         self.store = store
         self.dispatcher = dispatcher
@@ -270,6 +272,8 @@ class AIJobRunner:
             )
         finally:
             self.progress.pop(key, None)
+        if self.uploader is not None:  # recorded before the stage is done: a crash between uploads it anyway
+            await self.uploader.add(files.values())
         await asyncio.to_thread(
             partial(
                 self.store.finish_stage, job.id, stage.index, orchestrator=url, units=units,

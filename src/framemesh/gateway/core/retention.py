@@ -41,10 +41,13 @@ class Swept:
 
 
 class Janitor:
-    def __init__(self, kinds: list[Kept], *, retention: float, interval: float) -> None:
+    def __init__(
+        self, kinds: list[Kept], *, retention: float, interval: float, forget: Callable[[Path], None] | None = None,
+    ) -> None:
         if retention <= 0 or interval <= 0:
             raise ValueError("retention and interval must be positive (no retention: no janitor)")
         self.kinds = kinds
+        self.forget = forget  # each deleted directory's other copies (the object store's)
         self.retention = retention
         self.interval = interval
         self.swept_jobs = 0
@@ -59,6 +62,8 @@ class Janitor:
                 for path in kind.dirs(job_id):
                     freed += _size(path)
                     shutil.rmtree(path, ignore_errors=True)
+                    if self.forget is not None:
+                        self.forget(path)
         self.swept_jobs += jobs
         if jobs:
             log.info("retention: forgot %d job(s) that ended over %.0f s ago, %d bytes freed", jobs, self.retention, freed)

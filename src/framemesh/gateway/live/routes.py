@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from framemesh.gateway.auth import GUARDED, Access, caller_of
 from framemesh.gateway.config import MAX_OFFSET, MAX_PAGE, PAGE
@@ -301,6 +301,12 @@ def install_live_routes(
             target = await asyncio.to_thread(file_under, live.parts.outputs_dir / "live" / stream_id, path)
         if target is None:
             raise ApiError(404, "not_found", f"stream {stream_id!r} has no file {path!r}")
+        uploader = live.parts.uploader
+        if target.suffix != ".m3u8" and uploader is not None:  # a stored segment: from the store (gateway.outputs)
+            key = target.relative_to(live.parts.outputs_dir.resolve()).as_posix()
+            url = uploader.objects.url(key) if await asyncio.to_thread(uploader.stored, key) else None
+            if url is not None:
+                return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
         if target.suffix == ".m3u8":
             return FileResponse(target, media_type=PLAYLIST)
         return FileResponse(target, media_type="video/mp4")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from framemesh.ai.units import live_units
+from framemesh.gateway.core.uploads import Uploader
 from framemesh.gateway.core.keys import Charge, no_charge
 from framemesh.gateway.core.checks import SegmentChecks
 from framemesh.gateway.core.payer import GatewayPayer, pay_and_call
@@ -84,6 +85,7 @@ class LiveParts:
     owner: Callable[[str], str | None] = lambda stream_id: None
     ai: Any = None  # the AIDispatcher: who serves which live AI model, and its slots
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
+    uploader: Uploader | None = None  # segments and recordings to the object store (if any)
 
 
 @dataclass
@@ -301,7 +303,7 @@ class LiveSession:
                 parts, url, seq=piece.seq, source=piece.source, duration=piece.duration, params=params,
                 incoming=incoming, timeout=max(1.0, deadline - time.monotonic()), address=member.address if member else None,
             )
-            piece.files = await asyncio.to_thread(self._place, piece, {OUTPUT: answer.file})
+            piece.files = await self._placed(piece, {OUTPUT: answer.file})
             if url in parts.pool.members:
                 parts.pool.succeeded(url, answer.seconds, time.monotonic(), work=self.ai.work)
             parts.metrics.segment_try(LIVE_AI, url, "ok", answer.seconds, piece.duration)
@@ -395,7 +397,7 @@ class LiveSession:
                 url, piece.source, self.id, member.address if member else None, plan, result.renditions, files
             )
             by_name = {r.name: files[r.file] for r in result.renditions}
-            piece.files = await asyncio.to_thread(self._place, piece, by_name)
+            piece.files = await self._placed(piece, by_name)
             parts.pool.succeeded(url, seconds, time.monotonic(), duration=piece.duration)
             parts.metrics.segment_try(LIVE, url, "ok", seconds, piece.duration)
             piece.orchestrator, piece.round_trip, piece.price = url, seconds, price
@@ -421,6 +423,14 @@ class LiveSession:
             self.busy.discard(url)
             parts.line.wake()
             await asyncio.to_thread(shutil.rmtree, incoming, ignore_errors=True)
+
+    async def _placed(self, piece: Piece, files: dict[str, Path]) -> dict[str, Placed]:
+        """Place a checked segment's renditions in their folders; then, with an object
+        store, record them to upload (served from disk until they are stored)."""
+        placed = await asyncio.to_thread(self._place, piece, files)
+        if self.parts.uploader is not None:
+            await self.parts.uploader.add(self.dir / rendition / p.name for rendition, p in placed.items())
+        return placed
 
     def _place(self, piece: Piece, files: dict[str, Path]) -> dict[str, Placed]:
         name = f"seg_{piece.seq:06d}.mp4"

@@ -262,6 +262,9 @@ class LiveStreams:
                     master = None
                 if master is not None:
                     recording = master.relative_to(parts.outputs_dir).as_posix()
+                    if parts.uploader is not None:  # the recording: its playlists and its (linked) segments
+                        files = await asyncio.to_thread(lambda: sorted(p for p in master.parent.rglob("*") if p.is_file()))
+                        await parts.uploader.add(files)
             await asyncio.to_thread(shutil.rmtree, session.work, ignore_errors=True)
         record = await asyncio.to_thread(self.store.set_state, stream_id, state, error=error, recording=recording)
         await asyncio.to_thread(self.store.controls_unused, stream_id)

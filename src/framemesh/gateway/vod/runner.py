@@ -27,6 +27,7 @@ from framemesh.gateway.core.payer import GatewayPayer, pay_and_call
 from framemesh.gateway.core.checks import SegmentChecks
 from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
+from framemesh.gateway.core.uploads import Uploader
 from framemesh.gateway.core.waiting import WaitLine
 from framemesh.gateway.metrics import VOD, GatewayMetrics
 from framemesh.gateway.vod.store import JobRecord, JobStore, SegmentRecord
@@ -62,8 +63,10 @@ class JobRunner:
         line: WaitLine | None = None,
         owner: Callable[[str], str | None] = lambda job_id: None,
         metrics: GatewayMetrics | None = None,
+        uploader: Uploader | None = None,
     ) -> None:
         self.config = config
+        self.uploader = uploader  # the ladder, once written, goes to the object store (if any)
         self.metrics = metrics if metrics is not None else GatewayMetrics()
         self.line = line if line is not None else WaitLine(config.queue_limit)  # shared with AI and live work
         self.owner = owner  # a job's API key, whose turn in the line its segments take
@@ -318,6 +321,9 @@ class JobRunner:
         except MediaError as exc:
             raise JobFailed(f"could not write the HLS ladder: {exc}") from exc
         rel = Path(master).relative_to(self.config.outputs_dir).as_posix()
+        if self.uploader is not None:  # recorded before the job completes: a crash here re-assembles it
+            files = await asyncio.to_thread(lambda: sorted(p for p in out_dir.rglob("*") if p.is_file()))
+            await self.uploader.add(files)
         await asyncio.to_thread(self.store.set_job_state, job.id, JobState.COMPLETED, master=rel)
         log.info("job %s completed: %s", job.id, rel)
 
