@@ -112,15 +112,20 @@ def test_the_local_folder_uploads_nothing(tmp_path: Path) -> None:
     assert records.waiting() == 0 and not uploader.stored("job1/index.m3u8")
 
 
-def test_a_rewritten_output_goes_up_again(tmp_path: Path) -> None:
-    records = UploadStore(tmp_path / "g.sqlite")
-    records.add(["a/b.mp4"], now=1.0)
+def test_the_upload_records_on_both_back_ends(records_db: Path | str) -> None:
+    records = UploadStore(records_db)
+    records.add(["a/b.mp4", "a/c.mp4", "ab/d.mp4"], now=1.0)
+    assert records.waiting() == 3 and records.next_due() == 1.0
+    records.failed("a/c.mp4", "unreachable", next_try=5.0)
+    assert [(p.key, p.attempts) for p in records.due(2.0, 10)] == [("a/b.mp4", 0), ("ab/d.mp4", 0)]
+    assert [(p.key, p.attempts, p.error) for p in records.due(5.0, 10)][-1] == ("a/c.mp4", 1, "unreachable")
     records.done("a/b.mp4", now=2.0)
-    assert records.stored("a/b.mp4")
-    records.add(["a/b.mp4"], now=3.0)
-    assert not records.stored("a/b.mp4") and [p.key for p in records.due(3.0, 10)] == ["a/b.mp4"]
+    assert records.stored("a/b.mp4") and records.waiting() == 2
+    records.add(["a/b.mp4"], now=3.0)  # rewritten: it goes up again
+    assert not records.stored("a/b.mp4") and "a/b.mp4" in [p.key for p in records.due(3.0, 10)]
     records.forget("a/")
-    assert records.waiting() == 0 and not records.stored("a/b.mp4")
+    assert records.waiting() == 1 and not records.stored("a/b.mp4"), "only the keys under a/ (not ab/)"
+    records.close()
 
 
 def test_retention_deletes_the_stores_copies_of_a_deleted_directory(s3_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

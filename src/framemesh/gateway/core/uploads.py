@@ -48,7 +48,8 @@ def backoff(failures: int, first: float, most: float) -> float:
 
 
 class UploadStore(RecordStore):
-    SCHEMA = _SCHEMA
+    NAME = "uploads"
+    MIGRATIONS = (_SCHEMA,)
 
     def add(self, keys: Iterable[str], now: float) -> None:
         """Mark outputs to upload (again: a rewritten output goes up again)."""
@@ -65,21 +66,21 @@ class UploadStore(RecordStore):
                 "SELECT key, attempts, error FROM object_uploads WHERE stored IS NULL AND next_try <= ?"
                 " ORDER BY next_try, added LIMIT ?", (now, limit),
             ).fetchall()
-        return [Pending(row[0], row[1], row[2]) for row in rows]
+        return [Pending(row["key"], row["attempts"], row["error"]) for row in rows]
 
     def next_due(self) -> float | None:
         with self._lock:
-            row = self._db.execute("SELECT min(next_try) FROM object_uploads WHERE stored IS NULL").fetchone()
-        return row[0]
+            row = self._db.execute("SELECT min(next_try) AS next FROM object_uploads WHERE stored IS NULL").fetchone()
+        return row["next"]
 
     def waiting(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT count(*) FROM object_uploads WHERE stored IS NULL").fetchone()[0]
+            return self._db.execute("SELECT count(*) AS n FROM object_uploads WHERE stored IS NULL").fetchone()["n"]
 
     def stored(self, key: str) -> bool:
         with self._lock:
             row = self._db.execute("SELECT stored FROM object_uploads WHERE key = ?", (key,)).fetchone()
-        return row is not None and row[0] is not None
+        return row is not None and row["stored"] is not None
 
     def done(self, key: str, now: float) -> None:
         with self._lock:
@@ -95,7 +96,7 @@ class UploadStore(RecordStore):
     def forget(self, prefix: str) -> None:
         """Drop the rows of every key under `prefix` (its outputs were deleted)."""
         with self._lock:
-            self._db.execute("DELETE FROM object_uploads WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+            self._db.execute("DELETE FROM object_uploads WHERE substr(key, 1, length(?)) = ?", (prefix, prefix))
 
 
 class Uploader:
