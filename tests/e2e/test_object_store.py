@@ -244,15 +244,19 @@ def test_a_live_streams_segments_and_recording_are_stored_and_play_from_the_stor
     for n, path in enumerate(pieces):
         pushed = httpx.put(f"{s['push_url']}/{n}.ts", content=path.read_bytes(), timeout=60)
         assert pushed.status_code == 201, pushed.text
-    wait_for("the pushed segments listed", lambda: status(gw, s["id"])["segments"]["listed"] == len(pieces), timeout=120)
+    # Every pushed segment listed, or (on a loaded machine) skipped past its deadline.
+    counts = wait_for("the pushed segments listed", lambda: (c := status(gw, s["id"])["segments"])["listed"]
+                      + c["skipped"] == len(pieces) and c, timeout=120)
+    listed = counts["listed"]
+    assert listed >= len(pieces) - 1, counts
     live = _wait_stored(network, f"live/{s['id']}/")
-    assert sum(k.endswith(".mp4") for k in live) >= len(pieces), "each listed segment goes to the store"
+    assert sum(k.endswith(".mp4") for k in live) >= listed, "each listed segment goes to the store"
     _, media, redirected = _play(s["playback_url"], network["s3"].endpoint)
-    assert redirected == media >= len(pieces), "the live playlists (from the gateway) name segments in the store"
+    assert redirected == media >= listed, "the live playlists (from the gateway) name segments in the store"
 
     ended = httpx.delete(f"{gw}/streams/{s['id']}", timeout=120).json()
     assert ended["recording_url"], ended
     stored = _wait_stored(network, f"live/{s['id']}/recording/")
     assert stored == _on_disk(network, f"live/{s['id']}/recording/")
     fetched, media, redirected = _play(ended["recording_url"], network["s3"].endpoint)
-    assert redirected == media >= len(pieces)
+    assert redirected == media >= listed
