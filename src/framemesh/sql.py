@@ -25,7 +25,7 @@ class DatabaseError(RuntimeError):
 
         DatabaseError
         ├── DatabaseUnavailable   it cannot be used (its client is missing, its server unreachable)
-        ├── DatabaseInUse         another gateway process holds it (one per database, for now)
+        ├── DatabaseInUse         another gateway process holds what this one needs
         └── SchemaTooNew          a newer framemesh migrated it (migrations.py)
     """
 

@@ -37,6 +37,7 @@ from framemesh.gateway.core.probe import Prober
 from framemesh.gateway.core.score_store import ScoreRecorder, ScoreStore
 from framemesh.gateway.core.scores import Scoreboard
 from framemesh.gateway.core.retention import Janitor, Kept
+from framemesh.gateway.core.takeover import LeaseKeeper
 from framemesh.gateway.core.uploads import Uploader, UploadStore
 from framemesh.gateway.core.waiting import WaitLine
 from framemesh.gateway.outputs import StoredOutputs
@@ -77,7 +78,7 @@ class Gateway:
         self.store = JobStore(self.database)
         # Outputs are written to the local folder first, then (with an object store) uploaded.
         self.objects = open_store(config.object_store, config.outputs_dir)
-        self.uploader = Uploader(self.objects, UploadStore(self.database), config.outputs_dir,
+        self.uploader = Uploader(self.objects, UploadStore(self.database, holder=config.holder), config.outputs_dir,
                                  max_delay=config.object_store_retry_max)
         self.keys = KeyStore(self.database)
         self.access = Access(self.keys, open=config.open, token=config.api_token, admin_token=config.admin_token)
@@ -108,8 +109,9 @@ class Gateway:
         self.ai_store = AIJobStore(self.database)
         self.ai_runner = AIJobRunner(
             self.ai_store, self.ai, config.outputs_dir, config.jobs_dir, result_cache=config.ai_result_cache,
-            keys=self.keys, uploader=self.uploader,
+            keys=self.keys, uploader=self.uploader, lease=self.runner.lease,
         )
+
         self.live = LiveStreams(
             LiveParts(
                 pool=self.pool, client=self.client, payer=self.payer, checks=self.runner.checks,
@@ -119,7 +121,11 @@ class Gateway:
                 line=self.line, owner=self.keys.owner, ai=self.ai, metrics=self.metrics, uploader=self.uploader,
             ),
             idle_timeout=config.live_idle_timeout, rtmp_host=config.rtmp_host or config.host, rtmp_port=config.rtmp_port,
+            lease=self.runner.lease,
         )
+        # With several gateways on one database: each holds the jobs and streams it runs,
+        # and takes over those whose gateway stopped renewing (`core.leases`).
+        self.leases = LeaseKeeper(self.runner.lease, [self.runner, self.ai_runner, self.live])
         self.janitor = None
         if config.retention is not None:
             self.janitor = Janitor(
@@ -153,6 +159,7 @@ class Gateway:
             self._background.append(asyncio.create_task(self.prober.run(), name="test-jobs"))
         self.runner.resume()
         self.ai_runner.resume()
+        self._background.append(asyncio.create_task(self.leases.run(), name="job-leases"))
         await self.live.start()
 
     async def stop(self) -> None:
@@ -166,6 +173,10 @@ class Gateway:
         await self.live.stop()
         await self.runner.shutdown()
         await self.ai_runner.shutdown()
+        try:  # another gateway may carry them on now, not a lease later
+            await asyncio.to_thread(self.leases.release)
+        except Exception as exc:
+            log.warning("job leases: %s", exc)
         await self.http.aclose()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.database.close()

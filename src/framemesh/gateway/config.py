@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,12 @@ class GatewayConfig:
     # that fail are retried after 1, 2, 4 ... seconds, at most `object_store_retry_max`.
     object_store: str | None = None
     object_store_retry_max: float = 60.0
+    # Several gateway processes on one database (`core.leases`): each holds the jobs and
+    # streams it runs under its `name` (default HOST:PORT, the same after a restart, so a
+    # restarted gateway carries its own jobs on at once) for `lease_seconds`, renewed a
+    # third of that; another takes over a job whose lease ran out.
+    name: str | None = None
+    lease_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         for url in self.orchestrators:
@@ -145,8 +152,17 @@ class GatewayConfig:
                 raise ValueError(f"object_store: {exc}") from None
         if self.object_store_retry_max <= 0:
             raise ValueError("object_store_retry_max: must be positive")
+        if not 1.0 <= self.lease_seconds <= 3600.0:
+            raise ValueError("lease_seconds: must be 1 to 3600 seconds")
+        if self.name is not None and not (0 < len(self.name) <= 200 and self.name.isprintable()):
+            raise ValueError("name: 1 to 200 printable characters")
         if self.live_deadline_factor < 1.0 or self.live_idle_timeout <= 0:
             raise ValueError("live_deadline_factor must be at least 1 and live_idle_timeout positive")
+
+    @property
+    def holder(self) -> str:
+        """The name this gateway holds its jobs' leases under."""
+        return self.name or f"{socket.gethostname()}:{self.port}"
 
     @property
     def db_path(self) -> Path:
@@ -163,6 +179,7 @@ class GatewayConfig:
     def describe(self) -> dict[str, object]:
         return {
             "listen": f"{self.host}:{self.port}",
+            "name": f"{self.holder} (holds its jobs for {self.lease_seconds:g} s at a time)",
             "data_dir": str(self.data_dir),
             "database": redacted(self.database) if self.database else f"{self.db_path} (SQLite)",
             "orchestrators": list(self.orchestrators),

@@ -27,6 +27,11 @@ class JobFailed(GatewayError):
     """A job that can't complete; its message is shown to the client."""
 
 
+class LeaseLost(GatewayError):
+    """Another gateway took this job over (this one stalled past its lease): stop
+    working on it, and leave its records to the new holder."""
+
+
 class PeerError(GatewayError):
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"{url}: {reason}")

@@ -219,7 +219,7 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
         for key, data in files.items():
             await asyncio.to_thread(_write_durably, runner.uploads_dir(job_id) / key, data)
         await routes.authorize.claim(caller_of(request), "ai", job_id)
-        await asyncio.to_thread(runner.store.add_job, job_id, "stages", resolved, upload_dir)
+        await asyncio.to_thread(partial(runner.store.add_job, job_id, "stages", resolved, upload_dir, lease=runner.lease))
         runner.submit(job_id)
         return AIJobAccepted(id=job_id, state="queued", status_url=f"/ai/jobs/{job_id}")
 

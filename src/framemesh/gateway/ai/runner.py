@@ -19,7 +19,9 @@ from typing import Any
 from framemesh.ai import InvalidRequest, build_request, checked_units
 from framemesh.ai.cache import request_key
 from framemesh.ai.requests import with_default_frames
+from framemesh.gateway.core.leases import Lease, LeasedRows
 from framemesh.gateway.core.uploads import Uploader
+from framemesh.gateway.errors import LeaseLost
 from framemesh.gateway.core.keys import KeyStore
 from framemesh.gateway.ai.dispatch import (
     AIDispatcher,
@@ -55,8 +57,9 @@ def build_for_network(directory: AIDirectory, pipeline: str, fields: dict[str, A
 class AIJobRunner:
     def __init__(
         self, store: AIJobStore, dispatcher: AIDispatcher, outputs_dir: Path, jobs_dir: Path, *, result_cache: bool = True,
-        keys: KeyStore | None = None, uploader: Uploader | None = None,
+        keys: KeyStore | None = None, uploader: Uploader | None = None, lease: Lease | None = None,
     ) -> None:
+        self.lease = lease  # what this gateway holds its jobs under (`core.leases`)
         self.result_cache = result_cache
         self.uploader = uploader  # each stage's outputs, once checked, go to the object store (if any)
         self.keys = keys  # whose each job is: its stages are charged to that key, and wait in its line
@@ -69,20 +72,58 @@ class AIJobRunner:
         # kept on disk: after a restart the stage starts again from nothing anyway.
         self.progress: dict[tuple[str, int], float] = {}
 
-    def resume(self) -> None:
-        """After a restart: fail requests that were running (their clients are gone), carry staged jobs on."""
-        for job in self.store.jobs(unfinished_only=True):
+    def resume(self) -> list[str]:
+        """Claim and carry on the unfinished jobs no gateway holds (left by a previous run
+        of this one, or by another whose lease ran out)."""
+        ids = self.claim(own=True)
+        self.take(ids)
+        return ids
+
+    @property
+    def leases(self) -> LeasedRows:
+        return self.store.leases
+
+    @property
+    def held(self) -> set[str]:
+        """The staged jobs this gateway is running."""
+        return {i for i, t in self._tasks.items() if not t.done()}
+
+    def claim(self, *, own: bool = False) -> list[str]:
+        """Claim the jobs no gateway holds (blocking): fail the requests among them (their
+        clients' connections died with the gateway that ran them), requeue the stages the
+        staged ones left running; the staged ones' ids, to carry on."""
+        ids = self.store.leases.claim(self.lease, limit=1000 if own else 20, own=own) if self.lease is not None else \
+            [job.id for job in self.store.jobs(unfinished_only=True)]
+        staged = []
+        for job in [self.store.job(i) for i in ids if not self.running(i)]:
             if job.kind == "request":
                 for stage in job.stages:
                     if stage.state is StageState.RUNNING:
                         self.store.fail_stage(job.id, stage.index)
                 self.store.set_job_state(
-                    job.id, AIJobState.FAILED, error="the gateway restarted while the request ran; its client was told"
+                    job.id, AIJobState.FAILED, error="the gateway running the request stopped (its client's connection went with it)"
                 )
                 continue
             requeued = self.store.requeue_running(job.id)
             log.info("resuming AI job %s (%d stage(s) requeued)", job.id, requeued)
-            self.submit(job.id)
+            staged.append(job.id)
+        return staged
+
+    def take(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            self.submit(job_id)
+
+    def running(self, job_id: str) -> bool:
+        task = self._tasks.get(job_id)
+        return task is not None and not task.done()
+
+    def drop(self, job_ids: set[str]) -> None:
+        """Stop working on staged jobs another gateway holds now (this one lost their leases)."""
+        for job_id in job_ids:
+            task = self._tasks.get(job_id)
+            if task is not None and not task.done():
+                log.warning("AI job %s: another gateway holds it now; stopping here", job_id)
+                task.cancel()
 
     def submit(self, job_id: str) -> None:
         if job_id in self._tasks and not self._tasks[job_id].done():
@@ -147,7 +188,9 @@ class AIJobRunner:
             )
             await asyncio.to_thread(self.charge, job_id, units, 0)
             return result, files
-        job = await asyncio.to_thread(self.store.add_job, job_id, "request", [plan], running=True)
+        job = await asyncio.to_thread(
+            partial(self.store.add_job, job_id, "request", [plan], running=True, lease=self.lease)
+        )
         try:
             return await self._run_stage(job, job.stages[0], request, units, started=True)
         except BaseException as exc:
@@ -157,12 +200,19 @@ class AIJobRunner:
     # a staged job, in the background
 
     async def _run_job(self, job_id: str) -> None:
-        await self._run_stages(job_id)
+        try:
+            await self._run_stages(job_id)
+        except LeaseLost as exc:
+            log.warning("%s", exc)
+            return
         if (await asyncio.to_thread(self.store.job, job_id)).state.terminal:
             await asyncio.to_thread(shutil.rmtree, self.uploads_dir(job_id), ignore_errors=True)
 
     async def _run_stages(self, job_id: str) -> None:
         try:
+            other = self.store.leases.take(self.lease, job_id) if self.lease is not None else None
+            if other is not None:
+                raise LeaseLost(f"AI job {job_id}: gateway {other} holds it")
             job = self.store.job(job_id)
             if job.state.terminal:  # cancelled before it started: nothing to run
                 return
@@ -178,7 +228,7 @@ class AIJobRunner:
                                             return_exceptions=True)
                 failures = []
                 for stage, outcome in zip(ready, done):
-                    if isinstance(outcome, asyncio.CancelledError):
+                    if isinstance(outcome, (asyncio.CancelledError, LeaseLost)):
                         raise outcome
                     if isinstance(outcome, BaseException):
                         failures.append(f"stage {stage.index} ({stage.pipeline}): {_message(outcome)}")
@@ -191,8 +241,8 @@ class AIJobRunner:
                     return
                 remaining = [s for s in remaining if s not in ready]
             self.store.set_job_state(job_id, AIJobState.COMPLETED)
-        except asyncio.CancelledError:
-            raise  # shutting down: the job resumes when the gateway starts again
+        except (asyncio.CancelledError, LeaseLost):
+            raise  # shutting down, or taken over: the job goes on here after a restart, or there
         except Exception as exc:  # a bug: fail the job loudly rather than leave it hanging
             log.exception("AI job %s crashed", job_id)
             self._fail(job_id, None, f"internal error: {exc}")
@@ -203,6 +253,8 @@ class AIJobRunner:
         fields = {**feed(plan, outputs), "model_id": stage.model_id}
         for key, value in fields.items():
             if isinstance(value, Path):  # an earlier stage's output, read only now that it is needed
+                if self.uploader is not None:  # made on another gateway's machine: the store's copy
+                    await asyncio.to_thread(self.uploader.fetch, value)
                 fields[key] = await asyncio.to_thread(value.read_bytes)
         for key in plan.uploads:
             path = job.uploads / key if job.uploads is not None else None
@@ -250,7 +302,7 @@ class AIJobRunner:
         completed with it, in the same transaction."""
         answer = None if started else self.recall(stage.pipeline, stage.model_id, request)
         if not started:
-            await asyncio.to_thread(self.store.start_stage, job.id, stage.index)
+            await asyncio.to_thread(self.store.start_stage, job.id, stage.index, self.lease)
         if answer is not None:
             result, files, earlier = answer
             await asyncio.to_thread(

@@ -21,7 +21,9 @@ from framemesh.gateway.ai.jobs import (
     check_ai_job_move,
     check_stage_move,
 )
-from framemesh.gateway.errors import JobNotFound
+from framemesh.gateway.core.leases import Lease, LeasedRows, lease_columns
+from framemesh.gateway.errors import JobNotFound, LeaseLost
+from framemesh.sql import SQLDatabase
 from framemesh.wire.states import terminal_values
 
 _SCHEMA = """
@@ -104,21 +106,30 @@ class AIJobStore(RecordStore):
     """AI jobs and stages (SQLite or PostgreSQL). Safe to call from several threads."""
 
     NAME = "ai"
-    MIGRATIONS = (_SCHEMA,)
+    MIGRATIONS = (_SCHEMA, *lease_columns("ai_jobs"))
+
+    def __init__(self, where: SQLDatabase | Path | str) -> None:
+        super().__init__(where)
+        ended = tuple(sorted(terminal_values(AIJobState)))
+        self.leases = LeasedRows(self.database, "ai_jobs", f"state NOT IN ({', '.join('?' * len(ended))})", ended)
 
     def add_job(
-        self, job_id: str, kind: str, stages: list[StagePlan], uploads: Path | None = None, *, running: bool = False
+        self, job_id: str, kind: str, stages: list[StagePlan], uploads: Path | None = None, *, running: bool = False,
+        lease: Lease | None = None,
     ) -> AIJobRecord:
-        """Record a job queued; `running`: a one-stage request whose stage starts now (one
-        disk sync instead of three: a request's client is waiting)."""
+        """Record a job queued, held under `lease` from the start; `running`: a one-stage
+        request whose stage starts now (one disk sync instead of three: a request's client
+        is waiting)."""
         now = time.time()
         job_state, stage_state = (AIJobState.RUNNING, StageState.RUNNING) if running else (AIJobState.QUEUED, StageState.PENDING)
         if running and len(stages) != 1:
             raise ValueError("only a one-stage job starts running as it is recorded")
         with self.database.transaction():
             self._db.execute(
-                "INSERT INTO ai_jobs (id, kind, state, created, updated, uploads) VALUES (?, ?, ?, ?, ?, ?)",
-                (job_id, kind, job_state.value, now, now, str(uploads) if uploads else None),
+                "INSERT INTO ai_jobs (id, kind, state, created, updated, uploads, holder, lease_until)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, kind, job_state.value, now, now, str(uploads) if uploads else None,
+                 lease.holder if lease else None, lease.until(now) if lease else None),
             )
             self._db.executemany(
                 "INSERT INTO ai_stages (job_id, idx, pipeline, model_id, name, params, inputs, from_uploads, state,"
@@ -184,7 +195,10 @@ class AIJobStore(RecordStore):
             )
         return self.job(job_id)
 
-    def start_stage(self, job_id: str, index: int) -> None:
+    def start_stage(self, job_id: str, index: int, lease: Lease | None = None) -> None:
+        """Mark a stage running; given `lease`, only while the job is held under it."""
+        if lease is not None and not self.leases.holds(lease, job_id):
+            raise LeaseLost(f"AI job {job_id}: another gateway took it over; stage {index} is its to run")
         self._move_stage(job_id, index, StageState.RUNNING, "attempts = attempts + 1, started = ?", (time.time(),))
 
     def finish_stage(

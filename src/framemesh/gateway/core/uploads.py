@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from framemesh.gateway.core.records import RecordStore
+from framemesh.migrations import AddColumn
+from framemesh.sql import SQLDatabase
 from framemesh.storage import ObjectStore, StoreError, StoreUnreachable
 
 log = logging.getLogger("framemesh.gateway")
@@ -48,34 +50,51 @@ def backoff(failures: int, first: float, most: float) -> float:
 
 
 class UploadStore(RecordStore):
+    """The rows of outputs to upload. Each is its writer's (`holder`, a gateway's name):
+    with several gateways on one database, each uploads the files on its own disk (a
+    gateway restarted under its name uploads what it left)."""
+
     NAME = "uploads"
-    MIGRATIONS = (_SCHEMA,)
+    MIGRATIONS = (_SCHEMA, AddColumn("object_uploads", "holder", "TEXT"))
+
+    def __init__(self, where: SQLDatabase | Path | str, holder: str = "") -> None:
+        super().__init__(where)
+        self.holder = holder
+
+    # Rows from before holders (one gateway per database then) are anyone's.
+    _MINE = "COALESCE(holder, '') IN (?, '')"
 
     def add(self, keys: Iterable[str], now: float) -> None:
         """Mark outputs to upload (again: a rewritten output goes up again)."""
         with self._lock:
             self._db.executemany(
-                "INSERT INTO object_uploads (key, added, next_try) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE"
-                " SET added = excluded.added, next_try = excluded.next_try, attempts = 0, error = NULL, stored = NULL",
-                [(key, now, now) for key in keys],
+                "INSERT INTO object_uploads (key, added, next_try, holder) VALUES (?, ?, ?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET added = excluded.added, next_try = excluded.next_try, attempts = 0, error = NULL,"
+                " stored = NULL, holder = excluded.holder",
+                [(key, now, now, self.holder) for key in keys],
             )
 
     def due(self, now: float, limit: int) -> list[Pending]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT key, attempts, error FROM object_uploads WHERE stored IS NULL AND next_try <= ?"
-                " ORDER BY next_try, added LIMIT ?", (now, limit),
+                f"SELECT key, attempts, error FROM object_uploads WHERE stored IS NULL AND next_try <= ? AND {self._MINE}"
+                " ORDER BY next_try, added LIMIT ?", (now, self.holder, limit),
             ).fetchall()
         return [Pending(row["key"], row["attempts"], row["error"]) for row in rows]
 
     def next_due(self) -> float | None:
         with self._lock:
-            row = self._db.execute("SELECT min(next_try) AS next FROM object_uploads WHERE stored IS NULL").fetchone()
+            row = self._db.execute(
+                f"SELECT min(next_try) AS next FROM object_uploads WHERE stored IS NULL AND {self._MINE}", (self.holder,)
+            ).fetchone()
         return row["next"]
 
     def waiting(self) -> int:
+        """This gateway's outputs still to upload."""
         with self._lock:
-            return self._db.execute("SELECT count(*) AS n FROM object_uploads WHERE stored IS NULL").fetchone()["n"]
+            return self._db.execute(
+                f"SELECT count(*) AS n FROM object_uploads WHERE stored IS NULL AND {self._MINE}", (self.holder,)
+            ).fetchone()["n"]
 
     def stored(self, key: str) -> bool:
         with self._lock:
@@ -135,6 +154,23 @@ class Uploader:
     def stored(self, key: str) -> bool:
         """Whether the store holds this output (blocking: call off the loop)."""
         return self.objects.remote and self.records.stored(key)
+
+    def fetch(self, path: Path) -> bool:
+        """Bring an output another gateway's machine made (so it is not on this disk)
+        from the store to `path`; whether it is on disk now. Blocking."""
+        if path.is_file():
+            return True
+        try:
+            key = self.key(path)
+        except ValueError:
+            return False
+        if not self.stored(key):
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.part")
+        partial.write_bytes(self.objects.get(key))
+        partial.replace(path)
+        return True
 
     def forget(self, directory: Path) -> None:
         """A directory of outputs was deleted (retention): delete the store's copies and

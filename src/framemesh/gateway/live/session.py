@@ -175,14 +175,26 @@ class LiveSession:
             self.discontinuities += seg.discontinuity
             if seg.orchestrator:
                 self.by_orchestrator[seg.orchestrator] = self.by_orchestrator.get(seg.orchestrator, 0) + 1
-            self.window.add(Entry(seg.seq, seg.duration, seg.discontinuity, seg.first_frame_at, seg.files))
         if self.listed:
             self._skip_pending = True  # whatever comes next, the encoder restarted
-            listed = [seg for seg in segments if seg.state == LISTED]
+        self.fill_window(segments)
+
+    def fill_window(self, segments: list[SegmentRecord], fetch: Callable[[Path], object] | None = None) -> None:
+        """The playlists' window from the stream's recorded segments: its newest listed
+        ones, and its renditions (blocking: reads the last segment's files, first
+        brought from the object store by `fetch` when another machine made them). What
+        restores a session, and what a gateway that does not take the stream's media
+        serves its playlists from."""
+        listed = [seg for seg in segments if seg.state == LISTED]
+        for seg in listed:
+            self.window.add(Entry(seg.seq, seg.duration, seg.discontinuity, seg.first_frame_at, seg.files))
+        if listed:
             # a live AI stream has no profiles: its one rendition is the model's
             specs = {spec.name: spec for spec in parse_profiles(list(self.profiles))} if self.profiles else {}
             for name, placed in listed[-1].files.items():
                 path = self.dir / name / placed.name
+                if fetch is not None:
+                    fetch(path)
                 width, height, fps, _ = self._rendition_facts(name, path)
                 with open(path, "rb") as fh:
                     init = fh.read(placed.init_size)

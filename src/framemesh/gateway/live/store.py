@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from framemesh.gateway.core.leases import LeasedRows, lease_columns
 from framemesh.gateway.core.records import RecordStore
 from framemesh.migrations import AddColumn
 from framemesh.gateway.core.states import check_move
 from framemesh.gateway.errors import JobNotFound
 from framemesh.media.hls import Placed
+from framemesh.sql import SQLDatabase
 from framemesh.wire.states import StreamState, terminal_values
 
 _SCHEMA = """
@@ -130,7 +133,16 @@ class SegmentRecord:
 
 class StreamStore(RecordStore):
     NAME = "live"
-    MIGRATIONS = (_SCHEMA, AddColumn("streams", "ai", "TEXT"))
+    MIGRATIONS = (_SCHEMA, AddColumn("streams", "ai", "TEXT"), *lease_columns("streams"))
+
+    def __init__(self, where: SQLDatabase | Path | str) -> None:
+        super().__init__(where)
+        ended = tuple(sorted(terminal_values(StreamState)))
+        # A stream is held by the gateway taking its media (from its first segment on):
+        # one never fed is no one's, and no gateway takes it over.
+        self.leases = LeasedRows(
+            self.database, "streams", f"state NOT IN ({', '.join('?' * len(ended))}) AND holder IS NOT NULL", ended
+        )
 
     def add(
         self, stream_id: str, name: str, key: str, profiles: tuple[str, ...], record: bool,

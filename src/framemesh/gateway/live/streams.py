@@ -25,9 +25,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from framemesh.gateway.core.leases import Lease, LeasedRows
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.live.ingest import Ingest, SourceFacts
 from framemesh.gateway.live.rtmp import Feed, Refused, RTMPServer
+from framemesh.gateway.live.playlist import LiveWindow
 from framemesh.gateway.live.session import LiveParts, LiveSession
 from framemesh.gateway.live.store import ControlRecord, StreamRecord
 from framemesh.media.errors import MediaError
@@ -54,9 +56,13 @@ class NotAIStream(Exception):
 class LiveStreams:
     def __init__(
         self, parts: LiveParts, *, idle_timeout: float = 30.0, rtmp_host: str = "127.0.0.1", rtmp_port: int | None = None,
-        max_segment: float = 10.0,
+        max_segment: float = 10.0, lease: Lease | None = None,
     ) -> None:
         self.parts = parts
+        # With several gateways: the one taking a stream's media holds it (`core.leases`);
+        # any other serves its playlists from the records.
+        self.lease = lease if lease is not None else Lease("local", 10.0)
+        self.holding: set[str] = set()
         self.store = parts.store
         self.idle_timeout = idle_timeout
         self.max_segment = max_segment
@@ -75,12 +81,7 @@ class LiveStreams:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        for record in await asyncio.to_thread(self.store.unfinished):
-            session = self._session(record)
-            await asyncio.to_thread(session.restore, await asyncio.to_thread(self.store.segments, record.id))
-            if record.state is StreamState.LIVE:  # its encoder's connection died with the old process
-                await asyncio.to_thread(self.store.set_state, record.id, StreamState.IDLE)
-            self.last_media[record.id] = time.monotonic()
+        await self._adopt(await asyncio.to_thread(self.claim, own=True))
         if self.rtmp is not None:
             await self.rtmp.start()
         self._sweeper = asyncio.create_task(self._sweep(), name="live-sweeper")
@@ -94,6 +95,78 @@ class LiveStreams:
             ingest.close()
         for session in self.sessions.values():
             await session.stop()
+
+    # leases: the streams whose media this gateway takes
+
+    @property
+    def leases(self) -> LeasedRows:
+        return self.store.leases
+
+    @property
+    def held(self) -> set[str]:
+        return set(self.holding)
+
+    def claim(self, *, own: bool = False) -> list[str]:
+        """Claim the streams whose gateway stopped (its encoder's connection died with
+        it); blocking. Taken over, each waits for its encoder to reconnect, and ends
+        after the idle timeout if it does not."""
+        return [i for i in self.store.leases.claim(self.lease, own=own) if i not in self.holding]
+
+    def take(self, stream_ids: list[str]) -> None:
+        asyncio.get_running_loop().create_task(self._adopt(stream_ids))
+
+    async def _adopt(self, stream_ids: list[str]) -> None:
+        for stream_id in stream_ids:
+            record = await asyncio.to_thread(self.store.get, stream_id)
+            self.holding.add(stream_id)
+            if stream_id in self.sessions and stream_id in self.last_media:
+                continue
+            self.sessions.pop(stream_id, None)  # a viewer's empty session: this one carries the stream on
+            session = self._session(record)
+            await asyncio.to_thread(session.restore, await asyncio.to_thread(self.store.segments, record.id))
+            if record.state is StreamState.LIVE:  # its encoder's connection died with the old process
+                await asyncio.to_thread(self.store.set_state, record.id, StreamState.IDLE)
+            self.last_media[record.id] = time.monotonic()
+
+    def drop(self, stream_ids: set[str]) -> None:
+        """Streams this gateway no longer holds: ended (here or by another gateway), or
+        taken over by another after this one stalled past its lease."""
+        for stream_id in stream_ids:
+            self.holding.discard(stream_id)
+            if stream_id in self._ending:
+                continue
+            ingest = self.ingests.pop(stream_id, None)
+            if ingest is not None:
+                log.warning("stream %s: another gateway holds it now; closing its encoder's connection here", stream_id)
+                ingest.close()
+            self.last_media.pop(stream_id, None)
+            session = self.sessions.pop(stream_id, None)
+            if session is not None:
+                asyncio.get_running_loop().create_task(session.stop())
+
+    def _hold(self, record: StreamRecord) -> str | None:
+        """Hold the stream whose media comes here; the other gateway's name if it holds it."""
+        if record.id in self.holding:
+            return None
+        other = self.store.leases.take(self.lease, record.id)
+        if other is None:
+            self.holding.add(record.id)
+        return other
+
+    async def window(self, stream_id: str) -> LiveWindow | None:
+        """The stream's playlists' window: its session's, where its media comes; else read
+        from its records (another gateway takes its media); None before anything is listed."""
+        session = self.sessions.get(stream_id)
+        if session is not None and session.window.renditions:
+            return session.window
+        record = await asyncio.to_thread(self.store.get, stream_id)
+        view = LiveSession(record, self.parts)
+        segments = await asyncio.to_thread(self.store.segments, stream_id)
+        uploader = self.parts.uploader
+        await asyncio.to_thread(view.fill_window, segments, uploader.fetch if uploader is not None else None)
+        if record.state.terminal:
+            view.window.end()
+        return view.window if view.window.renditions else None
 
     @property
     def rtmp_port(self) -> int | None:
@@ -153,6 +226,9 @@ class LiveStreams:
             raise Refused("the stream has ended" if record.id in self._ending else f"the stream has {record.state.value}")
         if record.id in self.ingests:
             raise Refused("an encoder is already publishing on this key")
+        other = self._hold(record)
+        if other is not None:
+            raise Refused(f"an encoder is publishing on this key through gateway {other}")
         ingest = self._ingest(record, "flv")
         ingest.start()
         return ingest
@@ -214,6 +290,9 @@ class LiveStreams:
             raise StreamEnded(f"stream {record.id} has {record.state.value}")
         if record.id in self.ingests:
             raise StreamEnded("an RTMP encoder is publishing on this stream; push over one path at a time")
+        other = await asyncio.to_thread(self._hold, record)
+        if other is not None:
+            raise StreamEnded(f"this stream's media goes to gateway {other}; push to it (or wait for its lease to run out)")
         info = await self.parts.in_pool(probe, path)
         if info.video is None:
             raise MediaError("the segment has no video")

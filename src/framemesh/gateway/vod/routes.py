@@ -130,7 +130,7 @@ def install_vod_routes(app: FastAPI, gateway: Gateway, auth: list[Any]) -> None:
         finally:
             await form.close()
         await access.claim(caller_of(request), "transcode", job_id)
-        await asyncio.to_thread(store.add_job, job_id, tuple(p.name for p in profiles), source, name)
+        await asyncio.to_thread(store.add_job, job_id, tuple(p.name for p in profiles), source, name, runner.lease)
         runner.submit(job_id)
         return JobAccepted(id=job_id, state=JobState.QUEUED.value, status_url=f"/jobs/{job_id}")
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from framemesh.gateway.config import GatewayConfig
-from framemesh.gateway.errors import JobFailed, PeerBusy, PeerFailed
+from framemesh.gateway.errors import JobFailed, LeaseLost, PeerBusy, PeerFailed
 from framemesh.gateway.vod.jobs import JobState, SegmentState
 from framemesh.gateway.core.keys import Charge, no_charge
+from framemesh.gateway.core.leases import Lease, LeasedRows
 from framemesh.gateway.core.payer import GatewayPayer, pay_and_call
 from framemesh.gateway.core.checks import SegmentChecks
 from framemesh.gateway.core.peer import OrchestratorClient
@@ -82,6 +83,11 @@ class JobRunner:
             first=config.verify_first, fraction=config.verify_fraction,
         )
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        # What this gateway holds its jobs under (`core.leases`), and where each running
+        # job's working files are: its own folder, or (taken over) the one its first
+        # gateway made, when this one can read it.
+        self.lease = Lease(config.holder, config.lease_seconds)
+        self._work: dict[str, Path] = {}
 
     # public face
 
@@ -93,12 +99,42 @@ class JobRunner:
         task.add_done_callback(lambda done: self._tasks.pop(job_id, None) if self._tasks.get(job_id) is done else None)
 
     def resume(self) -> list[str]:
-        """Start every job a previous run of this gateway left unfinished."""
-        ids = [job.id for job in self.store.jobs(unfinished_only=True)]
-        for job_id in ids:
+        """Claim and start the unfinished jobs no gateway holds: left by a previous run of
+        this one, or by another whose lease ran out."""
+        ids = self.claim(own=True)
+        self.take(ids)
+        return ids
+
+    @property
+    def leases(self) -> LeasedRows:
+        return self.store.leases
+
+    def claim(self, *, own: bool = False) -> list[str]:
+        """Claim the jobs no gateway holds (with `own`, starting: those held under this
+        gateway's name too); blocking."""
+        return [i for i in self.store.leases.claim(self.lease, limit=1000 if own else 20, own=own) if not self.running(i)]
+
+    def take(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
             log.info("resuming job %s", job_id)
             self.submit(job_id)
-        return ids
+
+    def running(self, job_id: str) -> bool:
+        task = self._tasks.get(job_id)
+        return task is not None and not task.done()
+
+    def drop(self, job_ids: set[str]) -> None:
+        """Stop working on jobs another gateway holds now (this one lost their leases)."""
+        for job_id in job_ids:
+            task = self._tasks.get(job_id)
+            if task is not None and not task.done():
+                log.warning("job %s: another gateway holds it now; stopping here", job_id)
+                task.cancel()
+
+    @property
+    def held(self) -> set[str]:
+        """The jobs this gateway is running."""
+        return {i for i, t in self._tasks.items() if not t.done()}
 
     async def shutdown(self) -> None:
         for task in self._tasks.values():
@@ -107,7 +143,7 @@ class JobRunner:
 
     def job_dir(self, job_id: str) -> Path:
         """The job's working files: its source, segments and renditions before assembly."""
-        return self.config.jobs_dir / job_id
+        return self._work.get(job_id) or self.config.jobs_dir / job_id
 
     def dirs(self, job_id: str) -> list[Path]:
         """Everything a job fills on disk (what retention deletes)."""
@@ -115,7 +151,12 @@ class JobRunner:
 
     async def run(self, job_id: str) -> None:
         try:
+            other = await asyncio.to_thread(self.store.leases.take, self.lease, job_id)
+            if other is not None:
+                raise LeaseLost(f"gateway {other} holds it")
             job = await asyncio.to_thread(self.store.job, job_id)
+            if job.source.parent.is_dir():  # ours, or a taken-over job's folder this gateway can read
+                self._work[job_id] = job.source.parent
             plan = await self._plan(job)
             if job.state in (JobState.QUEUED, JobState.SEGMENTING):
                 job = await self._segment(job)
@@ -124,6 +165,10 @@ class JobRunner:
             if job.state is JobState.ASSEMBLING:
                 await self._assemble(job, plan)
             self.metrics.jobs.labels("completed").inc()
+        except LeaseLost as exc:
+            log.warning("job %s: %s", job_id, exc)
+            self._work.pop(job_id, None)
+            return  # its files are the new holder's now
         except JobFailed as exc:
             self.metrics.jobs.labels("failed").inc()
             log.warning("job %s failed: %s", job_id, exc)
@@ -138,6 +183,7 @@ class JobRunner:
         # Ended (not stopped by a shutdown, which resumes it): its working files are
         # done with; the ladder lives under outputs.
         await asyncio.to_thread(shutil.rmtree, self.job_dir(job_id), ignore_errors=True)
+        self._work.pop(job_id, None)
 
     # steps
 
@@ -186,7 +232,9 @@ class JobRunner:
                 if slot is not None and slot in done:
                     url, slot = slot.result(), None
                     index = pending.pop(0)
-                    await asyncio.to_thread(self.store.set_segment_state, job.id, index, SegmentState.RUNNING)
+                    if not await asyncio.to_thread(self.store.claim_segment, job.id, index, self.lease):
+                        self.pool.release(url)
+                        raise LeaseLost(f"another gateway took it over; segment {index} is its to run")
                     running.add(asyncio.create_task(self._run_segment(job, index, url, plan)))
                 for task in done & running:
                     running.discard(task)
@@ -285,6 +333,8 @@ class JobRunner:
     ) -> None:
         if self.store.segment(job_id, seg.index).state is not SegmentState.RUNNING:
             return  # already delivered by someone else: never twice
+        if not self.store.leases.holds(self.lease, job_id):
+            raise LeaseLost(f"another gateway took it over before segment {seg.index} was recorded")
         for name, member in members.items():
             target = self.rendition_path(job_id, name, seg.index)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from framemesh.gateway.core.leases import HOLDER, UNTIL, Lease, LeasedRows, lease_columns
 from framemesh.gateway.core.records import RecordStore
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.vod.jobs import JobState, SegmentState, check_job_move, check_segment_move
+from framemesh.sql import SQLDatabase
 from framemesh.wire.states import terminal_values
 
 _SCHEMA = """
@@ -89,17 +91,27 @@ class JobStore(RecordStore):
     """Jobs and segments (SQLite or PostgreSQL). Safe to call from several threads."""
 
     NAME = "vod"
-    MIGRATIONS = (_SCHEMA,)
+    MIGRATIONS = (_SCHEMA, *lease_columns("jobs"))
+
+    def __init__(self, where: SQLDatabase | Path | str) -> None:
+        super().__init__(where)
+        ended = tuple(sorted(terminal_values(JobState)))
+        self.leases = LeasedRows(self.database, "jobs", f"state NOT IN ({', '.join('?' * len(ended))})", ended)
 
     # jobs
 
-    def add_job(self, job_id: str, profiles: tuple[str, ...], source: Path, source_name: str) -> JobRecord:
+    def add_job(
+        self, job_id: str, profiles: tuple[str, ...], source: Path, source_name: str, lease: Lease | None = None
+    ) -> JobRecord:
+        """Record a job queued; held under `lease` from the start (no other gateway may
+        claim it between its insert and its first step)."""
         now = time.time()
         with self._lock:
             self._db.execute(
-                "INSERT INTO jobs (id, state, profiles, source, source_name, created, updated)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job_id, JobState.QUEUED.value, ",".join(profiles), str(source), source_name, now, now),
+                "INSERT INTO jobs (id, state, profiles, source, source_name, created, updated, holder, lease_until)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, JobState.QUEUED.value, ",".join(profiles), str(source), source_name, now, now,
+                 lease.holder if lease else None, lease.until(now) if lease else None),
             )
         return self.job(job_id)
 
@@ -197,6 +209,20 @@ class JobStore(RecordStore):
                 (new.value, orchestrator, job_id, index),
             )
         return self.segment(job_id, index)
+
+    def claim_segment(self, job_id: str, index: int, lease: Lease | None) -> bool:
+        """Mark a pending segment running, if it is still pending and (given `lease`) the
+        job is still held under it: one claim per segment, by the job's one holder."""
+        fence, args = "", ()
+        if lease is not None:
+            fence, args = f" AND job_id IN (SELECT id FROM jobs WHERE id = ? AND {HOLDER} = ? AND {UNTIL} >= ?)", \
+                (job_id, lease.holder, time.time())
+        with self._lock:
+            cur = self._db.execute(
+                f"UPDATE segments SET state = ? WHERE job_id = ? AND idx = ? AND state = ?{fence}",
+                (SegmentState.RUNNING.value, job_id, index, SegmentState.PENDING.value, *args),
+            )
+        return cur.rowcount == 1
 
     def bump_attempts(self, job_id: str, index: int) -> int:
         """Count one failed attempt at a segment; returns the attempts so far."""

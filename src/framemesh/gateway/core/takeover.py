@@ -1,0 +1,72 @@
+"""The gateway's side of its leases (`core.leases`), in the background: every third of
+a lease it renews the leases of the jobs it runs, stops the ones another gateway holds
+now, and takes over the unfinished jobs whose leases ran out.
+
+A job whose gateway was killed is taken over within `lease_seconds` (the lease runs
+out) plus one pass (a third of it): 13.3 s at the default 10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from framemesh.gateway.core.leases import Lease, LeasedRows
+
+log = logging.getLogger("framemesh.gateway")
+
+
+class Leasing(Protocol):
+    """A runner of jobs held under leases (VOD jobs, AI jobs)."""
+
+    @property
+    def leases(self) -> LeasedRows: ...
+    @property
+    def held(self) -> set[str]: ...
+    def claim(self) -> list[str]: ...
+    def take(self, job_ids: list[str]) -> None: ...
+    def drop(self, job_ids: set[str]) -> None: ...
+
+
+def takeover_bound(lease_seconds: float) -> float:
+    """The longest a killed gateway's job waits for another to take it over."""
+    return lease_seconds + lease_seconds / 3
+
+
+class LeaseKeeper:
+    def __init__(self, lease: Lease, runners: list[Leasing]) -> None:
+        self.lease = lease
+        self.runners = runners
+        self.interval = lease.seconds / 3
+        self.taken_over = 0  # jobs claimed from another gateway (or a previous run)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.pass_once()
+            except Exception as exc:  # the database may be away a moment: the next pass tries again
+                log.warning("job leases: %s", exc)
+
+    async def pass_once(self) -> list[str]:
+        """Renew, drop what is lost, take over what is free; the ids taken over."""
+        taken: list[str] = []
+        for runner in self.runners:
+            running = runner.held
+            held = await asyncio.to_thread(runner.leases.renew, self.lease)
+            lost = running - held
+            if lost:
+                runner.drop(lost)
+            claimed = await asyncio.to_thread(runner.claim)
+            if claimed:
+                log.info("taking over %d job(s): %s", len(claimed), ", ".join(claimed))
+                runner.take(claimed)
+                taken += claimed
+        self.taken_over += len(taken)
+        return taken
+
+    def release(self) -> None:
+        """A clean stop: the jobs this gateway held may be taken over at once (blocking)."""
+        for runner in self.runners:
+            runner.leases.release(self.lease)
