@@ -25,7 +25,8 @@ class DatabaseError(RuntimeError):
 
         DatabaseError
         ├── DatabaseUnavailable   it cannot be used (its client is missing, its server unreachable)
-        ├── DatabaseInUse         another gateway process holds what this one needs
+        ├── DatabaseInUse         another gateway process holds what this one claims
+        │   └── SenderInUse       its chain account (gateway.core.senders)
         └── SchemaTooNew          a newer framemesh migrated it (migrations.py)
     """
 

@@ -132,3 +132,21 @@ def test_refresh_reads_the_chain_facts_so_a_payment_does_not(tmp_path: Path) -> 
     assert r.funds(gateway).deposit == before.deposit + ETH, "and a payment finds them fresh"
     r.chain_view()
     assert reads == [], "without reading the chain itself"
+def test_a_restarted_sender_starts_its_nonces_again_on_fresh_parameters_and_reuses_no_ticket(world: World, tmp_path: Path) -> None:
+    """A gateway restarted with the same account has forgotten its nonces; it fetches
+    parameters afresh, and each fetch has a new seed, so a new recipientRandHash: its
+    tickets from nonce 1 again are other tickets, all accepted, none a replay."""
+    r = recipient(world, tmp_path / "w.sqlite", face=ETH // 100, prob=Fraction(1, 10))
+    me = world.gateway.address
+    before, after = r.params_for(me), r.params_for(me)
+    assert before.seed != after.seed and before.recipient_rand_hash != after.recipient_rand_hash
+    hashes, sent = set(), Fraction(0)
+    for params in (before, after):  # the first process, then the restarted one (nonces from 1)
+        payment = TicketSender(world.gateway).pay(params, ETH // 100)
+        assert [t.ticket.sender_nonce for t in payment.tickets][:1] == [1]
+        got = r.receive([(t.ticket, t.signature) for t in payment.tickets], seed=params.seed, expiration_block=params.expiration_block)
+        assert not got.rejected and got.accepted == len(payment.tickets)
+        hashes |= {t.ticket.hash() for t in payment.tickets}
+        sent += payment.expected_value
+    assert len(hashes) == r.tickets_received, "no ticket twice"
+    assert r.received_by_sender == {me: sent} and r.value_received == sent

@@ -75,3 +75,19 @@ def test_paying_ahead_never_needs_more_tickets_than_a_payment_carries() -> None:
     p = params()  # ~1000 a ticket
     paid = sender.pay(p, 500, ahead=10**9)
     assert len(paid.tickets) == MAX_TICKETS_PER_PAYMENT
+
+
+def test_a_payment_never_read_is_void_and_its_nonces_stay_used() -> None:
+    """Busy before reading it: the mirror is as before the payment, and the next
+    payment signs new tickets (never the same nonces again)."""
+    sender = TicketSender(GATEWAY)
+    p = params()
+    sender.pay(p, 500)
+    before = sender.balances.get(ORCH)
+    unread = sender.pay(p, 2500)
+    assert unread.tickets
+    sender.void(unread)
+    assert sender.balances.get(ORCH) == before
+    again = sender.pay(p, 2500)
+    assert {t.ticket.sender_nonce for t in again.tickets}.isdisjoint(t.ticket.sender_nonce for t in unread.tickets)
+    assert len(again.tickets) == len(unread.tickets), "the same price needs the same tickets again"

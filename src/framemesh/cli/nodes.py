@@ -149,7 +149,9 @@ def gateway_start(
     score_weights: Annotated[bool, typer.Option(help="Weigh orchestrators by their performance score when choosing who gets work (--no-score-weights: stake, price and free slots only).")] = True,
     probe_interval: Annotated[float | None, typer.Option(min=1.0, help="Send a tiny paid test segment to each idle orchestrator with no transcoding result in this many seconds (off unless given).")] = None,
     explorer: Annotated[bool, typer.Option(help="Serve the network's explorer at /explorer/ (on a chain; public: it shows this gateway's scores, ticket totals and live streams' names and players).")] = True,
-    database: Annotated[str | None, typer.Option(envvar="FRAMEMESH_DATABASE", help="Keep the gateway's records (jobs, streams, API keys, scores) in PostgreSQL at this postgresql://USER:PASSWORD@HOST:PORT/NAME URL instead of the SQLite file in --data-dir (needs the postgres extra: pip install 'framemesh\\[postgres]'; one gateway per database for now).")] = None,
+    database: Annotated[str | None, typer.Option(envvar="FRAMEMESH_DATABASE", help="Keep the gateway's records (jobs, streams, API keys, scores) in PostgreSQL at this postgresql://USER:PASSWORD@HOST:PORT/NAME URL instead of the SQLite file in --data-dir (needs the postgres extra: pip install 'framemesh\\[postgres]'). Several gateways may share one: see --name.")] = None,
+    name: Annotated[str | None, typer.Option(envvar="FRAMEMESH_GATEWAY_NAME", help="The name this gateway holds its jobs and streams under in a shared --database (default HOST:PORT; unique per gateway, the same across its restarts).")] = None,
+    lease_seconds: Annotated[float, typer.Option(min=1.0, max=3600.0, help="How long a gateway holds a job between renewals; another takes over a killed gateway's jobs within this plus a third.")] = 10.0,
     object_store: Annotated[str | None, typer.Option(envvar="FRAMEMESH_OBJECT_STORE", help="Also keep outputs in an S3-compatible object store: s3://BUCKET?endpoint=URL (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; needs the s3 extra). Default: the local outputs folder only.")] = None,
 ) -> None:
     """Start a gateway node and serve until interrupted."""
@@ -183,6 +185,8 @@ def gateway_start(
             explorer=explorer,
             database=database,
             object_store=object_store,
+            name=name,
+            lease_seconds=lease_seconds,
         )
     except ValueError as exc:
         fail(str(exc), 2)

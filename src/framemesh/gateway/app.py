@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import time
 from contextlib import asynccontextmanager
 from functools import partial
@@ -35,6 +37,7 @@ from framemesh.gateway.core.peer import OrchestratorClient
 from framemesh.gateway.core.pool import OrchestratorPool
 from framemesh.gateway.core.probe import Prober
 from framemesh.gateway.core.score_store import ScoreRecorder, ScoreStore
+from framemesh.gateway.core.senders import SenderClaim
 from framemesh.gateway.core.scores import Scoreboard
 from framemesh.gateway.core.retention import Janitor, Kept
 from framemesh.gateway.core.takeover import LeaseKeeper
@@ -75,6 +78,14 @@ class Gateway:
         self.metrics = GatewayMetrics()
         # One connection to the gateway's database, shared by every store of its records.
         self.database = open_records(config.database, config.db_path)
+        # Its ticket state (nonces, balances) is in this process: one process per account.
+        self.sender_claim: SenderClaim | None = None
+        if protocol is not None and signer is not None:
+            try:
+                self.sender_claim = SenderClaim.take(self.database, signer.address)
+            except BaseException:
+                self.database.close()
+                raise
         self.store = JobStore(self.database)
         # Outputs are written to the local folder first, then (with an object store) uploaded.
         self.objects = open_store(config.object_store, config.outputs_dir)
@@ -150,6 +161,9 @@ class Gateway:
             path.mkdir(parents=True, exist_ok=True)
         await self.refresh_orchestrators()
         self._background.append(asyncio.create_task(self._refresh_loop(), name="orchestrator-refresh"))
+        if self.sender_claim is not None:  # taken over: stop, as SIGTERM does
+            lost = partial(os.kill, os.getpid(), signal.SIGTERM)
+            self._background.append(asyncio.create_task(self.sender_claim.run(lost), name="sender-claim"))
         if self.objects.remote:
             self._background.append(asyncio.create_task(self.uploader.run(), name="object-store-uploads"))
         if self.janitor is not None:
@@ -179,6 +193,8 @@ class Gateway:
             log.warning("job leases: %s", exc)
         await self.http.aclose()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.sender_claim is not None:  # no more payments from here: the account is free
+            self.sender_claim.release()
         self.database.close()
 
     def _address(self, url: str) -> str | None:

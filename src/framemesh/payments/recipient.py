@@ -79,6 +79,8 @@ class TicketRecipient:
         self.tickets_received = 0
         self.tickets_won = 0
         self.value_received = Fraction(0)  # wei: the expected value of the tickets accepted
+        # The same per sender: what each gateway account paid here (each says what it sent).
+        self.received_by_sender: dict[str, Fraction] = {}
         self.value_won = 0  # wei: the face value of the winners kept
 
     def __repr__(self) -> str:
@@ -204,6 +206,7 @@ class TicketRecipient:
                 result.accepted += 1
                 result.credited += ticket.expected_value
                 self.value_received += ticket.expected_value
+                self.received_by_sender[ticket.sender] = self.received_by_sender.get(ticket.sender, Fraction(0)) + ticket.expected_value
                 self.balances.credit(ticket.sender, ticket.expected_value)
         if result.winners:
             log.info("kept %d winning ticket(s)", result.winners)

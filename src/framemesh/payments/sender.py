@@ -74,6 +74,13 @@ class TicketSender:
             raise AssertionError("tickets_needed() fell short")  # a bug, not an input error
         return Payment(params.recipient, price, tuple(tickets))
 
+    def void(self, payment: Payment) -> None:
+        """Undo `pay` for a payment its recipient never read: the price back, the tickets'
+        credit out (their nonces stay used: a signed ticket is never signed again)."""
+        self.balances.credit(payment.recipient, payment.price)
+        left = self.balances.get(payment.recipient) - payment.expected_value
+        self.balances.set(payment.recipient, max(Fraction(0), left))  # a resync may have come between
+
     def refund(self, recipient: str, price: int) -> None:
         """The job failed: the orchestrator credited the tickets but debits a price only
         for work it delivers, so the gateway's mirror takes the price back too."""

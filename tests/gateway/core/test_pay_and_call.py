@@ -15,16 +15,19 @@ URL = "http://o"
 
 
 class Ledger:
-    """The payer's four moves, recorded (a stand-in for the chain-backed GatewayPayer)."""
+    """The payer's five moves, recorded (a stand-in for the chain-backed GatewayPayer)."""
 
     def __init__(self) -> None:
         self.moves: list[tuple[str, object]] = []
         self.paid = 0
 
-    async def payment_header(self, url: str, price: int, ahead: int = 0) -> str:
+    async def pay(self, url: str, price: int, ahead: int = 0) -> tuple[str, str]:
         self.paid += 1
         self.moves.append(("pay", price))
-        return f"payment-{self.paid}"
+        return f"payment-{self.paid}", f"payment-{self.paid}"
+
+    def unread(self, payment: str) -> None:
+        self.moves.append(("unread", payment))
 
     def refund(self, url: str, price: int) -> None:
         self.moves.append(("refund", price))
@@ -86,7 +89,7 @@ async def test_stale_parameters_are_dropped_and_a_402_with_nothing_to_fix_fails_
 
 @pytest.mark.parametrize(
     "error, charged",
-    [(PeerBusy(URL, 1.0), False), (PeerFailed(URL, "timeout", "slow"), False), (PeerFailed(URL, "bad_result", "x"), True)],
+    [(PeerFailed(URL, "timeout", "slow"), False), (PeerFailed(URL, "bad_result", "x"), True)],
 )
 async def test_a_failure_takes_the_payment_back_unless_it_was_charged(error: Exception, charged: bool) -> None:
     ledger = Ledger()
@@ -101,6 +104,19 @@ async def test_a_failure_takes_the_payment_back_unless_it_was_charged(error: Exc
     with pytest.raises(type(error)):
         await pay_and_call(ledger, URL, 10, call, charged_on_bad_result=False)  # type: ignore[arg-type]
     assert ("refund", 10) in ledger.moves, "an answer it was not charged for is always taken back"
+
+
+async def test_a_busy_answer_voids_the_payment_it_never_read() -> None:
+    """An orchestrator says busy before it reads a payment (several gateways share it):
+    the payment is void, not refunded (its tickets' credit never reached it)."""
+    ledger = Ledger()
+
+    async def call(payment: str | None) -> str:
+        raise PeerBusy(URL, 1.0)
+
+    with pytest.raises(PeerBusy):
+        await pay_and_call(ledger, URL, 10, call)  # type: ignore[arg-type]
+    assert ledger.moves == [("pay", 10), ("unread", "payment-1")]
 
 
 async def test_off_chain_a_402_is_a_failure_and_nothing_is_paid() -> None:

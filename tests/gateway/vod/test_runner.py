@@ -34,8 +34,11 @@ class Ledger:
         self.refunds = 0
         self.resyncs: list[Fraction] = []
 
-    async def payment_header(self, url: str, price: int, ahead: int = 0) -> str:
-        return "tickets"
+    async def pay(self, url: str, price: int, ahead: int = 0) -> tuple[str, str]:
+        return "tickets", "tickets"
+
+    def unread(self, payment: str) -> None:
+        self.refunds += 1  # voided: the same here
 
     def refund(self, url: str, price: int) -> None:
         self.refunds += 1

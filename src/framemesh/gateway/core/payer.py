@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Awaitable, Callable, TypeVar
 
-from framemesh.gateway.errors import PeerFailed, PeerUnpaid
+from framemesh.gateway.errors import PeerBusy, PeerFailed, PeerUnpaid
 
 from framemesh.payments.params import TicketParams
-from framemesh.payments.sender import TicketSender
+from framemesh.payments.sender import Payment, TicketSender
 from framemesh.wire.payment import PaymentWire, TicketParamsWire
 
 log = logging.getLogger("framemesh.gateway")
@@ -47,6 +47,8 @@ class GatewayPayer:
         self.tickets_sent = 0
         self.face_value_sent = 0
         self.expected_value_sent = Fraction(0)
+        self.tickets_unread = 0  # of those sent: refused unread (`unread`), credited nowhere
+        self.expected_value_unread = Fraction(0)
 
     @property
     def address(self) -> str:
@@ -74,14 +76,25 @@ class GatewayPayer:
         """The orchestrator refused our parameters: fetch new ones next time."""
         self._sessions.pop(url, None)
 
-    async def payment_header(self, url: str, price: int, ahead: int = 0) -> str:
+    async def pay(self, url: str, price: int, ahead: int = 0) -> tuple[str, Payment]:
+        """Tickets for `price` to `url`: the header that carries them, and the payment."""
         session = await self._session(url)
         params = session.params
         payment = self.sender.pay(params, price, ahead)
         self.tickets_sent += len(payment.tickets)
         self.face_value_sent += params.face_value * len(payment.tickets)
         self.expected_value_sent += payment.expected_value
-        return PaymentWire.of(payment, params, self.address).header()
+        return PaymentWire.of(payment, params, self.address).header(), payment
+
+    def unread(self, payment: Payment) -> None:
+        """The orchestrator refused the call before it read the payment (busy: it takes a
+        slot before it reads the payment, so gateways sharing it are told busy at no
+        cost): the tickets reached no one. The mirror gets the price back and loses their
+        credit, so it stays the orchestrator's figure with no 402 to re-align it. Their
+        nonces are not used again; they count as sent and unread."""
+        self.sender.void(payment)
+        self.tickets_unread += len(payment.tickets)
+        self.expected_value_unread += payment.expected_value
 
     def refund(self, url: str, price: int) -> None:
         """The job failed before the orchestrator charged for it."""
@@ -105,6 +118,8 @@ class GatewayPayer:
             "tickets_sent": self.tickets_sent,
             "face_value_sent": str(self.face_value_sent),
             "expected_value_sent": str(round(self.expected_value_sent)),
+            "tickets_unread": self.tickets_unread,
+            "expected_value_unread": str(round(self.expected_value_unread)),
         }
 
 
@@ -123,10 +138,10 @@ async def pay_and_call(
     `ahead`: wei of credit to buy beyond the price when tickets must be sent anyway.
     """
     for _ in range(PAY_TRIES):
-        payment = None
+        payment = paid = None
         if payer is not None:
             try:
-                payment = await payer.payment_header(url, price, ahead)
+                payment, paid = await payer.pay(url, price, ahead)
             except Exception as exc:
                 raise PeerFailed(url, "unreachable", f"no ticket parameters: {exc}") from exc
         try:
@@ -143,7 +158,9 @@ async def pay_and_call(
                 raise PeerFailed(url, "error", str(exc)) from exc
         except Exception as exc:
             charged = charged_on_bad_result and isinstance(exc, PeerFailed) and exc.kind == "bad_result"
-            if payer is not None and payment is not None and not charged:
+            if payer is not None and paid is not None and isinstance(exc, PeerBusy):
+                payer.unread(paid)  # its price and its tickets' credit: neither reached it
+            elif payer is not None and payment is not None and not charged:
                 payer.refund(url, price)
             raise
     raise PeerFailed(url, "error", f"payment refused {PAY_TRIES} times")
