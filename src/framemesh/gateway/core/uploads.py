@@ -101,6 +101,14 @@ class UploadStore(RecordStore):
             row = self._db.execute("SELECT stored FROM object_uploads WHERE key = ?", (key,)).fetchone()
         return row is not None and row["stored"] is not None
 
+    def keys(self, prefix: str) -> list[str]:
+        """Every output recorded under `prefix`, whichever gateway wrote it."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key FROM object_uploads WHERE substr(key, 1, length(?)) = ? ORDER BY key", (prefix, prefix)
+            ).fetchall()
+        return [row["key"] for row in rows]
+
     def done(self, key: str, now: float) -> None:
         with self._lock:
             self._db.execute("UPDATE object_uploads SET stored = ?, error = NULL WHERE key = ?", (now, key))

@@ -33,7 +33,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from framemesh.gateway.auth import GUARDED, Access, caller_of
 from framemesh.gateway.config import MAX_OFFSET, MAX_PAGE, PAGE
-from framemesh.gateway.core.files import file_under
+from framemesh.gateway.core.files import file_under, path_under
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.live.events import sse
 from framemesh.gateway.live.figures import RECENT_SHOWN, Figures, ai_out, from_records, from_session
@@ -298,17 +298,24 @@ def install_live_routes(
         """A segment, or a file of the recording."""
         # The stream's own folder: not `..` (the folder of every stream), nor a path.
         target = None
+        uploader = live.parts.uploader
         if stream_id not in (".", "..") and "/" not in stream_id:
-            target = await asyncio.to_thread(file_under, live.parts.outputs_dir / "live" / stream_id, path)
+            root = live.parts.outputs_dir / "live" / stream_id
+            target = await asyncio.to_thread(file_under, root, path)
+            if target is None and uploader is not None:  # written on another gateway's machine: the store's
+                elsewhere = await asyncio.to_thread(path_under, root, path)
+                if elsewhere is not None and await asyncio.to_thread(uploader.stored, uploader.key(elsewhere)):
+                    target = elsewhere
         if target is None:
             raise ApiError(404, "not_found", f"stream {stream_id!r} has no file {path!r}")
-        uploader = live.parts.uploader
         if target.suffix != ".m3u8" and uploader is not None:  # a stored segment: from the store (gateway.outputs)
             key = target.relative_to(live.parts.outputs_dir.resolve()).as_posix()
             url = uploader.objects.url(key) if await asyncio.to_thread(uploader.stored, key) else None
             if url is not None:
                 return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
         if target.suffix == ".m3u8":
+            if uploader is not None:
+                await asyncio.to_thread(uploader.fetch, target)
             return FileResponse(target, media_type=PLAYLIST)
         return FileResponse(target, media_type="video/mp4")
 

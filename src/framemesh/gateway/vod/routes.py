@@ -12,6 +12,7 @@ import asyncio
 import shutil
 import uuid
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Query, Request
@@ -37,16 +38,18 @@ UPLOAD_TYPES = ("video/", "application/octet-stream")
 FORM_OVERHEAD = 64 * 1024
 
 
-def job_status(config: GatewayConfig, store: JobStore, job: JobRecord) -> JobStatus:
-    """A job as the API shows it (reads the store and the outputs directory: call off the loop)."""
+def job_status(
+    config: GatewayConfig, store: JobStore, job: JobRecord, stored: Callable[[str], list[str]] = lambda prefix: [],
+) -> JobStatus:
+    """A job as the API shows it (reads the store and the outputs directory: call off the
+    loop). A ladder another gateway assembled is listed from the object store's records."""
     done = store.count_done(job.id)
     outputs = None
     if job.state is JobState.COMPLETED and job.master:
         out_dir = config.outputs_dir / job.id
-        files = sorted(
-            "/outputs/" + p.relative_to(config.outputs_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()
-        )
-        outputs = JobOutputs(master=f"/outputs/{job.master}", files=files)
+        keys = [p.relative_to(config.outputs_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()] \
+            or stored(f"{job.id}/")
+        outputs = JobOutputs(master=f"/outputs/{job.master}", files=sorted("/outputs/" + k for k in keys))
     return JobStatus(
         id=job.id,
         state=job.state.value,
@@ -65,6 +68,7 @@ def job_status(config: GatewayConfig, store: JobStore, job: JobRecord) -> JobSta
 
 def install_vod_routes(app: FastAPI, gateway: Gateway, auth: list[Any]) -> None:
     config, store, runner, access = gateway.config, gateway.store, gateway.runner, gateway.access
+    stored = gateway.uploader.records.keys if gateway.objects.remote else (lambda prefix: [])
 
     @app.post(
         "/jobs",
@@ -142,7 +146,7 @@ def install_vod_routes(app: FastAPI, gateway: Gateway, auth: list[Any]) -> None:
         owner = caller_of(request).owner
 
         def page() -> list[JobStatus]:
-            return [job_status(config, store, job) for job in store.page(limit, offset, owner=owner)]
+            return [job_status(config, store, job, stored) for job in store.page(limit, offset, owner=owner)]
 
         return await asyncio.to_thread(page)
 
@@ -151,7 +155,7 @@ def install_vod_routes(app: FastAPI, gateway: Gateway, auth: list[Any]) -> None:
         try:
             if not await access.sees(caller_of(request), job_id):
                 raise JobNotFound(job_id)
-            return await asyncio.to_thread(lambda: job_status(config, store, store.job(job_id)))
+            return await asyncio.to_thread(lambda: job_status(config, store, store.job(job_id), stored))
         except JobNotFound as exc:
             raise ApiError(404, "job_not_found", str(exc)) from exc
 
