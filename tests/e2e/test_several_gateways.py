@@ -9,6 +9,7 @@ and refuses its media.
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,7 +42,7 @@ def pair(tmp_path: Path, postgres_server: Any, s3_server: Any) -> Iterator[dict[
         b = stack.enter_context(gateway_process(tmp_path / "b", [orch.url], *shared, "--name", "gw-b"))
         db = PostgresDatabase(url)
         stack.callback(db.close)
-        yield {"a": a, "b": b, "db": db, "orchestrator": orch.url}
+        yield {"a": a, "b": b, "db": db, "orchestrator": orch.url, "root": tmp_path}
 
 
 def _holder(db: PostgresDatabase, table: str, row_id: str) -> str | None:
@@ -84,6 +85,27 @@ def test_a_killed_gateways_job_is_taken_over_and_any_gateway_answers_for_it(pair
     stats = httpx.get(f"{pair['orchestrator']}/stats").json()
     assert delivered_before >= 1 and 3 <= stats["segments_done"] <= 3 + 2, stats
     print(f"taken over {took:.1f} s after the kill (lease {LEASE:g} s)")
+
+
+def test_a_job_whose_gateways_machine_is_gone_is_cut_again_from_the_stored_source(
+    pair: dict[str, Any], clip: Path
+) -> None:
+    a: NodeProcess = pair["a"]
+    b: NodeProcess = pair["b"]
+    with clip.open("rb") as fh:
+        job_id = httpx.post(f"{a.url}/jobs", files={"file": ("clip.mp4", fh, "video/mp4")},
+                            data={"profiles": PROFILES}, timeout=60).json()["id"]
+    wait_for("a segment delivered", lambda: httpx.get(f"{b.url}/jobs/{job_id}").json()["segments"]["done"] >= 1,
+             timeout=90)
+    a.kill()
+    shutil.rmtree(pair["root"] / "a")  # its disk went with its machine: only the bucket has the source
+    done = wait_for("the job ended", lambda: (j := httpx.get(f"{b.url}/jobs/{job_id}").json())
+                    ["state"] in ("completed", "failed") and j, timeout=150)
+    assert done["state"] == "completed", done
+    assert done["segments"] == {"done": 3, "total": 3} and _holder(pair["db"], "jobs", job_id) is not None
+    master = httpx.get(f"{b.url}{done['outputs']['master']}")
+    assert master.status_code == 200 and master.text.count(".m3u8") == 2
+    assert httpx.get(f"{b.url}/outputs/work/{job_id}/source.mp4").status_code == 404, "a source is never an output"
 
 
 def test_a_streams_media_goes_to_one_gateway_and_its_playlists_are_any_gateways(

@@ -90,7 +90,7 @@ class Gateway:
         # Outputs are written to the local folder first, then (with an object store) uploaded.
         self.objects = open_store(config.object_store, config.outputs_dir)
         self.uploader = Uploader(self.objects, UploadStore(self.database, holder=config.holder), config.outputs_dir,
-                                 max_delay=config.object_store_retry_max)
+                                 max_delay=config.object_store_retry_max, work_dir=config.jobs_dir)
         self.keys = KeyStore(self.database)
         self.access = Access(self.keys, open=config.open, token=config.api_token, admin_token=config.admin_token)
         self.pool = OrchestratorPool(

@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from framemesh.gateway.core.uploads import Uploader
+from framemesh.gateway.core.uploads import WORK, Uploader
 from framemesh.storage import StoreError
 from framemesh.storage.content import content_type
 
@@ -37,6 +37,8 @@ class StoredOutputs(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         key = path.replace(os.sep, "/")
+        if key.startswith(WORK):  # jobs' inputs, kept for a takeover: not outputs
+            raise HTTPException(404)
         if scope["method"] in ("GET", "HEAD") and not key.endswith(PLAYLISTS):
             if await anyio.to_thread.run_sync(self.uploader.stored, key):
                 url = self.uploader.objects.url(key)

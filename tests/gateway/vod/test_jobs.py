@@ -24,9 +24,12 @@ def test_terminal_states_are_final(terminal: JobState) -> None:
             check_job_move(terminal, new)
 
 
-def test_a_job_cannot_go_back() -> None:
-    with pytest.raises(IllegalTransition, match="transcoding to segmenting"):
-        check_job_move(JobState.TRANSCODING, JobState.SEGMENTING)
+def test_a_job_cannot_go_back_but_to_be_cut_again() -> None:
+    with pytest.raises(IllegalTransition, match="transcoding to queued"):
+        check_job_move(JobState.TRANSCODING, JobState.QUEUED)
+    with pytest.raises(IllegalTransition, match="assembling to transcoding"):
+        check_job_move(JobState.ASSEMBLING, JobState.TRANSCODING)
+    check_job_move(JobState.TRANSCODING, JobState.SEGMENTING)  # taken over on another machine
 
 
 def test_a_done_segment_is_never_redone() -> None:

@@ -24,6 +24,8 @@ from framemesh.storage import ObjectStore, StoreError, StoreUnreachable
 
 log = logging.getLogger("framemesh.gateway")
 
+WORK = "work/"  # the store's keys of jobs' inputs; never an `/outputs/` path
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS object_uploads (
     key TEXT PRIMARY KEY,      -- the output's path under the outputs folder ('/'-separated)
@@ -136,11 +138,14 @@ class Uploader:
 
     def __init__(
         self, objects: ObjectStore, records: UploadStore, outputs_dir: Path, *,
-        first_delay: float = 1.0, max_delay: float = 60.0, parallel: int = 4,
+        first_delay: float = 1.0, max_delay: float = 60.0, parallel: int = 4, work_dir: Path | None = None,
     ) -> None:
         self.objects = objects
         self.records = records
         self.outputs_dir = outputs_dir
+        # Jobs' inputs (a VOD job's source) go to the store too, under WORK, so that a
+        # gateway on another machine can take a job over; they are never served.
+        self.work_dir = work_dir
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.parallel = parallel
@@ -149,7 +154,18 @@ class Uploader:
         self._wake = asyncio.Event()
 
     def key(self, path: Path) -> str:
-        return path.resolve().relative_to(self.outputs_dir.resolve()).as_posix()
+        """The store's key of a file under the outputs folder (its `/outputs/` path), or
+        under the work folder (WORK + its path there); ValueError for any other."""
+        resolved = path.resolve()
+        if self.work_dir is not None and resolved.is_relative_to(self.work_dir.resolve()):
+            return WORK + resolved.relative_to(self.work_dir.resolve()).as_posix()
+        return resolved.relative_to(self.outputs_dir.resolve()).as_posix()
+
+    def path(self, key: str) -> Path:
+        """Where the file of `key` is on this gateway's disk."""
+        if key.startswith(WORK) and self.work_dir is not None:
+            return self.work_dir / key[len(WORK):]
+        return self.outputs_dir / key
 
     async def add(self, paths: Iterable[Path]) -> None:
         """Record outputs (files under the outputs folder, already written) to upload."""
@@ -241,7 +257,7 @@ class Uploader:
 
     async def _upload(self, item: Pending) -> StoreUnreachable | None:
         """Put one output; the error when the store is unreachable."""
-        path = self.outputs_dir / item.key
+        path = self.path(item.key)
         if not path.is_file():  # deleted before it went up (retention, a rewritten job)
             await asyncio.to_thread(self.records.forget, item.key)
             log.warning("object store: %s is no longer on disk; not uploaded", item.key)

@@ -15,10 +15,12 @@ SegmentState = WorkState
 
 _JOB_MOVES: dict[JobState, frozenset[JobState]] = {
     JobState.QUEUED: frozenset({JobState.SEGMENTING, JobState.FAILED}),
-    # A restarted gateway re-enters the state it was in, hence the self-loops.
+    # A restarted gateway re-enters the state it was in, hence the self-loops; one that
+    # takes a job over and cannot read its first gateway's working files cuts it again
+    # from its source, hence back to segmenting.
     JobState.SEGMENTING: frozenset({JobState.SEGMENTING, JobState.TRANSCODING, JobState.FAILED}),
-    JobState.TRANSCODING: frozenset({JobState.TRANSCODING, JobState.ASSEMBLING, JobState.FAILED}),
-    JobState.ASSEMBLING: frozenset({JobState.ASSEMBLING, JobState.COMPLETED, JobState.FAILED}),
+    JobState.TRANSCODING: frozenset({JobState.TRANSCODING, JobState.ASSEMBLING, JobState.SEGMENTING, JobState.FAILED}),
+    JobState.ASSEMBLING: frozenset({JobState.ASSEMBLING, JobState.COMPLETED, JobState.SEGMENTING, JobState.FAILED}),
     JobState.COMPLETED: frozenset(),
     JobState.FAILED: frozenset(),
 }

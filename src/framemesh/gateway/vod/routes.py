@@ -135,6 +135,8 @@ def install_vod_routes(app: FastAPI, gateway: Gateway, auth: list[Any]) -> None:
             await form.close()
         await access.claim(caller_of(request), "transcode", job_id)
         await asyncio.to_thread(store.add_job, job_id, tuple(p.name for p in profiles), source, name, runner.lease)
+        if runner.uploader is not None:  # for another gateway to take the job over, if this one dies
+            await runner.uploader.add([source])
         runner.submit(job_id)
         return JobAccepted(id=job_id, state=JobState.QUEUED.value, status_url=f"/jobs/{job_id}")
 

@@ -155,8 +155,9 @@ class JobRunner:
             if other is not None:
                 raise LeaseLost(f"gateway {other} holds it")
             job = await asyncio.to_thread(self.store.job, job_id)
-            if job.source.parent.is_dir():  # ours, or a taken-over job's folder this gateway can read
-                self._work[job_id] = job.source.parent
+            if not await asyncio.to_thread(job.source.is_file):
+                job = await self._fetch_source(job)
+            self._work[job_id] = job.source.parent  # ours, or a taken-over job's folder this gateway can read
             plan = await self._plan(job)
             if job.state in (JobState.QUEUED, JobState.SEGMENTING):
                 job = await self._segment(job)
@@ -183,7 +184,23 @@ class JobRunner:
         # Ended (not stopped by a shutdown, which resumes it): its working files are
         # done with; the ladder lives under outputs.
         await asyncio.to_thread(shutil.rmtree, self.job_dir(job_id), ignore_errors=True)
+        if self.uploader is not None:  # the store's copy of its source too
+            await asyncio.to_thread(self.uploader.forget, self.job_dir(job_id))
         self._work.pop(job_id, None)
+
+    async def _fetch_source(self, job: JobRecord) -> JobRecord:
+        """A job taken over from a gateway on another machine: its source from the object
+        store, and its segments cut again (the first gateway's are on its disk)."""
+        local = self.config.jobs_dir / job.id / job.source.name
+        fetched = self.uploader is not None and await asyncio.to_thread(self.uploader.fetch, local)
+        if not fetched:
+            raise JobFailed(f"its source ({job.source}) is on another gateway's disk and not in an object store; "
+                            "run the gateways with --object-store (or a shared --data-dir) to take jobs over")
+        log.info("job %s: its source fetched from the object store; cutting it again here", job.id)
+        job = await asyncio.to_thread(self.store.move_source, job.id, local)
+        if job.state in (JobState.TRANSCODING, JobState.ASSEMBLING):
+            job = await asyncio.to_thread(self.store.set_job_state, job.id, JobState.SEGMENTING)
+        return job
 
     # steps
 

@@ -154,6 +154,12 @@ class JobStore(RecordStore):
             )
         return self.job(job_id)
 
+    def move_source(self, job_id: str, source: Path) -> JobRecord:
+        """The job's source is at `source` now (a gateway that took it over fetched it)."""
+        with self._lock:
+            self._db.execute("UPDATE jobs SET source = ?, updated = ? WHERE id = ?", (str(source), time.time(), job_id))
+        return self.job(job_id)
+
     def delete_ended(self, before: float) -> list[str]:
         """Forget the jobs that ended (completed or failed) before `before` (epoch
         seconds), with their segments and errors; returns their ids."""
