@@ -1,0 +1,575 @@
+"""Several gateway processes behind one API: AI and VOD throughput with 1, 2 and 3
+gateways sharing one PostgreSQL database and one S3 object store, and what each
+request costs the gateways in CPU.
+
+Run:  python benchmarks/scale.py [--gateways 1,2,3] [--seconds 20] [--no-local] [--no-write]
+
+Every node is its own `framemesh` process on loopback, off-chain: two orchestrators
+with room to spare (each serves text-to-speech with `ORCH_SLOTS` worker processes and
+transcodes `ORCH_SLOTS` segments at once: more than the clients can ever keep busy, so
+no gateway waits for a slot and the gateways, not the orchestrators, are what is
+compared), PostgreSQL (Debian's, `tests/postgres_server.py`) and SeaweedFS
+(`tests/s3_server.py`). For each count of gateways, a fresh schema of the one database
+and `gateway start --database URL --object-store s3://...` that many times; one API key,
+made on the first gateway, is used on all (the keys are the database's). Clients send
+each request to the next gateway in turn, as a round-robin load balancer would:
+
+- **AI**: `--ai-clients` clients, each sending `POST /text-to-speech` again as soon as
+  its last is answered, for `--seconds`. The same short sentence every time, and the
+  gateways' result cache off (`--no-ai-result-cache`): every request takes the
+  gateway's whole path (key, records, selection, dispatch, unpacking the signed bundle,
+  its C2PA check, storing and uploading the output) while the orchestrators answer
+  from their exact-result cache (sign and bundle, no model run): the cheapest real
+  AI work there is, so the gateway's own share is visible.
+- **VOD**: `--vod-jobs` clients, each uploading a 10 s 240p clip (`POST /jobs`, one
+  240p rendition: five segments), polling `GET /jobs/ID` on the next gateway in turn
+  until it is completed, and uploading the next, for `--seconds`; then the jobs in
+  flight finish. The gateway splits, sends, checks (decode and compare: every segment
+  of an orchestrator's first five, then a quarter), writes the playlists and uploads.
+
+Throughput is the work answered over the time from the first request to the last
+answer. CPU seconds are read from /proc over the same time, apart for the gateways
+(each with its worker pool), the orchestrators (with their workers), PostgreSQL,
+SeaweedFS, the client (this process), and whatever else the machine ran (other people's
+work on a shared machine). With `--no-local` left out, one more run of one gateway
+without `--object-store` (outputs in its local folder only) gives what the object store
+adds. Figures go to BENCHMARKS.md (section "scale"), benchmarks/scale.json and
+benchmarks/scale.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.proc_cpu import machine_busy, own_cpu, tree_cpu  # noqa: E402
+from benchmarks.processes import start_node, stop_nodes  # noqa: E402
+from benchmarks.report import update_section  # noqa: E402
+from tests.postgres_server import PostgresServer  # noqa: E402
+from tests.s3_server import CREDENTIALS, SeaweedS3  # noqa: E402
+
+TTS = "piper/en_US-joe-medium"
+SENTENCE = "The gateway checks every output before it answers."
+ADMIN = "scale-benchmark-admin"
+ORCHESTRATORS = 2
+ORCH_SLOTS = 8  # per orchestrator and kind of work: two orchestrators, 16 of each, more than the clients use
+CLIP_SECONDS = 10.0  # five 2 s segments
+SECONDS = 20.0  # of each kind of work per run
+CORES = os.cpu_count() or 1
+PARTS = ("gateways", "orchestrators", "postgresql", "seaweedfs", "client", "other")
+console = Console()
+
+
+@dataclass
+class Window:
+    """One kind of work measured against one set of gateways."""
+
+    kind: str  # "ai" (units: requests) or "vod" (units: segments)
+    seconds: float = 0.0
+    done: int = 0  # requests answered 200, or segments of completed jobs
+    failed: int = 0
+    latencies: list[float] = field(default_factory=list)  # per request, or per job
+    cpu: dict[str, float] = field(default_factory=dict)  # part -> CPU seconds over the window
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+    def ms_per(self, part: str) -> float:
+        return 1e3 * self.cpu.get(part, 0.0) / self.done if self.done else 0.0
+
+    @property
+    def others_share(self) -> float:
+        """Of the machine's cores over the window, the share other people's work took."""
+        return self.cpu.get("other", 0.0) / (self.seconds * CORES) if self.seconds else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "seconds": self.seconds, "done": self.done, "failed": self.failed, "rate": self.rate,
+            "latency_median": statistics.median(self.latencies) if self.latencies else None,
+            "cpu_seconds": self.cpu, "cpu_ms_per_unit": {part: self.ms_per(part) for part in self.cpu},
+            "others_share_of_cores": self.others_share,
+        }
+
+
+@dataclass
+class Run:
+    """One count of gateways, with or without the object store: both kinds of work."""
+
+    gateways: int
+    object_store: bool
+    ai: Window = field(default_factory=lambda: Window("ai"))
+    vod: Window = field(default_factory=lambda: Window("vod"))
+    ai_answered: int = 0  # every AI answer of the run, warm-up included
+    ai_stored: int | None = None  # AI outputs in the object store after the run
+    dropped: int = 0  # uploads a gateway dropped ("no longer on disk": the file was on another gateway's)
+
+    @property
+    def label(self) -> str:
+        return f"{self.gateways}" + ("" if self.object_store else " (no object store)")
+
+    def summary(self) -> dict[str, Any]:
+        return {"gateways": self.gateways, "object_store": self.object_store, "ai": self.ai.summary(),
+                "vod": self.vod.summary(), "ai_answered": self.ai_answered, "ai_stored": self.ai_stored,
+                "uploads_dropped": self.dropped}
+
+
+class Meter:
+    """CPU seconds by part, read at the start and end of a window."""
+
+    def __init__(self, parts: dict[str, list[int]]) -> None:
+        self.parts = parts  # part -> root pids
+
+    def read(self) -> dict[str, float]:
+        out = {part: tree_cpu(pids) for part, pids in self.parts.items()}
+        out["client"] = own_cpu()
+        out["machine"] = machine_busy()
+        return out
+
+    @staticmethod
+    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        out = {part: after[part] - before[part] for part in before}
+        machine = out.pop("machine")
+        out["other"] = max(0.0, machine - sum(out.values()))
+        return out
+
+
+class Shared:
+    """What every gateway shares: PostgreSQL, SeaweedFS, the orchestrators."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.stack = ExitStack()
+        self.orchestrators: list[str] = []
+        self.pids: dict[str, list[int]] = {}
+
+    def __enter__(self) -> Shared:
+        try:
+            self._start()
+        except BaseException:
+            self.stack.close()
+            raise
+        return self
+
+    def _start(self) -> None:
+        for key, value in CREDENTIALS.items():
+            os.environ.setdefault(key, value)  # boto3 in the gateways reads them
+        self.postgres = PostgresServer.start()
+        self.stack.callback(self.postgres.stop)
+        self.s3 = SeaweedS3(self.root / "s3").start()
+        self.stack.callback(self.s3.stop)
+        toml = self.root / "models.toml"
+        toml.write_text(f'cache_dir = "cache"\n\n[[models]]\npipeline = "text-to-speech"\nmodel_id = "{TTS}"\n'
+                        f"price_per_unit = 1\ncapacity = {ORCH_SLOTS}\nwarm = true\n")
+        procs = []
+        self.stack.callback(stop_nodes, procs)
+        for i in range(ORCHESTRATORS):
+            name = f"o{i + 1}"
+            proc, url = start_node(self.root, name, "orchestrator", "start", "--name", name, "--data-dir",
+                                   str(self.root / name), "--capacity", str(ORCH_SLOTS), "--ai-config", str(toml),
+                                   timeout=600)
+            procs.append(proc)
+            self.orchestrators.append(url)
+        postmaster = int((self.postgres.root / "data" / "postmaster.pid").read_text().split()[0])
+        assert self.s3.proc is not None
+        self.pids = {"orchestrators": [p.pid for p in procs], "postgresql": [postmaster], "seaweedfs": [self.s3.proc.pid]}
+
+    def __exit__(self, *exc: object) -> None:
+        self.stack.close()
+
+
+class Gateways:
+    """`count` gateway processes on a fresh schema of the shared database, all with the
+    object store (or none, given `object_store=False`), stopped on exit."""
+
+    def __init__(self, shared: Shared, count: int, object_store: bool) -> None:
+        self.shared, self.count, self.object_store = shared, count, object_store
+        self.procs: list[Any] = []
+        self.urls: list[str] = []
+        self.logs: list[Path] = []
+        self.bucket = ""
+
+    def __enter__(self) -> Gateways:
+        shared = self.shared
+        tag = f"g{self.count}{'s3' if self.object_store else 'local'}"
+        args = ["gateway", "start", "--database", shared.postgres.fresh_url(), "--admin-token", ADMIN,
+                "--no-ai-result-cache", "--queue-seconds", "120", "--no-explorer"]
+        if self.object_store:
+            self.bucket = shared.s3.bucket(f"scale-{uuid.uuid4().hex[:8]}")
+            args += ["--object-store", shared.s3.location(self.bucket)]
+        for url in shared.orchestrators:
+            args += ["--orchestrator", url]
+
+        def start(i: int) -> tuple[Any, str]:
+            name = f"{tag}-{i + 1}"
+            self.logs.append(shared.root / f"{name}.log")
+            return start_node(shared.root, name, *args, "--data-dir", str(shared.root / name))
+
+        try:
+            with ThreadPoolExecutor(self.count) as pool:  # they migrate one schema together: it takes turns
+                for proc, url in pool.map(start, range(self.count)):
+                    self.procs.append(proc)
+                    self.urls.append(url)
+            for url in self.urls:
+                self._wait_ready(url)
+            answer = httpx.post(f"{self.urls[0]}/admin/keys", json={"name": "scale"},
+                                headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30)
+            answer.raise_for_status()
+            self.auth = {"Authorization": f"Bearer {answer.json()['key']}"}
+        except BaseException:
+            stop_nodes(self.procs)
+            raise
+        return self
+
+    def _wait_ready(self, url: str) -> None:
+        """Until it knows both orchestrators serve the model."""
+        deadline = time.monotonic() + 60
+        while True:
+            models = httpx.get(f"{url}/ai/models", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10).json()
+            if any(m["model_id"] == TTS and len(m["orchestrators"]) == ORCHESTRATORS for m in models):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the gateway at {url} found no orchestrators serving {TTS}: {models}")
+            time.sleep(0.3)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def __exit__(self, *exc: object) -> None:
+        stop_nodes(self.procs)
+
+
+async def ai_load(urls: list[str], auth: dict[str, str], clients: int, seconds: float, w: Window) -> None:
+    rotation = itertools.cycle(urls)
+    limits = httpx.Limits(max_connections=clients + 8)
+    async with httpx.AsyncClient(timeout=120, limits=limits, headers=auth) as http:
+        stop = time.monotonic() + seconds
+
+        async def client() -> None:
+            while time.monotonic() < stop:
+                started = time.monotonic()
+                answer = await http.post(f"{next(rotation)}/text-to-speech", json={"text": SENTENCE, "model_id": TTS})
+                if answer.status_code == 200:
+                    w.done += 1
+                    w.latencies.append(time.monotonic() - started)
+                else:
+                    w.failed += 1
+                    await asyncio.sleep(0.2)
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+
+
+async def vod_load(urls: list[str], auth: dict[str, str], clip: Path, clients: int, seconds: float, w: Window) -> None:
+    rotation = itertools.cycle(urls)
+    async with httpx.AsyncClient(timeout=120, headers=auth) as http:
+        stop = time.monotonic() + seconds
+
+        async def client() -> None:
+            while time.monotonic() < stop:
+                started = time.monotonic()
+                with clip.open("rb") as fh:
+                    accepted = await http.post(f"{next(rotation)}/jobs", files={"file": (clip.name, fh, "video/mp4")},
+                                               data={"profiles": "240p"})
+                accepted.raise_for_status()
+                job_id = accepted.json()["id"]
+                while True:  # any gateway answers for any job: the records are shared
+                    await asyncio.sleep(0.5)
+                    status = (await http.get(f"{next(rotation)}/jobs/{job_id}")).json()
+                    if status["state"] in ("completed", "failed"):
+                        break
+                if status["state"] == "completed":
+                    w.done += status["segments"]["done"]
+                    w.latencies.append(time.monotonic() - started)
+                else:
+                    w.failed += 1
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+
+
+def measure(w: Window, gws: Gateways, meter: Meter, args: argparse.Namespace, clip: Path) -> None:
+    before, started = meter.read(), time.monotonic()
+    if w.kind == "ai":
+        asyncio.run(ai_load(gws.urls, gws.auth, args.ai_clients, args.seconds, w))
+    else:
+        asyncio.run(vod_load(gws.urls, gws.auth, clip, args.vod_jobs, args.seconds, w))
+    w.seconds = time.monotonic() - started
+    w.cpu = Meter.spent(before, meter.read())
+
+
+def warm_up(gws: Gateways, clip: Path) -> int:
+    """Each gateway's first requests (connections, its worker pool, the full checks of
+    each orchestrator's first segments), untimed; the AI answers."""
+    ai, vod = Window("ai"), Window("vod")
+    for url in gws.urls:
+        asyncio.run(ai_load([url], gws.auth, 2, 0.5, ai))
+        asyncio.run(vod_load([url], gws.auth, clip, 2, 0.1, vod))
+    if ai.failed or vod.failed:
+        raise RuntimeError(f"{ai.failed + vod.failed} warm-up request(s) failed; see the logs in {gws.shared.root}")
+    return ai.done
+
+
+def ai_outputs_stored(gws: Gateways, settle: float = 2.0, most: float = 30.0) -> int:
+    """AI outputs in the run's bucket, once the uploads stop coming (each gateway uploads
+    after it answers)."""
+    client = gws.shared.s3.client()
+    deadline, last, steady = time.monotonic() + most, -1, 0.0
+    while True:
+        keys = 0
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=gws.bucket, Prefix="ai/"):
+            keys += page.get("KeyCount", 0)
+        if keys == last:
+            steady += 0.5
+            if steady >= settle:
+                return keys
+        else:
+            last, steady = keys, 0.0
+        if time.monotonic() > deadline:
+            return keys
+        time.sleep(0.5)
+
+
+def dropped_uploads(gws: Gateways) -> int:
+    return sum(log.read_text().count("is no longer on disk; not uploaded") for log in gws.logs)
+
+
+def run(args: argparse.Namespace, root: Path) -> list[Run]:
+    from framemesh.media.testclip import make_test_clip
+
+    clip = make_test_clip(root / "clip.mp4", duration=CLIP_SECONDS, width=426, height=240, fps=24, audio=False)
+    runs = [Run(n, True) for n in args.gateways] + ([] if args.no_local else [Run(1, False)])
+    runs.sort(key=lambda r: (r.gateways, not r.object_store))  # one gateway with the store, then without: side by side
+    with ExitStack() as stack:
+        with console.status("starting PostgreSQL, SeaweedFS and the orchestrators"):
+            shared = stack.enter_context(Shared(root))
+        progress = stack.enter_context(Progress(console=console))
+        task = progress.add_task("runs", total=2 * len(runs))
+        for r in runs:
+            label = f"{r.gateways} gateway{'s' if r.gateways > 1 else ''}" + ("" if r.object_store else ", no object store")
+            progress.update(task, description=f"{label}: starting")
+            with Gateways(shared, r.gateways, r.object_store) as gws:
+                meter = Meter({"gateways": gws.pids, **shared.pids})
+                progress.update(task, description=f"{label}: warming up")
+                r.ai_answered = warm_up(gws, clip)
+                for w in (r.ai, r.vod):
+                    progress.update(task, description=f"{label}: {w.kind}")
+                    measure(w, gws, meter, args, clip)
+                    progress.advance(task)
+                    progress.console.print(f"{label}, {w.kind}: {w.rate:.2f}/s, gateways {w.ms_per('gateways'):.1f} ms "
+                                           f"CPU each, {w.failed} failed, others' work {w.others_share:.0%} of the cores")
+                r.ai_answered += r.ai.done
+                if r.object_store:
+                    progress.update(task, description=f"{label}: counting the outputs stored")
+                    r.ai_stored = ai_outputs_stored(gws)
+                r.dropped = dropped_uploads(gws)
+    return runs
+def command(args: argparse.Namespace) -> str:
+    extra = [f"--gateways {','.join(map(str, args.gateways))}" if args.gateways != [1, 2, 3] else "",
+             f"--seconds {args.seconds:g}" if args.seconds != SECONDS else "", "--no-local" if args.no_local else ""]
+    return " ".join(["python benchmarks/scale.py", *filter(None, extra)])
+
+
+def table(runs: list[Run], kind: str) -> list[str]:
+    unit, per = ("requests/s", "request") if kind == "ai" else ("segments/s", "segment")
+    lines = [
+        f"| gateways | {unit} | latency p50 | CPU ms per {per}: gateways | orchestrators | PostgreSQL | SeaweedFS "
+        "| client | others' work, share of the cores | failed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in runs:
+        w = getattr(r, kind)
+        latency = statistics.median(w.latencies) if w.latencies else 0.0
+        lines.append(f"| {r.label} | {w.rate:.1f} | {latency:.2f} s | **{w.ms_per('gateways'):.1f}** | "
+                     + " | ".join(f"{w.ms_per(p):.1f}" for p in ("orchestrators", "postgresql", "seaweedfs", "client"))
+                     + f" | {w.others_share:.0%} | {w.failed} |")
+    return lines
+
+
+def ours(w: Window) -> float:
+    """CPU ms per unit of everything this benchmark ran (all but other people's work)."""
+    return sum(w.ms_per(p) for p in PARTS if p != "other")
+
+
+def added(ms: float) -> str:
+    return f"{ms:+.1f} ms" if ms >= 0 else f"{ms:+.1f} ms (less: the store's share is within the runs' spread)"
+
+
+def reasoning(runs: list[Run]) -> list[str]:
+    stored = [r for r in runs if r.object_store]
+    one = next((r for r in stored if r.gateways == 1), stored[0])
+    ai, vod = one.ai, one.vod
+    g_ai, g_vod = ai.ms_per("gateways"), vod.ms_per("gateways")
+    lines = [
+        f"**One core of gateway.** With the object store, one gateway spent {g_ai:.1f} ms of CPU per AI request and "
+        f"{g_vod:.0f} ms per VOD segment (its worker pool included): one core of gateway passes on about "
+        f"{1000 / g_ai:.0f} such requests/s, or {1000 / g_vod:.0f} segments/s of 2 s 240p video, whatever the models "
+        "cost (that work is on the orchestrators' machines). Per request across the runs: "
+        + ", ".join(f"{r.gateways} → {r.ai.ms_per('gateways'):.1f} ms (AI), {r.vod.ms_per('gateways'):.0f} ms (VOD)"
+                    for r in stored) + ".",
+        "",
+        f"**This machine.** Everything here shares {CORES} cores: with one gateway all our processes together spent "
+        f"{ours(ai):.0f} ms per AI request and {ours(vod):.0f} ms per segment, so the machine tops out near "
+        f"{1000 * CORES / ours(ai):.0f} requests/s and {1000 * CORES / ours(vod):.0f} segments/s however many gateways "
+        "run; more gateway processes on the same cores add no capacity, they share it. Throughput relative to one "
+        "gateway: " + ", ".join(f"{r.gateways} → {r.ai.rate / ai.rate:.2f}× (AI), {r.vod.rate / vod.rate:.2f}× (VOD)"
+                                for r in stored if r is not one) + ".",
+        "",
+        f"**More machines.** Gateways on machines of their own add {1000 / g_ai:.0f} AI requests/s (or "
+        f"{1000 / g_vod:.0f} segments/s) per core until a shared part fills. PostgreSQL spent "
+        f"{ai.ms_per('postgresql'):.1f} ms per AI request and {vod.ms_per('postgresql'):.1f} ms per segment: one core "
+        f"of it carries about {1000 / max(ai.ms_per('postgresql'), 1e-3):.0f} requests/s, the work of "
+        f"{g_ai / max(ai.ms_per('postgresql'), 1e-3):.0f} gateway cores. SeaweedFS spent {ai.ms_per('seaweedfs'):.1f} ms "
+        f"per AI output and {vod.ms_per('seaweedfs'):.1f} ms per segment (a managed S3 service does that work on its own machines). The "
+        "orchestrators scale by adding machines already; here they answered from their result cache "
+        f"({ai.ms_per('orchestrators'):.1f} ms per request: sign and bundle), and a real model costs them seconds.",
+    ]
+    local = next((r for r in runs if not r.object_store), None)
+    if local is not None:
+        lines += ["", (
+            f"**What the object store adds.** One gateway without it spent {local.ai.ms_per('gateways'):.1f} ms per AI "
+            f"request and {local.vod.ms_per('gateways'):.0f} ms per segment; with it {g_ai:.1f} and {g_vod:.0f}: "
+            f"{added(g_ai - local.ai.ms_per('gateways'))} of gateway CPU per AI output and "
+            f"{added(g_vod - local.vod.ms_per('gateways'))} per segment (the upload row, boto3's PUT, the row done), "
+            f"plus SeaweedFS's own {ai.ms_per('seaweedfs'):.1f} / {vod.ms_per('seaweedfs'):.1f} ms. Throughput: "
+            f"{local.ai.rate:.1f} → {ai.rate:.1f} requests/s, {local.vod.rate:.1f} → {vod.rate:.1f} segments/s. "
+            "The time a PUT and a fetch take: see *Object storage* (`benchmarks/object_store.py`)."
+        )]
+    lost = [r for r in stored if r.ai_stored is not None and r.ai_stored < r.ai_answered]
+    if lost:
+        lines += ["", (
+            "**Found while measuring: outputs that never reach the store with several gateways.** AI outputs in the "
+            "bucket after each run / AI answers: " + ", ".join(f"{r.gateways} → {r.ai_stored}/{r.ai_answered}"
+                                                               for r in stored)
+            + "; uploads dropped as 'no longer on disk': " + ", ".join(f"{r.gateways} → {r.dropped}" for r in stored)
+            + ". The upload queue (`object_uploads`) is in the shared database and every gateway's uploader takes any "
+            "due row, but the file is on the disk of the gateway that made it: another gateway finds no file, drops "
+            "the row, and the output stays on one gateway's disk only. Upload rows need an owner (issue #15, point "
+            "3); until then the SeaweedFS and upload figures for 2 and 3 gateways count only the uploads that happened."
+        )]
+    others = [w.others_share for r in runs for w in (r.ai, r.vod)]
+    lines += ["", (
+        f"**Load.** The machine is shared with other agents' tests: their work took {min(others):.0%} to "
+        f"{max(others):.0%} of the cores during the windows (the last column), and the throughputs move with it; the "
+        "CPU per request, counted per process, moves less."
+    )]
+    return lines
+
+
+def markdown(runs: list[Run], args: argparse.Namespace) -> str:
+    return "\n".join([
+        f"Every node its own process on loopback, off-chain: {ORCHESTRATORS} orchestrators with {ORCH_SLOTS} slots each "
+        "for text-to-speech and for transcoding (more than the clients use), one PostgreSQL and one SeaweedFS shared "
+        f"by all the gateways (a fresh schema and bucket per run), requests round-robin over the gateways. AI: "
+        f"{args.ai_clients} clients sending `POST /text-to-speech` (a repeated sentence; the gateways' result cache "
+        "off, the orchestrators answering from theirs, so the gateway's own work shows) for "
+        f"{args.seconds:g} s. VOD: {args.vod_jobs} clients each uploading a {CLIP_SECONDS:g} s 240p clip "
+        f"(`POST /jobs`, one 240p rendition, 5 segments) and polling it on the next gateway, for {args.seconds:g} s, "
+        "then the jobs in flight finish. CPU from /proc over each window, per part (a node with its workers). "
+        f"Machine: {platform.machine()}, {CORES} cores. Command: `{command(args)}`",
+        "",
+        "![scale](benchmarks/scale.png)",
+        "",
+        "AI requests (text-to-speech):",
+        "",
+        *table(runs, "ai"),
+        "",
+        "VOD segments (2 s, 240p; latency per 5-segment job):",
+        "",
+        *table(runs, "vod"),
+        "",
+        *reasoning(runs),
+    ])
+
+
+def plot(runs: list[Run], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"gateways": "tab:blue", "orchestrators": "tab:orange", "postgresql": "tab:green",
+               "seaweedfs": "tab:purple", "client": "tab:grey", "other": "lightgrey"}
+    labels = [r.label.replace(" (no object store)", "\nno store") for r in runs]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    for col, (kind, unit) in enumerate((("ai", "AI requests/s"), ("vod", "VOD segments/s"))):
+        top, bottom = axes[0][col], axes[1][col]
+        rates = [getattr(r, kind).rate for r in runs]
+        top.bar(labels, rates, color=["tab:blue" if r.object_store else "tab:cyan" for r in runs])
+        for x, y in enumerate(rates):
+            top.annotate(f"{y:.1f}", (x, y), ha="center", va="bottom", fontsize=9)
+        top.set_ylim(0, 1.15 * max(rates + [1e-9]))
+        top.set_ylabel(unit)
+        top.set_xlabel("gateway processes")
+        top.set_title(f"{'AI (text-to-speech)' if kind == 'ai' else 'VOD (240p segments)'}: throughput")
+        base = [0.0] * len(runs)
+        for part in PARTS:
+            values = [getattr(r, kind).ms_per(part) for r in runs]
+            bottom.bar(labels, values, bottom=base, color=colours[part], label=part if part != "other" else "others' work")
+            base = [b + v for b, v in zip(base, values)]
+        bottom.set_ylabel(f"CPU ms per {'request' if kind == 'ai' else 'segment'}")
+        bottom.set_xlabel("gateway processes")
+        bottom.set_title("where the CPU went")
+        bottom.legend(fontsize=7)
+    fig.suptitle(f"gateways sharing one PostgreSQL and one object store, {CORES} cores shared by every process")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gateways", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 3],
+                        help="gateway counts to run, e.g. 1,2,3")
+    parser.add_argument("--seconds", type=float, default=SECONDS, help="seconds of each kind of work per run")
+    parser.add_argument("--ai-clients", type=int, default=12, help="AI clients at once")
+    parser.add_argument("--vod-jobs", type=int, default=3, help="VOD jobs at once")
+    parser.add_argument("--no-local", action="store_true", help="skip the run of one gateway without the object store")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md, the JSON and the plot")
+    parser.add_argument("--keep", type=Path, default=None, help="run in this directory and keep it (the nodes' logs)")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="framemesh-scale-"))
+    root.mkdir(parents=True, exist_ok=True)
+    started, load = time.monotonic(), os.getloadavg()[0]
+    try:
+        runs = run(args, root)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    body = markdown(runs, args)
+    console.print(body)
+    console.print(f"{time.monotonic() - started:.0f} s (load average at the start: {load:.1f})")
+    if args.no_write:
+        return
+    figures = {"command": command(args), "machine": platform.machine(), "cores": CORES, "load_average_at_start": load,
+               "orchestrators": ORCHESTRATORS, "orchestrator_slots": ORCH_SLOTS, "ai_clients": args.ai_clients,
+               "vod_jobs": args.vod_jobs, "runs": [r.summary() for r in runs]}
+    (ROOT / "benchmarks" / "scale.json").write_text(json.dumps(figures, indent=1) + "\n")
+    plot(runs, ROOT / "benchmarks" / "scale.png")
+    update_section("scale", "Several gateways, one database and one object store", body)
+    console.print("wrote BENCHMARKS.md (scale), benchmarks/scale.json and benchmarks/scale.png")
+
+
+if __name__ == "__main__":
+    main()
