@@ -27,8 +27,9 @@ each request to the next gateway in turn, as a round-robin load balancer would:
   flight finish. The gateway splits, sends, checks (decode and compare: every segment
   of an orchestrator's first five, then a quarter), writes the playlists and uploads.
 
-Throughput is the work answered over the time from the first request to the last
-answer. CPU seconds are read from /proc over the same time, apart for the gateways
+Before the work, after a warm-up, each gateway's CPU with no requests for a few seconds
+(its background loops). Throughput is the work answered over the time from the first
+request to the last answer. CPU seconds are read from /proc over the same time, apart for the gateways
 (each with its worker pool), the orchestrators (with their workers), PostgreSQL,
 SeaweedFS, the client (this process), and whatever else the machine ran (other people's
 work on a shared machine). With `--no-local` left out, one more run of one gateway
@@ -77,6 +78,7 @@ ORCHESTRATORS = 2
 ORCH_SLOTS = 8  # per orchestrator and kind of work: two orchestrators, 16 of each, more than the clients use
 CLIP_SECONDS = 10.0  # five 2 s segments
 SECONDS = 20.0  # of each kind of work per run
+IDLE_SECONDS = 5.0  # with no requests, for the gateways' own background work
 CORES = os.cpu_count() or 1
 PARTS = ("gateways", "orchestrators", "postgresql", "seaweedfs", "client", "other")
 console = Console()
@@ -125,6 +127,7 @@ class Run:
     ai_answered: int = 0  # every AI answer of the run, warm-up included
     ai_stored: int | None = None  # AI outputs in the object store after the run
     dropped: int = 0  # uploads a gateway dropped ("no longer on disk": the file was on another gateway's)
+    idle: float = 0.0  # CPU share of one core each gateway process takes with no requests
 
     @property
     def label(self) -> str:
@@ -133,7 +136,8 @@ class Run:
     def summary(self) -> dict[str, Any]:
         return {"gateways": self.gateways, "object_store": self.object_store, "ai": self.ai.summary(),
                 "vod": self.vod.summary(), "ai_answered": self.ai_answered, "ai_stored": self.ai_stored,
-                "uploads_dropped": self.dropped}
+                "uploads_dropped": self.dropped,
+                "idle_core_share_per_gateway": self.idle}
 
 
 class Meter:
@@ -331,6 +335,15 @@ def warm_up(gws: Gateways, clip: Path) -> int:
     return ai.done
 
 
+def idle_share(gws: Gateways, settle: float = 2.0, seconds: float = IDLE_SECONDS) -> float:
+    """The share of one core each gateway process takes with no requests (its background
+    loops), after the warm-up's uploads have settled."""
+    time.sleep(settle)
+    before = tree_cpu(gws.pids)
+    time.sleep(seconds)
+    return (tree_cpu(gws.pids) - before) / seconds / gws.count
+
+
 def ai_outputs_stored(gws: Gateways, settle: float = 2.0, most: float = 30.0) -> int:
     """AI outputs in the run's bucket, once the uploads stop coming (each gateway uploads
     after it answers)."""
@@ -373,6 +386,8 @@ def run(args: argparse.Namespace, root: Path) -> list[Run]:
                 meter = Meter({"gateways": gws.pids, **shared.pids})
                 progress.update(task, description=f"{label}: warming up")
                 r.ai_answered = warm_up(gws, clip)
+                progress.update(task, description=f"{label}: idle")
+                r.idle = idle_share(gws)
                 for w in (r.ai, r.vod):
                     progress.update(task, description=f"{label}: {w.kind}")
                     measure(w, gws, meter, args, clip)
@@ -412,69 +427,100 @@ def ours(w: Window) -> float:
     return sum(w.ms_per(p) for p in PARTS if p != "other")
 
 
+def gateways_text(count: int) -> str:
+    return "one gateway" if count == 1 else f"{count} gateways"
+
+
 def added(ms: float) -> str:
     return f"{ms:+.1f} ms" if ms >= 0 else f"{ms:+.1f} ms (less: the store's share is within the runs' spread)"
 
 
 def reasoning(runs: list[Run]) -> list[str]:
+    """The paragraphs under the tables, from the figures (so a new run rewrites them)."""
     stored = [r for r in runs if r.object_store]
     one = next((r for r in stored if r.gateways == 1), stored[0])
-    ai, vod = one.ai, one.vod
-    g_ai, g_vod = ai.ms_per("gateways"), vod.ms_per("gateways")
-    lines = [
-        f"**One core of gateway.** With the object store, one gateway spent {g_ai:.1f} ms of CPU per AI request and "
-        f"{g_vod:.0f} ms per VOD segment (its worker pool included): one core of gateway passes on about "
-        f"{1000 / g_ai:.0f} such requests/s, or {1000 / g_vod:.0f} segments/s of 2 s 240p video, whatever the models "
-        "cost (that work is on the orchestrators' machines). Per request across the runs: "
-        + ", ".join(f"{r.gateways} → {r.ai.ms_per('gateways'):.1f} ms (AI), {r.vod.ms_per('gateways'):.0f} ms (VOD)"
-                    for r in stored) + ".",
-        "",
-        f"**This machine.** Everything here shares {CORES} cores: with one gateway all our processes together spent "
-        f"{ours(ai):.0f} ms per AI request and {ours(vod):.0f} ms per segment, so the machine tops out near "
-        f"{1000 * CORES / ours(ai):.0f} requests/s and {1000 * CORES / ours(vod):.0f} segments/s however many gateways "
-        "run; more gateway processes on the same cores add no capacity, they share it. Throughput relative to one "
-        "gateway: " + ", ".join(f"{r.gateways} → {r.ai.rate / ai.rate:.2f}× (AI), {r.vod.rate / vod.rate:.2f}× (VOD)"
-                                for r in stored if r is not one) + ".",
-        "",
-        f"**More machines.** Gateways on machines of their own add {1000 / g_ai:.0f} AI requests/s (or "
-        f"{1000 / g_vod:.0f} segments/s) per core until a shared part fills. PostgreSQL spent "
-        f"{ai.ms_per('postgresql'):.1f} ms per AI request and {vod.ms_per('postgresql'):.1f} ms per segment: one core "
-        f"of it carries about {1000 / max(ai.ms_per('postgresql'), 1e-3):.0f} requests/s, the work of "
-        f"{g_ai / max(ai.ms_per('postgresql'), 1e-3):.0f} gateway cores. SeaweedFS spent {ai.ms_per('seaweedfs'):.1f} ms "
-        f"per AI output and {vod.ms_per('seaweedfs'):.1f} ms per segment (a managed S3 service does that work on its own machines). The "
-        "orchestrators scale by adding machines already; here they answered from their result cache "
-        f"({ai.ms_per('orchestrators'):.1f} ms per request: sign and bundle), and a real model costs them seconds.",
-    ]
     local = next((r for r in runs if not r.object_store), None)
+    paragraphs = [per_core(one, stored), this_machine(one, stored), more_machines(one)]
     if local is not None:
-        lines += ["", (
-            f"**What the object store adds.** One gateway without it spent {local.ai.ms_per('gateways'):.1f} ms per AI "
-            f"request and {local.vod.ms_per('gateways'):.0f} ms per segment; with it {g_ai:.1f} and {g_vod:.0f}: "
-            f"{added(g_ai - local.ai.ms_per('gateways'))} of gateway CPU per AI output and "
-            f"{added(g_vod - local.vod.ms_per('gateways'))} per segment (the upload row, boto3's PUT, the row done), "
-            f"plus SeaweedFS's own {ai.ms_per('seaweedfs'):.1f} / {vod.ms_per('seaweedfs'):.1f} ms. Throughput: "
-            f"{local.ai.rate:.1f} → {ai.rate:.1f} requests/s, {local.vod.rate:.1f} → {vod.rate:.1f} segments/s. "
-            "The time a PUT and a fetch take: see *Object storage* (`benchmarks/object_store.py`)."
-        )]
-    lost = [r for r in stored if r.ai_stored is not None and r.ai_stored < r.ai_answered]
-    if lost:
-        lines += ["", (
-            "**Found while measuring: outputs that never reach the store with several gateways.** AI outputs in the "
-            "bucket after each run / AI answers: " + ", ".join(f"{r.gateways} → {r.ai_stored}/{r.ai_answered}"
-                                                               for r in stored)
-            + "; uploads dropped as 'no longer on disk': " + ", ".join(f"{r.gateways} → {r.dropped}" for r in stored)
-            + ". The upload queue (`object_uploads`) is in the shared database and every gateway's uploader takes any "
-            "due row, but the file is on the disk of the gateway that made it: another gateway finds no file, drops "
-            "the row, and the output stays on one gateway's disk only. Upload rows need an owner (issue #15, point "
-            "3); until then the SeaweedFS and upload figures for 2 and 3 gateways count only the uploads that happened."
-        )]
+        paragraphs.append(store_adds(one, local))
+    if any(r.ai_stored is not None and r.ai_stored < r.ai_answered for r in stored):
+        paragraphs.append(outputs_lost(stored))
     others = [w.others_share for r in runs for w in (r.ai, r.vod)]
-    lines += ["", (
+    paragraphs.append(
         f"**Load.** The machine is shared with other agents' tests: their work took {min(others):.0%} to "
-        f"{max(others):.0%} of the cores during the windows (the last column), and the throughputs move with it; the "
-        "CPU per request, counted per process, moves less."
-    )]
-    return lines
+        f"{max(others):.0%} of the cores during the windows (the last column); the throughputs move with it and "
+        "with this machine's drift, the CPU per request, counted per process, moves less."
+    )
+    return [line for paragraph in paragraphs for line in ("", paragraph)][1:]
+
+
+def per_core(one: Run, stored: list[Run]) -> str:
+    g_ai, g_vod = one.ai.ms_per("gateways"), one.vod.ms_per("gateways")
+    across = ", ".join(f"{r.gateways} → {r.ai.ms_per('gateways'):.1f} ms (AI), {r.vod.ms_per('gateways'):.0f} ms (VOD)"
+                       for r in stored)
+    idle = ", ".join(f"{r.idle:.1%}" for r in stored)
+    return (
+        f"**One core of gateway.** With the object store, {gateways_text(one.gateways)} spent {g_ai:.1f} ms of CPU "
+        f"per AI request and {g_vod:.0f} ms per VOD segment (its worker pool included): one core of gateway passes on "
+        f"about {1000 / g_ai:.0f} such requests/s, or {1000 / g_vod:.0f} segments/s of 2 s 240p video, whatever the "
+        f"models cost (that work is on the orchestrators' machines). Per request, by gateways: {across}. With no "
+        f"requests a gateway process takes {idle} of a core (by gateways, in the same order): the figures per "
+        "request are the requests' own work, not background loops."
+    )
+
+
+def this_machine(one: Run, stored: list[Run]) -> str:
+    relative = ", ".join(f"{r.gateways} → {r.ai.rate / one.ai.rate:.2f}× (AI), {r.vod.rate / one.vod.rate:.2f}× (VOD)"
+                         for r in stored if r is not one)
+    return (
+        f"**This machine.** Everything here shares {CORES} cores: with {gateways_text(one.gateways)} all our processes "
+        f"together spent {ours(one.ai):.0f} ms per AI request and {ours(one.vod):.0f} ms per segment, so the machine "
+        f"tops out near {1000 * CORES / ours(one.ai):.0f} requests/s and {1000 * CORES / ours(one.vod):.0f} "
+        "segments/s however many gateways run: more gateway processes on the same cores add no capacity, they share "
+        f"it. Throughput relative to {gateways_text(one.gateways)}: {relative}."
+    )
+
+
+def more_machines(one: Run) -> str:
+    g_ai, g_vod, pg = one.ai.ms_per("gateways"), one.vod.ms_per("gateways"), max(one.ai.ms_per("postgresql"), 1e-3)
+    return (
+        f"**More machines.** Gateways on machines of their own add about {1000 / g_ai:.0f} AI requests/s (or "
+        f"{1000 / g_vod:.0f} segments/s) per core until a shared part fills. PostgreSQL spent {pg:.1f} ms per AI "
+        f"request and {one.vod.ms_per('postgresql'):.1f} ms per segment: one core of it carries about "
+        f"{1000 / pg:.0f} requests/s, what {g_ai / pg:.0f} gateway cores pass on. SeaweedFS spent "
+        f"{one.ai.ms_per('seaweedfs'):.1f} ms per AI output and {one.vod.ms_per('seaweedfs'):.1f} ms per segment (a "
+        "managed S3 service does that work on its own machines). The orchestrators scale by adding machines "
+        f"already; here they answered from their result cache ({one.ai.ms_per('orchestrators'):.1f} ms per request: "
+        "sign and bundle), where a real model costs them seconds."
+    )
+
+
+def store_adds(one: Run, local: Run) -> str:
+    g_ai, g_vod = one.ai.ms_per("gateways"), one.vod.ms_per("gateways")
+    return (
+        f"**What the object store adds.** One gateway without it spent {local.ai.ms_per('gateways'):.1f} ms per AI "
+        f"request and {local.vod.ms_per('gateways'):.0f} ms per segment; with it {g_ai:.1f} and {g_vod:.0f}: "
+        f"{added(g_ai - local.ai.ms_per('gateways'))} of gateway CPU per AI output and "
+        f"{added(g_vod - local.vod.ms_per('gateways'))} per segment (the upload row, boto3's PUT, the row done), "
+        f"plus SeaweedFS's own {one.ai.ms_per('seaweedfs'):.1f} / {one.vod.ms_per('seaweedfs'):.1f} ms. Throughput "
+        f"on these shared cores: {local.ai.rate:.1f} → {one.ai.rate:.1f} requests/s, {local.vod.rate:.1f} → "
+        f"{one.vod.rate:.1f} segments/s. The time a PUT and a fetch take: see *Object storage* "
+        "(`benchmarks/object_store.py`)."
+    )
+
+
+def outputs_lost(stored: list[Run]) -> str:
+    found = ", ".join(f"{r.gateways} → {r.ai_stored}/{r.ai_answered}" for r in stored)
+    dropped = ", ".join(f"{r.gateways} → {r.dropped}" for r in stored)
+    return (
+        "**Found while measuring: with several gateways, outputs never reach the store.** AI outputs in the bucket "
+        f"after each run / AI answers, by gateways: {found}; uploads (AI and VOD files) dropped as \"no longer on "
+        f"disk\": {dropped}. The upload queue (`object_uploads`) is in the shared database and every gateway's "
+        "uploader takes any due row, but the file is on the disk of the gateway that made it: another gateway finds "
+        "no file, deletes the row, and the output stays on one gateway's disk only (a fetch through another gateway "
+        "finds it nowhere). Upload rows need an owner (issue #15, point 3); until then the SeaweedFS and upload "
+        "figures for 2 and 3 gateways count only the uploads that happened."
+    )
 
 
 def markdown(runs: list[Run], args: argparse.Namespace) -> str:
@@ -543,7 +589,7 @@ def main() -> None:
     parser.add_argument("--gateways", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 3],
                         help="gateway counts to run, e.g. 1,2,3")
     parser.add_argument("--seconds", type=float, default=SECONDS, help="seconds of each kind of work per run")
-    parser.add_argument("--ai-clients", type=int, default=12, help="AI clients at once")
+    parser.add_argument("--ai-clients", type=int, default=16, help="AI clients at once")
     parser.add_argument("--vod-jobs", type=int, default=3, help="VOD jobs at once")
     parser.add_argument("--no-local", action="store_true", help="skip the run of one gateway without the object store")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md, the JSON and the plot")
@@ -558,7 +604,7 @@ def main() -> None:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
     body = markdown(runs, args)
-    console.print(body)
+    console.print(body, markup=False, highlight=False)
     console.print(f"{time.monotonic() - started:.0f} s (load average at the start: {load:.1f})")
     if args.no_write:
         return
