@@ -233,9 +233,11 @@ class Gateways:
 
         try:
             with ThreadPoolExecutor(self.count) as pool:  # they migrate one schema together: it takes turns
-                for proc, url in pool.map(start, range(self.count)):
-                    self.procs.append(proc)
-                    self.urls.append(url)
+                futures = [pool.submit(start, i) for i in range(self.count)]
+            started = [f.result() for f in futures if f.exception() is None]
+            self.procs, self.urls = [p for p, _ in started], [u for _, u in started]
+            for f in futures:
+                f.result()  # the first failure, once every started one is held (and so stopped below)
             for url in self.urls:
                 self._wait_ready(url)
             answer = httpx.post(f"{self.urls[0]}/admin/keys", json={"name": "scale"},
