@@ -78,6 +78,7 @@ ORCHESTRATORS = 2
 ORCH_SLOTS = 8  # per orchestrator and kind of work: two orchestrators, 16 of each, more than the clients use
 CLIP_SECONDS = 10.0  # five 2 s segments
 SECONDS = 20.0  # of each kind of work per run
+WARM_JOBS = 3  # VOD jobs at once per gateway before the windows: 15 segments over the two orchestrators
 IDLE_SECONDS = 5.0  # with no requests, for the gateways' own background work
 CORES = os.cpu_count() or 1
 PARTS = ("gateways", "orchestrators", "postgresql", "seaweedfs", "client", "other")
@@ -326,12 +327,13 @@ def measure(w: Window, gws: Gateways, meter: Meter, args: argparse.Namespace, cl
 
 
 def warm_up(gws: Gateways, clip: Path) -> int:
-    """Each gateway's first requests (connections, its worker pool, the full checks of
-    each orchestrator's first segments), untimed; the AI answers."""
+    """Each gateway's first requests, untimed: connections, its worker pool, and the full
+    checks of each orchestrator's first five segments (each gateway process counts its
+    own; WARM_JOBS jobs, most often past them). Returns the AI answers."""
     ai, vod = Window("ai"), Window("vod")
     for url in gws.urls:
         asyncio.run(ai_load([url], gws.auth, 2, 0.5, ai))
-        asyncio.run(vod_load([url], gws.auth, clip, 2, 0.1, vod))
+        asyncio.run(vod_load([url], gws.auth, clip, WARM_JOBS, 0.1, vod))
     if ai.failed or vod.failed:
         raise RuntimeError(f"{ai.failed + vod.failed} warm-up request(s) failed; see the logs in {gws.shared.root}")
     return ai.done
@@ -442,7 +444,7 @@ def reasoning(runs: list[Run]) -> list[str]:
     stored = [r for r in runs if r.object_store]
     one = next((r for r in stored if r.gateways == 1), stored[0])
     local = next((r for r in runs if not r.object_store), None)
-    paragraphs = [per_core(one, stored), this_machine(one, stored), more_machines(one)]
+    paragraphs = [per_core(one, stored), this_machine(one, stored), more_machines(one, stored[-1])]
     if local is not None:
         paragraphs.append(store_adds(one, local))
     if any(r.ai_stored is not None and r.ai_stored < r.ai_answered for r in stored):
@@ -466,8 +468,26 @@ def per_core(one: Run, stored: list[Run]) -> str:
         f"per AI request and {g_vod:.0f} ms per VOD segment (its worker pool included): one core of gateway passes on "
         f"about {1000 / g_ai:.0f} such requests/s, or {1000 / g_vod:.0f} segments/s of 2 s 240p video, whatever the "
         f"models cost (that work is on the orchestrators' machines). Per request, by gateways: {across}. With no "
-        f"requests a gateway process takes {idle} of a core (by gateways, in the same order): the figures per "
-        "request are the requests' own work, not background loops."
+        f"requests a gateway process takes {idle} of a core (by gateways, in the same order), so the figures per "
+        f"request are the requests' own work. {growth(stored)}"
+    )
+
+
+def growth(stored: list[Run]) -> str:
+    first, last = stored[0], stored[-1]
+    if first is last:
+        return ""
+    ai = last.ai.ms_per("gateways") / first.ai.ms_per("gateways") - 1
+    vod = last.vod.ms_per("gateways") / first.vod.ms_per("gateways") - 1
+    said = (f"From {first.gateways} to {last.gateways} gateways it changed by {ai:+.0%} per AI request and "
+            f"{vod:+.0%} per segment")
+    if max(ai, vod) < 0.1:
+        return said + ": spreading the requests over more processes costs next to nothing."
+    return said + (
+        ": the same work done apart costs more. Each process keeps its own connections to the orchestrators and "
+        "the database and its own count of each orchestrator's fully checked segments (every gateway checks the "
+        "first five of each in full), and with several, each one's uploader also takes up the others' upload rows "
+        "(below)."
     )
 
 
@@ -483,11 +503,14 @@ def this_machine(one: Run, stored: list[Run]) -> str:
     )
 
 
-def more_machines(one: Run) -> str:
+def more_machines(one: Run, most: Run) -> str:
     g_ai, g_vod, pg = one.ai.ms_per("gateways"), one.vod.ms_per("gateways"), max(one.ai.ms_per("postgresql"), 1e-3)
+    apart = "" if most is one else (
+        f" ({1000 / most.ai.ms_per('gateways'):.0f} and {1000 / most.vod.ms_per('gateways'):.0f} at the CPU per "
+        f"request of {most.gateways} gateways)")
     return (
         f"**More machines.** Gateways on machines of their own add about {1000 / g_ai:.0f} AI requests/s (or "
-        f"{1000 / g_vod:.0f} segments/s) per core until a shared part fills. PostgreSQL spent {pg:.1f} ms per AI "
+        f"{1000 / g_vod:.0f} segments/s) per core{apart} until a shared part fills. PostgreSQL spent {pg:.1f} ms per AI "
         f"request and {one.vod.ms_per('postgresql'):.1f} ms per segment: one core of it carries about "
         f"{1000 / pg:.0f} requests/s, what {g_ai / pg:.0f} gateway cores pass on. SeaweedFS spent "
         f"{one.ai.ms_per('seaweedfs'):.1f} ms per AI output and {one.vod.ms_per('seaweedfs'):.1f} ms per segment (a "
