@@ -602,7 +602,8 @@ def plot(runs: list[Run], path: Path) -> None:
         bottom.set_ylabel(f"CPU ms per {'request' if kind == 'ai' else 'segment'}")
         bottom.set_xlabel("gateway processes")
         bottom.set_title("where the CPU went")
-        bottom.legend(fontsize=7)
+        bottom.set_ylim(0, 1.35 * max(base + [1e-9]))  # room above the bars for the legend
+        bottom.legend(fontsize=7, ncol=3, loc="upper center")
     fig.suptitle(f"gateways sharing one PostgreSQL and one object store, {CORES} cores shared by every process")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
