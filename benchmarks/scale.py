@@ -47,6 +47,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -66,7 +67,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.proc_cpu import machine_busy, own_cpu, tree_cpu  # noqa: E402
 from benchmarks.processes import start_node, stop_nodes  # noqa: E402
 from benchmarks.report import update_section  # noqa: E402
-from benchmarks.scale_figures import CORES, Run, Window, markdown, plot  # noqa: E402
+from benchmarks.scale_figures import CORES, Run, Takeover, Window, markdown, plot  # noqa: E402
 from tests.postgres_server import PostgresServer  # noqa: E402
 from tests.s3_server import CREDENTIALS, SeaweedS3  # noqa: E402
 
@@ -79,6 +80,7 @@ CLIP_SECONDS = 10.0  # five 2 s segments
 SECONDS = 20.0  # of each kind of work per run
 WARM_JOBS = 3  # VOD jobs at once per gateway before the windows: 15 segments over the two orchestrators
 IDLE_SECONDS = 5.0  # with no requests, for the gateways' own background work
+TAKEOVER_JOBS = 6  # VOD jobs in flight on the gateway that is killed
 console = Console()
 
 
@@ -150,8 +152,8 @@ class Gateways:
     """`count` gateway processes on a fresh schema of the shared database, all with the
     object store (or none, given `object_store=False`), stopped on exit."""
 
-    def __init__(self, shared: Shared, count: int, object_store: bool) -> None:
-        self.shared, self.count, self.object_store = shared, count, object_store
+    def __init__(self, shared: Shared, count: int, object_store: bool, lease: float | None = None) -> None:
+        self.shared, self.count, self.object_store, self.lease = shared, count, object_store, lease
         self.procs: list[Any] = []
         self.urls: list[str] = []
         self.logs: list[Path] = []
@@ -159,9 +161,12 @@ class Gateways:
 
     def __enter__(self) -> Gateways:
         shared = self.shared
-        tag = f"g{self.count}{'s3' if self.object_store else 'local'}"
-        args = ["gateway", "start", "--database", shared.postgres.fresh_url(), "--admin-token", ADMIN,
+        tag = f"g{self.count}{'s3' if self.object_store else 'local'}" + (f"-lease{self.lease:g}" if self.lease else "")
+        self.database = shared.postgres.fresh_url()
+        args = ["gateway", "start", "--database", self.database, "--admin-token", ADMIN,
                 "--no-ai-result-cache", "--queue-seconds", "120", "--no-explorer"]
+        if self.lease is not None:
+            args += ["--lease-seconds", str(self.lease)]
         if self.object_store:
             self.bucket = shared.s3.bucket(f"scale-{uuid.uuid4().hex[:8]}")
             args += ["--object-store", shared.s3.location(self.bucket)]
@@ -309,11 +314,66 @@ def ai_outputs_stored(gws: Gateways, settle: float = 2.0, most: float = 30.0) ->
         time.sleep(0.5)
 
 
+def measure_takeover(shared: Shared, clip: Path, lease: float, jobs: int = TAKEOVER_JOBS) -> Takeover:
+    """Two gateways; `jobs` VOD jobs submitted to the first, which is killed (-9) once
+    one has a segment delivered; from the kill, the time until the second holds each
+    job (its lease ran out and the second's next pass claimed it) and until each completed."""
+    from framemesh.postgres import PostgresDatabase
+
+    result = Takeover(lease)
+    with Gateways(shared, 2, True, lease=lease) as gws:
+        first, second = gws.urls
+        second_name = f"{socket.gethostname()}:{second.rsplit(':', 1)[-1]}"  # a gateway's default --name
+        ids = []
+        for _ in range(jobs):
+            with clip.open("rb") as fh:
+                answer = httpx.post(f"{first}/jobs", files={"file": (clip.name, fh, "video/mp4")},
+                                    data={"profiles": "240p"}, headers=gws.auth, timeout=60)
+            answer.raise_for_status()
+            ids.append(answer.json()["id"])
+
+        def segments_done(job_id: str) -> int:
+            return httpx.get(f"{second}/jobs/{job_id}", headers=gws.auth, timeout=10).json()["segments"]["done"]
+
+        deadline = time.monotonic() + 120
+        while not any(segments_done(i) >= 1 for i in ids):  # the first delivered: the others are in flight
+            if time.monotonic() > deadline:
+                raise RuntimeError("the jobs delivered no segment in 120 s")
+            time.sleep(0.02)
+        gws.procs[0].kill()  # as a crashed machine: no goodbye, its leases stay until they run out
+        killed = time.monotonic()
+        running = [i for i in ids if httpx.get(f"{second}/jobs/{i}", headers=gws.auth).json()["state"]
+                   not in ("completed", "failed")]
+        db = PostgresDatabase(gws.database)
+        try:
+            held: dict[str, float] = {}
+            ended: dict[str, float] = {}
+            while len(ended) < len(running) and time.monotonic() - killed < 10 * lease + 120:
+                for job_id in running:
+                    if job_id not in held:
+                        with db.lock:
+                            row = db.execute("SELECT holder FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                        if row["holder"] == second_name:
+                            held[job_id] = time.monotonic() - killed
+                    if job_id not in ended:
+                        state = httpx.get(f"{second}/jobs/{job_id}", headers=gws.auth, timeout=10).json()["state"]
+                        if state in ("completed", "failed"):
+                            ended[job_id] = time.monotonic() - killed
+                            result.failed += state == "failed"
+                time.sleep(0.05)
+        finally:
+            db.close()
+        result.taken = sorted(held.values())
+        result.completed = sorted(ended.values())
+        result.jobs = len(running)
+    return result
+
+
 def dropped_uploads(gws: Gateways) -> int:
     return sum(log.read_text().count("is no longer on disk; not uploaded") for log in gws.logs)
 
 
-def run(args: argparse.Namespace, root: Path) -> list[Run]:
+def run(args: argparse.Namespace, root: Path) -> tuple[list[Run], list[Takeover]]:
     from framemesh.media.testclip import make_test_clip
 
     clip = make_test_clip(root / "clip.mp4", duration=CLIP_SECONDS, width=426, height=240, fps=24, audio=False)
@@ -323,7 +383,7 @@ def run(args: argparse.Namespace, root: Path) -> list[Run]:
         with console.status("starting PostgreSQL, SeaweedFS and the orchestrators"):
             shared = stack.enter_context(Shared(root))
         progress = stack.enter_context(Progress(console=console))
-        task = progress.add_task("runs", total=2 * len(runs))
+        task = progress.add_task("runs", total=2 * len(runs) + len(args.leases))
         for r in runs:
             label = f"{r.gateways} gateway{'s' if r.gateways > 1 else ''}" + ("" if r.object_store else ", no object store")
             progress.update(task, description=f"{label}: starting")
@@ -344,7 +404,14 @@ def run(args: argparse.Namespace, root: Path) -> list[Run]:
                     progress.update(task, description=f"{label}: counting the outputs stored")
                     r.ai_stored = ai_outputs_stored(gws)
                 r.dropped = dropped_uploads(gws)
-    return runs
+        takeovers = []
+        for lease in args.leases:
+            progress.update(task, description=f"takeover of a killed gateway's jobs, lease {lease:g} s")
+            takeovers.append(measure_takeover(shared, clip, lease))
+            progress.advance(task)
+            t = takeovers[-1]
+            progress.console.print(f"lease {lease:g} s: {t.jobs} jobs taken over {t.describe()}")
+    return runs, takeovers
 def command(args: argparse.Namespace) -> str:
     extra = [f"--gateways {','.join(map(str, args.gateways))}" if args.gateways != [1, 2, 3] else "",
              f"--seconds {args.seconds:g}" if args.seconds != SECONDS else "", "--no-local" if args.no_local else ""]
@@ -373,6 +440,8 @@ def main() -> None:
     parser.add_argument("--ai-clients", type=int, default=16, help="AI clients at once")
     parser.add_argument("--vod-jobs", type=int, default=3, help="VOD jobs at once")
     parser.add_argument("--no-local", action="store_true", help="skip the run of one gateway without the object store")
+    parser.add_argument("--leases", type=lambda s: [float(x) for x in s.split(",") if x], default=[10.0, 3.0],
+                        help="--lease-seconds values to measure a takeover with (empty: none)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md, the JSON and the plot")
     parser.add_argument("--keep", type=Path, default=None, help="run in this directory and keep it (the nodes' logs)")
     args = parser.parse_args()
@@ -380,18 +449,19 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     started, load = time.monotonic(), os.getloadavg()[0]
     try:
-        runs = run(args, root)
+        runs, takeovers = run(args, root)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
-    body = markdown(runs, intro(args))
+    body = markdown(runs, intro(args), takeovers)
     console.print(body, markup=False, highlight=False)
     console.print(f"{time.monotonic() - started:.0f} s (load average at the start: {load:.1f})")
     if args.no_write:
         return
     figures = {"command": command(args), "machine": platform.machine(), "cores": CORES, "load_average_at_start": load,
                "orchestrators": ORCHESTRATORS, "orchestrator_slots": ORCH_SLOTS, "ai_clients": args.ai_clients,
-               "vod_jobs": args.vod_jobs, "runs": [r.summary() for r in runs]}
+               "vod_jobs": args.vod_jobs, "runs": [r.summary() for r in runs],
+               "takeovers": [t.summary() for t in takeovers]}
     (ROOT / "benchmarks" / "scale.json").write_text(json.dumps(figures, indent=1) + "\n")
     plot(runs, ROOT / "benchmarks" / "scale.png")
     update_section("scale", "Several gateways, one database and one object store", body)

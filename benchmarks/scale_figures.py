@@ -70,6 +70,46 @@ class Run:
                 "idle_core_share_per_gateway": self.idle}
 
 
+@dataclass
+class Takeover:
+    """A gateway killed (-9) with VOD jobs in flight; another takes them over."""
+
+    lease: float  # --lease-seconds
+    jobs: int = 0  # jobs still running when it was killed
+    taken: list[float] = field(default_factory=list)  # per job: seconds from the kill until the other held it
+    completed: list[float] = field(default_factory=list)  # per job: seconds from the kill until it ended
+    failed: int = 0
+
+    @property
+    def bound(self) -> float:
+        return self.lease * 4 / 3  # the lease runs out, then at most one pass (a third of it)
+
+    def describe(self) -> str:
+        if not self.taken:
+            return "(none taken over)"
+        return (f"{min(self.taken):.1f} to {max(self.taken):.1f} s after the kill (bound {self.bound:.1f} s), "
+                f"completed {max(self.completed):.1f} s after it, {self.failed} failed")
+
+    def summary(self) -> dict[str, Any]:
+        return {"lease_seconds": self.lease, "bound_seconds": self.bound, "jobs": self.jobs, "taken_seconds": self.taken,
+                "completed_seconds": self.completed, "failed": self.failed}
+
+
+def takeover_table(takeovers: list[Takeover]) -> list[str]:
+    lines = [
+        "| --lease-seconds | bound (lease × 4/3) | jobs in flight | taken over after the kill: first | last "
+        "| all completed after the kill | failed |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for t in takeovers:
+        if not t.taken:
+            lines.append(f"| {t.lease:g} s | {t.bound:.1f} s | {t.jobs} | – | – | – | {t.failed} |")
+            continue
+        lines.append(f"| {t.lease:g} s | {t.bound:.1f} s | {t.jobs} | {min(t.taken):.1f} s | {max(t.taken):.1f} s "
+                     f"| {max(t.completed):.1f} s | {t.failed} |")
+    return lines
+
+
 def table(runs: list[Run], kind: str) -> list[str]:
     unit, per = ("requests/s", "request") if kind == "ai" else ("segments/s", "segment")
     lines = [
@@ -208,8 +248,21 @@ def outputs_lost(stored: list[Run]) -> str:
     )
 
 
-def markdown(runs: list[Run], intro: str) -> str:
+def markdown(runs: list[Run], intro: str, takeovers: list[Takeover] = ()) -> str:  # type: ignore[assignment]
     """The section of BENCHMARKS.md: what was run (`intro`), the plot, the tables, the reasoning."""
+    taking = [] if not takeovers else [
+        "",
+        "**Takeover.** Two gateways; six VOD jobs (10 s, 240p) submitted to the first, which is killed with `-9` as "
+        "soon as one has a segment delivered. From the kill: when the second gateway held each job still running (its lease "
+        "ran out, and the second's next pass claimed it with `SELECT … FOR UPDATE SKIP LOCKED`) and when the last "
+        "completed (the segments in flight at the kill run again; the delivered ones do not):",
+        "",
+        *takeover_table(takeovers),
+        "",
+        "A job is taken over within the lease plus one pass (a third of the lease), counted from the gateway's last "
+        "renewal, so a kill just after a renewal comes closest to the bound. A shorter lease takes over sooner and "
+        "costs one renewal per gateway every third of it (one `UPDATE` per kind of work: negligible next to the work).",
+    ]
     return "\n".join([
         intro,
         "",
@@ -224,6 +277,7 @@ def markdown(runs: list[Run], intro: str) -> str:
         *table(runs, "vod"),
         "",
         *reasoning(runs),
+        *taking,
     ])
 
 

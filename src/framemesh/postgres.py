@@ -74,12 +74,6 @@ class PostgresDatabase:
         """Two gateways starting at once: the second migrates after the first commits."""
         self.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
 
-    def try_lock(self, key: int) -> bool:
-        """Hold the session-level advisory lock `key` on this database's current schema while
-        this connection lives, if no other session holds it; False if one does."""
-        row = self.execute("SELECT pg_try_advisory_lock(?, hashtext(current_schema())) AS held", (key,)).fetchone()
-        return bool(row["held"])
-
     def close(self) -> None:
         with self.lock:
             self.conn.close()
