@@ -20,6 +20,7 @@ from framemesh.ai import InvalidRequest, build_request, checked_units
 from framemesh.ai.cache import request_key
 from framemesh.ai.requests import with_default_frames
 from framemesh.gateway.core.leases import Lease, LeasedRows
+from framemesh.gateway.core.takeover import JobTasks
 from framemesh.gateway.core.uploads import Uploader
 from framemesh.gateway.errors import LeaseLost
 from framemesh.gateway.core.keys import KeyStore
@@ -54,7 +55,9 @@ def build_for_network(directory: AIDirectory, pipeline: str, fields: dict[str, A
     return with_default_frames(request, directory.default_frames(pipeline, str(fields.get("model_id", ""))))
 
 
-class AIJobRunner:
+class AIJobRunner(JobTasks):
+    KIND = "AI job"
+
     def __init__(
         self, store: AIJobStore, dispatcher: AIDispatcher, outputs_dir: Path, jobs_dir: Path, *, result_cache: bool = True,
         keys: KeyStore | None = None, uploader: Uploader | None = None, lease: Lease | None = None,
@@ -83,10 +86,6 @@ class AIJobRunner:
     def leases(self) -> LeasedRows:
         return self.store.leases
 
-    @property
-    def held(self) -> set[str]:
-        """The staged jobs this gateway is running."""
-        return {i for i, t in self._tasks.items() if not t.done()}
 
     def claim(self, *, own: bool = False) -> list[str]:
         """Claim the jobs no gateway holds (blocking): fail the requests among them (their
@@ -113,17 +112,6 @@ class AIJobRunner:
         for job_id in job_ids:
             self.submit(job_id)
 
-    def running(self, job_id: str) -> bool:
-        task = self._tasks.get(job_id)
-        return task is not None and not task.done()
-
-    def drop(self, job_ids: set[str]) -> None:
-        """Stop working on staged jobs another gateway holds now (this one lost their leases)."""
-        for job_id in job_ids:
-            task = self._tasks.get(job_id)
-            if task is not None and not task.done():
-                log.warning("AI job %s: another gateway holds it now; stopping here", job_id)
-                task.cancel()
 
     def submit(self, job_id: str) -> None:
         if job_id in self._tasks and not self._tasks[job_id].done():

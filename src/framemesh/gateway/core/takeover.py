@@ -29,6 +29,29 @@ class Leasing(Protocol):
     def drop(self, job_ids: set[str]) -> None: ...
 
 
+class JobTasks:
+    """A runner's side of `Leasing`: the background task of each job it runs, one at a time."""
+
+    KIND = "job"  # in log lines
+    _tasks: dict[str, asyncio.Task[None]]
+
+    def running(self, job_id: str) -> bool:
+        task = self._tasks.get(job_id)
+        return task is not None and not task.done()
+
+    @property
+    def held(self) -> set[str]:
+        """The jobs this gateway is running."""
+        return {i for i, t in self._tasks.items() if not t.done()}
+
+    def drop(self, job_ids: set[str]) -> None:
+        """Stop working on jobs another gateway holds now (this one lost their leases)."""
+        for job_id in job_ids:
+            if self.running(job_id):
+                log.warning("%s %s: another gateway holds it now; stopping here", self.KIND, job_id)
+                self._tasks[job_id].cancel()
+
+
 def takeover_bound(lease_seconds: float) -> float:
     """The longest a killed gateway's job waits for another to take it over."""
     return lease_seconds + lease_seconds / 3

@@ -24,6 +24,7 @@ from framemesh.gateway.errors import JobFailed, LeaseLost, PeerBusy, PeerFailed
 from framemesh.gateway.vod.jobs import JobState, SegmentState
 from framemesh.gateway.core.keys import Charge, no_charge
 from framemesh.gateway.core.leases import Lease, LeasedRows
+from framemesh.gateway.core.takeover import JobTasks
 from framemesh.gateway.core.payer import GatewayPayer, pay_and_call
 from framemesh.gateway.core.checks import SegmentChecks
 from framemesh.gateway.core.peer import OrchestratorClient
@@ -51,7 +52,7 @@ class _Outcome:
     error: str | None = None
 
 
-class JobRunner:
+class JobRunner(JobTasks):
     def __init__(
         self,
         config: GatewayConfig,
@@ -119,22 +120,6 @@ class JobRunner:
             log.info("resuming job %s", job_id)
             self.submit(job_id)
 
-    def running(self, job_id: str) -> bool:
-        task = self._tasks.get(job_id)
-        return task is not None and not task.done()
-
-    def drop(self, job_ids: set[str]) -> None:
-        """Stop working on jobs another gateway holds now (this one lost their leases)."""
-        for job_id in job_ids:
-            task = self._tasks.get(job_id)
-            if task is not None and not task.done():
-                log.warning("job %s: another gateway holds it now; stopping here", job_id)
-                task.cancel()
-
-    @property
-    def held(self) -> set[str]:
-        """The jobs this gateway is running."""
-        return {i for i, t in self._tasks.items() if not t.done()}
 
     async def shutdown(self) -> None:
         for task in self._tasks.values():
