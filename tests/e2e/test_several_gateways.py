@@ -24,6 +24,7 @@ from framemesh.postgres import PostgresDatabase
 from tests.e2e.clips import PROFILES
 from tests.e2e.live import status, ts_segments, wait_for
 from tests.e2e.nodes import NodeProcess, gateway_process, orchestrator_process
+from tests.e2e.scrape import scrape
 
 LEASE = 3.0  # seconds: a short lease, so the takeover comes within the test's patience
 
@@ -84,6 +85,7 @@ def test_a_killed_gateways_job_is_taken_over_and_any_gateway_answers_for_it(pair
     # asked for at most 3 segments plus those in flight when a died (its capacity, 2).
     stats = httpx.get(f"{pair['orchestrator']}/stats").json()
     assert delivered_before >= 1 and 3 <= stats["segments_done"] <= 3 + 2, stats
+    assert scrape(b.url).value("framemesh_gateway_taken_over_total") >= 1
     print(f"taken over {took:.1f} s after the kill (lease {LEASE:g} s)")
 
 

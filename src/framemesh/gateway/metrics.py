@@ -85,6 +85,16 @@ class GatewayMetrics(NodeMetrics):
         m.reading("framemesh_gateway_orchestrator_success_rate", "Each orchestrator's recent success rate (0 to 1) "
                   "for a kind of work.", partial(_scores, "success_rate"), ("orchestrator", "work"))
         index_readings(m, lambda g: g.explorer.index_status() if g.explorer is not None else None)
+        m.reading("framemesh_gateway_uploads_waiting", "Outputs on this gateway's disk still to go to the object "
+                  "store (0 without one; rising while the store is down).",
+                  lambda g: g.uploader.records.waiting() if g.objects.remote else 0)
+        m.reading("framemesh_gateway_uploaded", "Outputs this gateway put in the object store.",
+                  lambda g: g.uploader.uploaded, kind="counter")
+        m.reading("framemesh_gateway_held", "Jobs and streams this gateway runs now under its lease, by kind "
+                  "(vod, ai, live).", lambda g: {"vod": len(g.runner.held), "ai": len(g.ai_runner.held),
+                                                 "live": len(g.live.held)}, ("kind",))
+        m.reading("framemesh_gateway_taken_over", "Jobs and streams this gateway took over since it started, from "
+                  "gateways that stopped renewing their leases.", lambda g: g.leases.taken_over, kind="counter")
         m.reading("framemesh_gateway_ai_in_flight", "AI requests this gateway has at orchestrators now, by pipeline.",
                   _ai_in_flight, ("pipeline",))
 
