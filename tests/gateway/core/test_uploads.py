@@ -152,3 +152,40 @@ def test_retention_deletes_the_stores_copies_of_a_deleted_directory(s3_server, t
     assert [o["Key"] for o in listed] == ["ai/j2/image-0.png"]
     assert not uploader.stored("job1/index.m3u8") and uploader.stored("ai/j2/image-0.png")
     assert not (root / "job1").exists()
+
+
+def test_two_gateways_upload_their_own_files_and_fetch_each_others(s3_server, records_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Several gateways on one database: each uploads what is on its disk (a row of
+    another's is not its to drop), and fetches what another machine wrote, outputs and
+    jobs' inputs (under work/) alike."""
+    bucket = s3_server.bucket(f"u-{uuid.uuid4().hex[:12]}")
+
+    def gateway(name: str) -> Uploader:
+        root = tmp_path / name
+        return Uploader(open_store(s3_server.location(bucket), root / "outputs"), UploadStore(records_db, holder=name),
+                        root / "outputs", work_dir=root / "jobs")
+
+    a, b = gateway("a"), gateway("b")
+    output = a.outputs_dir / "ai" / "j1" / "image.png"
+    source = a.work_dir / "j2" / "source.mp4"  # type: ignore[operator]
+    for path, data in ((output, b"\x89PNG-a"), (source, b"source-a")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    assert a.key(source) == "work/j2/source.mp4" and b.key(b.work_dir / "j2" / "source.mp4") == a.key(source)  # type: ignore[operator]
+
+    async def go() -> None:
+        await a.add([output, source])
+        assert b.records.waiting() == 0, "a's rows are not b's to upload"
+        await b.pass_once()
+        assert a.records.waiting() == 2, "b left a's rows alone"
+        await a.pass_once()
+
+    asyncio.run(go())
+    assert a.records.waiting() == 0 and a.uploaded == 2 and b.uploaded == 0
+    here = b.outputs_dir / "ai" / "j1" / "image.png"
+    assert b.fetch(here) and here.read_bytes() == b"\x89PNG-a"
+    there = b.work_dir / "j2" / "source.mp4"  # type: ignore[operator]
+    assert b.fetch(there) and there.read_bytes() == b"source-a"
+    assert not b.fetch(b.outputs_dir / "ai" / "j1" / "other.png"), "nothing stored under that name"
+    b.forget(b.work_dir / "j2")  # type: ignore[operator]
+    assert b.records.keys("work/") == []

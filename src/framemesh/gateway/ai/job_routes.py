@@ -220,6 +220,8 @@ def install_ai_job_routes(app: FastAPI, routes: AIRoutes, runner: AIJobRunner) -
             await asyncio.to_thread(_write_durably, runner.uploads_dir(job_id) / key, data)
         await routes.authorize.claim(caller_of(request), "ai", job_id)
         await asyncio.to_thread(partial(runner.store.add_job, job_id, "stages", resolved, upload_dir, lease=runner.lease))
+        if runner.uploader is not None and upload_dir is not None:  # for a takeover on another machine
+            await runner.uploader.add([upload_dir / key for key in files])
         runner.submit(job_id)
         return AIJobAccepted(id=job_id, state="queued", status_url=f"/ai/jobs/{job_id}")
 

@@ -148,6 +148,8 @@ class AIJobRunner(JobTasks):
             self.store.set_job_state, job_id, AIJobState.CANCELLED, error="cancelled by its client"
         )
         await asyncio.to_thread(shutil.rmtree, self.uploads_dir(job_id), ignore_errors=True)
+        if self.uploader is not None:
+            await asyncio.to_thread(self.uploader.forget, self.uploads_dir(job_id))
         return cancelled
 
     async def shutdown(self) -> None:
@@ -195,6 +197,8 @@ class AIJobRunner(JobTasks):
             return
         if (await asyncio.to_thread(self.store.job, job_id)).state.terminal:
             await asyncio.to_thread(shutil.rmtree, self.uploads_dir(job_id), ignore_errors=True)
+            if self.uploader is not None:  # and the store's copy of its uploads
+                await asyncio.to_thread(self.uploader.forget, self.uploads_dir(job_id))
 
     async def _run_stages(self, job_id: str) -> None:
         try:
@@ -246,6 +250,10 @@ class AIJobRunner(JobTasks):
                 fields[key] = await asyncio.to_thread(value.read_bytes)
         for key in plan.uploads:
             path = job.uploads / key if job.uploads is not None else None
+            if path is not None and not path.is_file() and self.uploader is not None:
+                # taken over from a gateway on another machine: the store's copy, here
+                path = self.uploads_dir(job.id) / key
+                await asyncio.to_thread(self.uploader.fetch, path)
             if path is None or not path.is_file():
                 raise InvalidPlan(f"the uploaded {key} of job {job.id} is gone from {path}")
             fields[key] = await asyncio.to_thread(path.read_bytes)
