@@ -115,7 +115,7 @@ def test_a_streams_media_goes_to_one_gateway_and_its_playlists_are_any_gateways(
 ) -> None:
     a: NodeProcess = pair["a"]
     b: NodeProcess = pair["b"]
-    s = httpx.post(f"{b.url}/streams", json={"name": "shared", "profiles": "240p"}, timeout=30).json()
+    s = httpx.post(f"{b.url}/streams", json={"name": "shared", "profiles": "240p", "record": True}, timeout=30).json()
     push_a = s["push_url"].replace(b.url, a.url)
     segments = ts_segments(clip, tmp_path / "ts")
     first = httpx.put(f"{push_a}/0.ts", content=segments[0].read_bytes(), timeout=30)
@@ -134,3 +134,11 @@ def test_a_streams_media_goes_to_one_gateway_and_its_playlists_are_any_gateways(
     name = [line for line in from_b.text.splitlines() if line.endswith(".mp4")][-1]
     seg = httpx.get(f"{b.url}/streams/{s['id']}/240p/{name}", follow_redirects=True, timeout=30)
     assert seg.status_code == 200 and len(seg.content) > 1000
+    # Ended through b: a, which has its segments, writes the recording, and any gateway serves it.
+    ended = httpx.delete(f"{b.url}/streams/{s['id']}", timeout=60).json()
+    assert ended["state"] == "ended"
+    recorded = wait_for("the recording", lambda: status(b.url, s["id"]).get("recording_url"), timeout=60)
+    recording = httpx.get(recorded, timeout=30)
+    assert recording.status_code == 200 and "240p" in recording.text
+    playlist = httpx.get(recorded.replace("master.m3u8", "240p/index.m3u8"), timeout=30)
+    assert playlist.text.count("#EXTINF") == len(segments) and "#EXT-X-ENDLIST" in playlist.text

@@ -247,6 +247,11 @@ class StreamStore(RecordStore):
             )
         return self.get(stream_id)
 
+    def set_recording(self, stream_id: str, recording: str) -> None:
+        """The recording of a stream that ended: written by the gateway that took its media."""
+        with self._lock:
+            self._db.execute("UPDATE streams SET recording = ?, updated = ? WHERE id = ?", (recording, time.time(), stream_id))
+
     def count(self, stream_id: str, *, fees: int = 0, swaps: int = 0, reconnects: int = 0) -> None:
         with self.database.transaction():  # fees are text (wei outgrow 64 bits): read, add, write back
             row = self._db.execute("SELECT fees FROM streams WHERE id = ?", (stream_id,)).fetchone()

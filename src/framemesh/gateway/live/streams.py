@@ -133,16 +133,25 @@ class LiveStreams:
         taken over by another after this one stalled past its lease."""
         for stream_id in stream_ids:
             self.holding.discard(stream_id)
-            if stream_id in self._ending:
-                continue
-            ingest = self.ingests.pop(stream_id, None)
-            if ingest is not None:
-                log.warning("stream %s: another gateway holds it now; closing its encoder's connection here", stream_id)
-                ingest.close()
-            self.last_media.pop(stream_id, None)
-            session = self.sessions.pop(stream_id, None)
-            if session is not None:
-                asyncio.get_running_loop().create_task(session.stop())
+            if stream_id not in self._ending:
+                asyncio.get_running_loop().create_task(self._let_go(stream_id))
+
+    async def _let_go(self, stream_id: str) -> None:
+        record = await asyncio.to_thread(self.store.get, stream_id)
+        if stream_id in self._ending:
+            return
+        if record.state.terminal:
+            await self._ended_elsewhere(stream_id, record)
+            return
+        # taken over by another gateway (this one stalled past its lease): its media goes there now
+        ingest = self.ingests.pop(stream_id, None)
+        if ingest is not None:
+            log.warning("stream %s: another gateway holds it now; closing its encoder's connection here", stream_id)
+            ingest.close()
+        self.last_media.pop(stream_id, None)
+        session = self.sessions.pop(stream_id, None)
+        if session is not None:
+            await session.stop()
 
     def _hold(self, record: StreamRecord) -> str | None:
         """Hold the stream whose media comes here; the other gateway's name if it holds it."""
@@ -323,6 +332,16 @@ class LiveStreams:
         return await asyncio.shield(self._ending[stream_id])
 
     async def _finish(self, stream_id: str, state: StreamState, error: str | None) -> StreamRecord:
+        session = self.sessions.get(stream_id)
+        recording = await self._close_out(stream_id)
+        record = await asyncio.to_thread(self.store.set_state, stream_id, state, error=error, recording=recording)
+        await asyncio.to_thread(self.store.controls_unused, stream_id)
+        self._forget_media(stream_id, session, state, error)
+        return record
+
+    async def _close_out(self, stream_id: str) -> str | None:
+        """Stop taking the stream's media: finish its segments in work, end its playlists,
+        write its recording (if it keeps one); the recording's path under the outputs."""
         ingest = self.ingests.pop(stream_id, None)
         if ingest is not None:
             ingest.close()
@@ -345,15 +364,24 @@ class LiveStreams:
                         files = await asyncio.to_thread(lambda: sorted(p for p in master.parent.rglob("*") if p.is_file()))
                         await parts.uploader.add(files)
             await asyncio.to_thread(shutil.rmtree, session.work, ignore_errors=True)
-        record = await asyncio.to_thread(self.store.set_state, stream_id, state, error=error, recording=recording)
-        await asyncio.to_thread(self.store.controls_unused, stream_id)
+        return recording
+
+    def _forget_media(self, stream_id: str, session: LiveSession | None, state: StreamState, error: str | None) -> None:
         if session is not None:
             session.events.emit("end", {"state": state.value, **({"error": error} if error else {})})
         self._ended_at[stream_id] = time.monotonic()
         self.last_media.pop(stream_id, None)
         self.push_seq.pop(stream_id, None)
         log.info("stream %s %s%s", stream_id, state.value, f": {error}" if error else "")
-        return record
+
+    async def _ended_elsewhere(self, stream_id: str, record: StreamRecord) -> None:
+        """Another gateway ended the stream this one takes the media of (a DELETE that
+        reached it): close it out here, where its segments are, and add the recording."""
+        session = self.sessions.get(stream_id)
+        recording = await self._close_out(stream_id)
+        if recording is not None:
+            await asyncio.to_thread(self.store.set_recording, stream_id, recording)
+        self._forget_media(stream_id, session, record.state, record.error)
 
     async def _sweep(self) -> None:
         """End the streams whose media stopped longer than the idle timeout ago."""
