@@ -118,6 +118,15 @@ class LeasedRows:
             ).fetchone()
         return row is not None
 
+    def holder_of(self, row_id: str, now: float | None = None) -> str | None:
+        """The gateway that holds row `row_id` now, if any."""
+        now = time.time() if now is None else now
+        with self.db.lock:
+            row = self.db.execute(
+                f"SELECT {HOLDER} FROM {self.table} WHERE id = ? AND {UNTIL} >= ?", (row_id, now)
+            ).fetchone()
+        return str(row[HOLDER]) if row is not None and row[HOLDER] is not None else None
+
     def holders(self, now: float | None = None) -> dict[str, str]:
         """Unfinished row → its holder, for the rows held now (status, tests)."""
         now = time.time() if now is None else now

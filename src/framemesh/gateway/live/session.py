@@ -308,6 +308,7 @@ class LiveSession:
         assert self.ai is not None
         self.busy.add(url)
         incoming = self.work / "incoming" / f"{piece.seq:06d}-{os.urandom(4).hex()}"
+        await self.pick_up_controls()
         params, control = dict(self.params), self.control_n
         member = parts.pool.members.get(url)
         try:
@@ -357,6 +358,16 @@ class LiveSession:
         self.controls.append(record)
         self.events.emit("control", {"n": record.n, "state": PENDING, "params": merged})
         return record
+
+    async def pick_up_controls(self) -> None:
+        """Settings changes asked for through another gateway (it recorded them pending):
+        this one, taking the stream's media, sends the segments from now on with them."""
+        newer = [c for c in await asyncio.to_thread(self.parts.store.controls, self.id) if c.n > self.control_n]
+        for record in newer:
+            if record.state == PENDING:
+                self.params, self.control_n = dict(record.params), record.n
+                self.controls.append(record)
+                self.events.emit("control", {"n": record.n, "state": PENDING, "params": dict(record.params)})
 
     async def _settings_refused(self, control: int, why: str) -> None:
         """The model refused the settings a segment was sent with. A change not yet applied

@@ -197,7 +197,21 @@ class LiveStreams:
             raise NotAIStream(f"stream {stream_id} has no live AI model: it has no settings to change")
         if record.state.terminal or stream_id in self._ending:
             raise StreamEnded(f"stream {stream_id} has {record.state.value}")
+        if stream_id not in self.holding and await asyncio.to_thread(self._held_elsewhere, stream_id):
+            return await asyncio.to_thread(self._control_elsewhere, record, params, replace)
         return await self._session(record).control(params, replace)
+
+    def _held_elsewhere(self, stream_id: str) -> bool:
+        holder = self.store.leases.holder_of(stream_id)
+        return holder is not None and holder != self.lease.holder
+
+    def _control_elsewhere(self, record: StreamRecord, params: dict[str, Any], replace: bool) -> ControlRecord:
+        """A change for a stream another gateway takes the media of: recorded pending, on
+        the settings it has now (its newest change not refused); that gateway sends its
+        next segment with it (`LiveSession.pick_up_controls`). Blocking."""
+        changes = [c for c in self.store.controls(record.id) if c.state != "rejected"]
+        now = dict(changes[-1].params) if changes else dict((record.ai or {}).get("params") or {})
+        return self.store.add_control(record.id, dict(params) if replace else {**now, **params})
 
     def dirs(self, stream_id: str) -> list[Path]:
         """Everything a stream fills on disk (what retention deletes)."""
