@@ -69,8 +69,12 @@ def test_paid_transcode_fees_and_rewards(tmp_path: Path, clip: Path) -> None:
         assert fees == redeemed
         # orchestrator 1 passes 50% of its fees to its delegators pro rata by stake
         f1 = sum(e["args"]["amount"] for e in net.chain.events(proto.broker.events.WinningTicketTransfer) if e["args"]["recipient"] == o1)
-        # (both orchestrators have one slot each, so both get segments, each paid with ~19 tickets)
-        assert f1 > 0
+        # Both have one slot each, so both usually get segments (each paid with ~19 tickets);
+        # on a loaded machine one can answer busy and the other take all three.
+        f2 = sum(e["args"]["amount"] for e in net.chain.events(proto.broker.events.WinningTicketTransfer) if e["args"]["recipient"] == o2)
+        assert f1 + f2 == redeemed
+        if status.orchestrators.get(net.orchestrators[0].url):
+            assert f1 > 0, "orchestrator 1 did segments: some of their tickets won"
         share = proto.pending_stake(net.delegator.address) / proto.total_stake(o1)
         expected = f1 * 0.5 * share
         assert abs(proto.pending_fees(net.delegator.address) - expected) <= 0.02 * expected + 2
