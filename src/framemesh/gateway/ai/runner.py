@@ -19,7 +19,7 @@ from typing import Any
 from framemesh.ai import InvalidRequest, build_request, checked_units
 from framemesh.ai.cache import request_key
 from framemesh.ai.requests import with_default_frames
-from framemesh.gateway.core.leases import Lease, LeasedRows
+from framemesh.gateway.core.leases import Lease
 from framemesh.gateway.core.takeover import JobTasks
 from framemesh.gateway.core.uploads import Uploader
 from framemesh.gateway.errors import LeaseLost
@@ -74,17 +74,6 @@ class AIJobRunner(JobTasks):
         # (job, stage) → 0..1 of a running stage, as its orchestrator reports it. Not
         # kept on disk: after a restart the stage starts again from nothing anyway.
         self.progress: dict[tuple[str, int], float] = {}
-
-    def resume(self) -> list[str]:
-        """Claim and carry on the unfinished jobs no gateway holds (left by a previous run
-        of this one, or by another whose lease ran out)."""
-        ids = self.claim(own=True)
-        self.take(ids)
-        return ids
-
-    @property
-    def leases(self) -> LeasedRows:
-        return self.store.leases
 
 
     def claim(self, *, own: bool = False) -> list[str]:

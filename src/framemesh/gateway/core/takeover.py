@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from framemesh.gateway.core.leases import Lease, LeasedRows
 
@@ -34,6 +34,24 @@ class JobTasks:
 
     KIND = "job"  # in log lines
     _tasks: dict[str, asyncio.Task[None]]
+    store: Any  # its record store, with its `leases`
+
+    @property
+    def leases(self) -> LeasedRows:
+        return self.store.leases  # type: ignore[no-any-return]
+
+    def claim(self, *, own: bool = False) -> list[str]:
+        raise NotImplementedError
+
+    def take(self, job_ids: list[str]) -> None:
+        raise NotImplementedError
+
+    def resume(self) -> list[str]:
+        """Claim and carry on the unfinished jobs no gateway holds: left by a previous run
+        of this one (held under its name), or by another whose lease ran out."""
+        ids = self.claim(own=True)
+        self.take(ids)
+        return ids
 
     def running(self, job_id: str) -> bool:
         task = self._tasks.get(job_id)

@@ -23,7 +23,7 @@ from framemesh.gateway.config import GatewayConfig
 from framemesh.gateway.errors import JobFailed, LeaseLost, PeerBusy, PeerFailed
 from framemesh.gateway.vod.jobs import JobState, SegmentState
 from framemesh.gateway.core.keys import Charge, no_charge
-from framemesh.gateway.core.leases import Lease, LeasedRows
+from framemesh.gateway.core.leases import Lease
 from framemesh.gateway.core.takeover import JobTasks
 from framemesh.gateway.core.payer import GatewayPayer, pay_and_call
 from framemesh.gateway.core.checks import SegmentChecks
@@ -98,17 +98,6 @@ class JobRunner(JobTasks):
         task = asyncio.create_task(self.run(job_id), name=f"job-{job_id}")
         self._tasks[job_id] = task
         task.add_done_callback(lambda done: self._tasks.pop(job_id, None) if self._tasks.get(job_id) is done else None)
-
-    def resume(self) -> list[str]:
-        """Claim and start the unfinished jobs no gateway holds: left by a previous run of
-        this one, or by another whose lease ran out."""
-        ids = self.claim(own=True)
-        self.take(ids)
-        return ids
-
-    @property
-    def leases(self) -> LeasedRows:
-        return self.store.leases
 
     def claim(self, *, own: bool = False) -> list[str]:
         """Claim the jobs no gateway holds (with `own`, starting: those held under this
