@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from framemesh.gateway.core.takeover import takeover_bound
+
 CORES = os.cpu_count() or 1
 PARTS = ("gateways", "orchestrators", "postgresql", "seaweedfs", "client", "other")  # where CPU seconds go
 
@@ -82,7 +84,7 @@ class Takeover:
 
     @property
     def bound(self) -> float:
-        return self.lease * 4 / 3  # the lease runs out, then at most one pass (a third of it)
+        return takeover_bound(self.lease)
 
     def describe(self) -> str:
         if not self.taken:

@@ -86,6 +86,9 @@ def test_a_killed_gateways_job_is_taken_over_and_any_gateway_answers_for_it(pair
     stats = httpx.get(f"{pair['orchestrator']}/stats").json()
     assert delivered_before >= 1 and 3 <= stats["segments_done"] <= 3 + 2, stats
     assert scrape(b.url).value("framemesh_gateway_taken_over_total") >= 1
+    with pair["db"].lock:  # the stored source went with the job's end, though a's folder held it
+        left = pair["db"].execute("SELECT key FROM object_uploads WHERE key LIKE 'work/%'").fetchall()
+    assert [r["key"] for r in left] == []
     print(f"taken over {took:.1f} s after the kill (lease {LEASE:g} s)")
 
 

@@ -122,7 +122,6 @@ class Gateway:
             self.ai_store, self.ai, config.outputs_dir, config.jobs_dir, result_cache=config.ai_result_cache,
             keys=self.keys, uploader=self.uploader, lease=self.runner.lease,
         )
-
         self.live = LiveStreams(
             LiveParts(
                 pool=self.pool, client=self.client, payer=self.payer, checks=self.runner.checks,

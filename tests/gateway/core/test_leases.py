@@ -21,7 +21,7 @@ def test_a_job_is_held_from_its_insert_and_not_claimable_by_another(records_db: 
     store = JobStore(records_db)
     _job(store, "j1", A)
     assert store.leases.claim(B) == [], "held by a: b must not take it"
-    assert store.leases.holders() == {"j1": "gw-a"}
+    assert store.leases.holder_of("j1") == "gw-a"
     assert store.leases.claim(A) == [], "its holder runs it: nothing new to claim"
     assert store.leases.claim(A, own=True) == ["j1"], "a restart under the same name carries it on at once"
     store.close()

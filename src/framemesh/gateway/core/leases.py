@@ -126,12 +126,3 @@ class LeasedRows:
                 f"SELECT {HOLDER} FROM {self.table} WHERE id = ? AND {UNTIL} >= ?", (row_id, now)
             ).fetchone()
         return str(row[HOLDER]) if row is not None and row[HOLDER] is not None else None
-
-    def holders(self, now: float | None = None) -> dict[str, str]:
-        """Unfinished row → its holder, for the rows held now (status, tests)."""
-        now = time.time() if now is None else now
-        with self.db.lock:
-            rows = self.db.execute(
-                f"SELECT id, {HOLDER} FROM {self.table} WHERE ({self.unfinished}) AND {UNTIL} >= ?", (*self.args, now)
-            ).fetchall()
-        return {str(r["id"]): str(r[HOLDER]) for r in rows}

@@ -24,7 +24,7 @@ class Leasing(Protocol):
     def leases(self) -> LeasedRows: ...
     @property
     def held(self) -> set[str]: ...
-    def claim(self) -> list[str]: ...
+    def claim(self, *, own: bool = False) -> list[str]: ...
     def take(self, job_ids: list[str]) -> None: ...
     def drop(self, job_ids: set[str]) -> None: ...
 
@@ -71,7 +71,8 @@ class JobTasks:
 
 
 def takeover_bound(lease_seconds: float) -> float:
-    """The longest a killed gateway's job waits for another to take it over."""
+    """The longest a killed gateway's job waits for another to take it over: its lease
+    runs out, then at most one pass (`LeaseKeeper.interval`, a third of the lease)."""
     return lease_seconds + lease_seconds / 3
 
 
@@ -80,7 +81,7 @@ class LeaseKeeper:
         self.lease = lease
         self.runners = runners
         self.interval = lease.seconds / 3
-        self.taken_over = 0  # jobs claimed from another gateway (or a previous run)
+        self.taken_over = 0  # jobs and streams claimed from gateways that stopped renewing
 
     async def run(self) -> None:
         while True:

@@ -267,8 +267,7 @@ def install_live_routes(
 
     @app.get(f"/streams/{{stream_id}}/{MEDIA}", tags=["live"], response_class=Response, responses=documented(404, 422))
     async def master_playlist(stream_id: str) -> Response:
-        await record_of(stream_id)
-        window = await live.window(stream_id)
+        window = await live.window(await record_of(stream_id))
         if window is None:
             raise ApiError(404, "not_live", "nothing is listed yet: the stream has not gone live")
         return Response(window.master(), media_type=PLAYLIST, headers=NO_CACHE)
@@ -276,8 +275,7 @@ def install_live_routes(
     @app.get(f"/streams/{{stream_id}}/{{rendition}}/{MEDIA}", tags=["live"], response_class=Response,
              responses=documented(404, 422))
     async def media_playlist(stream_id: str, rendition: str) -> Response:
-        await record_of(stream_id)
-        window = await live.window(stream_id)
+        window = await live.window(await record_of(stream_id))
         if window is None or rendition not in window.renditions:
             raise ApiError(404, "not_found", f"stream {stream_id!r} has no live rendition {rendition!r}")
         return Response(window.media(rendition), media_type=PLAYLIST, headers=NO_CACHE)

@@ -192,6 +192,8 @@ class LiveSession:
             # a live AI stream has no profiles: its one rendition is the model's
             specs = {spec.name: spec for spec in parse_profiles(list(self.profiles))} if self.profiles else {}
             for name, placed in listed[-1].files.items():
+                if name in self.window.renditions:  # known already (a viewer's cache): no file to read
+                    continue
                 path = self.dir / name / placed.name
                 if fetch is not None:
                     fetch(path)

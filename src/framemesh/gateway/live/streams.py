@@ -29,7 +29,7 @@ from framemesh.gateway.core.leases import Lease, LeasedRows
 from framemesh.gateway.errors import JobNotFound
 from framemesh.gateway.live.ingest import Ingest, SourceFacts
 from framemesh.gateway.live.rtmp import Feed, Refused, RTMPServer
-from framemesh.gateway.live.playlist import LiveWindow
+from framemesh.gateway.live.playlist import LiveWindow, Rendition
 from framemesh.gateway.live.session import LiveParts, LiveSession
 from framemesh.gateway.live.store import ControlRecord, StreamRecord
 from framemesh.media.errors import MediaError
@@ -63,6 +63,7 @@ class LiveStreams:
         # any other serves its playlists from the records.
         self.lease = lease if lease is not None else Lease("local", 10.0)
         self.holding: set[str] = set()
+        self._viewed: dict[str, dict[str, Rendition]] = {}  # streams viewed from their records: their renditions
         self.store = parts.store
         self.idle_timeout = idle_timeout
         self.max_segment = max_segment
@@ -162,20 +163,27 @@ class LiveStreams:
             self.holding.add(record.id)
         return other
 
-    async def window(self, stream_id: str) -> LiveWindow | None:
+    async def window(self, record: StreamRecord) -> LiveWindow | None:
         """The stream's playlists' window: its session's, where its media comes; else read
-        from its records (another gateway takes its media); None before anything is listed."""
-        session = self.sessions.get(stream_id)
+        from its records (another gateway takes its media); None before anything is listed.
+        Its renditions are read off a segment file once per stream, not per playlist."""
+        session = self.sessions.get(record.id)
         if session is not None and session.window.renditions:
             return session.window
-        record = await asyncio.to_thread(self.store.get, stream_id)
         view = LiveSession(record, self.parts)
-        segments = await asyncio.to_thread(self.store.segments, stream_id)
+        view.window.renditions.update(self._viewed.get(record.id, {}))
+        segments = await asyncio.to_thread(self.store.segments, record.id)
         uploader = self.parts.uploader
         await asyncio.to_thread(view.fill_window, segments, uploader.fetch if uploader is not None else None)
         if record.state.terminal:
             view.window.end()
-        return view.window if view.window.renditions else None
+        if not view.window.renditions:
+            return None
+        if record.state.terminal:
+            self._viewed.pop(record.id, None)
+        else:
+            self._viewed[record.id] = dict(view.window.renditions)
+        return view.window
 
     @property
     def rtmp_port(self) -> int | None:

@@ -109,7 +109,6 @@ class JobRunner(JobTasks):
             log.info("resuming job %s", job_id)
             self.submit(job_id)
 
-
     async def shutdown(self) -> None:
         for task in self._tasks.values():
             task.cancel()
@@ -158,8 +157,8 @@ class JobRunner(JobTasks):
         # Ended (not stopped by a shutdown, which resumes it): its working files are
         # done with; the ladder lives under outputs.
         await asyncio.to_thread(shutil.rmtree, self.job_dir(job_id), ignore_errors=True)
-        if self.uploader is not None:  # the store's copy of its source too
-            await asyncio.to_thread(self.uploader.forget, self.job_dir(job_id))
+        if self.uploader is not None:  # the store's copy of its source too (work/<job>/, whoever stored it)
+            await asyncio.to_thread(self.uploader.forget, self.config.jobs_dir / job_id)
         self._work.pop(job_id, None)
 
     async def _fetch_source(self, job: JobRecord) -> JobRecord:
